@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: system tools, fixtures (built with the real tools), build, node's test runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-system.sh
+bash test/fixtures/build-all.sh
+npm run build --silent
+files=$(find dist/test -name '*.test.js' | sort)
+if [ "$#" -gt 0 ]; then files=$(printf '%s\n' $files | grep -E "$1" || true); fi
+exec node --test --test-concurrency=2 $files

@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { EXIT_USAGE } from './output.js';
+import { registerCommands } from './commands/index.js';
+
+const require = createRequire(import.meta.url);
+export const VERSION: string = (require('../../../package.json') as { version: string }).version;
+
+export function buildProgram(): Command {
+  const program = new Command('guestkit')
+    .description('Inspect virtual-machine disk images without booting or mounting them')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; everything else is a usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    throw err;
+  }
+}
