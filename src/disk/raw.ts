@@ -1,18 +1,24 @@
+import { stat } from 'node:fs/promises';
 import { corrupt } from '../protocol/errors.js';
 import { FileSource } from './file-source.js';
+import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from './image.js';
 import type { BlockDevice, ReadStats } from './types.js';
 
 /** A raw image: guest byte N is file byte N. */
-export class RawDevice implements BlockDevice {
+export class RawDevice implements ImageDevice {
   readonly format = 'raw';
   constructor(
     private readonly src: FileSource,
     readonly size: number = src.size,
     readonly name: string = src.path,
+    /** Bytes the file really occupies on the host (sparse files are smaller than `size`). */
+    private readonly allocated: number = src.size,
   ) {}
 
   static async open(path: string, stats?: ReadStats): Promise<RawDevice> {
-    return new RawDevice(await FileSource.open(path, stats));
+    const src = await FileSource.open(path, stats);
+    const st = await stat(path).catch(() => undefined);
+    return new RawDevice(src, src.size, src.path, st ? st.blocks * 512 : src.size);
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -21,10 +27,21 @@ export class RawDevice implements BlockDevice {
     return this.src.read(offset, length, true);
   }
 
+  info(): ImageInfo {
+    return { filename: this.name, format: 'raw', virtual_size: this.size, actual_size: this.allocated };
+  }
+
   async close(): Promise<void> {
     await this.src.close();
   }
 }
+
+/** Raw has no magic: it is what detection falls back to, so its probe accepts anything. */
+export const rawFormat: ImageFormat = {
+  name: 'raw',
+  probe: () => true,
+  open: (path: string, ctx: OpenContext) => RawDevice.open(path, ctx.stats),
+};
 
 /** Shared guard: every device read must lie within the device. */
 export function checkDeviceRead(dev: { size: number; name: string }, offset: number, length: number): void {
@@ -37,3 +54,5 @@ export function checkDeviceRead(dev: { size: number; name: string }, offset: num
     });
   }
 }
+
+export type { BlockDevice };
