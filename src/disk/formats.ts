@@ -1,4 +1,5 @@
 import type { ImageFormat } from './image.js';
+import { qcow2Format } from './qcow2/format.js';
 import { rawFormat } from './raw.js';
 
 /**
@@ -7,5 +8,6 @@ import { rawFormat } from './raw.js';
  * others, so the position of a line does not matter.
  */
 export const FORMATS: ImageFormat[] = [
+  qcow2Format,
   rawFormat,
 ];
