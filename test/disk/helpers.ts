@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { isGuestkitError, type ErrorCode } from '../../src/protocol/errors.js';
+import { FileSource } from '../../src/disk/file-source.js';
+import type { ImageDevice, ImageFormat, ImageFormatName, OpenContext, OpenOptions } from '../../src/disk/image.js';
+import { newReadStats } from '../../src/disk/types.js';
+import type { BlockDevice } from '../../src/disk/types.js';
+import { vhdFormat } from '../../src/disk/vhd/image.js';
+
+/** Where test/fixtures/disk-formats/build.sh writes. */
+export const FIX = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/out/disk-formats');
+export const fx = (name: string) => join(FIX, name);
+
+/** The formats of this part, tried by probe; the core registry replaces this once wired. */
+export function myFormats(): ImageFormat[] {
+  return [vhdFormat];
+}
+
+/** A minimal OpenContext: backing files opened by probing this part's formats. */
+export function makeCtx(options: OpenOptions = {}): OpenContext {
+  const ctx: OpenContext = {
+    stats: newReadStats(),
+    chain: [],
+    options,
+    async openBacking(path: string, format?: ImageFormatName): Promise<ImageDevice> {
+      if (ctx.chain.includes(path)) throw new Error(`backing loop at ${path}`);
+      ctx.chain.push(path);
+      const src = await FileSource.open(path, ctx.stats);
+      const head = await src.read(0, Math.min(65536, src.size));
+      const tail = await src.read(Math.max(0, src.size - 512), Math.min(512, src.size));
+      await src.close();
+      const f = myFormats().find((x) => (format ? x.name === format : x.probe(head, tail, src.size)));
+      if (!f) throw new Error(`no format for ${path}`);
+      return f.open(path, ctx);
+    },
+  };
+  return ctx;
+}
+
+export async function openWith(format: ImageFormat, name: string, options: OpenOptions = {}): Promise<ImageDevice> {
+  const path = name.startsWith('/') ? name : fx(name);
+  return format.open(path, makeCtx(options));
+}
+
+const CHUNK = 4 << 20;
+
+/**
+ * The whole device equals the raw reference: byte-compared chunk by chunk, sha256 of the
+ * reference-sized prefix checked against `shaFile` when given, anything past the reference zero.
+ */
+export async function assertWholeDisk(dev: BlockDevice, refName: string, shaFile?: string): Promise<void> {
+  const ref = await open(fx(refName), 'r');
+  try {
+    const refSize = (await ref.stat()).size;
+    assert.ok(dev.size >= refSize, `device size ${dev.size} < reference ${refSize}`);
+    const h = createHash('sha256');
+    const want = Buffer.alloc(CHUNK);
+    for (let off = 0; off < dev.size; off += CHUNK) {
+      const n = Math.min(CHUNK, dev.size - off);
+      const got = await dev.read(off, n);
+      assert.equal(got.length, n);
+      const inRef = Math.max(0, Math.min(n, refSize - off));
+      if (inRef > 0) {
+        const { bytesRead } = await ref.read(want, 0, inRef, off);
+        assert.equal(bytesRead, inRef);
+        if (!got.subarray(0, inRef).equals(want.subarray(0, inRef))) {
+          let i = 0;
+          while (got[i] === want[i]) i++;
+          assert.fail(`${dev.name}: first difference at guest byte ${off + i}`);
+        }
+        h.update(got.subarray(0, inRef));
+      }
+      if (inRef < n) assert.ok(isZero(got.subarray(inRef)), `${dev.name}: bytes past the reference at ${off + inRef} are not zero`);
+    }
+    if (shaFile) assert.equal(h.digest('hex'), (await readFile(fx(shaFile), 'utf8')).trim(), 'sha256 of the virtual disk');
+  } finally {
+    await ref.close();
+  }
+}
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i += 65536) {
+    const s = b.subarray(i, Math.min(b.length, i + 65536));
+    if (!s.equals(Buffer.alloc(s.length))) return false;
+  }
+  return true;
+}
+
+/** Deterministic PRNG (mulberry32) so a failure replays. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` reads at odd offsets and lengths (some crossing block boundaries) compared with the reference. */
+export async function assertRandomReads(dev: BlockDevice, refName: string, count = 200, seed = 7): Promise<void> {
+  const ref = await open(fx(refName), 'r');
+  try {
+    const refSize = (await ref.stat()).size;
+    const rnd = prng(seed);
+    for (let i = 0; i < count; i++) {
+      const len = 1 + Math.floor(rnd() * (i % 4 === 0 ? 3 << 20 : 70000));
+      const off = Math.floor(rnd() * (refSize - len));
+      const got = await dev.read(off, len);
+      const want = Buffer.alloc(len);
+      await ref.read(want, 0, len, off);
+      assert.ok(got.equals(want), `${dev.name}: read ${off}+${len} differs from the reference`);
+    }
+  } finally {
+    await ref.close();
+  }
+}
+
+/** Runs `fn` and asserts it rejects with a GuestkitError of `code` (message matching `re` when given). */
+export async function assertCode(fn: () => Promise<unknown>, code: ErrorCode, re?: RegExp): Promise<void> {
+  await assert.rejects(fn, (err: unknown) => {
+    assert.ok(isGuestkitError(err), `expected GuestkitError ${code}, got ${String(err)}`);
+    assert.equal(err.code, code, `code (message: ${err.message})`);
+    if (re) assert.match(err.message, re);
+    return true;
+  });
+}
+
+/** Copies a fixture (and nothing else) into a fresh temp dir for patching; returns its path and a cleanup. */
+export async function scratchCopy(name: string): Promise<{ path: string; dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'gk-disk-'));
+  const path = join(dir, name.replace(/.*\//, ''));
+  await copyFile(fx(name), path);
+  return { path, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Overwrites bytes of a file in place. */
+export async function patch(path: string, offset: number, bytes: Buffer): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.write(bytes, 0, bytes.length, offset);
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    await fh.read(b, 0, length, offset);
+    return b;
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function truncateTo(path: string, size: number): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.truncate(size);
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { vhdFormat } from '../../src/disk/vhd/image.js';
+import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, fx } from './helpers.js';
+
+const MiB = 1 << 20;
+
+for (const [name, type] of [
+  ['fixed.vhd', 'fixed'],
+  ['dynamic.vhd', 'dynamic'],
+] as const) {
+  test(`vhd ${type}: whole disk and random reads equal the reference`, async () => {
+    const dev = await openWith(vhdFormat, name);
+    try {
+      assert.equal(dev.size, 64 * MiB);
+      assert.equal(dev.info().format_specific?.['type'], type);
+      await assertWholeDisk(dev, 'ref.raw', 'ref.sha256');
+      await assertRandomReads(dev, 'ref.raw');
+    } finally {
+      await dev.close();
+    }
+  });
+}
+
+test('vhd without force_size: the CHS-rounded footer size is the virtual size, the tail reads zero', async () => {
+  const dev = await openWith(vhdFormat, 'chs.vhd');
+  try {
+    assert.equal(dev.size, 67125248); // what qemu-img info reports
+    await assertWholeDisk(dev, 'ref.raw', 'ref.sha256');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('vhd info: type, block size, creator, geometry', async () => {
+  const dev = await openWith(vhdFormat, 'dynamic.vhd');
+  try {
+    const info = dev.info();
+    assert.equal(info.format, 'vhd');
+    assert.equal(info.virtual_size, 64 * MiB);
+    assert.equal(info.cluster_size, 2 * MiB);
+    assert.equal(info.format_specific?.['creator_app'], 'qem2');
+    assert.equal(info.format_specific?.['block_size'], 2 * MiB);
+    assert.match(String(info.format_specific?.['unique_id']), /^[0-9a-f-]{36}$/);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('vhd probe accepts both kinds and rejects a raw file', async () => {
+  for (const n of ['fixed.vhd', 'dynamic.vhd']) {
+    const size = (await import('node:fs')).statSync(fx(n)).size;
+    assert.ok(vhdFormat.probe(await readAt(fx(n), 0, 65536), await readAt(fx(n), size - 512, 512), size), n);
+  }
+  assert.ok(!vhdFormat.probe(await readAt(fx('ref.raw'), 0, 65536), await readAt(fx('ref.raw'), 64 * MiB - 512, 512), 64 * MiB));
+});
+
+test('vhd fixed with a bad footer checksum is CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('fixed.vhd');
+  try {
+    await patch(s.path, 64 * MiB + 28, Buffer.from('evil'));
+    await assertCode(() => openWith(vhdFormat, s.path), 'CORRUPT_IMAGE', /checksum mismatch/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vhd dynamic with a damaged end footer falls back to the copy at 0 (with a warning); both damaged is CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('dynamic.vhd');
+  try {
+    const size = (await import('node:fs')).statSync(s.path).size;
+    await patch(s.path, size - 512 + 28, Buffer.from('evil'));
+    const dev = await openWith(vhdFormat, s.path);
+    assert.match(String(dev.info().format_specific?.['warnings']), /damaged/);
+    await assertRandomReads(dev, 'ref.raw', 20);
+    await dev.close();
+    await patch(s.path, 28, Buffer.from('evil'));
+    await assertCode(() => openWith(vhdFormat, s.path), 'CORRUPT_IMAGE', /checksum mismatch/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vhd dynamic with a BAT entry past end of file is CORRUPT_IMAGE naming the entry', async () => {
+  const s = await scratchCopy('dynamic.vhd');
+  try {
+    const hdr = await readAt(s.path, 512, 1024);
+    const bat = Number(hdr.readBigUInt64BE(16));
+    await patch(s.path, bat + 4 * 3, Buffer.from([0x00, 0x7f, 0xff, 0x00]));
+    await assertCode(() => openWith(vhdFormat, s.path), 'CORRUPT_IMAGE', /BAT entry 3 .*past end of file/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vhd truncated (fixed and dynamic) is CORRUPT_IMAGE', async () => {
+  for (const n of ['fixed.vhd', 'dynamic.vhd']) {
+    const s = await scratchCopy(n);
+    try {
+      await truncateTo(s.path, 20 * MiB + 4096);
+      await assertCode(() => openWith(vhdFormat, s.path), 'CORRUPT_IMAGE');
+      await truncateTo(s.path, 100);
+      await assertCode(() => openWith(vhdFormat, s.path), 'CORRUPT_IMAGE', /truncated/);
+    } finally {
+      await s.cleanup();
+    }
+  }
+});
