@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { ImageRefSchema, OutputSchema } from './image.js';
+
+/** Documented defaults; a missing `options` means all of these. */
+export const INSPECT_OPTION_DEFAULTS = {
+  deep_scan: false,
+  include_packages: true,
+  include_services: true,
+  include_users: true,
+  include_network: true,
+  include_security: true,
+  include_storage: true,
+  include_databases: false,
+} as const;
+
+const d = INSPECT_OPTION_DEFAULTS;
+export const InspectOptionsSchema = z.looseObject({
+  deep_scan: z.boolean().default(d.deep_scan),
+  include_packages: z.boolean().default(d.include_packages),
+  include_services: z.boolean().default(d.include_services),
+  include_users: z.boolean().default(d.include_users),
+  include_network: z.boolean().default(d.include_network),
+  include_security: z.boolean().default(d.include_security),
+  include_storage: z.boolean().default(d.include_storage),
+  include_databases: z.boolean().default(d.include_databases),
+});
+
+/** guestkit.inspect.v1 */
+export const InspectPayloadSchema = z.looseObject({
+  image: ImageRefSchema,
+  options: InspectOptionsSchema.prefault({}),
+  output: OutputSchema.nullish(),
+});
+export type InspectOptions = z.output<typeof InspectOptionsSchema>;
+export type InspectPayload = z.output<typeof InspectPayloadSchema>;
