@@ -14,7 +14,9 @@ type Opener = (dev: BlockDevice, opts: FsOpenOptions) => Promise<FileSystem>;
  * Filesystem type (as the probe names it: ext2/ext3/ext4, vfat, xfs, btrfs, ntfs)
  * → driver. Each driver module adds its own line.
  */
-const OPENERS: Record<string, () => Promise<Opener>> = {};
+const OPENERS: Record<string, () => Promise<Opener>> = {
+  ntfs: async () => (await import('./ntfs/ntfs.js')).openNtfs,
+};
 
 export function supportedFilesystems(): string[] {
   return Object.keys(OPENERS).sort();

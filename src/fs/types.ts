@@ -17,6 +17,8 @@ export interface InodeStat {
   birthtimeMs?: number;
   /** Device number for char/block devices. */
   rdev?: number;
+  /** Names of alternate data streams (NTFS), when the file has any. */
+  streams?: string[];
 }
 
 export interface DirEntry {
