@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { inspect, requireOs, type Inspection, type OperatingSystem } from '../../inspect/index.js';
+import { humanSize } from '../format.js';
+import { action, usage, writeJson } from '../output.js';
+import { StageLine } from '../progress.js';
+
+interface InspectCliOptions {
+  json?: boolean;
+  yaml?: boolean;
+  format?: string;
+  disk?: string[];
+  explain?: boolean;
+  packages?: boolean;
+  services?: boolean;
+  users?: boolean;
+  network?: boolean;
+  security?: boolean;
+  storage?: boolean;
+}
+
+function summary(r: Inspection, explain: boolean): string {
+  const out: string[] = [];
+  for (const img of r.image) {
+    out.push(`${img.path}: ${img.format}, ${humanSize(img.virtual_size)} virtual${img.backing_chain.length ? `, backed by ${img.backing_chain.join(' <- ')}` : ''}`);
+  }
+  for (const t of r.partition_table) out.push(`  ${t.device}: ${t.scheme} partition table`);
+  for (const f of r.filesystems) {
+    out.push(`  ${f.device.padEnd(16)} ${f.type.padEnd(6)} ${humanSize(f.size).padStart(6)}  ${f.label ? `label=${f.label} ` : ''}${f.role ? `[${f.role}]` : ''}`);
+  }
+  for (const os of r.operating_systems) out.push('', ...osSummary(os, explain));
+  if (r.warnings.length) out.push('', ...r.warnings.map((w) => `warning: ${w}`));
+  out.push('', `read ${humanSize(r.stats.bytes_read)} in ${r.stats.reads} reads, ${r.stats.total_ms.toFixed(0)} ms`);
+  return out.join('\n');
+}
+
+function osSummary(os: OperatingSystem, explain: boolean): string[] {
+  const ver = `${os.major_version}.${os.minor_version}`;
+  const lines = [
+    `${os.product_name ?? os.distro} (${os.distro} ${ver}, ${os.arch ?? 'unknown arch'}) on ${os.root}`,
+    `  hostname:     ${os.hostname ?? '(unknown)'}`,
+    `  osinfo:       ${os.osinfo}`,
+    `  mounts:       ${Object.entries(os.mountpoints).map(([m, d]) => `${m}=${d}`).join(' ')}`,
+  ];
+  if (os.applications) lines.push(`  packages:     ${os.applications.length} (${os.package_format ?? '?'}/${os.package_management ?? '?'})`);
+  if (os.kernels?.length) lines.push(`  kernels:      ${os.kernels.map((k) => k.version).join(', ')}`);
+  if (os.bootloader) lines.push(`  bootloader:   ${os.bootloader.type}${os.bootloader.default_entry ? `, default "${os.bootloader.default_entry}"` : ''}`);
+  if (os.init_system) lines.push(`  init:         ${os.init_system}${os.default_target ? ` (${os.default_target})` : ''}, ${os.services?.length ?? 0} enabled units`);
+  if (os.users) {
+    const login = os.users.filter((u) => u.login_allowed).map((u) => u.name);
+    lines.push(`  users:        ${os.users.length} (${login.length} can log in: ${login.join(', ')})`);
+  }
+  if (os.network) {
+    for (const i of os.network.interfaces) lines.push(`  interface:    ${i.name} ${i.method ?? ''} ${i.addresses.join(' ')}`.trimEnd());
+    if (os.network.dns_servers.length) lines.push(`  dns:          ${os.network.dns_servers.join(' ')}`);
+  }
+  if (os.timezone) lines.push(`  timezone:     ${os.timezone}`);
+  if (os.security?.ssh) lines.push(`  sshd:         port ${os.security.ssh.port}, root login ${os.security.ssh.permitrootlogin}, passwords ${os.security.ssh.passwordauthentication}`);
+  if (os.guest_agents?.length) lines.push(`  guest agents: ${os.guest_agents.join(', ')}`);
+  if (explain) {
+    lines.push('  evidence:');
+    for (const [fact, paths] of Object.entries(os.evidence)) lines.push(`    ${fact}: ${paths.join(', ')}`);
+  }
+  return lines;
+}
+
+async function run(images: string[], opts: InspectCliOptions): Promise<number> {
+  const disks = opts.disk ?? [];
+  if (images.length === 0 && disks.length === 0) throw usage('give at least one IMAGE (or --disk IMAGE)');
+  if (images.length && disks.length) throw usage('give either positional IMAGEs (one guest each) or --disk (one multi-disk guest), not both');
+  const guests = disks.length ? [disks] : images.map((i) => [i]);
+  const options = {
+    include_packages: opts.packages !== false,
+    include_services: opts.services !== false,
+    include_users: opts.users !== false,
+    include_network: opts.network !== false,
+    include_security: opts.security !== false,
+    include_storage: opts.storage !== false,
+  };
+  const results: Inspection[] = [];
+  let failed = 0;
+  for (const g of guests) {
+    const line = new StageLine();
+    try {
+      const r = await inspect({ disks: g, format: opts.format as never, options, onStage: (s) => line.stage(s) });
+      line.done();
+      results.push(r);
+      if (!opts.json && !opts.yaml) process.stdout.write(summary(r, Boolean(opts.explain)) + '\n');
+      requireOs(r);
+    } catch (err) {
+      line.done();
+      failed++;
+      if (guests.length === 1) throw err;
+      const e = err as Error & { code?: string };
+      process.stderr.write(`guestkit: ${e.code ?? 'EXECUTION_ERROR'}: ${e.message}\n`);
+    }
+  }
+  const doc = results.length === 1 && guests.length === 1 ? results[0] : results;
+  if (opts.json) writeJson(doc);
+  else if (opts.yaml) process.stdout.write(toYaml(doc));
+  return failed ? 1 : 0;
+}
+
+export function registerInspectCommands(program: Command): void {
+  program
+    .command('inspect')
+    .description('find the operating systems on disk images and report their facts (like virt-inspector)')
+    .argument('[image...]', 'disk images; each one is a separate guest')
+    .option('--disk <image>', 'a disk of ONE multi-disk guest (repeat: first is /dev/sda)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--json', 'the full inspection document as JSON')
+    .option('--yaml', 'the full inspection document as YAML')
+    .option('-f, --format <format>', 'stated image format (raw, qcow2, vmdk, vhd, vhdx, vdi, ova, auto)')
+    .option('--explain', 'show which guest files each fact came from')
+    .option('--no-packages', 'skip installed applications, kernels and boot loader')
+    .option('--no-services', 'skip init system and services')
+    .option('--no-users', 'skip users and groups')
+    .option('--no-network', 'skip network configuration')
+    .option('--no-security', 'skip SELinux/AppArmor/sshd settings')
+    .option('--no-storage', 'skip fstab/crypttab details')
+    .action(action(run));
+}

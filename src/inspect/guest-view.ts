@@ -1,0 +1,144 @@
+import { FsError } from '../fs/errors.js';
+import type { Vfs } from '../fs/vfs.js';
+
+/** Files larger than this are not configuration: collectors refuse to read them whole. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A collector's window on one guest: reads through the VFS, remembers which
+ * guest paths gave it data (the fact's evidence) and the oddities met.
+ * Each collector gets its own view (`scope()`), so evidence never mixes.
+ */
+export class GuestView {
+  readonly evidence: string[] = [];
+  constructor(
+    readonly vfs: Vfs,
+    readonly warnings: string[] = [],
+  ) {}
+
+  scope(): GuestView {
+    return new GuestView(this.vfs, this.warnings);
+  }
+
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  private note(path: string): void {
+    if (!this.evidence.includes(path)) this.evidence.push(path);
+  }
+
+  /** Text of a file, or undefined when missing / not a file / too big (too big is warned). */
+  async text(path: string, maxBytes = MAX_CONFIG_BYTES): Promise<string | undefined> {
+    const buf = await this.bytes(path, maxBytes);
+    return buf?.toString('utf8');
+  }
+
+  async bytes(path: string, maxBytes = MAX_CONFIG_BYTES): Promise<Buffer | undefined> {
+    try {
+      const b = await this.vfs.readFile(path, { maxBytes });
+      this.note(path);
+      return b;
+    } catch (err) {
+      return this.absent(err, path);
+    }
+  }
+
+  /** First bytes of a file (ELF headers, magic numbers). */
+  async head(path: string, length: number): Promise<Buffer | undefined> {
+    try {
+      const b = await this.vfs.readRange(path, 0, length);
+      this.note(path);
+      return b;
+    } catch (err) {
+      return this.absent(err, path);
+    }
+  }
+
+  async isFile(path: string): Promise<boolean> {
+    return (await this.statType(path)) === 'file';
+  }
+
+  async isDir(path: string): Promise<boolean> {
+    return (await this.statType(path)) === 'directory';
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return (await this.statType(path)) !== undefined;
+  }
+
+  /** Type after following symlinks, or undefined. */
+  async statType(path: string): Promise<string | undefined> {
+    try {
+      return (await this.vfs.stat(path)).type;
+    } catch (err) {
+      return this.absent(err, path);
+    }
+  }
+
+  async lstatType(path: string): Promise<string | undefined> {
+    try {
+      return (await this.vfs.lstat(path)).type;
+    } catch (err) {
+      return this.absent(err, path);
+    }
+  }
+
+  async readlink(path: string): Promise<string | undefined> {
+    try {
+      return await this.vfs.readlink(path);
+    } catch (err) {
+      return this.absent(err, path);
+    }
+  }
+
+  async realpath(path: string): Promise<string | undefined> {
+    try {
+      return await this.vfs.realpath(path);
+    } catch (err) {
+      return this.absent(err, path);
+    }
+  }
+
+  /** Entry names of a directory (sorted), [] when missing. */
+  async list(path: string): Promise<string[]> {
+    try {
+      const names = await this.vfs.readdirNames(path);
+      this.note(path);
+      return names.sort();
+    } catch (err) {
+      this.absent(err, path);
+      return [];
+    }
+  }
+
+  /** Entries with types, [] when missing. */
+  async entries(path: string): Promise<{ name: string; type: string }[]> {
+    try {
+      const es = await this.vfs.readdir(path);
+      this.note(path);
+      return es.map((e) => ({ name: e.name, type: e.type })).sort((a, b) => a.name.localeCompare(b.name));
+    } catch (err) {
+      this.absent(err, path);
+      return [];
+    }
+  }
+
+  /**
+   * Missing files are normal; anything else (corrupt inode, ELOOP, too big) is
+   * an oddity worth a warning, but never stops the other facts.
+   */
+  private absent(err: unknown, path: string): undefined {
+    if (err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+    if (err instanceof FsError && err.code === 'EISDIR') return undefined;
+    const msg = err instanceof Error ? err.message : String(err);
+    this.warn(`${path}: ${msg}`);
+    return undefined;
+  }
+}
+
+/** A fact with the paths it came from. */
+export interface Found<T> {
+  value: T;
+  from: string[];
+}

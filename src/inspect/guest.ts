@@ -1,0 +1,134 @@
+import type { FileSystem } from '../fs/types.js';
+import { openFilesystem } from '../fs/open.js';
+import { Vfs } from '../fs/vfs.js';
+import { classifyFilesystem, type FsRole } from './classify.js';
+import { resolveSpec, type GuestDevice } from './devices.js';
+import { GuestView } from './guest-view.js';
+import { isMountable, mountOption, parseCrypttab, parseFstab } from './linux/fstab.js';
+import type { CrypttabEntry, FstabEntry } from './types.js';
+
+/** Filesystem types guestkit can open for reading. */
+const READABLE = new Set(['ext2', 'ext3', 'ext4', 'vfat', 'xfs', 'btrfs', 'ntfs']);
+
+/** A filesystem that can be mounted, optionally a Btrfs subvolume of it. */
+export interface Mountable {
+  device: GuestDevice;
+  subvol?: string;
+  fs: FileSystem;
+  role: FsRole;
+}
+
+/** One OS root with its filesystems attached where its fstab says. */
+export interface AssembledRoot {
+  root: Mountable;
+  vfs: Vfs;
+  mountpoints: Record<string, string>;
+  fstab: FstabEntry[];
+  crypttab: CrypttabEntry[];
+  filesystems: string[];
+  warnings: string[];
+}
+
+/** Opens each filesystem once (per device and subvolume) and remembers failures. */
+export class FsPool {
+  private readonly open = new Map<string, Promise<FileSystem>>();
+  constructor(private readonly warnings: string[]) {}
+
+  get(device: GuestDevice, subvol?: string): Promise<FileSystem> {
+    const key = `${device.device}\0${subvol ?? ''}`;
+    let p = this.open.get(key);
+    if (!p) {
+      p = openFilesystem(device.dev, device.fsType!, subvol === undefined ? {} : { subvol });
+      this.open.set(key, p);
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.open.values()) {
+      const fs = await p.catch(() => undefined);
+      await fs?.close?.().catch(() => undefined);
+    }
+  }
+}
+
+export function isReadable(d: GuestDevice): boolean {
+  return d.usage !== 'swap' && d.fsType !== undefined && READABLE.has(d.fsType);
+}
+
+/** Opens and classifies every readable filesystem; a damaged one is a warning, never the end of inspection. */
+export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings: string[]): Promise<Mountable[]> {
+  const out: Mountable[] = [];
+  for (const device of devices) {
+    if (!isReadable(device)) continue;
+    let fs: FileSystem;
+    try {
+      fs = await pool.get(device);
+    } catch (err) {
+      warnings.push(`${device.device}: cannot open ${device.fsType} filesystem: ${(err as Error).message}`);
+      continue;
+    }
+    const candidates: { subvol?: string; fs: FileSystem }[] = [{ fs }];
+    // Btrfs roots usually live in a subvolume (@, root): look at each.
+    const subvols = (fs as { subvolumes?: () => Promise<{ path: string }[]> }).subvolumes;
+    if (subvols) {
+      try {
+        for (const sv of await subvols.call(fs)) {
+          candidates.push({ subvol: sv.path, fs: await pool.get(device, sv.path) });
+        }
+      } catch (err) {
+        warnings.push(`${device.device}: cannot list btrfs subvolumes: ${(err as Error).message}`);
+      }
+    }
+    for (const c of candidates) {
+      try {
+        const role = await classifyFilesystem(new GuestView(new Vfs(c.fs, device.device), warnings));
+        out.push({ device, fs: c.fs, role, ...(c.subvol !== undefined ? { subvol: c.subvol } : {}) });
+      } catch (err) {
+        warnings.push(`${device.device}${c.subvol ? ` (subvol ${c.subvol})` : ''}: cannot classify: ${(err as Error).message}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Builds a root's view: its fstab's filesystems attached at their mount points. */
+export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool: FsPool): Promise<AssembledRoot> {
+  const warnings: string[] = [];
+  const vfs = new Vfs(root.fs, root.device.device);
+  const g = new GuestView(vfs, warnings);
+  const fstab = parseFstab((await g.text('/etc/fstab')) ?? '');
+  const crypttab = parseCrypttab((await g.text('/etc/crypttab')) ?? '');
+  const mountpoints: Record<string, string> = { '/': root.device.device };
+  const filesystems = new Set<string>([root.device.device]);
+  for (const e of fstab) {
+    const dev = resolveSpec(e.spec, devices);
+    if (dev) e.device = dev.device;
+    if (e.vfstype === 'swap') {
+      if (dev) filesystems.add(dev.device);
+      else warnings.push(`fstab: swap ${e.spec} not found on the given disks`);
+      continue;
+    }
+    if (!isMountable(e)) continue;
+    if (e.file === '/') continue;
+    if (!dev) {
+      warnings.push(`fstab: ${e.spec} (for ${e.file}) not found on the given disks`);
+      continue;
+    }
+    mountpoints[e.file] = dev.device;
+    filesystems.add(dev.device);
+    if (!isReadable(dev)) {
+      warnings.push(`fstab: ${e.file} is on ${dev.device} (${dev.fsType ?? 'unknown type'}), which cannot be read`);
+      continue;
+    }
+    try {
+      const subvol = mountOption(e.options, 'subvol');
+      const fs = await pool.get(dev, subvol);
+      vfs.mount(e.file, fs, dev.device);
+    } catch (err) {
+      warnings.push(`fstab: cannot attach ${dev.device} at ${e.file}: ${(err as Error).message}`);
+    }
+  }
+  const sorted = Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => a.localeCompare(b)));
+  return { root, vfs, mountpoints: sorted, fstab, crypttab, filesystems: [...filesystems].sort(), warnings };
+}

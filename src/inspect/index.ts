@@ -1,0 +1,105 @@
+import type { ImageFormatName } from '../disk/image.js';
+import { newReadStats } from '../disk/types.js';
+import { GuestkitError } from '../protocol/errors.js';
+import { assembleRoot } from './guest.js';
+import { inspectLinux, type StageTimer } from './linux/index.js';
+import { GuestSession } from './session.js';
+import { DEFAULT_INSPECT_OPTIONS, type Inspection, type InspectOptions, type OperatingSystem } from './types.js';
+
+export * from './types.js';
+export { GuestSession } from './session.js';
+
+export interface InspectRequest {
+  /** Disks of ONE guest, in order: the first is /dev/sda. */
+  disks: string[];
+  /** Stated image format (applies to every disk); `auto` detects. */
+  format?: ImageFormatName | 'img' | 'auto';
+  options?: InspectOptions;
+  /** Called when a stage starts, for progress reporting. */
+  onStage?: (stage: string) => void;
+}
+
+/**
+ * Inspects one guest made of one or more disk images: finds every operating
+ * system, assembles each root's mounts from its fstab, and collects the facts
+ * the options ask for. Pure: reads the images, returns data, prints nothing.
+ */
+export async function inspect(req: InspectRequest | string): Promise<Inspection> {
+  const r: InspectRequest = typeof req === 'string' ? { disks: [req] } : req;
+  if (r.disks.length === 0) throw new GuestkitError('VALIDATION_ERROR', 'inspect: no disk image given');
+  const opts = { ...DEFAULT_INSPECT_OPTIONS, ...stripUndefined(r.options ?? {}) };
+  const stats = newReadStats();
+  const stages: Record<string, number> = {};
+  const t0 = performance.now();
+  const time: StageTimer = async (stage, fn) => {
+    r.onStage?.(stage);
+    const s = performance.now();
+    try {
+      return await fn();
+    } finally {
+      stages[stage] = round((stages[stage] ?? 0) + performance.now() - s);
+    }
+  };
+  const session = await time('disk_attach', () => GuestSession.open(r.disks, { format: r.format, stats }));
+  try {
+    const mountables = await time('disk_inspection', () => session.mountables());
+    const operating_systems: OperatingSystem[] = [];
+    for (const m of mountables) {
+      if (m.role !== 'linux-root') continue;
+      const assembled = await time('disk_inspection', () => assembleRoot(m, session.devices, session.pool));
+      operating_systems.push(await inspectLinux(assembled, opts, time));
+    }
+    for (const m of mountables) {
+      if (m.role === 'windows-root') session.warnings.push(`${m.device.device}: a Windows system root was found; Windows inspection is not available yet`);
+    }
+    const roles = new Map(mountables.filter((m) => !m.subvol).map((m) => [m.device.device, m.role as string]));
+    return {
+      image: session.images.map((img) => {
+        const info = img.info();
+        return {
+          path: info.filename,
+          format: info.format,
+          virtual_size: info.virtual_size,
+          backing_chain: (info.backing_chain ?? []).slice(1).map((b) => b.filename),
+        };
+      }),
+      partition_table: session.layout.tables,
+      filesystems: session.devices
+        .filter((d) => d.fsType !== undefined)
+        .map((d) => {
+          const role = roles.get(d.device) ?? (d.usage === 'swap' ? 'swap' : undefined);
+          return {
+            device: d.device,
+            type: d.fsType!,
+            ...(d.uuid ? { uuid: d.uuid } : {}),
+            ...(d.label ? { label: d.label } : {}),
+            size: d.size,
+            ...(role ? { role } : {}),
+          };
+        }),
+      operating_systems,
+      warnings: session.warnings,
+      stats: { bytes_read: stats.bytesRead, reads: stats.reads, total_ms: round(performance.now() - t0), stages_ms: stages },
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Throws NO_OS_FOUND (with the disk layout in its details) when an inspection found no OS. */
+export function requireOs(result: Inspection): Inspection {
+  if (result.operating_systems.length === 0) {
+    throw new GuestkitError('NO_OS_FOUND', `no operating system found on ${result.image.map((i) => i.path).join(', ')} (${result.filesystems.length} filesystems examined)`, {
+      details: { filesystems: result.filesystems, partition_table: result.partition_table, warnings: result.warnings },
+    });
+  }
+  return result;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,108 @@
+import type { AssembledRoot } from '../guest.js';
+import { GuestView } from '../guest-view.js';
+import type { InspectOptions, OperatingSystem } from '../types.js';
+import { detectArch } from './arch.js';
+import { detectBootloader, detectKernels } from './boot.js';
+import { detectHostname } from './hostname.js';
+import { detectNetwork } from './network.js';
+import { detectApplications } from './packages/index.js';
+import { detectRelease, osinfoOf, packageFormatOf, packageManagementOf } from './release.js';
+import { detectServices } from './services.js';
+import { detectCloudInit, detectGuestAgents, detectLocale, detectSecurity, detectTimezone } from './system.js';
+import { detectUsers } from './users.js';
+
+export type StageTimer = <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
+
+/** All facts of one Linux root. Each collector reads through its own view so its evidence is its own. */
+export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptions>, time: StageTimer): Promise<OperatingSystem> {
+  const warnings: string[] = [...a.warnings];
+  const base = new GuestView(a.vfs, warnings);
+  const evidence: Record<string, string[]> = {};
+  const run = async <T>(fact: string, fn: (g: GuestView) => Promise<T>): Promise<T | undefined> => {
+    const g = base.scope();
+    try {
+      return await fn(g);
+    } catch (err) {
+      warnings.push(`${fact}: ${(err as Error).message}`);
+      return undefined;
+    } finally {
+      if (g.evidence.length) evidence[fact] = g.evidence;
+    }
+  };
+
+  const os: OperatingSystem = await time('os_detection', async () => {
+    const rel = (await run('release', detectRelease)) ?? { distro: 'unknown', major_version: 0, minor_version: 0 };
+    const arch = await run('arch', detectArch);
+    const hostname = await run('hostname', detectHostname);
+    const package_format = packageFormatOf(rel.distro);
+    const package_management = await run('package_management', (g) => packageManagementOf(g, rel.distro, rel.major_version));
+    return {
+      root: a.root.device.device + (a.root.subvol ? `:${a.root.subvol}` : ''),
+      type: 'linux' as const,
+      name: 'linux',
+      ...rel,
+      ...(arch ? { arch } : {}),
+      ...(hostname ? { hostname } : {}),
+      osinfo: osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
+      ...(package_format ? { package_format } : {}),
+      ...(package_management ? { package_management } : {}),
+      mountpoints: a.mountpoints,
+      filesystems: a.filesystems,
+      evidence,
+      warnings,
+    };
+  });
+  if (opts.include_storage) {
+    os.fstab = a.fstab;
+    os.crypttab = a.crypttab;
+    evidence.fstab = ['/etc/fstab'];
+  }
+  if (opts.include_packages) {
+    await time('package_scan', async () => {
+      const apps = await run('applications', (g) => detectApplications(g, os.package_format));
+      if (apps) os.applications = apps;
+      else warnings.push('no package database found');
+      const kernels = await run('kernels', detectKernels);
+      if (kernels) os.kernels = kernels;
+      const bl = await run('bootloader', detectBootloader);
+      if (bl) os.bootloader = bl;
+    });
+  }
+  if (opts.include_services) {
+    await time('service_scan', async () => {
+      const s = await run('services', detectServices);
+      if (s) {
+        os.init_system = s.init_system;
+        if (s.default_target) os.default_target = s.default_target;
+        os.services = s.services;
+      }
+      const agents = await run('guest_agents', detectGuestAgents);
+      if (agents) os.guest_agents = agents;
+      const ci = await run('cloud_init', detectCloudInit);
+      if (ci) os.cloud_init = ci;
+    });
+  }
+  if (opts.include_users) {
+    await time('user_scan', async () => {
+      const u = await run('users', detectUsers);
+      if (u) Object.assign(os, u);
+    });
+  }
+  if (opts.include_network) {
+    await time('network_scan', async () => {
+      const n = await run('network', detectNetwork);
+      if (n) os.network = n;
+    });
+  }
+  await time('system_scan', async () => {
+    const tz = await run('timezone', detectTimezone);
+    if (tz) os.timezone = tz;
+    const loc = await run('locale', detectLocale);
+    if (loc) os.locale = loc;
+    if (opts.include_security) {
+      const sec = await run('security', detectSecurity);
+      if (sec) os.security = sec;
+    }
+  });
+  return os;
+}

@@ -1,0 +1,59 @@
+import Database from 'better-sqlite3';
+import type { GuestView } from '../../guest-view.js';
+import type { Application } from '../../types.js';
+import { bdbHashValues } from './rpm-bdb.js';
+import { ndbBlobs } from './rpm-ndb.js';
+import { applicationOfHeader } from './rpm-header.js';
+
+const DB_DIRS = ['/var/lib/rpm', '/usr/lib/sysimage/rpm'];
+const MAX_DB = 512 * 1024 * 1024;
+
+/** Header blobs of an sqlite rpmdb, read from its bytes in memory. */
+export function sqliteBlobs(file: Buffer): Buffer[] {
+  const copy = Buffer.from(file);
+  // A WAL-mode database cannot be deserialized as such; rollback mode reads the same pages.
+  if (copy.length > 19 && copy[18] === 2) copy[18] = copy[19] = 1;
+  const db = new Database(copy, { readonly: true });
+  try {
+    return (db.prepare('SELECT blob FROM Packages').all() as { blob: Buffer }[]).map((r) => r.blob);
+  } finally {
+    db.close();
+  }
+}
+
+/** Installed rpm packages, from whichever database form the guest has (sqlite, ndb, bdb). */
+export async function rpmApplications(g: GuestView): Promise<Application[] | undefined> {
+  for (const dir of DB_DIRS) {
+    for (const [file, read] of [
+      ['rpmdb.sqlite', sqliteBlobs],
+      ['Packages.db', ndbBlobs],
+      ['Packages', bdbHashValues],
+    ] as const) {
+      const path = `${dir}/${file}`;
+      if (!(await g.isFile(path))) continue;
+      const bytes = await g.bytes(path, MAX_DB);
+      if (!bytes) continue;
+      if (file === 'rpmdb.sqlite') {
+        const wal = await g.statType(`${path}-wal`);
+        if (wal === 'file' && ((await g.bytes(`${path}-wal`, MAX_DB))?.length ?? 0) > 0) {
+          g.warn(`${path}-wal is not empty: packages installed since the last checkpoint may be missing`);
+        }
+      }
+      const apps: Application[] = [];
+      let bad = 0;
+      for (const blob of read(bytes)) {
+        // bdb keeps a 4-byte counter record beside the headers.
+        if (blob.length < 16) continue;
+        try {
+          const app = applicationOfHeader(blob);
+          if (app) apps.push(app);
+        } catch {
+          bad++;
+        }
+      }
+      if (bad) g.warn(`${path}: ${bad} package headers could not be parsed`);
+      return apps.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version) || a.arch.localeCompare(b.arch));
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,125 @@
+import type { GuestView } from '../guest-view.js';
+import type { OperatingSystem } from '../types.js';
+import { parseDirectives, parseKeyValue } from '../parse.js';
+
+/** Timezone: the /etc/localtime link target, else /etc/timezone, else sysconfig clock. */
+export async function detectTimezone(g: GuestView): Promise<string | undefined> {
+  const link = await g.readlink('/etc/localtime');
+  const m = link ? /zoneinfo\/(.+)$/.exec(link) : null;
+  if (m) return m[1];
+  const tz = (await g.text('/etc/timezone', 4096))?.trim();
+  if (tz) return tz;
+  const clock = await g.text('/etc/sysconfig/clock', 4096);
+  const z = clock ? parseKeyValue(clock) : undefined;
+  return z?.get('ZONE') ?? z?.get('TIMEZONE') ?? undefined;
+}
+
+/** System locale (LANG) from locale.conf, Debian's default/locale or sysconfig. */
+export async function detectLocale(g: GuestView): Promise<string | undefined> {
+  for (const f of ['/etc/locale.conf', '/etc/default/locale', '/etc/sysconfig/i18n', '/etc/sysconfig/language', '/etc/env.d/02locale']) {
+    const text = await g.text(f, 64 * 1024);
+    if (!text) continue;
+    const kv = parseKeyValue(text);
+    const v = kv.get('LANG') ?? kv.get('RC_LANG') ?? kv.get('LC_ALL');
+    if (v) return v;
+  }
+  return undefined;
+}
+
+type Security = NonNullable<OperatingSystem['security']>;
+
+/** SELinux mode from /etc/selinux/config; AppArmor from its profiles; sshd's effective settings. */
+export async function detectSecurity(g: GuestView): Promise<Security> {
+  const sec: Security = {};
+  const se = await g.text('/etc/selinux/config', 64 * 1024);
+  if (se) {
+    const kv = parseKeyValue(se);
+    sec.selinux = { mode: (kv.get('SELINUX') ?? 'unknown').toLowerCase(), ...(kv.get('SELINUXTYPE') ? { type: kv.get('SELINUXTYPE')! } : {}) };
+  }
+  if (await g.isDir('/etc/apparmor.d')) {
+    const profiles = (await g.entries('/etc/apparmor.d')).filter((e) => e.type === 'file').length;
+    sec.apparmor = { enabled: !(await isAppArmorDisabled(g)), profiles };
+  }
+  const ssh = await sshdConfig(g);
+  if (ssh) sec.ssh = ssh;
+  return sec;
+}
+
+/** AppArmor is off when the kernel command line in the default grub config says so. */
+async function isAppArmorDisabled(g: GuestView): Promise<boolean> {
+  const grub = (await g.text('/etc/default/grub', 64 * 1024)) ?? '';
+  return /apparmor=0/.test(grub);
+}
+
+/** sshd_config with its Include files; first value wins as in sshd. Defaults filled for key settings. */
+async function sshdConfig(g: GuestView): Promise<Record<string, string> | undefined> {
+  const main = await g.text('/etc/ssh/sshd_config', 1024 * 1024);
+  if (main === undefined) return undefined;
+  let text = '';
+  for (const line of main.split('\n')) {
+    const inc = /^\s*Include\s+(\S+)/i.exec(line);
+    if (inc) {
+      const pat = inc[1]!.startsWith('/') ? inc[1]! : `/etc/ssh/${inc[1]}`;
+      const dir = pat.replace(/\/[^/]*$/, '');
+      const glob = new RegExp('^' + pat.slice(dir.length + 1).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+      for (const n of await g.list(dir)) if (glob.test(n)) text += ((await g.text(`${dir}/${n}`, 1024 * 1024)) ?? '') + '\n';
+      continue;
+    }
+    text += line + '\n';
+  }
+  const d = parseDirectives(text.replace(/^\s*Match\s[\s\S]*$/im, ''));
+  const out: Record<string, string> = {
+    port: d.get('port') ?? '22',
+    permitrootlogin: d.get('permitrootlogin') ?? 'prohibit-password',
+    passwordauthentication: d.get('passwordauthentication') ?? 'yes',
+    pubkeyauthentication: d.get('pubkeyauthentication') ?? 'yes',
+    permitemptypasswords: d.get('permitemptypasswords') ?? 'no',
+    x11forwarding: d.get('x11forwarding') ?? 'no',
+  };
+  for (const k of ['listenaddress', 'protocol', 'ciphers', 'macs', 'kexalgorithms', 'allowusers', 'allowgroups', 'maxauthtries', 'usepam']) {
+    const v = d.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** cloud-init: installed, its datasources, and whether it is disabled. */
+export async function detectCloudInit(g: GuestView): Promise<OperatingSystem['cloud_init']> {
+  const installed = (await g.isDir('/etc/cloud')) && ((await g.exists('/usr/bin/cloud-init')) || (await g.isFile('/etc/cloud/cloud.cfg')));
+  if (!installed) return { installed: false };
+  const datasources = new Set<string>();
+  const cfgs = ['/etc/cloud/cloud.cfg', ...(await g.list('/etc/cloud/cloud.cfg.d')).filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)];
+  for (const f of cfgs) {
+    const text = (await g.text(f, 1024 * 1024)) ?? '';
+    const m = /datasource_list:\s*\[([^\]]*)\]/.exec(text);
+    if (m) for (const ds of m[1]!.split(',')) if (ds.trim()) datasources.add(ds.trim().replace(/['"]/g, ''));
+  }
+  const disabled = await g.exists('/etc/cloud/cloud-init.disabled');
+  return { installed: true, ...(datasources.size ? { datasources: [...datasources] } : {}), disabled };
+}
+
+/** Hypervisor guest agents and tools, by their binaries/units. */
+export async function detectGuestAgents(g: GuestView): Promise<string[]> {
+  const probes: [string, string[]][] = [
+    ['qemu-guest-agent', ['/usr/sbin/qemu-ga', '/usr/bin/qemu-ga']],
+    ['open-vm-tools', ['/usr/bin/vmtoolsd', '/usr/sbin/vmtoolsd']],
+    ['vmware-tools', ['/etc/vmware-tools/services.sh', '/usr/lib/vmware-tools']],
+    ['hyperv-daemons', ['/usr/sbin/hv_kvp_daemon', '/usr/sbin/hypervkvpd', '/usr/lib/linux-tools/hv_kvp_daemon']],
+    ['virtualbox-guest-additions', ['/usr/sbin/VBoxService', '/opt/VBoxGuestAdditions']],
+    ['xe-guest-utilities', ['/usr/sbin/xe-daemon']],
+    ['google-guest-agent', ['/usr/bin/google_guest_agent']],
+    ['waagent', ['/usr/sbin/waagent']],
+    ['amazon-ssm-agent', ['/usr/bin/amazon-ssm-agent']],
+    ['spice-vdagent', ['/usr/bin/spice-vdagent', '/usr/sbin/spice-vdagentd']],
+  ];
+  const out: string[] = [];
+  for (const [name, paths] of probes) {
+    for (const p of paths) {
+      if (await g.exists(p)) {
+        out.push(name);
+        break;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,191 @@
+/** What `inspect()` returns. Keys follow virt-inspector's names where it has one. */
+
+/** The protocol's inspect options (guestkit.inspect.v1 `options`). */
+export interface InspectOptions {
+  deep_scan?: boolean;
+  include_packages?: boolean;
+  include_services?: boolean;
+  include_users?: boolean;
+  include_network?: boolean;
+  include_security?: boolean;
+  include_storage?: boolean;
+  include_databases?: boolean;
+}
+
+export const DEFAULT_INSPECT_OPTIONS: Required<InspectOptions> = {
+  deep_scan: false,
+  include_packages: true,
+  include_services: true,
+  include_users: true,
+  include_network: true,
+  include_security: true,
+  include_storage: true,
+  include_databases: false,
+};
+
+/** Where a fact came from: guest paths read to establish it. */
+export type Evidence = Record<string, string[]>;
+
+export interface Application {
+  name: string;
+  epoch: number;
+  version: string;
+  release: string;
+  arch: string;
+  source_package?: string;
+  summary?: string;
+  url?: string;
+}
+
+export interface Kernel {
+  version: string;
+  vmlinuz?: string;
+  initrd?: string;
+  modules_dir?: string;
+}
+
+export interface Bootloader {
+  type: 'grub2' | 'grub-legacy' | 'systemd-boot' | 'syslinux' | 'unknown';
+  config?: string;
+  default_entry?: string;
+  default_kernel?: string;
+  entries: { title: string; kernel?: string; initrd?: string; options?: string }[];
+  timeout?: number;
+}
+
+export interface ServiceInfo {
+  name: string;
+  /** systemd unit type, or 'sysv' / 'openrc'. */
+  kind: string;
+  enabled_in: string[];
+  alias_of?: string;
+}
+
+export interface UserInfo {
+  name: string;
+  uid: number;
+  gid: number;
+  gecos: string;
+  home: string;
+  shell: string;
+  login_allowed: boolean;
+  password: 'locked' | 'empty' | 'set' | 'unknown';
+  system: boolean;
+  groups: string[];
+}
+
+export interface GroupInfo {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+export interface NetInterface {
+  name: string;
+  source: string;
+  method?: string;
+  addresses: string[];
+  gateway?: string;
+  mac?: string;
+  dns?: string[];
+  onboot?: boolean;
+}
+
+export interface FstabEntry {
+  spec: string;
+  file: string;
+  vfstype: string;
+  options: string;
+  freq: number;
+  passno: number;
+  /** The guest device it resolved to, when it did. */
+  device?: string;
+}
+
+export interface CrypttabEntry {
+  name: string;
+  device: string;
+  keyfile: string;
+  options: string;
+}
+
+export interface OperatingSystem {
+  root: string;
+  type: 'linux' | 'windows' | 'freebsd' | 'unknown';
+  name: string;
+  distro: string;
+  product_name?: string;
+  product_variant?: string;
+  major_version: number;
+  minor_version: number;
+  arch?: string;
+  hostname?: string;
+  osinfo: string;
+  package_format?: string;
+  package_management?: string;
+  /** Mount point → device, as the guest's fstab says (sorted by mount point). */
+  mountpoints: Record<string, string>;
+  /** Devices this OS uses (mounted filesystems and swap). */
+  filesystems: string[];
+  applications?: Application[];
+  kernels?: Kernel[];
+  bootloader?: Bootloader;
+  init_system?: string;
+  default_target?: string;
+  services?: ServiceInfo[];
+  users?: UserInfo[];
+  groups?: GroupInfo[];
+  sudoers?: string[];
+  network?: {
+    interfaces: NetInterface[];
+    dns_servers: string[];
+    search_domains: string[];
+    hosts: { address: string; names: string[] }[];
+    managers: string[];
+  };
+  timezone?: string;
+  locale?: string;
+  security?: {
+    selinux?: { mode: string; type?: string };
+    apparmor?: { enabled: boolean; profiles: number };
+    ssh?: Record<string, string>;
+  };
+  cloud_init?: { installed: boolean; datasources?: string[]; disabled?: boolean };
+  guest_agents?: string[];
+  fstab?: FstabEntry[];
+  crypttab?: CrypttabEntry[];
+  /** Fact name → guest paths it was read from. */
+  evidence: Evidence;
+  warnings: string[];
+}
+
+export interface FilesystemEntry {
+  device: string;
+  type: string;
+  uuid?: string;
+  label?: string;
+  size: number;
+  /** What inspection found on it: root, usr, boot, swap, data, … */
+  role?: string;
+}
+
+export interface InspectionStats {
+  bytes_read: number;
+  reads: number;
+  total_ms: number;
+  stages_ms: Record<string, number>;
+}
+
+export interface Inspection {
+  image: {
+    path: string;
+    format: string;
+    virtual_size: number;
+    backing_chain: string[];
+  }[];
+  partition_table: { device: string; scheme: string }[];
+  filesystems: FilesystemEntry[];
+  operating_systems: OperatingSystem[];
+  warnings: string[];
+  stats: InspectionStats;
+}
