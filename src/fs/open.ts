@@ -15,6 +15,7 @@ type Opener = (dev: BlockDevice, opts: FsOpenOptions) => Promise<FileSystem>;
  * → driver. Each driver module adds its own line.
  */
 const OPENERS: Record<string, () => Promise<Opener>> = {
+  xfs: async () => (await import('./xfs/index.js')).openXfs,
   ntfs: async () => (await import('./ntfs/ntfs.js')).openNtfs,
 };
 
