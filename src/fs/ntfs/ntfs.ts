@@ -180,7 +180,7 @@ export class NtfsFileSystem implements FileSystem {
       if (ext.attrs.some((a) => a.type === AT.ATTRIBUTE_LIST)) throw corrupt(`${what}: extension record ${e.recNo} has its own attribute list`);
       records.set(e.recNo, ext);
     }
-    const out: Attr[] = [];
+    const out: Attr[] = [listAttr];
     for (const e of entries) {
       const rec = records.get(e.recNo)!;
       const a = rec.attrs.find((x) => x.type === e.type && x.id === e.id);
