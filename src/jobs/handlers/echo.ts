@@ -1,0 +1,12 @@
+import type { HandlerDefinition } from '../types.js';
+
+/** system.echo: returns the payload data as `echo`. Inline: it touches no image and cannot hang. */
+export const echoHandler: HandlerDefinition = {
+  operation: 'system.echo',
+  aliases: ['test.echo'],
+  isolation: 'inline',
+  async run(ctx, data) {
+    ctx.progress({ phase: 'result_generation', progress_percent: 50, message: 'echoing payload' });
+    return { data: { echo: data } };
+  },
+};

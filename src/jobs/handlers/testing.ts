@@ -1,0 +1,86 @@
+import { open } from 'node:fs/promises';
+import { GuestkitError } from '../../protocol/errors.js';
+import type { HandlerDefinition, ImageRef } from '../types.js';
+
+/**
+ * Handlers that exist only for the test suite and benchmarks; registered only when
+ * GUESTKIT_TEST_HANDLERS=1 (never in production). Each stresses one executor path.
+ */
+
+const num = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** test.sleep {seconds}: a slow, well-behaved job (kill -9 and drain tests). */
+const sleep: HandlerDefinition = {
+  operation: 'test.sleep',
+  isolation: 'thread',
+  async run(ctx, data) {
+    const ms = Math.min(num(obj(data).seconds, 1), 3600) * 1000;
+    const step = Math.max(10, Math.min(1000, ms / 4));
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      await new Promise((r) => setTimeout(r, Math.min(step, end - Date.now())));
+      ctx.progress({ phase: 'disk_inspection', message: 'sleeping', progress_percent: Math.round(100 - ((end - Date.now()) / ms) * 100) });
+    }
+    return { data: { slept_ms: ms, attempt: ctx.attempt } };
+  },
+};
+
+/** test.spin: a parser stuck in a loop that never yields; only terminating its thread stops it. */
+const spin: HandlerDefinition = {
+  operation: 'test.spin',
+  isolation: 'thread',
+  async run(ctx) {
+    ctx.progress({ phase: 'disk_inspection', message: 'spinning forever' });
+    let x = 0;
+    for (;;) x = (x + 1) % 1_000_003;
+  },
+};
+
+/** test.flaky {succeed_on_attempt}: fails with a retryable error until that attempt. */
+const flaky: HandlerDefinition = {
+  operation: 'test.flaky',
+  isolation: 'thread',
+  async run(ctx, data) {
+    const ok = num(obj(data).succeed_on_attempt, 2);
+    if (ctx.attempt < ok) {
+      throw new GuestkitError('EXECUTION_ERROR', `flaky failure on attempt ${ctx.attempt}`, { phase: 'disk_inspection', recoverable: true, retryRecommended: true });
+    }
+    return { data: { attempt: ctx.attempt } };
+  },
+};
+
+/** test.alloc {mb}: allocates until the thread's memory cap stops it. */
+const alloc: HandlerDefinition = {
+  operation: 'test.alloc',
+  isolation: 'thread',
+  async run(_ctx, data) {
+    const mb = Math.min(num(obj(data).mb, 64), 64 * 1024);
+    const keep: number[][] = [];
+    for (let i = 0; i < mb; i++) keep.push(new Array<number>(128 * 1024).fill(i)); // ~1 MiB each on the JS heap
+    return { data: { allocated_mb: keep.length } };
+  },
+};
+
+/** test.image {image:{path, checksum?}}: reads the first sector of an image (path policy / checksum tests). */
+const image: HandlerDefinition = {
+  operation: 'test.image',
+  isolation: 'thread',
+  images(data): ImageRef[] {
+    const img = obj(obj(data).image);
+    return typeof img.path === 'string' ? [{ field: 'image.path', path: img.path, checksum: typeof img.checksum === 'string' ? img.checksum : null }] : [];
+  },
+  async run(ctx) {
+    const fh = await open(ctx.resolvedImages[0]!, 'r');
+    try {
+      const buf = Buffer.alloc(512);
+      const { bytesRead } = await fh.read(buf, 0, 512, 0);
+      const st = await fh.stat();
+      return { data: { size_bytes: st.size, first_bytes_hex: buf.subarray(0, Math.min(bytesRead, 16)).toString('hex') }, metrics: { disk_read_bytes: bytesRead } };
+    } finally {
+      await fh.close();
+    }
+  },
+};
+
+export const testHandlers: readonly HandlerDefinition[] = [sleep, spin, flaky, alloc, image];

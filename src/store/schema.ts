@@ -1,0 +1,97 @@
+/**
+ * SQLite schema of the embedded store. The API shares this database later, so it is
+ * versioned (PRAGMA user_version) and only ever migrated forward.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const MIGRATIONS: readonly string[] = [
+  // v1
+  `
+  CREATE TABLE jobs (
+    job_id          TEXT PRIMARY KEY,
+    operation       TEXT NOT NULL,
+    namespace       TEXT,
+    status          TEXT NOT NULL CHECK (status IN
+                      ('pending','assigned','running','completed','failed','cancelled','timeout')),
+    priority        INTEGER NOT NULL,
+    attempt         INTEGER NOT NULL DEFAULT 0,      -- attempts started so far
+    max_attempts    INTEGER NOT NULL,
+    idempotency_key TEXT,
+    worker_id       TEXT,                            -- worker holding it (assigned/running)
+    source          TEXT,                            -- transport reference (spool file name, queue id)
+    trace_id        TEXT,
+    doc             TEXT NOT NULL,                   -- the job document as received
+    created_at      TEXT NOT NULL,                   -- from the document, UTC
+    queued_at       INTEGER NOT NULL,                -- ms since epoch, when first seen
+    started_at      INTEGER,
+    finished_at     INTEGER,
+    next_attempt_at INTEGER,
+    error_code      TEXT,
+    updated_at      INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_by_status ON jobs(status, priority DESC, queued_at);
+  CREATE INDEX jobs_by_worker ON jobs(worker_id, status);
+
+  -- Every state change, in commit order: the audit trail and the source of truth
+  -- for "how many were running at once".
+  CREATE TABLE transitions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id     TEXT NOT NULL,
+    from_status TEXT,
+    to_status  TEXT NOT NULL,
+    attempt    INTEGER NOT NULL,
+    worker_id  TEXT,
+    at         INTEGER NOT NULL,
+    reason     TEXT
+  );
+  CREATE INDEX transitions_by_job ON transitions(job_id, id);
+
+  CREATE TABLE attempts (
+    job_id        TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    worker_id     TEXT NOT NULL,
+    started_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    status        TEXT NOT NULL,                     -- running, then the attempt's outcome
+    error_code    TEXT,
+    error_message TEXT,
+    PRIMARY KEY (job_id, attempt)
+  );
+
+  CREATE TABLE events (
+    job_id    TEXT NOT NULL,
+    sequence  INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    phase     TEXT NOT NULL,
+    doc       TEXT NOT NULL,
+    PRIMARY KEY (job_id, sequence)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE results (
+    job_id     TEXT PRIMARY KEY,
+    status     TEXT NOT NULL,
+    doc        TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+
+  -- Scope is the namespace (the tenant boundary): equal keys of two tenants never meet.
+  CREATE TABLE idempotency (
+    scope      TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    job_id     TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('running','completed')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE workers (
+    worker_id      TEXT PRIMARY KEY,
+    registration   TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    current_jobs   INTEGER NOT NULL,
+    registered_at  INTEGER NOT NULL,
+    last_heartbeat INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,74 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The spool's folders (the earlier worker's v1 layout, extended):
+ *   jobs/<any>.json            dropped in by submitters (written directly or renamed in)
+ *   jobs/<job_id>.cancel       a cancel request
+ *   jobs/claimed/<worker>/     jobs a worker holds (claimed by an atomic rename)
+ *   jobs/done/, jobs/failed/   archived job files
+ *   results/<job_id>-result.json, results/<job_id>-events.jsonl
+ */
+export class SpoolLayout {
+  readonly claimedDir: string;
+  readonly doneDir: string;
+  readonly failedDir: string;
+
+  constructor(
+    readonly jobsDir: string,
+    readonly resultsDir: string,
+    readonly workerId: string,
+  ) {
+    this.claimedDir = join(jobsDir, 'claimed', safeName(workerId));
+    this.doneDir = join(jobsDir, 'done');
+    this.failedDir = join(jobsDir, 'failed');
+  }
+
+  ensure(): void {
+    for (const d of [this.jobsDir, this.resultsDir, this.claimedDir, this.doneDir, this.failedDir]) mkdirSync(d, { recursive: true });
+  }
+
+  incoming(name: string): string {
+    return join(this.jobsDir, name);
+  }
+
+  claimed(name: string): string {
+    return join(this.claimedDir, name);
+  }
+
+  resultPath(jobId: string): string {
+    return join(this.resultsDir, `${jobId}-result.json`);
+  }
+
+  eventsPath(jobId: string): string {
+    return join(this.resultsDir, `${jobId}-events.jsonl`);
+  }
+
+  /** Moves a claimed file to done/ or failed/, never overwriting an older archive of the same name. */
+  archive(name: string, to: 'done' | 'failed', suffix = ''): void {
+    const dir = to === 'done' ? this.doneDir : this.failedDir;
+    let target = join(dir, name + suffix);
+    if (existsSync(target)) target = join(dir, `${name}${suffix}.${Date.now()}-${process.pid}`);
+    renameSync(this.claimed(name), target);
+  }
+
+  /** tmp + rename in the same folder: readers see the whole result or none. */
+  writeResult(jobId: string, doc: unknown, durable = false): void {
+    const final = this.resultPath(jobId);
+    const tmp = join(this.resultsDir, `.${jobId}-result.json.${process.pid}.tmp`);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
+      if (durable) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, final);
+  }
+}
+
+/** A worker id as one safe path segment. */
+export function safeName(s: string): string {
+  const out = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+  return out === '' ? '_' : out.slice(0, 200);
+}

@@ -1,0 +1,408 @@
+import {
+  accessSync,
+  appendFileSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  watch,
+  type FSWatcher,
+} from 'node:fs';
+import {
+  EXECUTION_DEFAULTS,
+  failedResult,
+  GuestkitError,
+  jobIdProblems,
+  MAX_JOB_TEXT_BYTES,
+  validateJob,
+  validationError,
+  type JobDocument,
+  type JobResult,
+  type ProgressEvent,
+} from '../../protocol/index.js';
+import type { ClaimedJob, Executor } from '../../worker/executor.js';
+import type { Logger } from '../../worker/logger.js';
+import type { WorkerMetrics } from '../../worker/metrics.js';
+import { SpoolLayout } from './layout.js';
+
+export interface SpoolOptions {
+  jobsDir: string;
+  resultsDir: string;
+  workerId: string;
+  executor: Executor;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** Fallback scan interval (fs.watch misses events on network filesystems). */
+  pollIntervalMs?: number;
+  /** A file that does not parse as JSON is given this long without changing before it is refused. */
+  settleMs?: number;
+  /** Parsed-but-waiting jobs kept in memory; beyond it files wait in the folder unread. */
+  maxQueued?: number;
+  /** fsync result files (slower; default off, like synchronous=NORMAL). */
+  durableResults?: boolean;
+}
+
+interface Seen {
+  state: 'offered' | 'partial' | 'foreign';
+  jobId?: string;
+  size?: number;
+  since?: number;
+}
+
+/**
+ * The file spool transport (earlier worker's v1). Jobs are claimed by an atomic rename
+ * into claimed/<worker>/, so two workers on one folder never run a file twice; results
+ * are written tmp + rename. The hot path uses synchronous fs calls: they are a few
+ * microseconds each on a local disk, much cheaper than a libuv round trip per call.
+ */
+export class SpoolTransport {
+  readonly layout: SpoolLayout;
+  private readonly seen = new Map<string, Seen>();
+  private watcher?: FSWatcher;
+  private poll?: NodeJS.Timeout;
+  private scanTimer?: NodeJS.Timeout;
+  private stopped = true;
+  private readonly pollMs: number;
+  private readonly settleMs: number;
+  private readonly maxQueued: number;
+
+  constructor(private readonly o: SpoolOptions) {
+    this.layout = new SpoolLayout(o.jobsDir, o.resultsDir, o.workerId);
+    this.pollMs = o.pollIntervalMs ?? 500;
+    this.settleMs = o.settleMs ?? 1000;
+    this.maxQueued = o.maxQueued ?? 20_000;
+  }
+
+  /** Creates the folders, recovers this worker's claims from a previous run, starts watching. */
+  start(): void {
+    this.layout.ensure();
+    this.recover();
+    this.stopped = false;
+    try {
+      this.watcher = watch(this.o.jobsDir, { persistent: false }, () => this.scheduleScan());
+      this.watcher.on('error', (err) => this.o.logger.warn({ err: String(err) }, 'fs.watch failed; polling only'));
+    } catch (err) {
+      this.o.logger.warn({ err: String(err) }, 'fs.watch unavailable; polling only');
+    }
+    this.poll = setInterval(() => this.scan(), this.pollMs);
+    this.scan();
+  }
+
+  /** Stops watching and claiming (the executor drains what it holds). */
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.poll) clearInterval(this.poll);
+    if (this.scanTimer) clearTimeout(this.scanTimer);
+  }
+
+  /** Readiness: the spool folders are there and writable. */
+  reachable(): boolean {
+    try {
+      accessSync(this.o.jobsDir, constants.W_OK);
+      accessSync(this.o.resultsDir, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private scheduleScan(): void {
+    if (this.stopped || this.scanTimer) return;
+    // coalesce bursts of watch events (1,000 files dropped at once = one or a few scans)
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined;
+      this.scan();
+    }, 5);
+  }
+
+  /** One pass over jobs/: new files are parsed and offered, vanished ones withdrawn, cancels applied. */
+  scan(): void {
+    if (this.stopped) return;
+    let entries;
+    try {
+      entries = readdirSync(this.o.jobsDir, { withFileTypes: true });
+    } catch (err) {
+      this.o.logger.error({ err: String(err) }, 'cannot read the jobs folder');
+      return;
+    }
+    const present = new Set<string>();
+    const cancels: string[] = [];
+    const now = Date.now();
+    for (const d of entries) {
+      const name = d.name;
+      if (name.startsWith('.') || name.endsWith('.tmp')) continue;
+      if (name.endsWith('.cancel')) {
+        cancels.push(name);
+        continue;
+      }
+      if (!name.endsWith('.json') || !d.isFile()) continue;
+      present.add(name);
+      const s = this.seen.get(name);
+      if (s && s.state !== 'partial') continue;
+      if (this.o.executor.queued >= this.maxQueued) continue;
+      this.consider(name, s, now);
+    }
+    for (const [name, s] of this.seen) {
+      if (!present.has(name)) {
+        this.seen.delete(name);
+        if (s.state === 'offered' && s.jobId) this.o.executor.withdraw(s.jobId);
+      }
+    }
+    for (const c of cancels) this.applyCancel(c);
+  }
+
+  private consider(name: string, s: Seen | undefined, now: number): void {
+    let text: string;
+    let size: number;
+    let ino: number;
+    try {
+      const fd = openSync(this.layout.incoming(name), 'r');
+      try {
+        const st = fstatSync(fd);
+        size = st.size;
+        ino = st.ino;
+        if (size > MAX_JOB_TEXT_BYTES) {
+          this.reject(name, undefined, new GuestkitError('VALIDATION_ERROR', `job file is ${size} bytes; the limit is ${MAX_JOB_TEXT_BYTES}`, { phase: 'validation' }), 'too_large');
+          return;
+        }
+        text = readFileSync(fd, 'utf8');
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'cannot read job file');
+      return;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    } catch (err) {
+      // maybe still being written: refuse only once it stopped changing for settleMs
+      if (!s || s.size !== size) {
+        this.seen.set(name, { state: 'partial', size, since: now });
+        this.scheduleLater();
+        return;
+      }
+      if (now - (s.since ?? now) < this.settleMs) {
+        this.scheduleLater();
+        return;
+      }
+      this.reject(name, undefined, new GuestkitError('VALIDATION_ERROR', `job file ${name} is not valid JSON: ${(err as Error).message}`, { phase: 'validation', details: { file: name } }), 'bad_json');
+      return;
+    }
+    const v = validateJob(doc);
+    if (!v.ok || !v.job) {
+      this.reject(name, doc, validationError(v.errors, `invalid job document ${name}`), 'invalid');
+      return;
+    }
+    const job = v.job;
+    if (v.warnings.length) this.o.logger.warn({ file: name, job_id: job.job_id, warnings: v.warnings }, 'job document warnings');
+    const routed = this.o.executor.routedHere(job);
+    if (!routed.ok) {
+      this.seen.set(name, { state: 'foreign', jobId: job.job_id });
+      this.o.logger.info({ file: name, job_id: job.job_id, why: routed.why }, 'job is routed to another worker or pool; left in the spool');
+      return;
+    }
+    if (this.o.executor.knows(job.job_id)) {
+      // the same job id already waits or runs here: a second file for it is a duplicate
+      this.seen.set(name, { state: 'offered', jobId: job.job_id });
+      const claim = this.claim(name, ino, size);
+      claim?.duplicate(`job_id ${job.job_id} is already queued or running on this worker`);
+      return;
+    }
+    this.seen.set(name, { state: 'offered', jobId: job.job_id });
+    this.o.executor.offer({ job, claim: () => this.claim(name, ino, size) });
+  }
+
+  private scheduleLater(): void {
+    if (this.stopped) return;
+    setTimeout(() => this.scheduleScan(), Math.min(this.settleMs, this.pollMs) + 5).unref();
+  }
+
+  /**
+   * Atomic claim: rename into claimed/<worker>/. The file claimed must be the one parsed
+   * (same inode and size): a new file dropped under an old name is given back unread.
+   */
+  private claim(name: string, ino: number, size: number): SpoolClaim | null {
+    const from = this.layout.incoming(name);
+    const to = this.layout.claimed(name);
+    try {
+      renameSync(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'claim failed');
+      this.seen.delete(name);
+      return null;
+    }
+    try {
+      const st = statSync(to);
+      if (st.ino !== ino || st.size !== size) {
+        renameSync(to, from);
+        this.seen.delete(name);
+        this.scheduleScan();
+        return null;
+      }
+    } catch {
+      return null;
+    }
+    return new SpoolClaim(this, name);
+  }
+
+  /** A file that is not a runnable job: claimed (so one worker answers), result written, moved to failed/. */
+  private reject(name: string, doc: unknown, err: GuestkitError, reason: string): void {
+    const claimed = this.claim(name, statSafe(this.layout.incoming(name))?.ino ?? -1, statSafe(this.layout.incoming(name))?.size ?? -1);
+    if (!claimed) return;
+    const jobId = jobIdFor(doc, name);
+    const result = failedResult({
+      job: { job_id: jobId, execution: { ...EXECUTION_DEFAULTS }, observability: observabilityOf(doc) },
+      workerId: this.o.workerId,
+      startedAt: new Date(),
+      error: err,
+    });
+    (result as Record<string, unknown>).source_file = name;
+    this.o.metrics.spoolRejected.inc({ reason });
+    this.o.metrics.jobs.inc({ operation: operationOf(doc), status: 'failed' });
+    this.o.logger.warn({ file: name, job_id: jobId, reason, error: err.message }, 'job file refused');
+    claimed.finish(result as JobResult);
+  }
+
+  private applyCancel(name: string): void {
+    const jobId = name.slice(0, -'.cancel'.length);
+    const path = this.layout.incoming(name);
+    const out = this.o.executor.cancel(jobId, `cancel requested by ${name}`);
+    if (out === 'cancelled' || out === 'cancelling' || out === 'refused') {
+      if (out === 'refused') this.o.logger.warn({ job_id: jobId }, 'cancel refused: the job is not cancellable');
+      unlinkQuiet(path);
+      return;
+    }
+    // unknown here: another worker's job, or one that already ended (then the request is stale)
+    if (existsSync(this.layout.resultPath(jobId)) && ![...this.seen.values()].some((s) => s.jobId === jobId)) unlinkQuiet(path);
+  }
+
+  /** Start-up: every file left in claimed/<this worker>/ is resolved against the store. */
+  private recover(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.layout.claimedDir).filter((n) => !n.startsWith('.'));
+    } catch {
+      names = [];
+    }
+    const recovered = new Set<string>();
+    for (const name of names) {
+      let job: JobDocument | null = null;
+      let doc: unknown;
+      try {
+        doc = JSON.parse(readFileSync(this.layout.claimed(name), 'utf8'));
+        job = validateJob(doc).job ?? null;
+      } catch {
+        job = null;
+      }
+      const jobId = job?.job_id ?? jobIdFor(doc, name);
+      recovered.add(jobId);
+      const claim = new SpoolClaim(this, name);
+      if (!job) {
+        // it was refused before the crash or is garbage: answer it now
+        renameSync(this.layout.claimed(name), this.layout.incoming(name));
+        continue;
+      }
+      const act = this.o.executor.recover(job, jobId);
+      if (act.action === 'release') claim.release();
+      else if (act.result) claim.finish(act.result);
+      else this.layout.archive(name, 'failed');
+    }
+    for (const result of this.o.executor.failOrphans(recovered)) this.layout.writeResult(result.job_id, result, this.o.durableResults);
+    if (names.length) this.o.logger.info({ files: names.length }, 'recovered claims of a previous run');
+  }
+
+  /** @internal used by SpoolClaim */
+  forget(name: string): void {
+    this.seen.delete(name);
+  }
+
+  /** @internal */
+  get options(): SpoolOptions {
+    return this.o;
+  }
+}
+
+class SpoolClaim implements ClaimedJob {
+  constructor(
+    private readonly t: SpoolTransport,
+    readonly source: string,
+  ) {}
+
+  event(ev: ProgressEvent): void {
+    appendFileSync(this.t.layout.eventsPath(ev.job_id), JSON.stringify(ev) + '\n');
+  }
+
+  finish(result: JobResult): void {
+    const l = this.t.layout;
+    try {
+      l.writeResult(result.job_id, result, this.t.options.durableResults);
+      l.archive(this.source, result.status === 'completed' ? 'done' : 'failed');
+    } catch (err) {
+      this.t.options.logger.error({ file: this.source, job_id: result.job_id, err: String(err) }, 'could not publish the result');
+    }
+    this.t.forget(this.source);
+  }
+
+  release(): void {
+    try {
+      renameSync(this.t.layout.claimed(this.source), this.t.layout.incoming(this.source));
+    } catch (err) {
+      this.t.options.logger.error({ file: this.source, err: String(err) }, 'could not give the job back to the spool');
+    }
+    this.t.forget(this.source);
+  }
+
+  duplicate(reason: string): void {
+    try {
+      this.t.layout.archive(this.source, 'failed', '.duplicate');
+    } catch (err) {
+      this.t.options.logger.error({ file: this.source, err: String(err), reason }, 'could not archive duplicate');
+    }
+    this.t.forget(this.source);
+  }
+}
+
+function statSafe(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function unlinkQuiet(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch {
+    /* already gone */
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The document's job_id when usable as a file name, else the file name without .json. */
+function jobIdFor(doc: unknown, file: string): string {
+  const id = isObj(doc) ? doc.job_id : undefined;
+  if (typeof id === 'string' && jobIdProblems(id).length === 0) return id;
+  return file.replace(/\.json$/, '');
+}
+
+function operationOf(doc: unknown): string {
+  return isObj(doc) && typeof doc.operation === 'string' && doc.operation.length < 100 ? doc.operation : 'unknown';
+}
+
+function observabilityOf(doc: unknown): { trace_id?: string | null; span_id?: string | null } | undefined {
+  const o = isObj(doc) ? doc.observability : undefined;
+  if (!isObj(o)) return undefined;
+  return { trace_id: typeof o.trace_id === 'string' ? o.trace_id : undefined, span_id: typeof o.span_id === 'string' ? o.span_id : undefined };
+}

@@ -1,0 +1,694 @@
+import type { Span } from '@opentelemetry/api';
+import type { HandlerRegistry } from '../jobs/registry.js';
+import type { HandlerDefinition, HandlerOutput, ProgressUpdate } from '../jobs/types.js';
+import {
+  canRun,
+  cancelledResult,
+  completedResult,
+  failedResult,
+  GuestkitError,
+  nowTimestamp,
+  operationSpec,
+  timeoutResult,
+  timestampMillis,
+  toProtocolError,
+  validatePayload,
+  validationError,
+  type JobDocument,
+  type JobResult,
+  type ProgressEvent,
+  type ProtocolError,
+  type WorkerRegistration,
+} from '../protocol/index.js';
+import type { JobRow, Store, TerminalStatus } from '../store/store.js';
+import { verifySha256 } from './checksum.js';
+import { Heap } from './heap.js';
+import type { Logger } from './logger.js';
+import type { WorkerMetrics } from './metrics.js';
+import type { PathPolicy } from './path-policy.js';
+import type { ThreadPool } from './thread-pool.js';
+import { endSpan, jobParentContext, spanContextOf, startSpan } from './tracing.js';
+
+/** A job a transport holds for this worker after an atomic claim. */
+export interface ClaimedJob {
+  /** Transport reference recorded with the job (spool file name, queue id). */
+  readonly source: string;
+  /** A progress event (already numbered and stored). */
+  event(ev: ProgressEvent): void;
+  /** The job ended; its result is in the store already. Publish it and archive the job. */
+  finish(result: JobResult): void;
+  /** Give the job back so any worker may take it (drain, start-up recovery). */
+  release(): void;
+  /** The job id already ran or is held elsewhere: archive without touching its result. */
+  duplicate(reason: string): void;
+}
+
+/** A job a transport has seen and this worker may claim when a slot is free. */
+export interface JobOffer {
+  readonly job: JobDocument;
+  /** Atomic claim; null when another worker got it first (or it vanished). */
+  claim(): ClaimedJob | null;
+}
+
+export interface ExecutorOptions {
+  workerId: string;
+  maxConcurrent: number;
+  store: Store;
+  registry: HandlerRegistry;
+  threads: ThreadPool;
+  pathPolicy: PathPolicy;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** The current registration document (capabilities, pool, version) for constraint checks. */
+  registration: () => WorkerRegistration;
+  /** First retry back-off; doubles per attempt up to retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Default per-job memory cap of thread handlers (MiB); jobs may ask for less or more via constraints.max_memory_mb. */
+  memoryLimitMb?: number;
+}
+
+type AbortKind = 'timeout' | 'cancel' | 'drain';
+
+interface Waiting {
+  job: JobDocument;
+  priority: number;
+  seq: number;
+  offer?: JobOffer;
+  claimed?: ClaimedJob;
+  dead: boolean;
+}
+
+interface Running {
+  job: JobDocument;
+  claimed: ClaimedJob;
+  ctl: AbortController;
+  abort?: AbortKind;
+  attempt: number;
+  nextSeq: number;
+  startedAt: Date;
+  done: boolean;
+  span: Span;
+  log: Logger;
+  bytesRead: number;
+}
+
+/** Result of a cancel request. */
+export type CancelOutcome = 'cancelled' | 'cancelling' | 'refused' | 'unknown';
+
+/** Routing rules that mean "some other worker should take this", not "this job cannot run". */
+const ROUTING_CONSTRAINTS = new Set(['routing.worker_id', 'routing.worker_pool', 'constraints.allowed_worker_pools']);
+
+/**
+ * Runs jobs: priority order among waiting jobs, a hard concurrency limit, the durable
+ * state machine in the store, pre-checks (payload, capabilities, deadline, idempotency,
+ * path policy, checksum) before any handler code, timeouts that terminate the handler's
+ * thread, cancellation, retries with exponential back-off, and drain.
+ */
+export class Executor {
+  private readonly heap = new Heap<Waiting>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq));
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly backoff = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Running>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private seq = 0;
+  private draining = false;
+  private dispatching = false;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+
+  constructor(private readonly o: ExecutorOptions) {
+    this.retryBaseMs = o.retryBaseMs ?? 1000;
+    this.retryMaxMs = o.retryMaxMs ?? 300_000;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Jobs waiting here: offered but not started, or in retry back-off. */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Whether this executor already knows the job (waiting, backing off or running). */
+  knows(jobId: string): boolean {
+    return this.waiting.has(jobId) || this.running.has(jobId);
+  }
+
+  /**
+   * Whether this worker should take the job at all: false when only routing points
+   * elsewhere (another worker or pool will take it). Capability gaps are not routing:
+   * those jobs are claimed and answered with CAPABILITY_MISMATCH.
+   */
+  routedHere(job: JobDocument): { ok: true } | { ok: false; why: string } {
+    const res = canRun(job, this.o.registration());
+    if (res.ok) return res;
+    if (res.unmet.every((u) => ROUTING_CONSTRAINTS.has(u.constraint))) {
+      return { ok: false, why: res.unmet.map((u) => u.message).join('; ') };
+    }
+    return { ok: true };
+  }
+
+  /** Offers a job; returns false when it is already known here. */
+  offer(offer: JobOffer): boolean {
+    const id = offer.job.job_id;
+    if (this.knows(id) || this.draining) return false;
+    this.enqueue({ job: offer.job, priority: offer.job.execution.priority, seq: this.seq++, offer, dead: false });
+    return true;
+  }
+
+  /** The transport lost the job before it was claimed (another worker took it). */
+  withdraw(jobId: string): void {
+    const w = this.waiting.get(jobId);
+    if (w && !w.claimed) {
+      w.dead = true;
+      this.waiting.delete(jobId);
+      this.updateGauges();
+    }
+  }
+
+  /** Cancels a waiting or running job (refused when the job says cancellable: false). */
+  cancel(jobId: string, reason = 'cancel requested'): CancelOutcome {
+    const r = this.running.get(jobId);
+    if (r) {
+      if (!r.job.execution.cancellable) return 'refused';
+      if (!r.abort) {
+        r.abort = 'cancel';
+        r.log.info({ reason }, 'cancelling running job');
+        r.ctl.abort(new GuestkitError('CANCELLED', reason));
+      }
+      return 'cancelling';
+    }
+    const w = this.waiting.get(jobId);
+    if (!w) return 'unknown';
+    if (!w.job.execution.cancellable) return 'refused';
+    const claimed = w.claimed ?? w.offer?.claim() ?? null;
+    w.dead = true;
+    this.waiting.delete(jobId);
+    const t = this.backoff.get(jobId);
+    if (t) clearTimeout(t);
+    this.backoff.delete(jobId);
+    this.updateGauges();
+    if (!claimed) return 'unknown';
+    const r2 = this.newRunning(w.job, claimed);
+    r2.abort = 'cancel';
+    if (this.admit(r2)) this.finish(r2, 'cancelled', cancelledResult({ job: this.jobAt(r2), workerId: this.o.workerId, startedAt: r2.startedAt, message: reason, phase: 'validation' }));
+    return 'cancelled';
+  }
+
+  /**
+   * Stops taking jobs; running ones get `timeoutMs` to finish, the rest are interrupted
+   * and given back (their attempt is not counted). Jobs in retry back-off are given back.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    for (const [id, w] of this.waiting) {
+      w.dead = true;
+      if (w.claimed) {
+        const t = this.backoff.get(id);
+        if (t) clearTimeout(t);
+        this.backoff.delete(id);
+        this.o.store.unassign(id);
+        w.claimed.release();
+      }
+    }
+    this.waiting.clear();
+    this.updateGauges();
+    if (this.running.size > 0) {
+      await Promise.race([this.whenIdle(), new Promise((r) => setTimeout(r, Math.max(0, timeoutMs)).unref())]);
+    }
+    for (const r of this.running.values()) {
+      if (!r.abort) {
+        r.abort = 'drain';
+        r.ctl.abort(new GuestkitError('EXECUTION_ERROR', 'worker is shutting down'));
+      }
+    }
+    await this.whenIdle();
+  }
+
+  /** Resolves when nothing is running. */
+  whenIdle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /**
+   * Start-up recovery of a job this worker held when it died: decides from the store
+   * whether it is given back (attempt + 1 counted for a lost running attempt) or ends
+   * WORKER_LOST (attempts exhausted) / was already finished.
+   */
+  recover(job: JobDocument | null, jobId: string): { action: 'release' } | { action: 'archive'; result: JobResult | undefined } {
+    const store = this.o.store;
+    const row = store.getJob(jobId);
+    if (!row) return { action: 'release' };
+    if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled' || row.status === 'timeout') {
+      return { action: 'archive', result: store.result(jobId) as JobResult | undefined };
+    }
+    if (row.status === 'pending' || row.status === 'assigned') {
+      if (row.status === 'assigned') store.transition(jobId, 'pending', { workerId: null, reason: 'recovered (never started)' });
+      else store.unassign(jobId);
+      return { action: 'release' };
+    }
+    // running: the attempt died with the worker
+    if (row.attempt < row.max_attempts) {
+      store.transition(jobId, 'pending', { workerId: null, reason: 'worker_lost', attemptOutcome: 'lost', errorCode: 'WORKER_LOST' });
+      this.o.logger.warn({ job_id: jobId, attempt: row.attempt, max_attempts: row.max_attempts }, 'job was running when the worker died; re-queued');
+      return { action: 'release' };
+    }
+    const doc = job ?? (JSON.parse(row.doc) as JobDocument);
+    const result = this.lostResult(doc, row);
+    store.finish(jobId, 'failed', result, { errorCode: 'WORKER_LOST', errorMessage: result.error?.message, reason: 'worker_lost', idempotencyScope: scopeOf(doc) });
+    this.o.metrics.jobs.inc({ operation: row.operation, status: 'failed' });
+    this.o.logger.warn({ job_id: jobId, attempt: row.attempt }, 'job was running when the worker died and has no attempts left: WORKER_LOST');
+    return { action: 'archive', result };
+  }
+
+  /** Jobs the store says this worker holds but no transport returned at recovery: they end WORKER_LOST. */
+  failOrphans(except: ReadonlySet<string>): JobResult[] {
+    const out: JobResult[] = [];
+    for (const row of this.o.store.activeJobsOf(this.o.workerId)) {
+      if (except.has(row.job_id) || this.knows(row.job_id)) continue;
+      const doc = JSON.parse(row.doc) as JobDocument;
+      const result = this.lostResult(doc, row);
+      if (row.status === 'pending') this.o.store.transition(row.job_id, 'assigned', { reason: 'orphan' });
+      this.o.store.finish(row.job_id, 'failed', result, { errorCode: 'WORKER_LOST', reason: 'orphan', idempotencyScope: scopeOf(doc) });
+      out.push(result);
+    }
+    return out;
+  }
+
+  private lostResult(doc: JobDocument, row: JobRow): JobResult {
+    return failedResult({
+      job: { ...doc, execution: { ...doc.execution, attempt: Math.max(1, row.attempt) } },
+      workerId: this.o.workerId,
+      startedAt: new Date(row.started_at ?? row.queued_at),
+      error: new GuestkitError('WORKER_LOST', `worker ${row.worker_id ?? this.o.workerId} stopped while running attempt ${row.attempt} of ${row.max_attempts}`, {
+        phase: 'execution',
+        recoverable: true,
+        retryRecommended: true,
+        details: { attempt: row.attempt, max_attempts: row.max_attempts },
+      }),
+    });
+  }
+
+  private enqueue(w: Waiting): void {
+    this.waiting.set(w.job.job_id, w);
+    this.heap.push(w);
+    this.updateGauges();
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      while (!this.draining && this.running.size < this.o.maxConcurrent && this.heap.size > 0) {
+        const w = this.heap.pop()!;
+        if (w.dead) continue;
+        this.waiting.delete(w.job.job_id);
+        const claimed = w.claimed ?? w.offer!.claim();
+        if (!claimed) continue;
+        const r = this.newRunning(w.job, claimed);
+        this.running.set(w.job.job_id, r);
+        void this.execute(r);
+      }
+    } finally {
+      this.dispatching = false;
+      this.updateGauges();
+    }
+  }
+
+  private newRunning(job: JobDocument, claimed: ClaimedJob): Running {
+    const parent = jobParentContext(job.observability);
+    const span = startSpan(`job ${job.operation}`, parent, { 'guestkit.job_id': job.job_id, 'guestkit.operation': job.operation, 'guestkit.worker_id': this.o.workerId });
+    const traceId = job.observability?.trace_id ?? span.spanContext().traceId;
+    return {
+      job,
+      claimed,
+      ctl: new AbortController(),
+      attempt: job.execution.attempt,
+      nextSeq: 0,
+      startedAt: new Date(),
+      done: false,
+      span,
+      log: this.o.logger.child({ job_id: job.job_id, trace_id: traceId, operation: job.operation }),
+      bytesRead: 0,
+    };
+  }
+
+  /** The job document with the attempt actually running (result builders read it there). */
+  private jobAt(r: Running): JobDocument {
+    return r.attempt === r.job.execution.attempt ? r.job : { ...r.job, execution: { ...r.job.execution, attempt: r.attempt } };
+  }
+
+  /** Records the claim in the store; false when the job id is a duplicate (archived, no result). */
+  private admit(r: Running): boolean {
+    const job = r.job;
+    const out = this.o.store.admit({
+      jobId: job.job_id,
+      operation: job.operation,
+      namespace: job.metadata?.namespace ?? undefined,
+      priority: job.execution.priority,
+      maxAttempts: job.execution.max_attempts,
+      idempotencyKey: job.execution.idempotency_key ?? undefined,
+      traceId: job.observability?.trace_id ?? undefined,
+      doc: job,
+      createdAt: job.created_at,
+      source: r.claimed.source,
+      workerId: this.o.workerId,
+    });
+    if (out.kind === 'duplicate') {
+      r.done = true;
+      const why = `job_id ${job.job_id} was already submitted (status ${out.row.status}${out.row.worker_id ? ` on ${out.row.worker_id}` : ''}); this copy is not run`;
+      r.log.warn({ existing_status: out.row.status }, why);
+      this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
+      r.claimed.duplicate(why);
+      endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
+      return false;
+    }
+    r.nextSeq = out.resumed ? this.o.store.nextEventSequence(job.job_id) : 0;
+    r.attempt = Math.max(job.execution.attempt, out.row.attempt + 1);
+    return true;
+  }
+
+  private emit(r: Running, u: ProgressUpdate): void {
+    if (r.done) return;
+    const ev: ProgressEvent = { job_id: r.job.job_id, timestamp: nowTimestamp(), sequence: r.nextSeq++, phase: u.phase, message: u.message };
+    if (typeof u.progress_percent === 'number' && Number.isFinite(u.progress_percent)) ev.progress_percent = Math.min(100, Math.max(0, Math.round(u.progress_percent)));
+    if (u.details) ev.details = u.details;
+    const obs = r.job.observability;
+    if (obs?.trace_id) ev.observability = { trace_id: obs.trace_id, span_id: r.span.spanContext().spanId };
+    try {
+      this.o.store.appendEvent(ev as ProgressEvent & { sequence: number; phase: string; timestamp: string });
+      r.claimed.event(ev);
+    } catch (err) {
+      r.log.warn({ err: String(err) }, 'could not record progress event');
+    }
+  }
+
+  private async execute(r: Running): Promise<void> {
+    const { job } = r;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (!this.admit(r)) return;
+      if (r.abort === 'cancel') {
+        this.finish(r, 'cancelled', cancelledResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, phase: 'validation' }));
+        return;
+      }
+      const def = this.precheck(r);
+      if (!def) return;
+      if (!this.idempotency(r)) return;
+
+      r.attempt = this.o.store.startAttempt(job.job_id, this.o.workerId, r.attempt);
+      r.startedAt = new Date();
+      r.span.setAttribute('guestkit.attempt', r.attempt);
+      r.log.debug({ attempt: r.attempt }, 'job started');
+      this.o.metrics.inFlight.set(this.running.size);
+
+      // timeout_seconds, cut short by the deadline
+      let budget = job.execution.timeout_seconds * 1000;
+      let budgetIsDeadline = false;
+      if (job.execution.deadline) {
+        const left = timestampMillis(job.execution.deadline) - Date.now();
+        if (left < budget) {
+          budget = left;
+          budgetIsDeadline = true;
+        }
+      }
+      timer = setTimeout(() => {
+        if (!r.abort) {
+          r.abort = 'timeout';
+          r.ctl.abort(new GuestkitError('TIMEOUT', 'timeout'));
+        }
+      }, Math.max(0, budget));
+      const aborted = new Promise<never>((_, reject) => r.ctl.signal.addEventListener('abort', () => reject(r.ctl.signal.reason as Error), { once: true }));
+      aborted.catch(() => undefined);
+
+      let output: HandlerOutput;
+      const handlerStart = process.hrtime.bigint();
+      try {
+        output = await Promise.race([this.runAttempt(r, def), aborted]);
+      } catch (err) {
+        clearTimeout(timer);
+        this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - handlerStart) / 1e9);
+        this.afterFailure(r, err, budgetIsDeadline);
+        return;
+      }
+      clearTimeout(timer);
+      this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - handlerStart) / 1e9);
+      this.emit(r, { phase: 'result_generation', progress_percent: 100, message: 'completed' });
+      const metrics = { disk_read_bytes: r.bytesRead, ...(output.metrics ?? {}) };
+      if (typeof output.metrics?.disk_read_bytes === 'number') metrics.disk_read_bytes = r.bytesRead + output.metrics.disk_read_bytes;
+      this.o.metrics.imageBytesRead.inc({ operation: job.operation }, metrics.disk_read_bytes);
+      const result = completedResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, data: output.data, outputs: output.outputs, metrics });
+      this.setObservability(r, result);
+      this.finish(r, 'completed', result);
+    } catch (err) {
+      // a bug in the executor itself: never leave the job in limbo
+      clearTimeout(timer);
+      r.log.error({ err: String((err as Error)?.stack ?? err) }, 'executor error');
+      if (!r.done) this.finishError(r, err, 'execution');
+    } finally {
+      this.running.delete(job.job_id);
+      this.o.metrics.inFlight.set(this.running.size);
+      if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.dispatch();
+    }
+  }
+
+  /** Handler lookup, payload schema, constraints, deadline. Returns undefined when the job was answered. */
+  private precheck(r: Running): HandlerDefinition | undefined {
+    const { job } = r;
+    const def = this.o.registry.get(job.operation);
+    if (!def) {
+      const known = operationSpec(job.operation);
+      this.finishError(r, new GuestkitError('UNSUPPORTED_OPERATION', known
+        ? `operation ${job.operation} is part of the protocol but this worker has no handler for it`
+        : `operation ${job.operation} is not supported`, { phase: 'validation', details: { operation: job.operation, supported: this.o.registry.capabilities().operations } }), 'validation');
+      return undefined;
+    }
+    // protocol operations have payload schemas; test.* handlers validate their own data
+    if (operationSpec(job.operation)) {
+      const pv = validatePayload(job);
+      if (!pv.ok) {
+        const err = pv.code === 'UNSUPPORTED_OPERATION'
+          ? new GuestkitError('UNSUPPORTED_OPERATION', pv.errors.map((e) => `${e.path}: ${e.message}`).join('; '), { phase: 'validation', details: { errors: pv.errors } })
+          : validationError(pv.errors, 'invalid payload');
+        this.finishError(r, err, 'validation');
+        return undefined;
+      }
+    }
+    const can = canRun(job, this.o.registration());
+    if (!can.ok) {
+      this.finishError(r, new GuestkitError('CAPABILITY_MISMATCH', `worker ${this.o.workerId} cannot run this job: ${can.unmet.map((u) => u.message).join('; ')}`, {
+        phase: 'validation',
+        details: { unmet: can.unmet },
+      }), 'validation');
+      return undefined;
+    }
+    if (job.execution.deadline && timestampMillis(job.execution.deadline) <= Date.now()) {
+      const result = timeoutResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, phase: 'validation', message: `deadline ${job.execution.deadline} passed before the job could start` });
+      this.setObservability(r, result);
+      this.finish(r, 'timeout', result);
+      return undefined;
+    }
+    return def;
+  }
+
+  /** Durable idempotency: false when the job was answered (replayed result or refused duplicate). */
+  private idempotency(r: Running): boolean {
+    const key = r.job.execution.idempotency_key;
+    if (!key) return true;
+    const got = this.o.store.acquireIdempotency(scopeOf(r.job), key, r.job.job_id);
+    if (got.kind === 'acquired') return true;
+    if (got.kind === 'completed') {
+      const first = got.result as JobResult;
+      const result: JobResult = {
+        ...first,
+        job_id: r.job.job_id,
+        worker_id: this.o.workerId,
+        idempotent_replay: { idempotency_key: key, original_job_id: got.jobId },
+      };
+      r.log.info({ original_job_id: got.jobId, idempotency_key: key }, 'idempotency key already completed: returning the first result without running');
+      this.emit(r, { phase: 'validation', progress_percent: 100, message: `idempotency key already completed by job ${got.jobId}; returning its result` });
+      this.finish(r, 'completed', result);
+      return false;
+    }
+    this.finishError(r, new GuestkitError('DUPLICATE_JOB', `idempotency key ${JSON.stringify(key)} is held by job ${got.jobId}, which is still running`, {
+      phase: 'validation',
+      recoverable: true,
+      retryRecommended: true,
+      details: { idempotency_key: key, running_job_id: got.jobId },
+    }), 'validation');
+    return false;
+  }
+
+  /** Path policy and checksum (before any parsing), then the handler inline or in a pool thread. */
+  private async runAttempt(r: Running, def: HandlerDefinition): Promise<HandlerOutput> {
+    const { job } = r;
+    const data = job.payload.data;
+    this.emit(r, { phase: 'validation', progress_percent: 0, message: `attempt ${r.attempt} of ${job.execution.max_attempts} started` });
+    const resolved: string[] = [];
+    const refs = def.images?.(data) ?? [];
+    if (refs.length > 0) {
+      const span = startSpan('validation', spanContextOf(r.span, jobParentContext(job.observability)));
+      try {
+        for (const ref of refs) {
+          const real = await this.o.pathPolicy.resolve(ref.path, `payload.data.${ref.field}`);
+          if (ref.checksum) {
+            this.emit(r, { phase: 'validation', message: `verifying sha256 of ${ref.path}` });
+            r.bytesRead += await verifySha256(real, ref.checksum, `payload.data.${ref.field.replace(/\.path$/, '')}.checksum`, r.ctl.signal);
+          }
+          resolved.push(real);
+        }
+      } catch (err) {
+        endSpan(span, toProtocolError(err));
+        throw err;
+      }
+      endSpan(span);
+    }
+    if (def.isolation === 'inline') {
+      return def.run({ job, attempt: r.attempt, workerId: this.o.workerId, signal: r.ctl.signal, resolvedImages: resolved, progress: (u) => this.emit(r, u) }, data);
+    }
+    const cap = memoryCapOf(job) ?? this.o.memoryLimitMb;
+    let reply;
+    try {
+      reply = await this.o.threads.run(
+        { operation: job.operation, job, attempt: r.attempt, workerId: this.o.workerId, resolvedImages: resolved },
+        { signal: r.ctl.signal, onProgress: (u) => this.emit(r, u), memoryLimitMb: cap },
+      );
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code;
+      if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        throw new GuestkitError('EXECUTION_ERROR', `handler exceeded its memory limit of ${cap ?? 'default'} MiB and was stopped`, {
+          phase: 'execution',
+          recoverable: false,
+          retryRecommended: false,
+          details: { memory_limit_mb: cap ?? null },
+        });
+      }
+      throw err;
+    }
+    if (!reply.ok) throw fromProtocol(reply.error);
+    return { ...reply.output, metrics: { peak_memory_mb: reply.heapMb, ...(reply.output.metrics ?? {}) } };
+  }
+
+  private afterFailure(r: Running, err: unknown, budgetIsDeadline: boolean): void {
+    const { job } = r;
+    const kind = r.abort;
+    if (kind === 'drain') {
+      this.o.store.transition(job.job_id, 'pending', { workerId: null, reason: 'drain', attemptOutcome: 'interrupted', refundAttempt: true });
+      r.done = true;
+      r.log.info('interrupted by shutdown; job given back');
+      endSpan(r.span);
+      r.claimed.release();
+      return;
+    }
+    if (kind === 'cancel') {
+      const result = cancelledResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt });
+      this.setObservability(r, result);
+      this.finish(r, 'cancelled', result);
+      return;
+    }
+    const deadlinePassed = job.execution.deadline ? timestampMillis(job.execution.deadline) <= Date.now() + 50 : false;
+    if (kind === 'timeout') {
+      const secs = job.execution.timeout_seconds;
+      const message = budgetIsDeadline ? `job did not finish before its deadline ${job.execution.deadline}` : `job exceeded its timeout of ${secs} s and was stopped`;
+      if (r.attempt < job.execution.max_attempts && !deadlinePassed) return this.retry(r, { code: 'TIMEOUT', message });
+      const result = timeoutResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, message });
+      this.setObservability(r, result);
+      this.finish(r, 'timeout', result);
+      return;
+    }
+    const perr = toProtocolError(err, 'execution');
+    if (perr.retry_recommended && r.attempt < job.execution.max_attempts && !deadlinePassed) return this.retry(r, perr);
+    this.finishError(r, err, 'execution');
+  }
+
+  private retry(r: Running, err: Pick<ProtocolError, 'code' | 'message'>): void {
+    const { job } = r;
+    const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (r.attempt - 1)) * (1 + Math.random() * 0.1);
+    const at = Date.now() + delay;
+    this.o.store.transition(job.job_id, 'pending', { reason: `retry after ${err.code}`, errorCode: err.code, errorMessage: err.message, attemptOutcome: err.code === 'TIMEOUT' ? 'timeout' : 'failed', nextAttemptAt: at });
+    this.emit(r, { phase: 'execution', message: `attempt ${r.attempt} failed (${err.code}: ${err.message}); retrying in ${Math.round(delay)} ms`, details: { code: err.code, next_attempt: r.attempt + 1 } });
+    this.o.metrics.retries.inc({ operation: job.operation });
+    r.log.warn({ attempt: r.attempt, code: err.code, delay_ms: Math.round(delay) }, 'attempt failed; will retry');
+    r.done = true;
+    endSpan(r.span, err);
+    const w: Waiting = { job, priority: job.execution.priority, seq: this.seq++, claimed: r.claimed, dead: false };
+    this.waiting.set(job.job_id, w);
+    this.backoff.set(
+      job.job_id,
+      setTimeout(() => {
+        this.backoff.delete(job.job_id);
+        if (w.dead) return;
+        this.heap.push(w);
+        this.dispatch();
+      }, delay),
+    );
+    this.updateGauges();
+  }
+
+  private finishError(r: Running, err: unknown, phase: string): void {
+    const result = failedResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, error: err instanceof GuestkitError ? err : toProtocolErrorAsError(err, phase) });
+    if (r.bytesRead) result.metrics = { ...(result.metrics ?? {}), disk_read_bytes: r.bytesRead };
+    this.setObservability(r, result);
+    this.finish(r, 'failed', result);
+  }
+
+  private setObservability(r: Running, result: JobResult): void {
+    const obs = r.job.observability;
+    if (obs?.trace_id) result.observability = { trace_id: obs.trace_id, span_id: r.span.spanContext().spanId };
+  }
+
+  private finish(r: Running, status: TerminalStatus, result: JobResult): void {
+    const { job } = r;
+    if (r.done) return;
+    r.done = true;
+    try {
+      this.o.store.finish(job.job_id, status, result, {
+        errorCode: result.error?.code,
+        errorMessage: result.error?.message,
+        idempotencyScope: scopeOf(job),
+      });
+    } catch (err) {
+      r.log.error({ err: String(err) }, 'could not record the job end in the store');
+    }
+    r.claimed.finish(result);
+    const secs = (Date.now() - r.startedAt.getTime()) / 1000;
+    this.o.metrics.jobs.inc({ operation: job.operation, status });
+    this.o.metrics.jobDuration.observe({ operation: job.operation, status }, secs);
+    const fields = { status, attempt: r.attempt, duration_ms: Math.round(secs * 1000), ...(result.error ? { code: result.error.code, error: result.error.message } : {}) };
+    if (status === 'completed') r.log.info(fields, 'job completed');
+    else r.log.warn(fields, `job ${status}`);
+    endSpan(r.span, result.error ?? undefined);
+  }
+
+  private updateGauges(): void {
+    this.o.metrics.queueDepth.set(this.waiting.size);
+  }
+}
+
+/** Idempotency keys are scoped by namespace (the tenant boundary). */
+export function scopeOf(job: Pick<JobDocument, 'metadata'>): string {
+  return job.metadata?.namespace ?? '';
+}
+
+/** A job's own memory cap (constraints.max_memory_mb, a guestkit extension), bounded. */
+function memoryCapOf(job: JobDocument): number | undefined {
+  const v = (job.constraints as Record<string, unknown> | null | undefined)?.max_memory_mb;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 16 ? Math.min(Math.floor(v), 64 * 1024) : undefined;
+}
+
+function fromProtocol(e: ProtocolError): GuestkitError {
+  return new GuestkitError(e.code, e.message, { phase: e.phase, details: e.details, recoverable: e.recoverable, retryRecommended: e.retry_recommended });
+}
+
+function toProtocolErrorAsError(err: unknown, phase: string): GuestkitError {
+  return fromProtocol(toProtocolError(err, phase));
+}

@@ -1,0 +1,40 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The worker's Prometheus metrics, in their own registry (several workers may share a process in tests). */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly jobs: Counter<'operation' | 'status'>;
+  readonly jobDuration: Histogram<'operation' | 'status'>;
+  readonly handlerDuration: Histogram<'operation'>;
+  readonly inFlight: Gauge;
+  readonly queueDepth: Gauge;
+  readonly imageBytesRead: Counter<'operation'>;
+  readonly retries: Counter<'operation'>;
+  readonly spoolRejected: Counter<'reason'>;
+
+  constructor(labels: Record<string, string> = {}) {
+    this.registry.setDefaultLabels(labels);
+    collectDefaultMetrics({ register: this.registry, prefix: 'guestkit_worker_' });
+    const r = [this.registry];
+    this.jobs = new Counter({ name: 'guestkit_jobs_total', help: 'Jobs that ended, by operation and final status', labelNames: ['operation', 'status'], registers: r });
+    this.jobDuration = new Histogram({
+      name: 'guestkit_job_duration_seconds',
+      help: 'Wall time from start of the last attempt to the end of the job',
+      labelNames: ['operation', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+      registers: r,
+    });
+    this.handlerDuration = new Histogram({
+      name: 'guestkit_handler_duration_seconds',
+      help: 'Time spent in the operation handler per attempt',
+      labelNames: ['operation'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers: r,
+    });
+    this.inFlight = new Gauge({ name: 'guestkit_jobs_in_flight', help: 'Jobs running on this worker now', registers: r });
+    this.queueDepth = new Gauge({ name: 'guestkit_queue_depth', help: 'Jobs seen by this worker and waiting to run (incl. retry back-off)', registers: r });
+    this.imageBytesRead = new Counter({ name: 'guestkit_image_read_bytes_total', help: 'Bytes read from disk images', labelNames: ['operation'], registers: r });
+    this.retries = new Counter({ name: 'guestkit_job_retries_total', help: 'Attempts scheduled again after a retryable failure', labelNames: ['operation'], registers: r });
+    this.spoolRejected = new Counter({ name: 'guestkit_spool_rejected_total', help: 'Spool files refused before running (malformed, invalid, duplicate)', labelNames: ['reason'], registers: r });
+  }
+}

@@ -1,0 +1,63 @@
+import { realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, resolve, sep } from 'node:path';
+import { GuestkitError } from '../protocol/errors.js';
+
+/**
+ * Images must lie under the worker's allowed roots. The check is made on the real path
+ * (symlinks resolved) against the real paths of the roots, so neither `..` nor a symlink
+ * inside an allowed root can reach outside it. No roots configured = no restriction.
+ */
+export class PathPolicy {
+  private readonly roots: string[];
+
+  constructor(roots: readonly string[]) {
+    this.roots = roots.map((r) => {
+      const abs = resolve(r);
+      try {
+        return realpathSync(abs);
+      } catch {
+        return abs; // a root that does not exist (yet) still restricts lexically
+      }
+    });
+  }
+
+  get restricted(): boolean {
+    return this.roots.length > 0;
+  }
+
+  allowedRoots(): readonly string[] {
+    return this.roots;
+  }
+
+  /** The real path of an allowed image, or PATH_NOT_ALLOWED / IMAGE_NOT_FOUND. */
+  async resolve(path: string, field = 'image.path'): Promise<string> {
+    const deny = (why: string) =>
+      new GuestkitError('PATH_NOT_ALLOWED', `${field}: ${path}: ${why}`, {
+        phase: 'validation',
+        details: { field, path, allowed_roots: this.roots },
+      });
+    if (typeof path !== 'string' || path === '') throw deny('must be a non-empty path');
+    if (path.includes('\0')) throw deny('must not contain NUL');
+    if (!isAbsolute(path)) throw deny('must be an absolute path');
+    if (path.split(/[/\\]/).includes('..')) throw deny('must not contain ".." segments');
+    // lexical check first: never touch (or reveal) files outside the roots
+    if (this.restricted && !this.under(resolve(path))) throw deny('is not under an allowed root');
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
+        throw new GuestkitError('IMAGE_NOT_FOUND', `${field}: image not found: ${path}`, { phase: 'validation', details: { field, path } });
+      }
+      throw new GuestkitError('IMAGE_NOT_FOUND', `${field}: image not accessible: ${path} (${code ?? String(err)})`, { phase: 'validation', details: { field, path } });
+    }
+    if (this.restricted && !this.under(real)) throw deny(`resolves to ${real}, outside the allowed roots (symlink escape)`);
+    return real;
+  }
+
+  private under(p: string): boolean {
+    return this.roots.some((root) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep));
+  }
+}

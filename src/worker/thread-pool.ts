@@ -1,0 +1,80 @@
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { ProgressUpdate } from '../jobs/types.js';
+import type { ThreadReply, ThreadTask } from './thread-entry.js';
+
+export interface ThreadPoolOptions {
+  maxThreads: number;
+  /** Default V8 old-space cap per thread (MiB); 0 = Node's default. */
+  memoryLimitMb?: number;
+  idleTimeoutMs?: number;
+}
+
+/**
+ * Piscina pools keyed by memory cap (resourceLimits are per thread, fixed at spawn):
+ * jobs asking for a different cap get their own small pool. An aborted task's thread is
+ * terminated by piscina, which is what makes hard timeouts and cancel real.
+ */
+export class ThreadPool {
+  private readonly pools = new Map<number, { pool: Piscina; busy: number; lastUsed: number }>();
+  private readonly filename: string;
+
+  constructor(private readonly opts: ThreadPoolOptions) {
+    // Compiled: thread-entry.js beside this file. Under tsx: the .ts source (workers inherit --import tsx).
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    this.filename = new URL(`./thread-entry${ext}`, import.meta.url).href;
+  }
+
+  async run(
+    task: Omit<ThreadTask, 'port'>,
+    opts: { signal: AbortSignal; onProgress: (u: ProgressUpdate) => void; memoryLimitMb?: number },
+  ): Promise<ThreadReply> {
+    const cap = Math.max(0, Math.floor(opts.memoryLimitMb ?? this.opts.memoryLimitMb ?? 0));
+    const entry = this.poolFor(cap);
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (m: ProgressUpdate) => opts.onProgress(m));
+    entry.busy++;
+    try {
+      return (await entry.pool.run({ ...task, port: port2 }, { signal: opts.signal, transferList: [port2] })) as ThreadReply;
+    } finally {
+      entry.busy--;
+      entry.lastUsed = Date.now();
+      port1.close();
+    }
+  }
+
+  private poolFor(cap: number) {
+    let e = this.pools.get(cap);
+    if (!e) {
+      this.evictIdle();
+      const pool = new Piscina({
+        filename: this.filename,
+        minThreads: 0,
+        maxThreads: Math.max(1, this.opts.maxThreads),
+        idleTimeout: this.opts.idleTimeoutMs ?? 30_000,
+        // extra queueing is the executor's job; piscina never holds more than maxThreads tasks here
+        concurrentTasksPerWorker: 1,
+        ...(cap > 0 ? { resourceLimits: { maxOldGenerationSizeMb: cap, maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(cap / 8))) } } : {}),
+      });
+      e = { pool, busy: 0, lastUsed: Date.now() };
+      this.pools.set(cap, e);
+    }
+    return e;
+  }
+
+  /** Keeps at most a handful of pools: idle ones with unusual caps are closed. */
+  private evictIdle(): void {
+    if (this.pools.size < 4) return;
+    const idle = [...this.pools.entries()].filter(([, e]) => e.busy === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [cap, e] of idle.slice(0, this.pools.size - 3)) {
+      this.pools.delete(cap);
+      void e.pool.destroy();
+    }
+  }
+
+  async destroy(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(all.map((e) => e.pool.destroy()));
+  }
+}

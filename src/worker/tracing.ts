@@ -1,0 +1,68 @@
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
+
+export const tracer = () => trace.getTracer('guestkit-worker');
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+
+/** A job's trace id as W3C hex (UUIDs lose their dashes); undefined when it cannot be one. */
+export function w3cTraceId(id: string | null | undefined): string | undefined {
+  if (!id) return undefined;
+  const hex = id.replace(/-/g, '').toLowerCase();
+  return HEX32.test(hex) && !/^0+$/.test(hex) ? hex : undefined;
+}
+
+/**
+ * The parent context of a job's span: the job's observability.trace_id (and its span id
+ * when it is a valid 16-hex id) as a remote parent, so the worker's spans continue the
+ * submitter's trace. With no SDK registered the API is a no-op, yet span contexts still
+ * carry that trace id into logs and results.
+ */
+export function jobParentContext(obs: { trace_id?: string | null; span_id?: string | null } | null | undefined): Context {
+  const traceId = w3cTraceId(obs?.trace_id);
+  if (!traceId) return ROOT_CONTEXT;
+  const s = (obs?.span_id ?? '').toLowerCase();
+  const spanId = HEX16.test(s) ? s : randomBytes(8).toString('hex');
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+}
+
+export function startSpan(name: string, parent: Context, attributes: Record<string, string | number | boolean> = {}): Span {
+  return tracer().startSpan(name, { attributes }, parent);
+}
+
+export function endSpan(span: Span, error?: { code: string; message: string }): void {
+  if (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `${error.code}: ${error.message}` });
+    span.setAttribute('guestkit.error.code', error.code);
+  }
+  span.end();
+}
+
+export function spanContextOf(span: Span, parent: Context): Context {
+  return trace.setSpan(parent, span);
+}
+
+export { context };
+
+/**
+ * Registers an OTLP exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set and the SDK packages
+ * are installed (@opentelemetry/sdk-trace-node + @opentelemetry/exporter-trace-otlp-http are
+ * not dependencies of guestkit); otherwise spans stay no-ops. Returns what happened.
+ */
+export async function setupTracingExport(serviceName: string): Promise<string> {
+  if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return 'disabled';
+  try {
+    const sdkName = '@opentelemetry/sdk-trace-node';
+    const expName = '@opentelemetry/exporter-trace-otlp-http';
+    const sdk = (await import(sdkName)) as Record<string, new (...a: unknown[]) => Record<string, (...a: unknown[]) => unknown>>;
+    const exp = (await import(expName)) as Record<string, new (...a: unknown[]) => unknown>;
+    const exporter = new exp.OTLPTraceExporter!();
+    const processor = new sdk.BatchSpanProcessor!(exporter);
+    const provider = new sdk.NodeTracerProvider!({ spanProcessors: [processor], resource: undefined, serviceName });
+    provider.register!();
+    return 'otlp';
+  } catch (err) {
+    return `unavailable (${(err as Error).message.split('\n')[0]})`;
+  }
+}
