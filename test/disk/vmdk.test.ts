@@ -1,0 +1,188 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { vmdkFormat } from '../../src/disk/vmdk/image.js';
+import { assertCode, assertRandomReads, assertWholeDisk, fx, openWith, patch, readAt, scratchCopy, truncateTo } from './helpers.js';
+
+const MiB = 1 << 20;
+
+for (const [name, createType, compression] of [
+  ['sparse.vmdk', 'monolithicSparse', 'none'],
+  ['stream.vmdk', 'streamOptimized', 'deflate'],
+  ['stream-footer.vmdk', 'streamOptimized', 'deflate'],
+  ['flat.vmdk', 'monolithicFlat', 'none'],
+  ['vmfs.vmdk', 'vmfs', 'none'],
+] as const) {
+  test(`vmdk ${createType} (${name}): whole disk and random reads equal the reference; info`, async () => {
+    const dev = await openWith(vmdkFormat, name);
+    try {
+      assert.equal(dev.size, 64 * MiB);
+      const fs = dev.info().format_specific!;
+      assert.equal(fs['create_type'], createType);
+      assert.equal(fs['compression'], compression);
+      assert.equal(typeof fs['cid'], 'number');
+      assert.equal(fs['parent_cid'], 0xffffffff);
+      await assertWholeDisk(dev, 'ref.raw', 'ref.sha256');
+      await assertRandomReads(dev, 'ref.raw');
+    } finally {
+      await dev.close();
+    }
+  });
+}
+
+for (const [name, createType, kind] of [
+  ['split-sparse/disk.vmdk', 'twoGbMaxExtentSparse', 'SPARSE'],
+  ['split-flat/disk.vmdk', 'twoGbMaxExtentFlat', 'FLAT'],
+] as const) {
+  test(`vmdk ${createType}: 2112 MiB over two extents equals the reference across the 2 GiB boundary`, async () => {
+    const dev = await openWith(vmdkFormat, name);
+    try {
+      assert.equal(dev.size, 2112 * MiB);
+      const fs = dev.info().format_specific!;
+      assert.equal(fs['create_type'], createType);
+      const ext = fs['extents'] as { type: string; virtual_size: number; filename: string }[];
+      assert.deepEqual(ext.map((e) => [e.type, e.virtual_size]), [[kind, 2048 * MiB], [kind, 64 * MiB]]);
+      assert.match(ext[1]!.filename, /disk-[sf]002\.vmdk$/);
+      // data straddling the extent boundary, read in one call
+      const at = 2048 * MiB - 3000;
+      const want = await readAt(fx('big.raw'), at, 9000);
+      assert.ok((await dev.read(at, 9000)).equals(want));
+      await assertWholeDisk(dev, 'big.raw');
+      await assertRandomReads(dev, 'big.raw', 200, 11);
+    } finally {
+      await dev.close();
+    }
+  });
+}
+
+test('vmdk streamOptimized info: grain size, compression, markers', async () => {
+  const dev = await openWith(vmdkFormat, 'stream.vmdk');
+  try {
+    const info = dev.info();
+    assert.equal(info.format, 'vmdk');
+    assert.equal(info.cluster_size, 65536);
+    const fs = info.format_specific!;
+    assert.equal(fs['grain_size'], 65536);
+    const [e] = fs['extents'] as Record<string, unknown>[];
+    assert.equal(e!['compressed'], true);
+    assert.equal(e!['markers'], true);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('vmdk child with parent: unallocated grains read the parent, zeroed grains (GTE=1) read zeros', async () => {
+  const dev = await openWith(vmdkFormat, 'child.vmdk');
+  try {
+    const info = dev.info();
+    assert.equal(info.backing_filename, fx('sparse.vmdk'));
+    assert.equal(info.backing_format, 'vmdk');
+    assert.equal(info.backing_chain?.length, 2);
+    assert.equal(info.format_specific?.['warnings'], undefined);
+    assert.equal((info.format_specific!['extents'] as Record<string, unknown>[])[0]!['zeroed_grain'], true);
+    // the zero-written MiB at 16 MiB has data in the parent, zeros in the child
+    assert.ok(!(await readAt(fx("ref.raw"), 16 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'fixture: parent has data there');
+    assert.ok((await dev.read(16 * MiB, MiB)).equals(Buffer.alloc(MiB)));
+    await assertWholeDisk(dev, 'child.raw');
+    await assertRandomReads(dev, 'child.raw', 200, 3);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('vmdk child: a parent CID mismatch is a warning in info; backing:false leaves the parent closed', async () => {
+  const s = await scratchCopy('child.vmdk');
+  try {
+    await copyFile(fx('sparse.vmdk'), join(s.dir, 'sparse.vmdk'));
+    const parent = join(s.dir, 'sparse.vmdk');
+    const text = (await readAt(parent, 512, 2048)).toString('latin1');
+    const at = 512 + text.indexOf('CID=') + 4;
+    await patch(parent, at, Buffer.from('0badc0de'));
+    const dev = await openWith(vmdkFormat, s.path);
+    assert.match(String(dev.info().format_specific?.['warnings']), /parent CID mismatch.*0badc0de/);
+    await dev.close();
+    const alone = await openWith(vmdkFormat, s.path, { backing: false });
+    assert.equal(alone.backing, undefined);
+    assert.equal(alone.info().backing_filename, parent);
+    // without the parent, unallocated grains read as zeros
+    assert.ok((await alone.read(0, 4096)).equals(Buffer.alloc(4096)));
+    await alone.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vmdk grain table pointer past end of file is CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('sparse.vmdk');
+  try {
+    const gdSector = Number((await readAt(s.path, 56, 8)).readBigUInt64LE(0));
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(0x00fffff0);
+    await patch(s.path, gdSector * 512 + 4, b);
+    await assertCode(() => openWith(vmdkFormat, s.path), 'CORRUPT_IMAGE', /grain directory entry 1 .*past end of file/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vmdk grain pointer past end of file and grain directory past end are CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('sparse.vmdk');
+  try {
+    const gdSector = Number((await readAt(s.path, 56, 8)).readBigUInt64LE(0));
+    const gt0 = (await readAt(s.path, gdSector * 512, 4)).readUInt32LE(0);
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(0x00fffff0);
+    await patch(s.path, gt0 * 512, b); // grain 0
+    const dev = await openWith(vmdkFormat, s.path);
+    await assertCode(() => dev.read(100, 10), 'CORRUPT_IMAGE', /grain 0 .*past end of file/);
+    await dev.close();
+    const big = Buffer.alloc(8);
+    big.writeBigUInt64LE(0xffffffffn);
+    await patch(s.path, 56, big);
+    await assertCode(() => openWith(vmdkFormat, s.path), 'CORRUPT_IMAGE', /grain directory .*past end of file/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vmdk streamOptimized with the grain directory at the end: truncated file and a damaged compressed grain are CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('stream-footer.vmdk');
+  try {
+    assert.equal((await readAt(s.path, 56, 8)).readBigUInt64LE(0), 0xffffffffffffffffn, 'fixture: GD_AT_END in the header');
+    // find grain 0's compressed data through the footer's grain directory
+    const size = (await import('node:fs')).statSync(s.path).size;
+    const gd = Number((await readAt(s.path, size - 1024 + 56, 8)).readBigUInt64LE(0));
+    const gt = (await readAt(s.path, gd * 512, 4)).readUInt32LE(0);
+    const g0 = (await readAt(s.path, gt * 512, 4)).readUInt32LE(0);
+    await patch(s.path, g0 * 512 + 12, Buffer.from('garbage!garbage!'));
+    const dev = await openWith(vmdkFormat, s.path);
+    await assertCode(() => dev.read(0, 512), 'CORRUPT_IMAGE', /compressed grain 0 .*does not inflate/);
+    await dev.close();
+    await truncateTo(s.path, Math.floor(size / 2));
+    await assertCode(() => openWith(vmdkFormat, s.path), 'CORRUPT_IMAGE', /footer/);
+    await truncateTo(s.path, 2);
+    await assertCode(() => openWith(vmdkFormat, s.path), 'CORRUPT_IMAGE', /truncated/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vmdk flat: a missing extent file is IMAGE_NOT_FOUND, a short one CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('flat.vmdk');
+  try {
+    await assertCode(() => openWith(vmdkFormat, s.path), 'IMAGE_NOT_FOUND');
+    await copyFile(fx('flat-flat.vmdk'), join(s.dir, 'flat-flat.vmdk'));
+    await truncateTo(join(s.dir, 'flat-flat.vmdk'), 10 * MiB);
+    await assertCode(() => openWith(vmdkFormat, s.path), 'CORRUPT_IMAGE', /truncated/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vmdk probe: sparse magic and text descriptors', async () => {
+  for (const n of ['sparse.vmdk', 'stream.vmdk', 'flat.vmdk', 'vmfs.vmdk', 'split-sparse/disk.vmdk']) {
+    assert.ok(vmdkFormat.probe(await readAt(fx(n), 0, 4096), Buffer.alloc(512), 0), n);
+  }
+  assert.ok(!vmdkFormat.probe(await readAt(fx('ref.raw'), 0, 4096), Buffer.alloc(512), 0));
+});
