@@ -18,6 +18,8 @@ export interface IndexEntry {
   key?: FileName;
   /** VCN of the child block holding smaller keys. */
   subnode?: number;
+  /** The key's name upper-cased, computed once while the node is cached. */
+  upper?: string;
 }
 
 /** Parses the entries of one index node whose header starts at `hdr` in `buf`. */
@@ -153,7 +155,7 @@ export class DirIndex {
           next = e.subnode;
           break;
         }
-        const c = cmp(upcase(e.key.name), key);
+        const c = cmp((e.upper ??= upcase(e.key.name)), key);
         if (c < 0) continue;
         if (c === 0) {
           if (e.key.name === name) return e;

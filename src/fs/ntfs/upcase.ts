@@ -23,15 +23,16 @@ export class UpCase {
 
   upcase(s: string): string {
     const t = this.table;
-    let out = '';
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (t) out += String.fromCharCode(t[c]!);
-      else {
-        const u = s[i]!.toUpperCase();
-        out += u.length === 1 ? u : s[i]!;
+    if (!t) {
+      let out = '';
+      for (const ch of s) {
+        const u = ch.toUpperCase();
+        out += u.length === ch.length ? u : ch;
       }
+      return out;
     }
-    return out;
+    const codes = new Array<number>(s.length);
+    for (let i = 0; i < s.length; i++) codes[i] = t[s.charCodeAt(i)]!;
+    return String.fromCharCode(...codes);
   }
 }
