@@ -4,7 +4,19 @@ import { EXIT_USAGE } from './output.js';
 import { registerCommands } from './commands/index.js';
 
 const require = createRequire(import.meta.url);
-export const VERSION: string = (require('../../../package.json') as { version: string }).version;
+// dist/src/cli/main.js is three levels below the repo root, src/cli/main.ts (run with tsx) two.
+function readVersion(): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = require(rel) as { name?: string; version: string };
+      if (pkg.name === 'guestkit') return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return '0.0.0';
+}
+export const VERSION: string = readVersion();
 
 export function buildProgram(): Command {
   const program = new Command('guestkit')

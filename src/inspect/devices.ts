@@ -1,4 +1,5 @@
 import type { BlockDevice } from '../disk/types.js';
+import { diskName } from '../volume/enumerate.js';
 
 /**
  * One block device of the guest as inspection sees it: a whole disk, a
@@ -26,17 +27,6 @@ function diskIndex(letters: string): number {
   let n = 0;
   for (const ch of letters) n = n * 26 + (ch.charCodeAt(0) - 96);
   return n - 1;
-}
-
-export function diskName(index: number): string {
-  let s = '';
-  let n = index + 1;
-  while (n > 0) {
-    const r = (n - 1) % 26;
-    s = String.fromCharCode(97 + r) + s;
-    n = Math.floor((n - 1) / 26);
-  }
-  return `/dev/sd${s}`;
 }
 
 /**

@@ -1,14 +1,11 @@
 import type { FileSystem } from '../fs/types.js';
-import { openFilesystem } from '../fs/open.js';
+import { openFilesystem, supportedFilesystems } from '../fs/open.js';
 import { Vfs } from '../fs/vfs.js';
 import { classifyFilesystem, type FsRole } from './classify.js';
 import { resolveSpec, type GuestDevice } from './devices.js';
 import { GuestView } from './guest-view.js';
 import { isMountable, mountOption, parseCrypttab, parseFstab } from './linux/fstab.js';
 import type { CrypttabEntry, FstabEntry } from './types.js';
-
-/** Filesystem types guestkit can open for reading. */
-const READABLE = new Set(['ext2', 'ext3', 'ext4', 'vfat', 'xfs', 'btrfs', 'ntfs']);
 
 /** A filesystem that can be mounted, optionally a Btrfs subvolume of it. */
 export interface Mountable {
@@ -53,7 +50,7 @@ export class FsPool {
 }
 
 export function isReadable(d: GuestDevice): boolean {
-  return d.usage !== 'swap' && d.fsType !== undefined && READABLE.has(d.fsType);
+  return d.usage !== 'swap' && d.fsType !== undefined && supportedFilesystems().includes(d.fsType);
 }
 
 /** Opens and classifies every readable filesystem; a damaged one is a warning, never the end of inspection. */

@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
+import { registerJobCommands } from './job.js';
+import { registerInspectCommands } from './inspect.js';
+import { registerFileCommands } from './files.js';
 
 /** Each command module adds its commands here; one line per module. */
 export function registerCommands(program: Command): void {
   void program;
+  registerJobCommands(program);
+  registerInspectCommands(program);
+  registerFileCommands(program);
 }
