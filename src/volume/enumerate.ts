@@ -1,0 +1,120 @@
+import type { BlockDevice } from '../disk/types.js';
+import { GuestkitError, type ProtocolError } from '../protocol/errors.js';
+import { scanLvm } from './lvm/scan.js';
+import type { Partition, PartitionTable } from './partition.js';
+import { type ProbeResult, probe } from './probe.js';
+import { SliceDevice } from './slice.js';
+import { readPartitionTable } from './table.js';
+
+/** One device a guest would see. */
+export interface VolumeEntry {
+  /** /dev/sda, /dev/sda1, /dev/VG/LV. */
+  device: string;
+  /** Other names of the same device (/dev/mapper/VG-LV). */
+  aliases?: string[];
+  kind: 'disk' | 'partition' | 'lv';
+  size: number;
+  dev: BlockDevice;
+  partition?: Partition;
+  /** Partition table of a disk, when it has one. */
+  table?: Omit<PartitionTable, 'partitions' | 'warnings'>;
+  lv?: { vg: string; name: string; uuid: string; segtypes: string[]; incomplete?: boolean };
+  /** blkid-like signature; null when nothing was recognised or the device cannot be read. */
+  probe: ProbeResult | null;
+  /** Why the device cannot be read (unsupported LV type, missing PV, …). */
+  error?: ProtocolError;
+}
+
+export interface VolumeEnumeration {
+  devices: VolumeEntry[];
+  warnings: string[];
+}
+
+/** Disk index → Linux name: 0 → sda, 25 → sdz, 26 → sdaa. */
+export function diskName(index: number): string {
+  let s = '';
+  let n = index;
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return `/dev/sd${s}`;
+}
+
+/** device-mapper name: '-' inside VG and LV names is doubled, then joined with '-'. */
+export function mapperName(vg: string, lv: string): string {
+  return `/dev/mapper/${vg.replace(/-/g, '--')}-${lv.replace(/-/g, '--')}`;
+}
+
+/**
+ * The block devices a guest booted with `disks` would have, named as virt-filesystems
+ * names them: each disk, its partitions, and the LVs of every VG found on them. Damage in
+ * one disk's table becomes a warning and never hides the other disks.
+ */
+export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnumeration> {
+  const devices: VolumeEntry[] = [];
+  const warnings: string[] = [];
+  const pvCandidates: BlockDevice[] = [];
+  const safeProbe = async (dev: BlockDevice): Promise<ProbeResult | null> => {
+    try {
+      return await probe(dev);
+    } catch (err) {
+      if (!(err instanceof GuestkitError)) throw err;
+      warnings.push(`${dev.name}: ${err.message}`);
+      return null;
+    }
+  };
+
+  for (let i = 0; i < disks.length; i++) {
+    const disk = disks[i]!;
+    const name = diskName(i);
+    const named = new SliceDevice(disk, 0, disk.size, name);
+    let table: PartitionTable | null = null;
+    try {
+      table = await readPartitionTable(named);
+    } catch (err) {
+      if (!(err instanceof GuestkitError)) throw err;
+      warnings.push(`${name}: partition table unreadable: ${err.message}`);
+    }
+    const diskProbe = await safeProbe(named);
+    const entry: VolumeEntry = { device: name, kind: 'disk', size: disk.size, dev: named, probe: diskProbe };
+    if (table) {
+      const { partitions: _p, warnings: w, ...rest } = table;
+      entry.table = rest;
+      warnings.push(...w);
+    }
+    devices.push(entry);
+    if (!table) {
+      if (diskProbe?.type === 'LVM2_member') pvCandidates.push(named);
+      continue;
+    }
+    for (const p of table.partitions) {
+      const pname = `${name}${p.number}`;
+      const dev = new SliceDevice(disk, p.start, p.size, pname);
+      const pr = p.extended ? null : await safeProbe(dev);
+      devices.push({ device: pname, kind: 'partition', size: p.size, dev, partition: p, probe: pr });
+      if (pr?.type === 'LVM2_member') pvCandidates.push(dev);
+    }
+  }
+
+  if (pvCandidates.length > 0) {
+    const lvm = await scanLvm(pvCandidates);
+    warnings.push(...lvm.warnings);
+    for (const vg of lvm.vgs) {
+      for (const lv of vg.lvs) {
+        const e: VolumeEntry = {
+          device: `/dev/${vg.name}/${lv.name}`,
+          aliases: [mapperName(vg.name, lv.name)],
+          kind: 'lv',
+          size: lv.size,
+          dev: lv.dev,
+          lv: { vg: vg.name, name: lv.name, uuid: lv.uuid, segtypes: lv.segtypes, ...(lv.incomplete ? { incomplete: true } : {}) },
+          probe: lv.error ? null : await safeProbe(lv.dev),
+        };
+        if (lv.error) e.error = lv.error.toProtocol();
+        devices.push(e);
+      }
+    }
+  }
+  return { devices, warnings };
+}
