@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerImageCommands } from './image.js';
 import { registerJobCommands } from './job.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerFileCommands } from './files.js';
@@ -6,6 +7,7 @@ import { registerFileCommands } from './files.js';
 /** Each command module adds its commands here; one line per module. */
 export function registerCommands(program: Command): void {
   void program;
+  registerImageCommands(program);
   registerJobCommands(program);
   registerInspectCommands(program);
   registerFileCommands(program);

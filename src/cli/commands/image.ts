@@ -1,0 +1,118 @@
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { sha256File } from '../../disk/checksum.js';
+import { convertImage, type ConvertFormat } from '../../disk/convert.js';
+import type { ImageFormatName, OpenOptions } from '../../disk/image.js';
+import { formatInfoText, imageInfo } from '../../disk/info.js';
+import { openImage } from '../../disk/open.js';
+import { action, usage, writeJson } from '../output.js';
+
+const INPUT_FORMATS = ['auto', 'raw', 'img', 'qcow2', 'vmdk', 'vhd', 'vhdx', 'vdi', 'ova'];
+
+function inputFormat(f: string | undefined): OpenOptions['format'] {
+  if (f === undefined) return undefined;
+  if (!INPUT_FORMATS.includes(f)) throw usage(`unknown image format "${f}" (one of ${INPUT_FORMATS.join(', ')})`);
+  return f as ImageFormatName | 'img' | 'auto';
+}
+
+/** A progress bar on stderr, only when it is a terminal. */
+function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const bar = new SingleBar(
+    { format: `${label} [{bar}] {percentage}% | {value}/{total} MiB | {eta_formatted}`, stream: process.stderr, hideCursor: true },
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      if (!started) {
+        bar.start(Math.ceil(total / 1048576), 0);
+        started = true;
+      }
+      bar.update(Math.floor(done / 1048576));
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export async function imageInfoCommand(path: string, opts: { json?: boolean; format?: string }): Promise<number> {
+  const dev = await openImage(path, { format: inputFormat(opts.format) });
+  try {
+    const info = imageInfo(dev);
+    if (opts.json) writeJson(info);
+    else process.stdout.write(formatInfoText(info));
+  } finally {
+    await dev.close();
+  }
+  return 0;
+}
+
+export async function imageConvertCommand(
+  src: string,
+  dst: string,
+  opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean },
+): Promise<number> {
+  const out = opts.outputFormat;
+  if (out !== 'raw' && out !== 'qcow2') throw usage(`-O must be raw or qcow2${out ? `, not "${out}"` : ''}`);
+  if (opts.compress && out !== 'qcow2') throw usage('-c (compression) needs -O qcow2');
+  const dev = await openImage(src, { format: inputFormat(opts.format) });
+  const bar = progressBar('converting');
+  try {
+    const res = await convertImage(dev, dst, {
+      format: out as ConvertFormat,
+      compress: Boolean(opts.compress),
+      onProgress: (d, t) => bar.update(d, t),
+    });
+    bar.stop();
+    if (opts.json) writeJson({ source: src, destination: dst, ...res });
+  } finally {
+    bar.stop();
+    await dev.close();
+  }
+  return 0;
+}
+
+export async function imageChecksumCommand(path: string, opts: { json?: boolean }): Promise<number> {
+  const bar = progressBar('hashing');
+  let sum: string;
+  try {
+    sum = await sha256File(path, (d, t) => bar.update(d, t));
+  } finally {
+    bar.stop();
+  }
+  if (opts.json) writeJson({ path, checksum: sum });
+  else process.stdout.write(`${sum}  ${path}\n`);
+  return 0;
+}
+
+export function registerImageCommands(program: Command): void {
+  const image = program.command('image').description('Disk image files: facts, conversion, checksums');
+  image
+    .command('info')
+    .description('Show image facts (like qemu-img info), including the backing chain')
+    .argument('<image>', 'image file')
+    .option('--json', 'JSON output (keys documented in docs/image-info.md)')
+    .option('-f, --format <fmt>', 'stated input format (must match the magic bytes)')
+    .action(action((path: string, opts: { json?: boolean; format?: string }) => imageInfoCommand(path, opts)));
+  image
+    .command('convert')
+    .description('Convert an image (any readable format, backing chains flattened) to raw or qcow2')
+    .argument('<src>', 'source image')
+    .argument('<dst>', 'destination file')
+    .option('-O, --output-format <fmt>', 'output format: raw or qcow2')
+    .option('-c, --compress', 'zlib-compress qcow2 clusters')
+    .option('-f, --format <fmt>', 'stated input format (must match the magic bytes)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action((src: string, dst: string, opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean }) =>
+        imageConvertCommand(src, dst, opts),
+      ),
+    );
+  image
+    .command('checksum')
+    .description('sha256 of the image file, as job documents state it (sha256:<hex>)')
+    .argument('<image>', 'image file')
+    .option('--json', 'JSON output')
+    .action(action((path: string, opts: { json?: boolean }) => imageChecksumCommand(path, opts)));
+}
