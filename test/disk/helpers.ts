@@ -12,6 +12,7 @@ import type { BlockDevice } from '../../src/disk/types.js';
 import { vhdFormat } from '../../src/disk/vhd/image.js';
 import { vdiFormat } from '../../src/disk/vdi/image.js';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
+import { vhdxFormat } from '../../src/disk/vhdx/image.js';
 
 /** Where test/fixtures/disk-formats/build.sh writes. */
 export const FIX = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/out/disk-formats');
@@ -19,7 +20,7 @@ export const fx = (name: string) => join(FIX, name);
 
 /** The formats of this part, tried by probe; the core registry replaces this once wired. */
 export function myFormats(): ImageFormat[] {
-  return [vmdkFormat, vhdFormat, vdiFormat];
+  return [vmdkFormat, vhdFormat, vhdxFormat, vdiFormat];
 }
 
 /** A minimal OpenContext: backing files opened by probing this part's formats. */

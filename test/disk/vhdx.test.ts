@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { crc32c, crc32cWithHole } from '../../src/disk/vhdx/crc32c.js';
+import { vhdxFormat } from '../../src/disk/vhdx/image.js';
+import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo } from './helpers.js';
+
+const MiB = 1 << 20;
+
+for (const [name, type, blockSize] of [
+  ['dynamic.vhdx', 'dynamic', 8 * MiB],
+  ['small-block.vhdx', 'dynamic', MiB],
+  ['fixed.vhdx', 'fixed', 8 * MiB],
+] as const) {
+  test(`vhdx ${type} (${name}): whole disk and random reads equal the reference; info`, async () => {
+    const dev = await openWith(vhdxFormat, name);
+    try {
+      assert.equal(dev.size, 64 * MiB);
+      const info = dev.info();
+      assert.equal(info.format, 'vhdx');
+      assert.equal(info.cluster_size, blockSize);
+      const fs = info.format_specific!;
+      assert.equal(fs['type'], type);
+      assert.equal(fs['block_size'], blockSize);
+      assert.equal(fs['logical_sector_size'], 512);
+      assert.equal(fs['has_parent'], false);
+      assert.equal(fs['chunk_ratio'], (2 ** 23 * 512) / blockSize);
+      assert.equal(fs['warnings'], undefined);
+      await assertWholeDisk(dev, 'ref.raw', 'ref.sha256');
+      await assertRandomReads(dev, 'ref.raw');
+    } finally {
+      await dev.close();
+    }
+  });
+}
+
+test('crc32c matches the standard check value', () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+});
+
+/** The current header (higher sequence number) of a VHDX file. */
+async function currentHeader(path: string): Promise<number> {
+  const a = (await readAt(path, 64 * 1024 + 8, 8)).readBigUInt64LE(0);
+  const b = (await readAt(path, 128 * 1024 + 8, 8)).readBigUInt64LE(0);
+  return b > a ? 128 * 1024 : 64 * 1024;
+}
+
+test('vhdx with one broken header uses the other (warning); both broken is CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('dynamic.vhdx');
+  try {
+    const cur = await currentHeader(s.path);
+    await patch(s.path, cur + 100, Buffer.from([0xde, 0xad]));
+    const dev = await openWith(vhdxFormat, s.path);
+    assert.match(String(dev.info().format_specific?.['warnings']), /header \d is invalid/);
+    await assertRandomReads(dev, 'ref.raw', 20);
+    await dev.close();
+    const other = cur === 64 * 1024 ? 128 * 1024 : 64 * 1024;
+    await patch(s.path, other + 100, Buffer.from([0xde, 0xad]));
+    await assertCode(() => openWith(vhdxFormat, s.path), 'CORRUPT_IMAGE', /both VHDX headers are invalid.*CRC-32C mismatch/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vhdx BAT entry past end of file is CORRUPT_IMAGE naming the entry', async () => {
+  const s = await scratchCopy('small-block.vhdx');
+  try {
+    // the BAT region entry is the first of the region table at 192 KiB (qemu writes BAT first)
+    const rt = await readAt(s.path, 192 * 1024, 64 * 1024);
+    let batAt = -1;
+    for (let i = 0; i < rt.readUInt32LE(8); i++) {
+      if (rt.subarray(16 + i * 32, 20 + i * 32).toString('hex') === '6677c22d') batAt = Number(rt.readBigUInt64LE(16 + i * 32 + 16));
+    }
+    assert.ok(batAt > 0, 'fixture: BAT region found');
+    const e = Buffer.alloc(8);
+    e.writeBigUInt64LE((4000n << 20n) | 6n); // FULLY_PRESENT at 4000 MiB
+    await patch(s.path, batAt + 8 * 2, e);
+    const dev = await openWith(vhdxFormat, s.path);
+    await assertCode(() => dev.read(2 * MiB + 5, 100), 'CORRUPT_IMAGE', /BAT entry 2 \(block 2\) points to .* outside the file/);
+    await dev.close();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vhdx with a log that has entries is refused with UNSUPPORTED_FORMAT (replay needed)', async () => {
+  const s = await scratchCopy('dynamic.vhdx');
+  try {
+    const guid = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    for (const h of [64 * 1024, 128 * 1024]) {
+      const hdr = await readAt(s.path, h, 4096);
+      guid.copy(hdr, 48);
+      hdr.writeUInt32LE(crc32cWithHole(hdr, 4), 4);
+      await patch(s.path, h, hdr);
+    }
+    const hdr = await readAt(s.path, await currentHeader(s.path), 4096);
+    const logOffset = Number(hdr.readBigUInt64LE(72));
+    const entry = Buffer.alloc(4096);
+    entry.write('loge', 0, 'latin1');
+    entry.writeUInt32LE(4096, 8);
+    guid.copy(entry, 32);
+    await patch(s.path, logOffset, entry);
+    await assertCode(() => openWith(vhdxFormat, s.path), 'UNSUPPORTED_FORMAT', /log has entries .*replay/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('vhdx truncated is CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('dynamic.vhdx');
+  try {
+    await truncateTo(s.path, Math.floor(statSync(s.path).size / 3));
+    await assertCode(async () => {
+      const dev = await openWith(vhdxFormat, s.path);
+      try {
+        await dev.read(0, dev.size);
+      } finally {
+        await dev.close();
+      }
+    }, 'CORRUPT_IMAGE', /outside the file/);
+    await truncateTo(s.path, 300 * 1024);
+    await assertCode(() => openWith(vhdxFormat, s.path), 'CORRUPT_IMAGE', /truncated/);
+  } finally {
+    await s.cleanup();
+  }
+});
