@@ -16,6 +16,7 @@ type Opener = (dev: BlockDevice, opts: FsOpenOptions) => Promise<FileSystem>;
  */
 const OPENERS: Record<string, () => Promise<Opener>> = {
   xfs: async () => (await import('./xfs/index.js')).openXfs,
+  btrfs: async () => (await import('./btrfs/index.js')).openBtrfs,
   ntfs: async () => (await import('./ntfs/ntfs.js')).openNtfs,
 };
 
