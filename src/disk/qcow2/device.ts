@@ -108,9 +108,9 @@ export class Qcow2Device implements ImageDevice {
     const p = this.p;
     const data: Record<string, unknown> = {
       compat: h.version === 2 ? '0.10' : '1.1',
+      compression_type: h.compressionType,
     };
     if (h.version === 3) {
-      data.compression_type = h.compressionType;
       data.lazy_refcounts = (h.compatible & COMPAT_LAZY_REFCOUNTS) !== 0n;
       data.refcount_bits = 2 ** h.refcountOrder;
       data.corrupt = (h.incompatible & INCOMPAT_CORRUPT) !== 0n;
