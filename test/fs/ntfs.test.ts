@@ -235,3 +235,32 @@ test('ntfs: errors are Node-shaped', async () => {
   await assert.rejects(tv.stat('/links/loop-a'), { code: 'ELOOP' });
   await assert.rejects(tv.readFile('/large/big.bin', { maxBytes: 1000 }), { code: 'EFBIG' });
 });
+
+test('ntfs: a fragmented $MFT whose runlist continues in extension records (record 0 $ATTRIBUTE_LIST)', async () => {
+  const img = `${OUT}mftfrag.img`;
+  const info = run('ntfsinfo', ['-v', '-i', '0', img]).toString();
+  assert.match(info, /\$ATTRIBUTE_LIST \(0x20\) from mft record 0/);
+  assert.ok(Number(/Total runs: (\d+)/.exec(info)?.[1]) > 150, 'the fixture $MFT is fragmented');
+  const dev = await RawDevice.open(img);
+  try {
+    const fs = await openNtfs(dev);
+    assert.ok((await fs.dataRunCount(0)) > 150);
+    const vfs = new Vfs(fs);
+    const entries = await vfs.readdir('/tiny');
+    assert.equal(entries.length, 9000);
+    // inode numbers agree with ntfsls for every file, and the last files (in the last MFT runs) read back
+    const ref = new Map(
+      run('ntfsls', ['-i', '-p', '/tiny', img])
+        .toString()
+        .split('\n')
+        .map((l) => /^\s*(\d+)\s+(\S+)$/.exec(l))
+        .filter((m) => m !== null && m[2] !== '.')
+        .map((m) => [m![2]!, Number(m![1])]),
+    );
+    assert.equal(ref.size, 9000);
+    for (const e of entries) assert.equal(e.ino, ref.get(e.name), e.name);
+    for (const k of [0, 4500, 8999]) assert.equal(await vfs.readText(`/tiny/t${String(k).padStart(5, '0')}`), `${k}\n`);
+  } finally {
+    await dev.close();
+  }
+});

@@ -41,9 +41,10 @@ export function parseMftRecord(buf: Buffer, recNo: number): MftRecord {
     throw corrupt(`${what}: used size ${bytesUsed} / attribute offset ${attrsOff} are inconsistent`);
   }
   const inUse = (flags & MFT_FLAG.IN_USE) !== 0;
-  const base = refRecord(r.u64leBig(32));
+  // Extensions of $MFT name base record 0, so test the whole reference (sequence included) for zero.
+  const baseRef = r.u64leBig(32);
   if (!inUse) return { recNo, sequence, flags, inUse, attrs: [] };
   const rec: MftRecord = { recNo, sequence, flags, inUse, attrs: parseAttributes(buf, attrsOff, bytesUsed, recNo) };
-  if (base !== 0) rec.baseRecNo = base;
+  if (baseRef !== 0n) rec.baseRecNo = refRecord(baseRef);
   return rec;
 }
