@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RawDevice } from '../../src/disk/raw.js';
+import { RawDevice, checkDeviceRead } from '../../src/disk/raw.js';
 import type { BlockDevice } from '../../src/disk/types.js';
 import type { ProbeResult } from '../../src/volume/probe.js';
 
@@ -66,18 +66,24 @@ export function readJson<T = any>(...p: string[]): T {
 /** A device with some bytes replaced: damaged variants of real images without copying them. */
 export class PatchedDevice implements BlockDevice {
   readonly patches: { offset: number; data: Buffer }[] = [];
+  size: number;
   constructor(
     private readonly base: BlockDevice,
     readonly name = base.name,
-  ) {}
-  get size(): number {
-    return this.base.size;
+  ) {
+    this.size = base.size;
+  }
+  /** Pretends the device ends at `size` (a truncated image). */
+  truncate(size: number): this {
+    this.size = size;
+    return this;
   }
   patch(offset: number, data: Buffer): this {
     this.patches.push({ offset, data });
     return this;
   }
   async read(offset: number, length: number): Promise<Buffer> {
+    checkDeviceRead(this, offset, length);
     const buf = Buffer.from(await this.base.read(offset, length));
     for (const p of this.patches) {
       const s = Math.max(offset, p.offset);
