@@ -24,6 +24,8 @@ export interface Qcow2Extensions {
   hasCryptoHeader: boolean;
   /** Extension types this reader does not know (kept for `info`). */
   unknown: number[];
+  /** False when the walk ran off the end of the buffer it was given (read more and parse again). */
+  complete: boolean;
 }
 
 /** Upper bound on extensions so a looping header cannot spin (each one takes at least 8 bytes). */
@@ -36,16 +38,32 @@ const MAX_EXTENSIONS = 512;
  */
 export function parseExtensions(cluster0: Buffer, start: number, end: number, file: string): Qcow2Extensions {
   const r = new BinaryReader(cluster0.subarray(0, Math.min(end, cluster0.length)), `qcow2 header extensions of ${file}`);
-  const out: Qcow2Extensions = { incompatNames: new Map(), features: [], hasBitmaps: false, hasCryptoHeader: false, unknown: [] };
+  const out: Qcow2Extensions = {
+    incompatNames: new Map(),
+    features: [],
+    hasBitmaps: false,
+    hasCryptoHeader: false,
+    unknown: [],
+    complete: true,
+  };
+  // Past the buffer but still inside the extension area: the caller read too little.
+  const short = (need: number) => need > r.length && r.length < end;
   let off = start;
   for (let n = 0; n < MAX_EXTENSIONS; n++) {
     // Images whose extensions reach the end of the area simply have no end marker.
-    if (off + 8 > r.length) return out;
+    if (off + 8 > r.length) {
+      out.complete = !short(off + 8);
+      return out;
+    }
     const type = r.u32be(off);
     const len = r.u32be(off + 4);
     if (type === EXT_END) return out;
     const dataOff = off + 8;
     if (dataOff + len > r.length) {
+      if (short(dataOff + len)) {
+        out.complete = false;
+        return out;
+      }
       throw corrupt(`${file}: qcow2 header extension 0x${type.toString(16)} (${len} bytes at ${off}) overruns the header area`, {
         path: file,
         offset: off,

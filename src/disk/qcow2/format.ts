@@ -10,8 +10,9 @@ import { INCOMPAT_DATA_FILE, INCOMPAT_KNOWN, QCOW2_MAGIC, parseHeader, unknownFe
 const KNOWN_FORMATS: readonly ImageFormatName[] = ['raw', 'qcow2', 'vmdk', 'vhd', 'vhdx', 'vdi', 'ova'];
 /** Backing names qemu would treat as network/protocol specs; guestkit reads local files only. */
 const PROTOCOL = /^(json|nbd|https?|ftps?|ssh|iscsi|rbd|gluster|nfs|sheepdog|vxhs|null-co|null-aio|blkdebug|blkverify|quorum|throttle|fd):/i;
-/** Cluster 0 is read up to this many bytes: the header, its extensions and the backing name live there. */
-const HEAD_READ = 64 * 1024;
+/** Header, extensions and backing name normally fit in the first 4 KiB; up to 64 KiB of cluster 0 is read when they do not. */
+const HEAD_READ = 4096;
+const HEAD_READ_MAX = 64 * 1024;
 
 export const qcow2Format: ImageFormat = {
   name: 'qcow2',
@@ -23,7 +24,7 @@ export async function openQcow2(path: string, ctx: OpenContext): Promise<ImageDe
   const src = await FileSource.open(path, ctx.stats);
   const opened: { close(): Promise<unknown> }[] = [src];
   try {
-    const head = await src.read(0, Math.min(src.size, HEAD_READ));
+    let head = await src.read(0, Math.min(src.size, HEAD_READ));
     const h = parseHeader(head, path, src.size);
     if (h.cryptMethod !== 0) {
       const how = h.cryptMethod === 1 ? 'AES' : h.cryptMethod === 2 ? 'LUKS' : `method ${h.cryptMethod}`;
@@ -31,8 +32,13 @@ export async function openQcow2(path: string, ctx: OpenContext): Promise<ImageDe
         details: { path, crypt_method: h.cryptMethod },
       });
     }
-    const extEnd = Math.min(h.backingFileOffset || h.clusterSize, h.clusterSize, head.length);
-    const ext = parseExtensions(head, h.headerLength, extEnd, path);
+    const areaEnd = Math.min(h.backingFileOffset || h.clusterSize, h.clusterSize);
+    let ext = parseExtensions(head, h.headerLength, areaEnd, path);
+    if (!ext.complete && head.length < src.size) {
+      head = await src.read(0, Math.min(src.size, h.clusterSize, HEAD_READ_MAX));
+      ext = parseExtensions(head, h.headerLength, areaEnd, path);
+    }
+    if (!ext.complete) throw corrupt(`${path}: qcow2 header extensions run past the first ${head.length} bytes of the file`, { path });
     const unknown = unknownFeatureNames(h.incompatible, INCOMPAT_KNOWN, ext.incompatNames);
     if (unknown.length > 0) {
       throw new GuestkitError('UNSUPPORTED_FORMAT', `${path}: qcow2 incompatible features not supported: ${unknown.join(', ')}`, {
