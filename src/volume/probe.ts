@@ -1,6 +1,6 @@
 import type { BlockDevice } from '../disk/types.js';
 import { GuestkitError } from '../protocol/errors.js';
-import { parseMbrSector } from './mbr.js';
+import { isProtectiveMbr, parseMbrSector } from './mbr.js';
 import { probeBtrfs } from './probe/btrfs.js';
 import { type ProbeResult, ProbeContext } from './probe/context.js';
 import { probeExfat } from './probe/exfat.js';
@@ -68,6 +68,7 @@ async function partitionTableType(ctx: ProbeContext, found: ProbeResult | null):
   if (found && BOOT_SECTOR_FS.has(found.type)) return undefined;
   const sector = await ctx.at(0, 512);
   const mbr = sector ? parseMbrSector(sector) : null;
+  if (mbr && isProtectiveMbr(mbr)) return 'gpt';
   if (mbr && mbr.entries.some((e) => e.type !== 0 && e.sectors !== 0)) return 'dos';
   return undefined;
 }

@@ -148,3 +148,33 @@ test('LVM corrupt: randomly mutated metadata text (valid checksums) only ever gi
     await close();
   }
 });
+
+test('LVM: thin, RAID, mirror segments and old-style snapshots are listed but refused with UNSUPPORTED_FORMAT naming the type', async () => {
+  const { a, b, close } = await openPvs();
+  try {
+    // Real metadata with segment types changed as lvconvert would leave them (no device-mapper here to make them).
+    const edit = (t: string) =>
+      t
+        .replace(/(onb \{[\s\S]*?type = )"striped"/, '$1"raid1"')
+        .replace(/(split \{[\s\S]*?type = )"striped"/, '$1"thin"')
+        .replace(
+          'logical_volumes {',
+          'logical_volumes {\nsnapshot0 {\nid = "snap00-0000-0000-0000-0000-0000-000000"\nstatus = ["READ"]\nsegment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = 2\ntype = "snapshot"\nchunk_size = 8\norigin = "lin-ear"\ncow_store = "gap"\n}\n}\n',
+        );
+    const scan = await scanLvm([await withMetadata(a, edit), await withMetadata(b, edit)]);
+    const lvs = scan.vgs[0]!.lvs;
+    assert.ok(!lvs.some((l) => l.name === 'snapshot0'), 'hidden LVs are not listed');
+    for (const [name, type] of [['onb', 'raid1'], ['split', 'thin'], ['gap', 'snapshot']]) {
+      const lv = lvs.find((l) => l.name === name)!;
+      assert.ok(isGuestkitError(lv.error, 'UNSUPPORTED_FORMAT'), name);
+      assert.match(lv.error!.message, new RegExp(`"${type}"`));
+      assert.equal(lv.error!.details?.['segment_type'], type);
+    }
+    // The origin of a snapshot holds the current data itself (dm's snapshot-origin reads straight through).
+    const origin = lvs.find((l) => l.name === 'lin-ear')!;
+    assert.equal(origin.error, undefined);
+    assert.equal((await origin.dev.read(1024, 1024)).readUInt16LE(56), 0xef53);
+  } finally {
+    await close();
+  }
+});
