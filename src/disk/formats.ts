@@ -1,6 +1,10 @@
 import type { ImageFormat } from './image.js';
 import { qcow2Format } from './qcow2/format.js';
 import { rawFormat } from './raw.js';
+import { vdiFormat } from './vdi/image.js';
+import { vhdFormat } from './vhd/image.js';
+import { vhdxFormat } from './vhdx/image.js';
+import { vmdkFormat } from './vmdk/image.js';
 
 /**
  * Every image format guestkit opens, one line each. Detection asks each
@@ -9,5 +13,9 @@ import { rawFormat } from './raw.js';
  */
 export const FORMATS: ImageFormat[] = [
   qcow2Format,
+  vmdkFormat,
+  vhdFormat,
+  vhdxFormat,
+  vdiFormat,
   rawFormat,
 ];

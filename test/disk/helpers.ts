@@ -14,6 +14,13 @@ import { vdiFormat } from '../../src/disk/vdi/image.js';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
 
+/** The `data` of an info's format_specific (`{ type, data }`). */
+export function fsd(info: { format_specific?: Record<string, unknown> }): Record<string, unknown> {
+  const fs = info.format_specific as { data?: Record<string, unknown> } | undefined;
+  assert.ok(fs?.data, 'format_specific has data');
+  return fs.data;
+}
+
 /** Where test/fixtures/disk-formats/build.sh writes. */
 export const FIX = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/out/disk-formats');
 export const fx = (name: string) => join(FIX, name);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { vdiFormat } from '../../src/disk/vdi/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -15,9 +15,9 @@ for (const [name, type] of [
       assert.equal(dev.size, 64 * MiB);
       const info = dev.info();
       assert.equal(info.format, 'vdi');
-      assert.equal(info.format_specific?.['type'], type);
+      assert.equal(fsd(info)['image_type'], type);
       assert.equal(info.cluster_size, MiB);
-      assert.equal(info.format_specific?.['version'], '1.1');
+      assert.equal(fsd(info)['version'], '1.1');
       await assertWholeDisk(dev, 'ref.raw', 'ref.sha256');
       await assertRandomReads(dev, 'ref.raw');
     } finally {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { vhdFormat } from '../../src/disk/vhd/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, fx } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, fx, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -13,7 +13,7 @@ for (const [name, type] of [
     const dev = await openWith(vhdFormat, name);
     try {
       assert.equal(dev.size, 64 * MiB);
-      assert.equal(dev.info().format_specific?.['type'], type);
+      assert.equal(fsd(dev.info())['disk_type'], type);
       await assertWholeDisk(dev, 'ref.raw', 'ref.sha256');
       await assertRandomReads(dev, 'ref.raw');
     } finally {
@@ -39,9 +39,9 @@ test('vhd info: type, block size, creator, geometry', async () => {
     assert.equal(info.format, 'vhd');
     assert.equal(info.virtual_size, 64 * MiB);
     assert.equal(info.cluster_size, 2 * MiB);
-    assert.equal(info.format_specific?.['creator_app'], 'qem2');
-    assert.equal(info.format_specific?.['block_size'], 2 * MiB);
-    assert.match(String(info.format_specific?.['unique_id']), /^[0-9a-f-]{36}$/);
+    assert.equal(fsd(info)['creator_app'], 'qem2');
+    assert.equal(fsd(info)['block_size'], 2 * MiB);
+    assert.match(String(fsd(info)['unique_id']), /^[0-9a-f-]{36}$/);
   } finally {
     await dev.close();
   }
@@ -71,7 +71,7 @@ test('vhd dynamic with a damaged end footer falls back to the copy at 0 (with a 
     const size = (await import('node:fs')).statSync(s.path).size;
     await patch(s.path, size - 512 + 28, Buffer.from('evil'));
     const dev = await openWith(vhdFormat, s.path);
-    assert.match(String(dev.info().format_specific?.['warnings']), /damaged/);
+    assert.match(String(fsd(dev.info())['warnings']), /damaged/);
     await assertRandomReads(dev, 'ref.raw', 20);
     await dev.close();
     await patch(s.path, 28, Buffer.from('evil'));

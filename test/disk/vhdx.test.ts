@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { crc32c, crc32cWithHole } from '../../src/disk/vhdx/crc32c.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -19,8 +19,8 @@ for (const [name, type, blockSize] of [
       const info = dev.info();
       assert.equal(info.format, 'vhdx');
       assert.equal(info.cluster_size, blockSize);
-      const fs = info.format_specific!;
-      assert.equal(fs['type'], type);
+      const fs = fsd(info);
+      assert.equal(fs['disk_type'], type);
       assert.equal(fs['block_size'], blockSize);
       assert.equal(fs['logical_sector_size'], 512);
       assert.equal(fs['has_parent'], false);
@@ -51,7 +51,7 @@ test('vhdx with one broken header uses the other (warning); both broken is CORRU
     const cur = await currentHeader(s.path);
     await patch(s.path, cur + 100, Buffer.from([0xde, 0xad]));
     const dev = await openWith(vhdxFormat, s.path);
-    assert.match(String(dev.info().format_specific?.['warnings']), /header \d is invalid/);
+    assert.match(String(fsd(dev.info())['warnings']), /header \d is invalid/);
     await assertRandomReads(dev, 'ref.raw', 20);
     await dev.close();
     const other = cur === 64 * 1024 ? 128 * 1024 : 64 * 1024;

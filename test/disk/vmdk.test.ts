@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, fx, openWith, patch, readAt, scratchCopy, truncateTo } from './helpers.js';
+import { imageInfo } from '../../src/disk/info.js';
+import { assertCode, assertRandomReads, assertWholeDisk, fx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -18,7 +19,7 @@ for (const [name, createType, compression] of [
     const dev = await openWith(vmdkFormat, name);
     try {
       assert.equal(dev.size, 64 * MiB);
-      const fs = dev.info().format_specific!;
+      const fs = fsd(dev.info());
       assert.equal(fs['create_type'], createType);
       assert.equal(fs['compression'], compression);
       assert.equal(typeof fs['cid'], 'number');
@@ -39,7 +40,7 @@ for (const [name, createType, kind] of [
     const dev = await openWith(vmdkFormat, name);
     try {
       assert.equal(dev.size, 2112 * MiB);
-      const fs = dev.info().format_specific!;
+      const fs = fsd(dev.info());
       assert.equal(fs['create_type'], createType);
       const ext = fs['extents'] as { type: string; virtual_size: number; filename: string }[];
       assert.deepEqual(ext.map((e) => [e.type, e.virtual_size]), [[kind, 2048 * MiB], [kind, 64 * MiB]]);
@@ -62,7 +63,7 @@ test('vmdk streamOptimized info: grain size, compression, markers', async () => 
     const info = dev.info();
     assert.equal(info.format, 'vmdk');
     assert.equal(info.cluster_size, 65536);
-    const fs = info.format_specific!;
+    const fs = fsd(info);
     assert.equal(fs['grain_size'], 65536);
     const [e] = fs['extents'] as Record<string, unknown>[];
     assert.equal(e!['compressed'], true);
@@ -76,11 +77,14 @@ test('vmdk child with parent: unallocated grains read the parent, zeroed grains 
   const dev = await openWith(vmdkFormat, 'child.vmdk');
   try {
     const info = dev.info();
-    assert.equal(info.backing_filename, fx('sparse.vmdk'));
+    assert.equal(info.backing_filename, 'sparse.vmdk'); // as stored in parentFileNameHint
+    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, fx('sparse.vmdk'));
     assert.equal(info.backing_format, 'vmdk');
-    assert.equal(info.backing_chain?.length, 2);
-    assert.equal(info.format_specific?.['warnings'], undefined);
-    assert.equal((info.format_specific!['extents'] as Record<string, unknown>[])[0]!['zeroed_grain'], true);
+    assert.equal(imageInfo(dev).backing_chain?.length, 2);
+    assert.equal(typeof info.actual_size, 'number');
+    assert.ok(info.actual_size < 1 << 20, 'child allocates little');
+    assert.equal(fsd(info)['warnings'], undefined);
+    assert.equal((fsd(info)['extents'] as Record<string, unknown>[])[0]!['zeroed_grain'], true);
     // the zero-written MiB at 16 MiB has data in the parent, zeros in the child
     assert.ok(!(await readAt(fx("ref.raw"), 16 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'fixture: parent has data there');
     assert.ok((await dev.read(16 * MiB, MiB)).equals(Buffer.alloc(MiB)));
@@ -100,11 +104,12 @@ test('vmdk child: a parent CID mismatch is a warning in info; backing:false leav
     const at = 512 + text.indexOf('CID=') + 4;
     await patch(parent, at, Buffer.from('0badc0de'));
     const dev = await openWith(vmdkFormat, s.path);
-    assert.match(String(dev.info().format_specific?.['warnings']), /parent CID mismatch.*0badc0de/);
+    assert.match(String(fsd(dev.info())['warnings']), /parent CID mismatch.*0badc0de/);
     await dev.close();
     const alone = await openWith(vmdkFormat, s.path, { backing: false });
     assert.equal(alone.backing, undefined);
-    assert.equal(alone.info().backing_filename, parent);
+    assert.equal(alone.info().backing_filename, 'sparse.vmdk');
+    assert.equal((alone.info() as { full_backing_filename?: string }).full_backing_filename, parent);
     // without the parent, unallocated grains read as zeros
     assert.ok((await alone.read(0, 4096)).equals(Buffer.alloc(4096)));
     await alone.close();

@@ -1,5 +1,5 @@
 import { checkDeviceRead } from '../raw.js';
-import type { ImageDevice, ImageInfo } from '../image.js';
+import type { ImageInfo } from '../image.js';
 import type { BlockDevice } from '../types.js';
 import type { ByteSource } from './source.js';
 
@@ -84,16 +84,16 @@ export class Lru<K, V> {
   }
 }
 
-/** Adds backing_* keys and the top-first backing chain to an image's own info. */
-export function withBackingChain(own: ImageInfo, backing: ImageDevice | undefined, backingName?: string): ImageInfo {
-  if (backingName !== undefined) own.backing_filename = backingName;
-  if (!backing) return own;
-  const b = backing.info();
-  own.backing_filename ??= b.filename;
-  own.backing_format = b.format;
-  own.backing_chain = [{ ...own, backing_chain: undefined }, ...(b.backing_chain ?? [b])].map((i) => {
-    const { backing_chain: _drop, ...rest } = i;
-    return rest;
-  });
-  return own;
+/** Adds the backing_* keys of an image that names a parent (whether or not it was opened). */
+export function addBacking(info: ImageInfo & { full_backing_filename?: string }, stored: string | undefined, full: string | undefined, format: string | undefined): ImageInfo {
+  if (stored !== undefined) info.backing_filename = stored;
+  if (full !== undefined) info.full_backing_filename = full;
+  if (format !== undefined) info.backing_format = format;
+  return info;
+}
+
+/** `format_specific` as the info contract shapes it: the format's name and its facts. */
+export function formatSpecific(type: string, data: Record<string, unknown>): { type: string; data: Record<string, unknown> } {
+  for (const k of Object.keys(data)) if (data[k] === undefined) delete data[k];
+  return { type, data };
 }

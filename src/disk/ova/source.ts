@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { corrupt } from '../../protocol/errors.js';
 import { FileSource } from '../file-source.js';
 import type { ReadStats } from '../types.js';
@@ -12,6 +13,13 @@ export interface ByteSource {
   /** Exactly `length` bytes at `offset`; past the end reads zeros only when `zeroPastEof`. */
   read(offset: number, length: number, zeroPastEof?: boolean): Promise<Buffer>;
   close(): Promise<void>;
+}
+
+/** Bytes a source occupies on the host: allocated blocks of a file (sparse files are smaller), a member's length. */
+export async function allocatedBytes(src: ByteSource): Promise<number> {
+  if (!(src instanceof FileSource)) return src.size;
+  const st = await stat(src.path).catch(() => undefined);
+  return st ? st.blocks * 512 : src.size;
 }
 
 export function openFileSource(path: string, stats: ReadStats): Promise<FileSource> {

@@ -1,7 +1,7 @@
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
-import { openFileSource, type ByteSource } from '../ova/source.js';
+import { formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
 import { TYPE_DYNAMIC, TYPE_STATIC, VDI_HEADER_BYTES, hasVdiSignature, parseVdiHeader, type VdiHeader } from './header.js';
 
 const FREE = 0xffffffff;
@@ -17,6 +17,7 @@ export class VdiDevice implements ImageDevice, MappedDevice {
     readonly name: string,
     private readonly h: VdiHeader,
     private readonly bmap: Uint32Array,
+    private readonly allocated: number,
   ) {
     this.size = h.diskSize;
   }
@@ -57,7 +58,7 @@ export class VdiDevice implements ImageDevice, MappedDevice {
         });
       }
     }
-    return new VdiDevice(src, src.path, h, bmap);
+    return new VdiDevice(src, src.path, h, bmap, await allocatedBytes(src));
   }
 
   read(offset: number, length: number): Promise<Buffer> {
@@ -81,10 +82,10 @@ export class VdiDevice implements ImageDevice, MappedDevice {
       filename: this.name,
       format: 'vdi',
       virtual_size: this.size,
-      actual_size: this.src.size,
+      actual_size: this.allocated,
       cluster_size: h.blockSize,
-      format_specific: {
-        type: h.typeName,
+      format_specific: formatSpecific('vdi', {
+        image_type: h.typeName,
         version: h.version,
         block_size: h.blockSize,
         blocks: h.blocksInImage,
@@ -92,7 +93,7 @@ export class VdiDevice implements ImageDevice, MappedDevice {
         data_offset: h.offsetData,
         uuid: h.uuidImage,
         description: h.description || undefined,
-      },
+      }),
     };
   }
 

@@ -1,7 +1,7 @@
 import { corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { Lru, readMapped, withBackingChain, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
-import { openFileSource, type ByteSource } from '../ova/source.js';
+import { Lru, addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
 import { DYNAMIC_HEADER_SIZE, parseDynamicHeader, type DynamicHeader } from './dynamic-header.js';
 import { DISK_DIFFERENCING, DISK_FIXED, hasVhdCookie, parseFooter, type VhdFooter } from './footer.js';
 import { firstExisting, parentCandidates } from './parent-path.js';
@@ -26,8 +26,9 @@ export class VhdDevice implements ImageDevice, MappedDevice {
     private readonly header: DynamicHeader | null,
     bat: Uint32Array | null,
     readonly backing: ImageDevice | undefined,
-    private readonly parentPath: string | undefined,
+    private readonly parent: { stored: string; full: string } | undefined,
     private readonly warnings: string[],
+    private readonly allocated: number,
   ) {
     this.size = footer.currentSize;
     this.bat = bat;
@@ -63,7 +64,7 @@ export class VhdDevice implements ImageDevice, MappedDevice {
       if (size > src.size - 512) {
         throw corrupt(`${src.path}: fixed VHD of ${size} bytes needs ${size + 512} bytes of file but has ${src.size} (truncated)`);
       }
-      return new VhdDevice(src, src.path, footer, null, null, undefined, undefined, warnings);
+      return new VhdDevice(src, src.path, footer, null, null, undefined, undefined, warnings, await allocatedBytes(src));
     }
 
     const dataOffset = footer.dataOffset;
@@ -98,21 +99,22 @@ export class VhdDevice implements ImageDevice, MappedDevice {
     }
 
     let backing: ImageDevice | undefined;
-    let parentPath: string | undefined;
+    let parent: { stored: string; full: string } | undefined;
     if (footer.diskType === DISK_DIFFERENCING) {
       const named = await readLocators(src, header);
       if (named.length === 0) throw corrupt(`${src.path}: differencing VHD names no parent (no parent locator, no parent name)`);
       const candidates = named.flatMap((n) => parentCandidates(src.path, n));
-      parentPath = (await firstExisting(candidates)) ?? candidates[0]!;
+      const full = (await firstExisting(candidates)) ?? candidates[0]!;
+      parent = { stored: named[0]!, full };
       if (ctx.options.backing !== false) {
-        backing = await ctx.openBacking(parentPath);
-        const pid = backing.info().format_specific?.['unique_id'];
+        backing = await ctx.openBacking(full);
+        const pid = specificData(backing)['unique_id'];
         if (typeof pid === 'string' && pid !== header.parentUniqueId) {
-          warnings.push(`parent ${parentPath} has unique id ${pid}, the child expects ${header.parentUniqueId}`);
+          warnings.push(`parent ${full} has unique id ${pid}, the child expects ${header.parentUniqueId}`);
         }
       }
     }
-    return new VhdDevice(src, src.path, footer, header, bat, backing, parentPath, warnings);
+    return new VhdDevice(src, src.path, footer, header, bat, backing, parent, warnings, await allocatedBytes(src));
   }
 
   read(offset: number, length: number): Promise<Buffer> {
@@ -149,7 +151,7 @@ export class VhdDevice implements ImageDevice, MappedDevice {
   info(): ImageInfo {
     const f = this.footer;
     const fs: Record<string, unknown> = {
-      type: TYPE_NAMES[f.diskType],
+      disk_type: TYPE_NAMES[f.diskType],
       creator_app: f.creatorApp,
       creator_version: f.creatorVersion,
       creator_os: f.creatorHostOs,
@@ -169,17 +171,23 @@ export class VhdDevice implements ImageDevice, MappedDevice {
       filename: this.name,
       format: 'vhd',
       virtual_size: this.size,
-      actual_size: this.src.size,
-      format_specific: fs,
+      actual_size: this.allocated,
+      format_specific: formatSpecific('vhd', fs),
     };
     if (this.header) info.cluster_size = this.header.blockSize;
-    return withBackingChain(info, this.backing, this.parentPath);
+    return addBacking(info, this.parent?.stored, this.parent?.full, this.backing?.format);
   }
 
   async close(): Promise<void> {
     await this.backing?.close();
     await this.src.close();
   }
+}
+
+/** The `data` of another image's format_specific. */
+export function specificData(dev: ImageDevice): Record<string, unknown> {
+  const fs = dev.info().format_specific as { data?: Record<string, unknown> } | undefined;
+  return fs?.data ?? {};
 }
 
 function bitOf(bitmap: Buffer, sector: number): boolean {

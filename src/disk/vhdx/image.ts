@@ -1,7 +1,8 @@
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { Lru, readMapped, withBackingChain, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
-import { openFileSource, type ByteSource } from '../ova/source.js';
+import { Lru, addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
+import { specificData } from '../vhd/image.js';
 import { firstExisting, parentCandidates } from '../vhd/parent-path.js';
 import {
   BAT_GUID,
@@ -48,8 +49,9 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
     private readonly batEntries: number,
     private readonly md: VhdxMetadata,
     readonly backing: ImageDevice | undefined,
-    private readonly parentPath: string | undefined,
+    private readonly parent: { stored: string; full: string } | undefined,
     private readonly warnings: string[],
+    private readonly allocated: number,
   ) {
     this.size = md.virtualSize;
     this.chunkRatio = (2 ** 23 * md.logicalSectorSize) / md.blockSize;
@@ -99,23 +101,25 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
     }
 
     let backing: ImageDevice | undefined;
-    let parentPath: string | undefined;
+    let parent: { stored: string; full: string } | undefined;
     if (md.hasParent) {
       const loc = md.parentLocator!;
       const named = [loc['relative_path'], loc['absolute_win32_path'], loc['volume_path']].filter((p): p is string => !!p);
       if (named.length === 0) throw corrupt(`${src.path}: VHDX parent locator names no path`);
       const candidates = named.flatMap((n) => parentCandidates(src.path, n));
-      parentPath = (await firstExisting(candidates)) ?? candidates[0]!;
+      const full = (await firstExisting(candidates)) ?? candidates[0]!;
+      parent = { stored: named[0]!, full };
       if (ctx.options.backing !== false) {
-        backing = await ctx.openBacking(parentPath);
+        backing = await ctx.openBacking(full);
         const linkage = loc['parent_linkage']?.replace(/[{}]/g, '').toUpperCase();
-        const got = backing.info().format_specific?.['data_write_guid'];
+        const got = specificData(backing)['data_write_guid'];
         if (linkage && typeof got === 'string' && got !== linkage) {
-          warnings.push(`parent ${parentPath} has data write GUID ${got}, the child expects ${linkage} (the parent changed)`);
+          warnings.push(`parent ${full} has data write GUID ${got}, the child expects ${linkage} (the parent changed)`);
         }
       }
     }
-    return new VhdxDevice(src, src.path, parseCreator(ident), cur.h, cur.i, batRegion, entries, md, backing, parentPath, warnings);
+    const allocated = await allocatedBytes(src);
+    return new VhdxDevice(src, src.path, parseCreator(ident), cur.h, cur.i, batRegion, entries, md, backing, parent, warnings, allocated);
   }
 
   read(offset: number, length: number): Promise<Buffer> {
@@ -201,7 +205,7 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
   info(): ImageInfo {
     const md = this.md;
     const fs: Record<string, unknown> = {
-      type: md.hasParent ? 'differencing' : md.leaveBlocksAllocated ? 'fixed' : 'dynamic',
+      disk_type: md.hasParent ? 'differencing' : md.leaveBlocksAllocated ? 'fixed' : 'dynamic',
       block_size: md.blockSize,
       logical_sector_size: md.logicalSectorSize,
       physical_sector_size: md.physicalSectorSize,
@@ -220,11 +224,11 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
       filename: this.name,
       format: 'vhdx',
       virtual_size: this.size,
-      actual_size: this.src.size,
+      actual_size: this.allocated,
       cluster_size: md.blockSize,
-      format_specific: fs,
+      format_specific: formatSpecific('vhdx', fs),
     };
-    return withBackingChain(info, this.backing, this.parentPath);
+    return addBacking(info, this.parent?.stored, this.parent?.full, this.backing?.format);
   }
 
   async close(): Promise<void> {

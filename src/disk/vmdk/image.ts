@@ -1,8 +1,9 @@
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { readMapped, withBackingChain, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
-import { openFileSource, type ByteSource } from '../ova/source.js';
+import { addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
+import { specificData } from '../vhd/image.js';
 import { MAX_DESCRIPTOR_BYTES, NO_PARENT_CID, looksLikeDescriptor, parseDescriptor, type Descriptor, type ExtentLine } from './descriptor.js';
 import { SparseExtent } from './sparse-extent.js';
 import { COWD, KDMV, parseSparseHeader } from './sparse-header.js';
@@ -35,6 +36,7 @@ export class VmdkDevice implements ImageDevice, MappedDevice {
     readonly backing: ImageDevice | undefined,
     private readonly parentPath: string | undefined,
     private readonly warnings: string[],
+    private readonly allocated: number,
   ) {
     const last = extents[extents.length - 1]!;
     this.size = last.start + last.size;
@@ -130,13 +132,15 @@ export class VmdkDevice implements ImageDevice, MappedDevice {
       parentPath = isAbsolute(hint) ? hint : resolve(opts.dir ?? '.', hint);
       if (ctx.options.backing !== false) {
         backing = await ctx.openBacking(parentPath);
-        const pcid = backing.info().format_specific?.['cid'];
+        const pcid = specificData(backing)['cid'];
         if (typeof pcid === 'number' && pcid !== desc.parentCid) {
           warnings.push(`parent CID mismatch: ${parentPath} has CID ${hex(pcid)}, the child expects ${hex(desc.parentCid)} (the parent changed after the child was made)`);
         }
       }
     }
-    return new VmdkDevice(src.path, desc, extents, owned, backing, parentPath, warnings);
+    let allocated = 0;
+    for (const s of owned) allocated += await allocatedBytes(s);
+    return new VmdkDevice(src.path, desc, extents, owned, backing, parentPath, warnings, allocated);
   }
 
   read(offset: number, length: number): Promise<Buffer> {
@@ -191,12 +195,12 @@ export class VmdkDevice implements ImageDevice, MappedDevice {
       filename: this.name,
       format: 'vmdk',
       virtual_size: this.size,
-      actual_size: this.owned.reduce((n, s) => n + s.size, 0),
-      format_specific: fs,
+      actual_size: this.allocated,
+      format_specific: formatSpecific('vmdk', fs),
     };
     if (firstSparse) info.cluster_size = firstSparse.grainBytes;
-    if (d.parentCid !== undefined && d.parentCid !== NO_PARENT_CID) info.backing_format = 'vmdk';
-    return withBackingChain(info, this.backing, this.parentPath);
+    const hasParent = d.parentCid !== undefined && d.parentCid !== NO_PARENT_CID;
+    return addBacking(info, hasParent ? d.parentFileNameHint : undefined, this.parentPath, hasParent ? (this.backing?.format ?? 'vmdk') : undefined);
   }
 
   async close(): Promise<void> {
