@@ -97,3 +97,15 @@ for (const [img, how] of [
     await assert.rejects(openImage(fx(img)), (e: unknown) => isGuestkitError(e, 'ENCRYPTED') && e.message.includes(how));
   });
 }
+
+test('qcow2 dirty and corrupt flags are noted in info and the data still reads', async () => {
+  const dev = await openImage(fx('flags-dirty-corrupt.qcow2'));
+  try {
+    const info = dev.info() as ReturnType<Qcow2Device['info']>;
+    assert.equal(info.dirty_flag, true);
+    assert.equal((info.format_specific as { data: { corrupt: boolean } }).data.corrupt, true);
+    assert.equal(await sha256Device(dev), await refSha('ref.raw'));
+  } finally {
+    await dev.close();
+  }
+});
