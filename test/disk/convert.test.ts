@@ -142,3 +142,25 @@ test('convert: a corrupt source fails with its typed error and leaves no output'
     await assert.rejects(stat(join(dir, 'x.raw')));
   });
 });
+
+test('convert: a raw source whose size is not a sector multiple becomes a qcow2 rounded up to 512 bytes, as qemu-img does', async () => {
+  await withTmp(async (dir) => {
+    const { randomBytes } = await import('node:crypto');
+    const { writeFile, readFile } = await import('node:fs/promises');
+    const data = randomBytes(1_000_001);
+    await writeFile(join(dir, 'odd.img'), data);
+    const src = await openImage(join(dir, 'odd.img'), { format: 'img' });
+    try {
+      const r = await convertImage(src, join(dir, 'odd.qcow2'), { format: 'qcow2', compress: true, chunkSize: 65536 });
+      assert.equal(r.virtual_size, 1_000_448);
+    } finally {
+      await src.close();
+    }
+    qemuCheck(join(dir, 'odd.qcow2'));
+    execFileSync('qemu-img', ['convert', '-O', 'raw', join(dir, 'odd.qcow2'), join(dir, 'back.raw')]);
+    const back = await readFile(join(dir, 'back.raw'));
+    assert.equal(back.length, 1_000_448);
+    assert.ok(back.subarray(0, data.length).equals(data));
+    assert.ok(back.subarray(data.length).equals(Buffer.alloc(1_000_448 - data.length)));
+  });
+});
