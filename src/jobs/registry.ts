@@ -1,4 +1,5 @@
 import { echoHandler } from './handlers/echo.js';
+import { inspectHandler } from './handlers/inspect.js';
 import { testHandlers } from './handlers/testing.js';
 import type { HandlerDefinition } from './types.js';
 
@@ -6,6 +7,7 @@ export interface Capabilities {
   operations: string[];
   features: string[];
   disk_formats: string[];
+  filesystems: string[];
 }
 
 /** Operations → handlers; what a worker advertises is derived from what is registered here. */
@@ -36,6 +38,7 @@ export class HandlerRegistry {
       operations: uniq(this.byName.keys()),
       features: uniq(this.defs.flatMap((d) => d.features ?? [])),
       disk_formats: uniq(this.defs.flatMap((d) => d.diskFormats ?? [])),
+      filesystems: uniq(this.defs.flatMap((d) => d.filesystems ?? [])),
     };
   }
 }
@@ -56,7 +59,7 @@ export function testHandlersEnabled(env: NodeJS.ProcessEnv = process.env): boole
 export function builtinRegistry(opts: RegistryOptions = {}): HandlerRegistry {
   const r = new HandlerRegistry();
   r.register(echoHandler);
-  // guestkit.inspect: registered here once src/inspect exposes inspect(); see the worker report.
+  r.register(inspectHandler());
   if (opts.testHandlers) for (const h of testHandlers) r.register(h);
   return r;
 }

@@ -45,7 +45,11 @@ export interface HandlerDefinition {
   /** Advertised features (`lvm`, `ext4`, …) and disk formats (`qcow2`, …). */
   features?: readonly string[];
   diskFormats?: readonly string[];
-  /** Payload checks beyond the protocol library's (returns problems as `path: message`). */
+  /** Filesystems it reads (advertised as `fs.<name>`). */
+  filesystems?: readonly string[];
+  /** Output paths the handler will write (checked against the worker's allowed roots). */
+  outputs?(data: unknown): ImageRef[];
+  /** Images the job names: path policy and checksum are checked before run(). */
   images?(data: unknown): ImageRef[];
   run(ctx: HandlerContext, data: unknown): Promise<HandlerOutput>;
 }

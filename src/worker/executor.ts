@@ -156,10 +156,23 @@ export class Executor {
 
   /** Offers a job; returns false when it is already known here. */
   offer(offer: JobOffer): boolean {
-    const id = offer.job.job_id;
-    if (this.knows(id) || this.draining) return false;
-    this.enqueue({ job: offer.job, priority: offer.job.execution.priority, seq: this.seq++, offer, dead: false });
-    return true;
+    return this.offerMany([offer]) === 1;
+  }
+
+  /** Offers a batch, then dispatches once: a backlog found at once runs in priority order. */
+  offerMany(offers: readonly JobOffer[]): number {
+    let n = 0;
+    for (const offer of offers) {
+      const id = offer.job.job_id;
+      if (this.knows(id) || this.draining) continue;
+      const w: Waiting = { job: offer.job, priority: offer.job.execution.priority, seq: this.seq++, offer, dead: false };
+      this.waiting.set(id, w);
+      this.heap.push(w);
+      n++;
+    }
+    this.updateGauges();
+    this.dispatch();
+    return n;
   }
 
   /** The transport lost the job before it was claimed (another worker took it). */
@@ -294,13 +307,6 @@ export class Executor {
         details: { attempt: row.attempt, max_attempts: row.max_attempts },
       }),
     });
-  }
-
-  private enqueue(w: Waiting): void {
-    this.waiting.set(w.job.job_id, w);
-    this.heap.push(w);
-    this.updateGauges();
-    this.dispatch();
   }
 
   private dispatch(): void {
@@ -535,7 +541,7 @@ export class Executor {
     this.emit(r, { phase: 'validation', progress_percent: 0, message: `attempt ${r.attempt} of ${job.execution.max_attempts} started` });
     const resolved: string[] = [];
     const refs = def.images?.(data) ?? [];
-    if (refs.length > 0) {
+    if (refs.length > 0 || def.outputs) {
       const span = startSpan('validation', spanContextOf(r.span, jobParentContext(job.observability)));
       try {
         for (const ref of refs) {
@@ -546,6 +552,7 @@ export class Executor {
           }
           resolved.push(real);
         }
+        for (const out of def.outputs?.(data) ?? []) await this.o.pathPolicy.checkOutput(out.path, `payload.data.${out.field}`);
       } catch (err) {
         endSpan(span, toProtocolError(err));
         throw err;
@@ -642,8 +649,7 @@ export class Executor {
   }
 
   private setObservability(r: Running, result: JobResult): void {
-    const obs = r.job.observability;
-    if (obs?.trace_id) result.observability = { trace_id: obs.trace_id, span_id: r.span.spanContext().spanId };
+    result.observability = { trace_id: r.job.observability?.trace_id ?? r.span.spanContext().traceId, span_id: r.span.spanContext().spanId };
   }
 
   private finish(r: Running, status: TerminalStatus, result: JobResult): void {

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { GuestkitError } from '../protocol/errors.js';
 
 /**
@@ -55,6 +55,33 @@ export class PathPolicy {
     }
     if (this.restricted && !this.under(real)) throw deny(`resolves to ${real}, outside the allowed roots (symlink escape)`);
     return real;
+  }
+
+  /**
+   * An output path a handler will create: same rules, checked on the real path of its
+   * nearest existing ancestor (the file itself usually does not exist yet).
+   */
+  async checkOutput(path: string, field: string): Promise<void> {
+    const deny = (why: string) =>
+      new GuestkitError('PATH_NOT_ALLOWED', `${field}: ${path}: ${why}`, { phase: 'validation', details: { field, path, allowed_roots: this.roots } });
+    if (typeof path !== 'string' || path === '' || path.includes('\0')) throw deny('must be a non-empty path');
+    if (!isAbsolute(path)) throw deny('must be an absolute path');
+    if (path.split(/[/\\]/).includes('..')) throw deny('must not contain ".." segments');
+    if (!this.restricted) return;
+    if (!this.under(resolve(path))) throw deny('is not under an allowed root');
+    let p = resolve(path);
+    for (let i = 0; i < 256; i++) {
+      try {
+        const real = await realpath(p);
+        if (!this.under(real)) throw deny(`resolves to ${real}, outside the allowed roots (symlink escape)`);
+        return;
+      } catch (err) {
+        if (err instanceof GuestkitError) throw err;
+        const up = dirname(p);
+        if (up === p) return;
+        p = up;
+      }
+    }
   }
 
   private under(p: string): boolean {

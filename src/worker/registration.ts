@@ -21,7 +21,7 @@ export function buildRegistration(inp: RegistrationInput, state: WorkerState, cu
     version: inp.version,
     hostname: hostname(),
     registered_at: nowTimestamp(inp.registeredAt),
-    capabilities: { operations: caps.operations, features: caps.features, disk_formats: caps.disk_formats, filesystems: [], tags: [] },
+    capabilities: { operations: caps.operations, features: caps.features, disk_formats: caps.disk_formats, filesystems: caps.filesystems, tags: [] },
     resources: {
       max_concurrent_jobs: inp.maxConcurrent,
       max_disk_size_gb: inp.maxDiskSizeGb,

@@ -20,8 +20,8 @@ export function w3cTraceId(id: string | null | undefined): string | undefined {
  * carry that trace id into logs and results.
  */
 export function jobParentContext(obs: { trace_id?: string | null; span_id?: string | null } | null | undefined): Context {
-  const traceId = w3cTraceId(obs?.trace_id);
-  if (!traceId) return ROOT_CONTEXT;
+  // a job without a trace id still gets one, so its log lines and spans correlate
+  const traceId = w3cTraceId(obs?.trace_id) ?? randomBytes(16).toString('hex');
   const s = (obs?.span_id ?? '').toLowerCase();
   const spanId = HEX16.test(s) ? s : randomBytes(8).toString('hex');
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });

@@ -3,6 +3,7 @@ import { registerImageCommands } from './image.js';
 import { registerJobCommands } from './job.js';
 import { registerInspectCommands } from './inspect.js';
 import { registerFileCommands } from './files.js';
+import { registerWorkerCommands } from './worker.js';
 
 /** Each command module adds its commands here; one line per module. */
 export function registerCommands(program: Command): void {
@@ -11,4 +12,5 @@ export function registerCommands(program: Command): void {
   registerJobCommands(program);
   registerInspectCommands(program);
   registerFileCommands(program);
+  registerWorkerCommands(program);
 }

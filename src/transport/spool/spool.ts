@@ -26,7 +26,7 @@ import {
   type JobResult,
   type ProgressEvent,
 } from '../../protocol/index.js';
-import type { ClaimedJob, Executor } from '../../worker/executor.js';
+import type { ClaimedJob, Executor, JobOffer } from '../../worker/executor.js';
 import type { Logger } from '../../worker/logger.js';
 import type { WorkerMetrics } from '../../worker/metrics.js';
 import { SpoolLayout } from './layout.js';
@@ -135,6 +135,8 @@ export class SpoolTransport {
     }
     const present = new Set<string>();
     const cancels: string[] = [];
+    const offers: JobOffer[] = [];
+    const batchIds = new Set<string>();
     const now = Date.now();
     for (const d of entries) {
       const name = d.name;
@@ -148,8 +150,13 @@ export class SpoolTransport {
       const s = this.seen.get(name);
       if (s && s.state !== 'partial') continue;
       if (this.o.executor.queued >= this.maxQueued) continue;
-      this.consider(name, s, now);
+      const offer = this.consider(name, s, now, batchIds);
+      if (offer) {
+        offers.push(offer);
+        batchIds.add(offer.job.job_id);
+      }
     }
+    if (offers.length) this.o.executor.offerMany(offers);
     for (const [name, s] of this.seen) {
       if (!present.has(name)) {
         this.seen.delete(name);
@@ -159,7 +166,8 @@ export class SpoolTransport {
     for (const c of cancels) this.applyCancel(c);
   }
 
-  private consider(name: string, s: Seen | undefined, now: number): void {
+  /** Reads and checks one new file; returns the offer to make, or undefined when it was answered or must wait. */
+  private consider(name: string, s: Seen | undefined, now: number, batch: ReadonlySet<string>): JobOffer | undefined {
     let text: string;
     let size: number;
     let ino: number;
@@ -211,7 +219,7 @@ export class SpoolTransport {
       this.o.logger.info({ file: name, job_id: job.job_id, why: routed.why }, 'job is routed to another worker or pool; left in the spool');
       return;
     }
-    if (this.o.executor.knows(job.job_id)) {
+    if (this.o.executor.knows(job.job_id) || batch.has(job.job_id)) {
       // the same job id already waits or runs here: a second file for it is a duplicate
       this.seen.set(name, { state: 'offered', jobId: job.job_id });
       const claim = this.claim(name, ino, size);
@@ -219,7 +227,7 @@ export class SpoolTransport {
       return;
     }
     this.seen.set(name, { state: 'offered', jobId: job.job_id });
-    this.o.executor.offer({ job, claim: () => this.claim(name, ino, size) });
+    return { job, claim: () => this.claim(name, ino, size) };
   }
 
   private scheduleLater(): void {

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { resolveWorkerConfig } from '../../worker/config.js';
+import { startWorker } from '../../worker/daemon.js';
+import { VERSION } from '../main.js';
+import { action } from '../output.js';
+
+interface WorkerFlags {
+  config?: string;
+  workerId?: string;
+  pool?: string;
+  jobsDir?: string;
+  resultsDir?: string;
+  dataDir?: string;
+  maxConcurrent?: string;
+  allowPath?: string[];
+  metricsPort?: string;
+  metricsHost?: string;
+  logLevel?: string;
+  drainTimeout?: string;
+  memoryLimitMb?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerWorkerCommands(program: Command): void {
+  program
+    .command('worker')
+    .description('Run a worker daemon: take jobs from a spool folder, run them, write results (SIGTERM/SIGINT drain it)')
+    .option('--config <file>', 'YAML config file (keys: worker_id, pool, jobs_dir, results_dir, data_dir, max_concurrent, allow_paths, metrics_port, log_level, drain_timeout, …)')
+    .option('--worker-id <id>', 'worker id [GUESTKIT_WORKER_ID] (default: hostname)')
+    .option('--pool <name>', 'worker pool [GUESTKIT_WORKER_POOL] (default: default)')
+    .option('--jobs-dir <dir>', 'spool folder jobs are dropped into [GUESTKIT_JOBS_DIR] (default: /var/lib/guestkit/jobs)')
+    .option('--results-dir <dir>', 'where <job_id>-result.json is written [GUESTKIT_RESULTS_DIR] (default: <jobs-dir>/../results)')
+    .option('--data-dir <dir>', 'state: the SQLite store [GUESTKIT_DATA_DIR] (default: <jobs-dir>/../state; share it between workers of one spool)')
+    .option('--max-concurrent <n>', 'jobs run at once [GUESTKIT_MAX_CONCURRENT] (default: number of cores)')
+    .option('--allow-path <dir>', 'root images must lie under; repeatable [GUESTKIT_ALLOW_PATHS, ":"-separated] (default: no restriction)', collect)
+    .option('--metrics-port <port>', 'serve /metrics, /healthz, /readyz on this port; 0 = any free port [GUESTKIT_METRICS_PORT] (default: off)')
+    .option('--metrics-host <addr>', 'address of the metrics endpoint [GUESTKIT_METRICS_HOST] (default: 0.0.0.0)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [GUESTKIT_LOG_LEVEL] (default: info)')
+    .option('--drain-timeout <seconds>', 'on SIGTERM, how long running jobs may finish before they are given back [GUESTKIT_DRAIN_TIMEOUT] (default: 30)')
+    .option('--memory-limit-mb <mb>', 'V8 heap cap of each handler thread [GUESTKIT_MEMORY_LIMIT_MB] (default: 2048)')
+    .action(
+      action(async (flags: WorkerFlags) => {
+        const cfg = resolveWorkerConfig({
+          config: flags.config,
+          workerId: flags.workerId,
+          pool: flags.pool,
+          jobsDir: flags.jobsDir,
+          resultsDir: flags.resultsDir,
+          dataDir: flags.dataDir,
+          maxConcurrent: flags.maxConcurrent,
+          allowPaths: flags.allowPath,
+          metricsPort: flags.metricsPort,
+          metricsHost: flags.metricsHost,
+          logLevel: flags.logLevel,
+          drainTimeout: flags.drainTimeout,
+          memoryLimitMb: flags.memoryLimitMb,
+        });
+        const worker = await startWorker(cfg, VERSION);
+        await new Promise<void>((resolveStop) => {
+          let signals = 0;
+          const onSignal = (sig: NodeJS.Signals) => {
+            signals++;
+            if (signals > 1) {
+              worker.logger.warn({ signal: sig }, 'second signal: exiting without waiting');
+              process.exit(130);
+            }
+            void worker.shutdown(sig).then(resolveStop, (err: unknown) => {
+              worker.logger.error({ err: String(err) }, 'shutdown failed');
+              resolveStop();
+            });
+          };
+          process.on('SIGTERM', onSignal);
+          process.on('SIGINT', onSignal);
+        });
+        return 0;
+      }),
+    );
+}

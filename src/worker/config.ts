@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { GuestkitError } from '../protocol/errors.js';
+
+/** Everything `guestkit worker` can be told, after defaults, config file, environment and flags. */
+export interface WorkerConfig {
+  workerId: string;
+  pool: string;
+  jobsDir: string;
+  resultsDir: string;
+  dataDir: string;
+  maxConcurrent: number;
+  allowPaths: string[];
+  /** undefined = no HTTP endpoint; 0 = any free port (reported in the "worker ready" log line). */
+  metricsPort?: number;
+  metricsHost: string;
+  logLevel: string;
+  /** Seconds running jobs get to finish on SIGTERM/SIGINT before they are given back. */
+  drainTimeout: number;
+  /** Default memory cap of a thread handler (MiB). */
+  memoryLimitMb: number;
+  maxDiskSizeGb: number;
+  pollIntervalMs: number;
+  settleMs: number;
+  retryBaseMs: number;
+  heartbeatSeconds: number;
+  testHandlers: boolean;
+}
+
+/** The flags / config-file keys / environment variables, one row each. */
+const FIELDS = {
+  workerId: { env: 'GUESTKIT_WORKER_ID', key: 'worker_id', kind: 'string' },
+  pool: { env: 'GUESTKIT_WORKER_POOL', key: 'pool', kind: 'string' },
+  jobsDir: { env: 'GUESTKIT_JOBS_DIR', key: 'jobs_dir', kind: 'string' },
+  resultsDir: { env: 'GUESTKIT_RESULTS_DIR', key: 'results_dir', kind: 'string' },
+  dataDir: { env: 'GUESTKIT_DATA_DIR', key: 'data_dir', kind: 'string' },
+  maxConcurrent: { env: 'GUESTKIT_MAX_CONCURRENT', key: 'max_concurrent', kind: 'int' },
+  allowPaths: { env: 'GUESTKIT_ALLOW_PATHS', key: 'allow_paths', kind: 'list' },
+  metricsPort: { env: 'GUESTKIT_METRICS_PORT', key: 'metrics_port', kind: 'int' },
+  metricsHost: { env: 'GUESTKIT_METRICS_HOST', key: 'metrics_host', kind: 'string' },
+  logLevel: { env: 'GUESTKIT_LOG_LEVEL', key: 'log_level', kind: 'string' },
+  drainTimeout: { env: 'GUESTKIT_DRAIN_TIMEOUT', key: 'drain_timeout', kind: 'number' },
+  memoryLimitMb: { env: 'GUESTKIT_MEMORY_LIMIT_MB', key: 'memory_limit_mb', kind: 'int' },
+  maxDiskSizeGb: { env: 'GUESTKIT_MAX_DISK_SIZE_GB', key: 'max_disk_size_gb', kind: 'int' },
+  pollIntervalMs: { env: 'GUESTKIT_SPOOL_POLL_MS', key: 'poll_interval_ms', kind: 'int' },
+  settleMs: { env: 'GUESTKIT_SPOOL_SETTLE_MS', key: 'settle_ms', kind: 'int' },
+  retryBaseMs: { env: 'GUESTKIT_RETRY_BASE_MS', key: 'retry_base_ms', kind: 'int' },
+  heartbeatSeconds: { env: 'GUESTKIT_HEARTBEAT_SECONDS', key: 'heartbeat_seconds', kind: 'number' },
+  testHandlers: { env: 'GUESTKIT_TEST_HANDLERS', key: 'test_handlers', kind: 'bool' },
+} as const;
+type Field = keyof typeof FIELDS;
+export const WORKER_ENV_VARS: readonly string[] = Object.values(FIELDS).map((f) => f.env);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const FileSchema = z.strictObject(
+  Object.fromEntries(
+    Object.values(FIELDS).map((f) => [
+      f.key,
+      (f.kind === 'string' ? z.string() : f.kind === 'list' ? z.array(z.string()) : f.kind === 'bool' ? z.boolean() : z.number()).optional(),
+    ]),
+  ),
+);
+
+function bad(message: string): GuestkitError {
+  return new GuestkitError('USAGE_ERROR', message, { phase: 'validation' });
+}
+
+function fromText(field: Field, text: string, where: string): unknown {
+  const kind = FIELDS[field].kind;
+  if (kind === 'string') return text;
+  if (kind === 'list') return text.split(/[,:]/).map((s) => s.trim()).filter(Boolean);
+  if (kind === 'bool') return text === '1' || text === 'true' || text === 'yes';
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw bad(`${where}: expected a number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/**
+ * Resolves the worker configuration: defaults < YAML --config file < environment < flags.
+ * `flags` holds only what was given on the command line (camelCase keys).
+ */
+export function resolveWorkerConfig(
+  flags: Partial<Record<Field, unknown>> & { config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): WorkerConfig {
+  const merged: Partial<Record<Field, unknown>> = {};
+  if (flags.config) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(flags.config, 'utf8')) ?? {};
+    } catch (err) {
+      throw bad(`--config ${flags.config}: ${(err as Error).message}`);
+    }
+    const parsed = FileSchema.safeParse(doc);
+    if (!parsed.success) {
+      throw bad(`--config ${flags.config}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
+    }
+    for (const [field, f] of Object.entries(FIELDS) as [Field, (typeof FIELDS)[Field]][]) {
+      const v = (parsed.data as Record<string, unknown>)[f.key];
+      if (v !== undefined) merged[field] = v;
+    }
+  }
+  for (const [field, f] of Object.entries(FIELDS) as [Field, (typeof FIELDS)[Field]][]) {
+    const v = env[f.env];
+    if (v !== undefined && v !== '') merged[field] = fromText(field, v, f.env);
+  }
+  for (const [field, v] of Object.entries(flags) as [Field, unknown][]) {
+    if (field in FIELDS && v !== undefined) {
+      merged[field] = typeof v === 'string' && FIELDS[field].kind !== 'string' && FIELDS[field].kind !== 'list' ? fromText(field, v, `--${field}`) : v;
+    }
+  }
+
+  const jobsDir = resolve(String(merged.jobsDir ?? '/var/lib/guestkit/jobs'));
+  const cfg: WorkerConfig = {
+    workerId: String(merged.workerId ?? hostname()),
+    pool: String(merged.pool ?? 'default'),
+    jobsDir,
+    resultsDir: resolve(String(merged.resultsDir ?? join(dirname(jobsDir), 'results'))),
+    dataDir: resolve(String(merged.dataDir ?? join(dirname(jobsDir), 'state'))),
+    maxConcurrent: Number(merged.maxConcurrent ?? cpus().length),
+    allowPaths: ((merged.allowPaths as string[] | undefined) ?? []).map((p) => resolve(p)),
+    metricsPort: merged.metricsPort === undefined ? undefined : Number(merged.metricsPort),
+    metricsHost: String(merged.metricsHost ?? '0.0.0.0'),
+    logLevel: String(merged.logLevel ?? 'info'),
+    drainTimeout: Number(merged.drainTimeout ?? 30),
+    memoryLimitMb: Number(merged.memoryLimitMb ?? 2048),
+    maxDiskSizeGb: Number(merged.maxDiskSizeGb ?? 16384),
+    pollIntervalMs: Number(merged.pollIntervalMs ?? 500),
+    settleMs: Number(merged.settleMs ?? 1000),
+    retryBaseMs: Number(merged.retryBaseMs ?? 1000),
+    heartbeatSeconds: Number(merged.heartbeatSeconds ?? 10),
+    testHandlers: Boolean(merged.testHandlers ?? false),
+  };
+  const intIn = (name: string, v: number, min: number, max: number) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw bad(`${name} must be an integer between ${min} and ${max}, got ${v}`);
+  };
+  intIn('max-concurrent', cfg.maxConcurrent, 1, 1024);
+  if (cfg.metricsPort !== undefined) intIn('metrics-port', cfg.metricsPort, 0, 65535);
+  intIn('memory-limit-mb', cfg.memoryLimitMb, 0, 1 << 20);
+  intIn('poll interval (ms)', cfg.pollIntervalMs, 10, 3_600_000);
+  intIn('settle time (ms)', cfg.settleMs, 0, 3_600_000);
+  intIn('retry base (ms)', cfg.retryBaseMs, 0, 3_600_000);
+  if (!(cfg.drainTimeout >= 0)) throw bad(`drain-timeout must be ≥ 0 seconds, got ${cfg.drainTimeout}`);
+  if (!(cfg.heartbeatSeconds > 0)) throw bad(`heartbeat seconds must be > 0, got ${cfg.heartbeatSeconds}`);
+  if (!LOG_LEVELS.includes(cfg.logLevel)) throw bad(`log-level must be one of ${LOG_LEVELS.join(', ')}, got ${cfg.logLevel}`);
+  if (cfg.workerId.trim() === '') throw bad('worker-id must not be empty');
+  return cfg;
+}

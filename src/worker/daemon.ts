@@ -1,0 +1,122 @@
+import type { Server } from 'node:http';
+import { builtinRegistry } from '../jobs/registry.js';
+import type { WorkerState } from '../protocol/index.js';
+import { Store } from '../store/store.js';
+import { SpoolTransport } from '../transport/spool/spool.js';
+import type { WorkerConfig } from './config.js';
+import { Executor } from './executor.js';
+import { startHealthServer } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+import { WorkerMetrics } from './metrics.js';
+import { PathPolicy } from './path-policy.js';
+import { buildRegistration } from './registration.js';
+import { ThreadPool } from './thread-pool.js';
+import { setupTracingExport } from './tracing.js';
+
+export interface RunningWorker {
+  readonly config: WorkerConfig;
+  readonly executor: Executor;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly metricsPort?: number;
+  /** Graceful stop: no new claims, running jobs get the drain timeout, the rest are given back. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/**
+ * Wires one worker together: store, handler registry, thread pool, executor, spool
+ * transport, health/metrics endpoint and heartbeats. Each piece does one thing.
+ */
+export async function startWorker(cfg: WorkerConfig, version: string): Promise<RunningWorker> {
+  if (cfg.testHandlers) process.env.GUESTKIT_TEST_HANDLERS = '1'; // pool threads read it too
+  const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
+  const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
+  const store = Store.open(cfg.dataDir);
+  const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool });
+  const threads = new ThreadPool({ maxThreads: cfg.maxConcurrent, memoryLimitMb: cfg.memoryLimitMb });
+  const pathPolicy = new PathPolicy(cfg.allowPaths);
+  const registeredAt = new Date();
+  let executor!: Executor;
+  const state = (): WorkerState => (executor.isDraining ? 'draining' : executor.inFlight >= cfg.maxConcurrent ? 'busy' : 'ready');
+  const regInput = { workerId: cfg.workerId, version, pool: cfg.pool, maxConcurrent: cfg.maxConcurrent, maxDiskSizeGb: cfg.maxDiskSizeGb, registry, registeredAt };
+  const registration = () => buildRegistration(regInput, executor ? state() : 'ready', executor ? executor.inFlight : 0);
+  executor = new Executor({
+    workerId: cfg.workerId,
+    maxConcurrent: cfg.maxConcurrent,
+    store,
+    registry,
+    threads,
+    pathPolicy,
+    logger,
+    metrics,
+    registration,
+    retryBaseMs: cfg.retryBaseMs,
+    memoryLimitMb: cfg.memoryLimitMb || undefined,
+  });
+  const spool = new SpoolTransport({
+    jobsDir: cfg.jobsDir,
+    resultsDir: cfg.resultsDir,
+    workerId: cfg.workerId,
+    executor,
+    logger,
+    metrics,
+    pollIntervalMs: cfg.pollIntervalMs,
+    settleMs: cfg.settleMs,
+  });
+
+  const tracing = await setupTracingExport('guestkit-worker');
+  if (!pathPolicy.restricted) logger.warn('no --allow-path given: jobs may name images anywhere this user can read');
+
+  let http: { server: Server; port: number } | undefined;
+  if (cfg.metricsPort !== undefined) {
+    http = await startHealthServer(cfg.metricsPort, cfg.metricsHost, {
+      metrics: metrics.registry,
+      ready: () => (executor.isDraining ? { ok: false, reason: 'draining' } : spool.reachable() ? { ok: true } : { ok: false, reason: 'spool folders not writable' }),
+      registration,
+    });
+  }
+  store.registerWorker(cfg.workerId, registration(), 'ready', 0);
+  spool.start();
+  const beat = setInterval(() => {
+    try {
+      store.heartbeat(cfg.workerId, state(), executor.inFlight);
+    } catch (err) {
+      logger.warn({ err: String(err) }, 'heartbeat failed');
+    }
+  }, cfg.heartbeatSeconds * 1000);
+  beat.unref();
+
+  const caps = registry.capabilities();
+  logger.info(
+    { version, pool: cfg.pool, jobs_dir: cfg.jobsDir, results_dir: cfg.resultsDir, data_dir: cfg.dataDir, max_concurrent: cfg.maxConcurrent, metrics_port: http?.port ?? null, operations: caps.operations, tracing },
+    'worker ready',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config: cfg,
+    executor,
+    store,
+    logger,
+    metricsPort: http?.port,
+    shutdown(reason = 'shutdown') {
+      stopping ??= (async () => {
+        logger.info({ reason, in_flight: executor.inFlight, drain_timeout_s: cfg.drainTimeout }, 'draining');
+        spool.stop();
+        await executor.drain(cfg.drainTimeout * 1000);
+        clearInterval(beat);
+        try {
+          store.heartbeat(cfg.workerId, 'offline', 0);
+        } catch {
+          /* store may be gone */
+        }
+        await threads.destroy();
+        if (http) await new Promise<void>((r) => http!.server.close(() => r()));
+        store.close();
+        logger.info('worker stopped');
+        logger.flush();
+      })();
+      return stopping;
+    },
+  };
+}
