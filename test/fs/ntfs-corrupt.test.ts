@@ -204,3 +204,12 @@ test('ntfs corrupt: random damage to metadata gives typed errors, never a crash 
   assert.ok(typed > 30, `only ${typed} of 300 damaged images were noticed`);
   assert.ok(Date.now() - t0 < 60_000);
 });
+
+test('ntfs corrupt: an unreadable $UpCase falls back to simple upper-casing with a warning', async () => {
+  const { off } = await record(tree, 10);
+  const fs = await openNtfs(new PatchedDevice(tree).patch(off, [...Buffer.from('BAAD')]));
+  const vfs = new Vfs(fs);
+  assert.equal(await vfs.readText('/ETC/HOSTNAME'), 'fixture-host\n');
+  assert.equal(await vfs.readText('/UNICODE/CAFÉ.TXT'), 'café.txt\n');
+  assert.ok(fs.info.warnings?.some((w) => w.includes('$UpCase')), JSON.stringify(fs.info.warnings));
+});

@@ -7,6 +7,7 @@ import { RawDevice } from '../../src/disk/raw.js';
 import { openFilesystem } from '../../src/fs/open.js';
 import { NtfsFileSystem, openNtfs } from '../../src/fs/ntfs/ntfs.js';
 import { Vfs } from '../../src/fs/vfs.js';
+import { GuestkitError } from '../../src/protocol/errors.js';
 import { compareTree } from '../helpers/tree-compare.js';
 
 const OUT = fileURLToPath(new URL('../fixtures/out/fs-ntfs/', import.meta.url));
@@ -263,4 +264,12 @@ test('ntfs: a fragmented $MFT whose runlist continues in extension records (reco
   } finally {
     await dev.close();
   }
+});
+
+test('ntfs: WOF (CompactOS) files refuse to read with UNSUPPORTED_FORMAT instead of giving zeros', async () => {
+  const st = await special.stat((await sv.lstat('/wof.bin')).ino);
+  assert.equal(st.type, 'file');
+  assert.equal(st.size, 10000);
+  assert.deepEqual(st.streams, ['WofCompressedData']);
+  await assert.rejects(sv.readFile('/wof.bin'), (e: unknown) => e instanceof GuestkitError && e.code === 'UNSUPPORTED_FORMAT' && /WOF/.test(e.message));
 });

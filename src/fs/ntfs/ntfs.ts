@@ -1,5 +1,5 @@
 import type { BlockDevice } from '../../disk/types.js';
-import { corrupt, isGuestkitError } from '../../protocol/errors.js';
+import { GuestkitError, corrupt, isGuestkitError } from '../../protocol/errors.js';
 import { FsError } from '../errors.js';
 import type { FsOpenOptions } from '../open.js';
 import type { DirEntry, FileSystem, FileType, FsInfo, InodeStat } from '../types.js';
@@ -11,7 +11,7 @@ import { FILE_NAME_FLAG_DIRECTORY, NAMESPACE, parseFileName, type FileName } fro
 import { DirIndex, type IndexEntry } from './index.js';
 import { Lru } from './lru.js';
 import { MFT_FLAG, parseMftRecord, type MftRecord } from './mft-record.js';
-import { INTX, isLinkTag, parseReparsePoint } from './reparse.js';
+import { INTX, dataElsewhere, isLinkTag, parseReparsePoint } from './reparse.js';
 import { FILE_ATTR, parseStandardInformation, type StandardInformation } from './standard-information.js';
 import { UpCase } from './upcase.js';
 
@@ -39,6 +39,8 @@ interface Inode {
   names: FileName[];
   target?: string;
   rdev?: number;
+  /** Reparse tag, when the file is a reparse point. */
+  reparseTag?: number;
   data?: AttrStream;
   dir?: DirIndex;
 }
@@ -215,6 +217,7 @@ export class NtfsFileSystem implements FileSystem {
     if (rp && std.fileAttributes & FILE_ATTR.REPARSE_POINT) {
       const value = rp.resident ? rp.value : await new AttrStream(this.vol, [rp], what).read(0, 16 * 1024);
       const p = parseReparsePoint(value, `${what} $REPARSE_POINT`);
+      node.reparseTag = p.tag;
       if (isLinkTag(p.tag) && p.target !== undefined) {
         node.type = 'symlink';
         node.target = p.target;
@@ -338,6 +341,12 @@ export class NtfsFileSystem implements FileSystem {
     const n = await this.inode(ino);
     if (n.isDir && n.type === 'directory') throw new FsError('EISDIR', 'read', String(ino));
     if (!n.data || n.type !== 'file') return Buffer.alloc(0);
+    const elsewhere = n.reparseTag === undefined ? undefined : dataElsewhere(n.reparseTag);
+    if (elsewhere) {
+      throw new GuestkitError('UNSUPPORTED_FORMAT', `MFT record ${ino}: contents are stored by ${elsewhere} (reparse tag 0x${n.reparseTag!.toString(16)}), which guestkit cannot read`, {
+        details: { ino, reparse_tag: n.reparseTag },
+      });
+    }
     return n.data.read(offset, length);
   }
 

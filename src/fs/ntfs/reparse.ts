@@ -8,6 +8,22 @@ export const REPARSE_TAG = {
   LX_SYMLINK: 0xa000001d,
 } as const;
 
+/**
+ * Tags whose file contents live elsewhere (WOF/CompactOS compressed streams, the
+ * deduplication chunk store, HSM): the unnamed $DATA is a sparse placeholder, so
+ * reading it would silently give zeros.
+ */
+const DATA_ELSEWHERE: Record<number, string> = {
+  0x80000017: 'WOF (CompactOS system compression)',
+  0x80000013: 'Data Deduplication',
+  0xc0000004: 'HSM',
+  0x80000006: 'HSM2',
+};
+
+export function dataElsewhere(tag: number): string | undefined {
+  return DATA_ELSEWHERE[tag];
+}
+
 export function isLinkTag(tag: number): boolean {
   return tag === REPARSE_TAG.MOUNT_POINT || tag === REPARSE_TAG.SYMLINK || tag === REPARSE_TAG.LX_SYMLINK;
 }
