@@ -1,4 +1,5 @@
 import type { ImageFormat } from './image.js';
+import { ovaFormat } from './ova/image.js';
 import { qcow2Format } from './qcow2/format.js';
 import { rawFormat } from './raw.js';
 import { vdiFormat } from './vdi/image.js';
@@ -17,5 +18,6 @@ export const FORMATS: ImageFormat[] = [
   vhdFormat,
   vhdxFormat,
   vdiFormat,
+  ovaFormat,
   rawFormat,
 ];

@@ -13,6 +13,7 @@ import { vhdFormat } from '../../src/disk/vhd/image.js';
 import { vdiFormat } from '../../src/disk/vdi/image.js';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
+import { ovaFormat } from '../../src/disk/ova/image.js';
 
 /** The `data` of an info's format_specific (`{ type, data }`). */
 export function fsd(info: { format_specific?: Record<string, unknown> }): Record<string, unknown> {
@@ -27,7 +28,7 @@ export const fx = (name: string) => join(FIX, name);
 
 /** The formats of this part, tried by probe; the core registry replaces this once wired. */
 export function myFormats(): ImageFormat[] {
-  return [vmdkFormat, vhdFormat, vhdxFormat, vdiFormat];
+  return [vmdkFormat, vhdFormat, vhdxFormat, vdiFormat, ovaFormat];
 }
 
 /** A minimal OpenContext: backing files opened by probing this part's formats. */
@@ -62,10 +63,10 @@ const CHUNK = 4 << 20;
  * The whole device equals the raw reference: byte-compared chunk by chunk, sha256 of the
  * reference-sized prefix checked against `shaFile` when given, anything past the reference zero.
  */
-export async function assertWholeDisk(dev: BlockDevice, refName: string, shaFile?: string): Promise<void> {
+export async function assertWholeDisk(dev: BlockDevice, refName: string, shaFile?: string, refBytes?: number): Promise<void> {
   const ref = await open(fx(refName), 'r');
   try {
-    const refSize = (await ref.stat()).size;
+    const refSize = Math.min((await ref.stat()).size, refBytes ?? Infinity);
     assert.ok(dev.size >= refSize, `device size ${dev.size} < reference ${refSize}`);
     const h = createHash('sha256');
     const want = Buffer.alloc(CHUNK);
