@@ -273,3 +273,33 @@ test('ntfs: WOF (CompactOS) files refuse to read with UNSUPPORTED_FORMAT instead
   assert.deepEqual(st.streams, ['WofCompressedData']);
   await assert.rejects(sv.readFile('/wof.bin'), (e: unknown) => e instanceof GuestkitError && e.code === 'UNSUPPORTED_FORMAT' && /WOF/.test(e.message));
 });
+
+test('ntfs: 512-byte clusters and 64 KiB clusters with 4 KiB sectors and 4 KiB MFT records', async () => {
+  for (const [name, cluster, record] of [
+    ['c512', 512, 1024],
+    ['c64k', 65536, 4096],
+  ] as const) {
+    const img = `${OUT}${name}.img`;
+    const dev = await RawDevice.open(img);
+    try {
+      const fs = await openNtfs(dev);
+      assert.equal(fs.info.blockSize, cluster, name);
+      assert.equal(fs.info.mftRecordSize, record, name);
+      const vfs = new Vfs(fs);
+      const names = await vfs.readdirNames('/dir');
+      const ref = run('ntfsls', ['-p', '/dir', img]).toString('utf8').split('\n').filter((n) => n && n !== '.');
+      assert.deepEqual(names.sort(), ref.sort(), name);
+      assert.equal(names.length, 800);
+      for (const i of [0, 1, 399, 799]) {
+        assert.equal(await vfs.readText(`/DIR/file number ${String(i).padStart(4, '0')}.TXT`), `${i}\n`.repeat(i % 50), `${name} ${i}`);
+      }
+      assert.equal(sha(await vfs.readFile('/random.bin')), sha(ntfscat(img, '/random.bin')), name);
+      if (cluster <= 4096) {
+        assert.match(run('ntfsinfo', ['-F', '/compressed/text.txt', img]).toString(), /\$DATA[\s\S]*Attribute flags:\s+0x0001/);
+        assert.equal(sha(await vfs.readFile('/compressed/text.txt')), sha(ntfscat(img, '/compressed/text.txt')), name);
+      }
+    } finally {
+      await dev.close();
+    }
+  }
+});
