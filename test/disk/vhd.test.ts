@@ -106,3 +106,41 @@ test('vhd truncated (fixed and dynamic) is CORRUPT_IMAGE', async () => {
     }
   }
 });
+
+test('vhd differencing (qemu dynamic VHD re-labelled, see vhd-diff.py): parent via W2ru, sector bitmap decides per sector', async () => {
+  const dev = await openWith(vhdFormat, 'diff.vhd');
+  try {
+    const info = dev.info();
+    assert.equal(fsd(info)['disk_type'], 'differencing');
+    assert.equal(fsd(info)['parent_name'], 'dynamic.vhd');
+    assert.equal(info.backing_filename, '.\\dynamic.vhd'); // the W2ru locator, as stored
+    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, fx('dynamic.vhd'));
+    assert.equal(info.backing_format, 'vhd');
+    assert.equal(fsd(info)['warnings'], undefined, 'parent unique id matches');
+    // block 5 (10 MiB): sectors 100..299 have clear bitmap bits -> parent; 300.. -> child
+    const at = 10 * MiB;
+    assert.ok((await dev.read(at + 100 * 512, 200 * 512)).equals(await readAt(fx('ref.raw'), at + 100 * 512, 200 * 512)));
+    assert.ok((await dev.read(at + 300 * 512, 512)).equals(await readAt(fx('diff-content.raw'), at + 300 * 512, 512)));
+    assert.ok((await dev.read(2 * MiB, 2 * MiB)).equals(await readAt(fx('diff-content.raw'), 2 * MiB, 2 * MiB)));
+    await assertWholeDisk(dev, 'diff-expected.raw');
+    await assertRandomReads(dev, 'diff-expected.raw', 200, 13);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('vhd differencing: a parent that changed identity is a warning; a missing parent is IMAGE_NOT_FOUND', async () => {
+  const s = await scratchCopy('diff.vhd');
+  try {
+    await assertCode(() => openWith(vhdFormat, s.path), 'IMAGE_NOT_FOUND');
+    const { copyFile } = await import('node:fs/promises');
+    const parent = s.dir + '/dynamic.vhd';
+    await copyFile(fx('fixed.vhd'), parent); // same data, another unique id
+    const dev = await openWith(vhdFormat, s.path);
+    assert.match(String(fsd(dev.info())['warnings']), /unique id/);
+    await assertRandomReads(dev, 'diff-expected.raw', 20, 4);
+    await dev.close();
+  } finally {
+    await s.cleanup();
+  }
+});
