@@ -21,7 +21,7 @@ export async function decompressCluster(
     let out: Buffer;
     try {
       // Z_SYNC_FLUSH: a stream that fills the cluster without an end marker is still valid (qemu accepts Z_BUF_ERROR).
-      out = await inflateRawAsync(data, { maxOutputLength: clusterSize, finishFlush: zc.Z_SYNC_FLUSH });
+      out = await inflateRawAsync(data, { maxOutputLength: clusterSize, finishFlush: zc.Z_SYNC_FLUSH, chunkSize: Math.max(clusterSize, 1024) });
     } catch (err) {
       throw corrupt(`${where}: compressed cluster does not inflate (${(err as Error).message})`);
     }
