@@ -114,7 +114,7 @@ export const ExecutionSchema = z
   .superRefine(
     (value, ctx) => {
       const { attempt, max_attempts } = value as { attempt?: unknown; max_attempts?: unknown };
-      if (typeof attempt === 'number' && typeof max_attempts === 'number' && attempt > max_attempts) {
+      if (Number.isSafeInteger(attempt) && Number.isSafeInteger(max_attempts) && (max_attempts as number) >= 1 && (attempt as number) > (max_attempts as number)) {
         ctx.addIssue({ code: 'custom', path: ['attempt'], message: `must not exceed max_attempts (${max_attempts})`, input: attempt });
       }
     },

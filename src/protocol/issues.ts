@@ -51,7 +51,9 @@ export const plainErrorMap: z.core.$ZodErrorMap = (iss) => {
     case 'invalid_type': {
       if (iss.input === undefined) return 'is required';
       if (typeof iss.input === 'number' && !Number.isFinite(iss.input)) return 'must be a finite number';
-      const noun = NOUNS[iss.expected] ?? iss.expected;
+      // z.int() reports a string as "expected number"; its definition knows it wants an integer.
+      const isInt = (iss.inst as { _zod?: { def?: { format?: string } } } | undefined)?._zod?.def?.format === 'safeint';
+      const noun = isInt ? NOUNS.int : (NOUNS[iss.expected] ?? iss.expected);
       return iss.input === null ? `must be ${noun}, not null` : `must be ${noun}`;
     }
     case 'too_small': {
@@ -67,6 +69,7 @@ export const plainErrorMap: z.core.$ZodErrorMap = (iss) => {
       return iss.inclusive === false ? `must be less than ${max}` : `must be at most ${max}`;
     }
     case 'invalid_value':
+      if (iss.input === undefined) return 'is required';
       return iss.values.length === 1
         ? `must be ${JSON.stringify(iss.values[0])}`
         : `must be one of ${iss.values.map((v) => String(v)).join(', ')}`;

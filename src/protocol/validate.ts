@@ -32,6 +32,25 @@ export interface PayloadValidation {
 /** Largest job document text accepted; jobs are small, this only bounds hostile input. */
 export const MAX_JOB_TEXT_BYTES = 4 * 1024 * 1024;
 
+/** Bounds on the shape of a document: zod spends ~10 µs per issue, so a hostile 4 MiB list of wrong values must stop here. */
+export const MAX_JOB_VALUES = 50_000;
+export const MAX_JOB_DEPTH = 128;
+
+/** Counts values and depth without recursion; a message when the document is too big or deep to be a job. */
+export function shapeProblem(doc: unknown): string | null {
+  const stack: [unknown, number][] = [[doc, 1]];
+  let values = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (++values > MAX_JOB_VALUES) return `has more than ${MAX_JOB_VALUES} values`;
+    if (depth > MAX_JOB_DEPTH) return `is nested deeper than ${MAX_JOB_DEPTH} levels`;
+    if (typeof v === 'object' && v !== null) {
+      for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+    }
+  }
+  return null;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -42,6 +61,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  */
 export function validateJob(doc: unknown): JobValidation {
   if (!isObject(doc)) return { ok: false, errors: [{ path: '', message: 'must be a JSON object' }], warnings: [] };
+  const shape = shapeProblem(doc);
+  if (shape) return { ok: false, errors: [{ path: '', message: shape }], warnings: [] };
   const parsed = JobSchema.safeParse(doc, { error: plainErrorMap });
   const warnings = envelopeWarnings(doc);
   if (!parsed.success) return { ok: false, errors: fromZodIssues(parsed.error.issues), warnings };
