@@ -24,6 +24,7 @@ export class AttrStream {
   private readonly runs: Run[] = [];
   private readonly resident?: Buffer;
   private readonly unitClusters: number = 0;
+  private readonly encrypted: boolean = false;
 
   constructor(
     private readonly vol: Volume,
@@ -46,9 +47,7 @@ export class AttrStream {
     segs.sort((a, b) => a.startVcn - b.startVcn);
     const head = segs[0]!;
     if (head.startVcn !== 0) throw corrupt(`${what}: first attribute segment starts at VCN ${head.startVcn}`);
-    if (head.flags & ATTR_FLAG.ENCRYPTED) {
-      throw new GuestkitError('ENCRYPTED', `${what}: file is EFS-encrypted and cannot be read`);
-    }
+    this.encrypted = (head.flags & ATTR_FLAG.ENCRYPTED) !== 0;
     this.size = head.dataSize;
     this.initializedSize = head.initializedSize;
     let next = 0;
@@ -91,6 +90,7 @@ export class AttrStream {
     }
     const end = Math.min(offset + length, this.size);
     if (end <= offset) return Buffer.alloc(0);
+    if (this.encrypted) throw new GuestkitError('ENCRYPTED', `${this.what}: file is EFS-encrypted and cannot be read`);
     if (this.resident) return Buffer.from(this.resident.subarray(offset, end));
     const out = Buffer.alloc(end - offset);
     const dataEnd = Math.min(end, this.initializedSize);

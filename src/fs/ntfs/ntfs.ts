@@ -39,6 +39,9 @@ interface Inode {
   names: FileName[];
   target?: string;
   rdev?: number;
+  /** Unnamed $DATA segments; the stream is built on first read so stat never decodes runlists. */
+  dataSegs: Attr[];
+  dataSize: number;
   /** Reparse tag, when the file is a reparse point. */
   reparseTag?: number;
   data?: AttrStream;
@@ -115,7 +118,7 @@ export class NtfsFileSystem implements FileSystem {
       const flags = vi.value.readUInt16LE(10);
       if (flags & 0x0001) warnings.push('volume is marked dirty (not cleanly unmounted; chkdsk pending)');
     }
-    const bitmap = (await this.inode(REC.BITMAP)).data;
+    const bitmap = this.dataOf(await this.inode(REC.BITMAP));
     const need = Math.ceil(b.totalClusters / 8);
     if (bitmap && bitmap.size >= need && need <= MAX_FREE_SCAN_BYTES) {
       const bits = Buffer.alloc(Math.ceil(need / 4) * 4);
@@ -211,8 +214,9 @@ export class NtfsFileSystem implements FileSystem {
     }
     const isDir = (rec.flags & MFT_FLAG.DIRECTORY) !== 0;
     const dataSegs = attrs.filter((a) => a.type === AT.DATA && a.name === '');
-    const node: Inode = { recNo, type: isDir ? 'directory' : 'file', isDir, attrs, std, names };
-    if (dataSegs.length > 0) node.data = new AttrStream(this.vol, dataSegs, what);
+    const head = dataSegs.find((a) => a.resident || a.startVcn === 0);
+    const dataSize = !head ? 0 : head.resident ? head.value.length : head.dataSize;
+    const node: Inode = { recNo, type: isDir ? 'directory' : 'file', isDir, attrs, std, names, dataSegs, dataSize };
     const rp = attrs.find((a) => a.type === AT.REPARSE_POINT);
     if (rp && std.fileAttributes & FILE_ATTR.REPARSE_POINT) {
       const value = rp.resident ? rp.value : await new AttrStream(this.vol, [rp], what).read(0, 16 * 1024);
@@ -222,11 +226,16 @@ export class NtfsFileSystem implements FileSystem {
         node.type = 'symlink';
         node.target = p.target;
       }
-    } else if (!isDir && std.fileAttributes & FILE_ATTR.SYSTEM && node.data && node.data.size >= 8 && node.data.size <= MAX_INTX_BYTES) {
-      await this.interix(node, node.data);
+    } else if (!isDir && std.fileAttributes & FILE_ATTR.SYSTEM && dataSize >= 8 && dataSize <= MAX_INTX_BYTES) {
+      await this.interix(node, this.dataOf(node)!);
     }
     this.inodes.set(recNo, node);
     return node;
+  }
+
+  private dataOf(n: Inode): AttrStream | undefined {
+    if (n.dataSegs.length === 0) return undefined;
+    return (n.data ??= new AttrStream(this.vol, n.dataSegs, `MFT record ${n.recNo}`));
   }
 
   /** ntfs-3g stores symlinks and device nodes Interix-style: SYSTEM files with a magic header. */
@@ -268,7 +277,7 @@ export class NtfsFileSystem implements FileSystem {
   private upcase(): Promise<UpCase> {
     this.upcaseTable ??= (async () => {
       try {
-        const data = (await this.inode(REC.UPCASE)).data;
+        const data = this.dataOf(await this.inode(REC.UPCASE));
         if (data && data.size === 131072) return UpCase.fromTable(await data.read(0, 131072));
       } catch (err) {
         if (!isGuestkitError(err)) throw err;
@@ -301,7 +310,7 @@ export class NtfsFileSystem implements FileSystem {
       const ia = n.attrs.find((a): a is NonResidentAttr => a.type === AT.INDEX_ALLOCATION && a.name === '$I30' && !a.resident && a.startVcn === 0);
       size = ia?.dataSize ?? 0;
     }
-    else size = n.data?.size ?? 0;
+    else size = n.dataSize;
     const st: InodeStat = {
       ino,
       type: n.type,
@@ -340,14 +349,15 @@ export class NtfsFileSystem implements FileSystem {
   async read(ino: number, offset: number, length: number): Promise<Buffer> {
     const n = await this.inode(ino);
     if (n.isDir && n.type === 'directory') throw new FsError('EISDIR', 'read', String(ino));
-    if (!n.data || n.type !== 'file') return Buffer.alloc(0);
+    const data = this.dataOf(n);
+    if (!data || n.type !== 'file') return Buffer.alloc(0);
     const elsewhere = n.reparseTag === undefined ? undefined : dataElsewhere(n.reparseTag);
     if (elsewhere) {
       throw new GuestkitError('UNSUPPORTED_FORMAT', `MFT record ${ino}: contents are stored by ${elsewhere} (reparse tag 0x${n.reparseTag!.toString(16)}), which guestkit cannot read`, {
         details: { ino, reparse_tag: n.reparseTag },
       });
     }
-    return n.data.read(offset, length);
+    return data.read(offset, length);
   }
 
   async readlink(ino: number): Promise<string> {
@@ -375,7 +385,7 @@ export class NtfsFileSystem implements FileSystem {
 
   /** Runs (fragments and holes) of a file's unnamed $DATA. */
   async dataRunCount(ino: number): Promise<number> {
-    return (await this.inode(ino)).data?.runCount ?? 0;
+    return this.dataOf(await this.inode(ino))?.runCount ?? 0;
   }
 
   async close(): Promise<void> {}
