@@ -15,6 +15,9 @@ type Opener = (dev: BlockDevice, opts: FsOpenOptions) => Promise<FileSystem>;
  * → driver. Each driver module adds its own line.
  */
 const OPENERS: Record<string, () => Promise<Opener>> = {
+  ext2: async () => (await import('./ext4/index.js')).openExt,
+  ext3: async () => (await import('./ext4/index.js')).openExt,
+  ext4: async () => (await import('./ext4/index.js')).openExt,
   xfs: async () => (await import('./xfs/index.js')).openXfs,
   btrfs: async () => (await import('./btrfs/index.js')).openBtrfs,
   ntfs: async () => (await import('./ntfs/ntfs.js')).openNtfs,

@@ -1,0 +1,1 @@
+export { ExtFs, openExt, type ExtCacheOptions } from './filesystem.js';
