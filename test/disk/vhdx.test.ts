@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { crc32c, crc32cWithHole } from '../../src/disk/vhdx/crc32c.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, fx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -122,5 +122,31 @@ test('vhdx truncated is CORRUPT_IMAGE', async () => {
     await assertCode(() => openWith(vhdxFormat, s.path), 'CORRUPT_IMAGE', /truncated/);
   } finally {
     await s.cleanup();
+  }
+});
+
+test('vhdx differencing (qemu dynamic VHDX re-labelled, see vhdx-diff.py): parent locator, NOT_PRESENT -> parent, ZERO -> zeros, partial block per sector', async () => {
+  const dev = await openWith(vhdxFormat, 'diff.vhdx');
+  try {
+    const info = dev.info();
+    const fs = fsd(info);
+    assert.equal(fs['disk_type'], 'differencing');
+    assert.equal(fs['has_parent'], true);
+    assert.equal(info.backing_filename, '.\\dynamic.vhdx');
+    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, fx('dynamic.vhdx'));
+    assert.equal(info.backing_format, 'vhdx');
+    assert.equal(fs['warnings'], undefined, 'parent_linkage matches the parent data write GUID');
+    assert.match(String((fs['parent_locator'] as Record<string, string>)['parent_linkage']), /^\{[0-9A-F-]{36}\}$/);
+    // block 0 not present -> parent; block 3 (3 MiB) partially present: sectors 100..299 from the parent
+    assert.ok((await dev.read(0, MiB)).equals(await readAt(fx('ref.raw'), 0, MiB)));
+    assert.ok((await dev.read(3 * MiB + 100 * 512, 200 * 512)).equals(await readAt(fx('ref.raw'), 3 * MiB + 100 * 512, 200 * 512)));
+    assert.ok((await dev.read(3 * MiB + 300 * 512, 512)).equals(await readAt(fx('diff-content.raw'), 3 * MiB + 300 * 512, 512)));
+    // the last block stayed ZERO: zeros even though the parent has data there
+    assert.ok(!(await readAt(fx('ref.raw'), 63 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'fixture: parent has data in the last MiB');
+    assert.ok((await dev.read(63 * MiB, MiB)).equals(Buffer.alloc(MiB)));
+    await assertWholeDisk(dev, 'diffx-expected.raw');
+    await assertRandomReads(dev, 'diffx-expected.raw', 200, 17);
+  } finally {
+    await dev.close();
   }
 });
