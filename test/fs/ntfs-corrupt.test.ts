@@ -95,9 +95,13 @@ test('ntfs corrupt: an MFT record with a broken update sequence is CORRUPT_IMAGE
   const vfs = new Vfs(await openNtfs(dev));
   await assert.rejects(vfs.stat('/etc/hostname'), isCorrupt);
   assert.equal(await vfs.readText('/etc/os-release'), (await new Vfs(await openNtfs(tree)).readText('/etc/os-release')));
-  // record 0 ($MFT itself) torn: the volume cannot open
+  // record 0 ($MFT itself) torn: the copy in $MFTMirr is used, with a warning; both torn: cannot open
   const r0 = await record(tree, 0);
-  await assert.rejects(openNtfs(new PatchedDevice(tree).patch(r0.off + 510, [0xaa, 0xbb])), isCorrupt);
+  const mirr = (await r0.fs.attributeDeviceOffset(1, AT.DATA, '', 0))!;
+  const torn0 = await openNtfs(new PatchedDevice(tree).patch(r0.off + 510, [0xaa, 0xbb]));
+  assert.ok(torn0.info.warnings?.some((w) => w.includes('$MFTMirr')), JSON.stringify(torn0.info.warnings));
+  assert.equal(await new Vfs(torn0).readText('/etc/hostname'), 'fixture-host\n');
+  await assert.rejects(openNtfs(new PatchedDevice(tree).patch(r0.off + 510, [0xaa, 0xbb]).patch(mirr + 510, [0xaa, 0xbb])), isCorrupt);
   // a record whose magic is BAAD (chkdsk's mark for a bad record)
   await assert.rejects(new Vfs(await openNtfs(new PatchedDevice(tree).patch(off, [...Buffer.from('BAAD')]))).stat('/etc/hostname'), isCorrupt);
 });

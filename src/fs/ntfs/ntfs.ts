@@ -66,6 +66,7 @@ export class NtfsFileSystem implements FileSystem {
   private readonly inodes = new Lru<number, Inode>(INODE_CACHE);
   private readonly indexBlocks = new Lru<string, IndexEntry[]>(INDEX_BLOCK_CACHE);
   private upcaseTable?: Promise<UpCase>;
+  private readonly warnings: string[] = [];
 
   private constructor(
     readonly dev: BlockDevice,
@@ -85,13 +86,29 @@ export class NtfsFileSystem implements FileSystem {
   /** $MFT describes itself: start from record 0's first $DATA segment, then read the rest of its runlist. */
   private async loadMft(): Promise<void> {
     const rs = this.boot.mftRecordSize;
-    const buf = await this.dev.read(this.boot.mftLcn * this.boot.clusterSize, rs);
-    const rec0 = parseMftRecord(buf, 0);
-    if (!rec0.inUse) throw corrupt('MFT record 0 ($MFT) is not in use');
-    const first = rec0.attrs.find((a) => a.type === AT.DATA && a.name === '' && !a.resident && a.startVcn === 0);
-    if (!first) throw corrupt('MFT record 0 ($MFT) has no non-resident $DATA');
+    const record0 = async (lcn: number) => {
+      const rec = parseMftRecord(await this.dev.read(lcn * this.boot.clusterSize, rs), 0);
+      if (!rec.inUse) throw corrupt('MFT record 0 ($MFT) is not in use');
+      const data = rec.attrs.find((a) => a.type === AT.DATA && a.name === '' && !a.resident && a.startVcn === 0);
+      if (!data) throw corrupt('MFT record 0 ($MFT) has no non-resident $DATA');
+      return { rec, data };
+    };
+    let rec0;
+    try {
+      rec0 = await record0(this.boot.mftLcn);
+    } catch (err) {
+      // Like chkdsk and ntfs-3g, fall back to the copy of record 0 in $MFTMirr.
+      if (!isGuestkitError(err, 'CORRUPT_IMAGE') || this.boot.mftMirrLcn >= this.boot.totalClusters) throw err;
+      try {
+        rec0 = await record0(this.boot.mftMirrLcn);
+      } catch {
+        throw err;
+      }
+      this.warnings.push(`$MFT record 0 is damaged (${err.message}); using its copy in $MFTMirr`);
+    }
+    const first = rec0.data;
     this.mft = new AttrStream(this.vol, [first], '$MFT', true);
-    const inode = await this.buildAttrs(rec0);
+    const inode = await this.buildAttrs(rec0.rec);
     this.mft = new AttrStream(this.vol, inode.filter((a) => a.type === AT.DATA && a.name === ''), '$MFT');
     if (this.mft.size < REC.FIRST_USER * rs) throw corrupt(`$MFT holds only ${this.mft.size} bytes`);
     this.bootstrapping = false;
@@ -108,7 +125,7 @@ export class NtfsFileSystem implements FileSystem {
       indexBlockSize: b.indexBlockSize,
       sectorSize: b.bytesPerSector,
     };
-    const warnings: string[] = [];
+    const warnings = this.warnings;
     const vol = await this.inode(REC.VOLUME);
     const name = vol.attrs.find((a) => a.type === AT.VOLUME_NAME);
     if (name?.resident && name.value.length > 0) info.label = name.value.toString('utf16le');
