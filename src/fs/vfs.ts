@@ -30,6 +30,8 @@ export class GuestStats {
   readonly ctimeMs: number;
   readonly birthtimeMs?: number;
   readonly rdev?: number;
+  /** Named data streams (NTFS alternate data streams). */
+  readonly streams?: string[];
   readonly type: FileType;
   /** The filesystem the file lives on (the mount's device). */
   readonly device: string;
@@ -47,6 +49,7 @@ export class GuestStats {
     this.ctimeMs = s.ctimeMs;
     if (s.birthtimeMs !== undefined) this.birthtimeMs = s.birthtimeMs;
     if (s.rdev !== undefined) this.rdev = s.rdev;
+    if (s.streams !== undefined) this.streams = s.streams;
     this.device = device;
   }
   isFile(): boolean {

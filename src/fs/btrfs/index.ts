@@ -18,8 +18,10 @@ import {
   FIRST_CHUNK_TREE_OBJECTID,
   FS_TREE_OBJECTID,
   INODE_ITEM,
+  INODE_REF,
   MAX_U64,
   ROOT_ITEM,
+  ROOT_REF,
   ROOT_TREE_DIR_OBJECTID,
   type Key,
 } from './key.js';
@@ -339,6 +341,54 @@ export class BtrfsFileSystem implements FileSystem {
     if (typeFromMode(inode.mode) !== 'symlink') throw new FsError('EINVAL', 'readlink', `inode ${ino}`);
     if (inode.size > SYMLINK_MAX) throw corrupt(`btrfs: symlink inode ${ino} claims ${inode.size} bytes`);
     return (await this.read(ino, 0, inode.size)).toString('utf8');
+  }
+
+  /**
+   * Every subvolume of the filesystem with its path from the top level, from
+   * the root tree's ROOT_REF items (and INODE_REFs when a subvolume sits in a
+   * subdirectory). Inspection uses it to find roots kept in subvolumes (@, root).
+   */
+  async subvolumes(): Promise<{ id: number; path: string }[]> {
+    const refs: { parent: number; child: number; dirid: number; name: string }[] = [];
+    const sb = this.vol.sb;
+    for await (const it of this.vol.trees.range(sb.root, sb.rootLevel, { oid: FS_TREE_OBJECTID, type: ROOT_REF, off: 0 }, { oid: MAX_U64, type: ROOT_REF, off: MAX_U64 })) {
+      if (it.key.type !== ROOT_REF) continue;
+      if (refs.length >= 10_000) throw corrupt('btrfs: more than 10000 subvolume references');
+      const r = new BinaryReader(it.data, 'btrfs root ref');
+      const len = r.u16le(16);
+      refs.push({ parent: it.key.oid, child: it.key.off, dirid: r.u64le(0), name: r.bytes(18, len).toString('utf8') });
+    }
+    const paths = new Map<number, string>([[FS_TREE_OBJECTID, '']]);
+    // Parents before children: resolve repeatedly, bounded by the number of refs.
+    for (let pass = 0; pass <= refs.length && paths.size <= refs.length; pass++) {
+      for (const ref of refs) {
+        if (paths.has(ref.child) || !paths.has(ref.parent)) continue;
+        const dir = await this.dirPath(ref.parent, ref.dirid);
+        const base = [paths.get(ref.parent)!, dir].filter(Boolean).join('/');
+        paths.set(ref.child, base ? `${base}/${ref.name}` : ref.name);
+      }
+    }
+    paths.delete(FS_TREE_OBJECTID);
+    return [...paths].map(([id, path]) => ({ id, path })).sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** Path of directory `oid` inside subvolume `tree`, from its INODE_REF back-references. */
+  private async dirPath(tree: number, oid: number): Promise<string> {
+    const root = await this.vol.root(tree);
+    const parts: string[] = [];
+    for (let depth = 0; oid !== root.dirid; depth++) {
+      if (depth > 256) throw corrupt(`btrfs: directory ${oid} of subvolume ${tree} is nested too deep or loops`);
+      let next: number | undefined;
+      for await (const it of await this.treeRange(tree, { oid, type: INODE_REF, off: 0 }, { oid, type: INODE_REF, off: MAX_U64 })) {
+        const r = new BinaryReader(it.data, 'btrfs inode ref');
+        parts.unshift(r.bytes(10, r.u16le(8)).toString('utf8'));
+        next = it.key.off;
+        break;
+      }
+      if (next === undefined) throw corrupt(`btrfs: directory ${oid} of subvolume ${tree} has no back-reference`);
+      oid = next;
+    }
+    return parts.join('/');
   }
 
   async close(): Promise<void> {}
