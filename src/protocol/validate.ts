@@ -38,14 +38,21 @@ export const MAX_JOB_DEPTH = 128;
 
 /** Counts values and depth without recursion; a message when the document is too big or deep to be a job. */
 export function shapeProblem(doc: unknown): string | null {
-  const stack: [unknown, number][] = [[doc, 1]];
-  let values = 0;
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (++values > MAX_JOB_VALUES) return `has more than ${MAX_JOB_VALUES} values`;
-    if (depth > MAX_JOB_DEPTH) return `is nested deeper than ${MAX_JOB_DEPTH} levels`;
-    if (typeof v === 'object' && v !== null) {
-      for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  const values: unknown[] = [doc];
+  const depths: number[] = [1];
+  let seen = 1;
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= MAX_JOB_DEPTH) return `is nested deeper than ${MAX_JOB_DEPTH} levels`;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    // counted before anything is queued, so a huge list costs nothing
+    seen += children.length;
+    if (seen > MAX_JOB_VALUES) return `has more than ${MAX_JOB_VALUES} values`;
+    for (const child of children) {
+      values.push(child);
+      depths.push(depth + 1);
     }
   }
   return null;
