@@ -60,7 +60,8 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
   static async open(src: ByteSource, ctx: OpenContext): Promise<VhdxDevice> {
     const warnings: string[] = [];
     if (src.size < HEADER_SECTION_END) throw corrupt(`${src.path}: ${src.size} bytes is too short for the VHDX header section (truncated)`);
-    const ident = await src.read(0, 64 * KiB);
+    // the identifier is a signature and a 512-byte creator string; the rest of its 64 KiB is reserved
+    const ident = await src.read(0, 520);
     if (!hasVhdxSignature(ident)) throw corrupt(`${src.path}: no "vhdxfile" signature`);
 
     // two headers: the valid one with the higher sequence number is current

@@ -28,11 +28,13 @@ export interface VhdxMetadata {
 export async function readMetadata(src: ByteSource, regionOffset: number, regionLength: number): Promise<VhdxMetadata> {
   const where = `${src.path}: VHDX metadata region at ${regionOffset}`;
   if (regionLength < 64 * KiB) throw corrupt(`${where}: ${regionLength} bytes is smaller than its 64 KiB table`);
-  const table = await src.read(regionOffset, 64 * KiB);
-  const r = new BinaryReader(table, `${where} table`);
-  if (table.toString('latin1', 0, 8) !== 'metadata') throw corrupt(`${where}: no "metadata" signature`);
-  const count = r.u16le(10);
+  const head = await src.read(regionOffset, 32);
+  if (head.toString('latin1', 0, 8) !== 'metadata') throw corrupt(`${where}: no "metadata" signature`);
+  const count = head.readUInt16LE(10);
   if (count > 2047) throw corrupt(`${where}: ${count} entries (at most 2047)`);
+  // only the used entries of the 64 KiB table are read
+  const table = Buffer.concat([head, await src.read(regionOffset + 32, count * 32)]);
+  const r = new BinaryReader(table, `${where} table`);
   const items = new Map<string, Buffer>();
   for (let i = 0; i < count; i++) {
     const o = 32 + i * 32;
