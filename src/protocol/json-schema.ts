@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JobSchema } from './envelope.js';
+import { OPERATIONS } from './payloads/registry.js';
 import { ProgressEventSchema } from './progress.js';
 import { JobResultSchema } from './result.js';
 import { WorkerRegistrationSchema } from './worker.js';
@@ -31,13 +32,41 @@ export function jsonSchema(name: SchemaName): Record<string, unknown> {
   const src = SOURCES[name];
   const generated = z.toJSONSchema(src.schema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
   const { $schema, ...rest } = generated;
-  return {
+  const out: Record<string, unknown> = {
     $schema,
     $id: `https://guestkit.dev/schemas/${schemaFileName(name)}`,
     title: src.title,
     description: src.description,
     ...rest,
   };
+  if (name === 'job') Object.assign(out, payloadRules());
+  return out;
+}
+
+/**
+ * payload.data of each known payload type as `$defs`, applied with if/then on
+ * payload.type; other payload types stay free-form (a worker answers
+ * UNSUPPORTED_OPERATION), as does echo's "any JSON".
+ */
+function payloadRules(): Record<string, unknown> {
+  const defs: Record<string, unknown> = {};
+  const rules: unknown[] = [];
+  for (const op of OPERATIONS) {
+    const generated = z.toJSONSchema(op.schema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+    delete generated.$schema;
+    if (Object.keys(generated).length === 0) continue;
+    for (const type of op.payloadTypes) {
+      defs[type] = generated;
+      rules.push({
+        if: {
+          required: ['payload'],
+          properties: { payload: { required: ['type'], properties: { type: { const: type } } } },
+        },
+        then: { properties: { payload: { properties: { data: { $ref: `#/$defs/${type}` } } } } },
+      });
+    }
+  }
+  return { allOf: rules, $defs: defs };
 }
 
 /** The exact text of schemas/<name>-v1.json. */

@@ -28,6 +28,14 @@ test('JSON Schemas describe the protocol: ids, required fields, defaults, enums'
   assert.equal(exec.properties.cancellable.default, true);
   // unknown fields are allowed
   assert.deepEqual(job.additionalProperties, {});
+  // payload.data of each known payload type is described and applied by payload.type
+  assert.deepEqual(Object.keys(job.$defs), ['guestkit.inspect.v1', 'guestkit.profile.v1', 'guestkit.compare.v1', 'guestkit.convert.v1', 'guestkit.fix.v1']);
+  assert.deepEqual(job.$defs['guestkit.inspect.v1'].required, ['image']);
+  assert.deepEqual(job.$defs['guestkit.inspect.v1'].properties.image.properties.format.enum, ['raw', 'img', 'qcow2', 'vmdk', 'vdi', 'vhd', 'vhdx', 'ova', 'auto']);
+  assert.equal(job.$defs['guestkit.inspect.v1'].properties.options.properties.include_databases.default, false);
+  assert.equal(job.allOf.length, 5);
+  assert.equal(job.allOf[0].if.properties.payload.properties.type.const, 'guestkit.inspect.v1');
+  assert.equal(job.allOf[0].then.properties.payload.properties.data.$ref, '#/$defs/guestkit.inspect.v1');
   const result = jsonSchema('result') as any;
   assert.deepEqual(result.properties.status.enum, ['pending', 'assigned', 'running', 'completed', 'failed', 'cancelled', 'timeout']);
   const worker = jsonSchema('worker') as any;
