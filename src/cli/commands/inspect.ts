@@ -36,8 +36,10 @@ function summary(r: Inspection, explain: boolean): string {
 
 function osSummary(os: OperatingSystem, explain: boolean): string[] {
   const ver = `${os.major_version}.${os.minor_version}`;
+  // libguestfs's product name for Debian is just the version; say the distro too.
+  const title = os.product_name && /[a-z]/i.test(os.product_name) ? os.product_name : `${os.distro} ${os.product_name ?? ver}`;
   const lines = [
-    `${os.product_name ?? os.distro} (${os.distro} ${ver}, ${os.arch ?? 'unknown arch'}) on ${os.root}`,
+    `${title} (${os.distro} ${ver}, ${os.arch ?? 'unknown arch'}) on ${os.root}`,
     `  hostname:     ${os.hostname ?? '(unknown)'}`,
     `  osinfo:       ${os.osinfo}`,
     `  mounts:       ${Object.entries(os.mountpoints).map(([m, d]) => `${m}=${d}`).join(' ')}`,
@@ -57,6 +59,7 @@ function osSummary(os: OperatingSystem, explain: boolean): string[] {
   if (os.timezone) lines.push(`  timezone:     ${os.timezone}`);
   if (os.security?.ssh) lines.push(`  sshd:         port ${os.security.ssh.port}, root login ${os.security.ssh.permitrootlogin}, passwords ${os.security.ssh.passwordauthentication}`);
   if (os.guest_agents?.length) lines.push(`  guest agents: ${os.guest_agents.join(', ')}`);
+  for (const w of os.warnings) lines.push(`  warning:      ${w}`);
   if (explain) {
     lines.push('  evidence:');
     for (const [fact, paths] of Object.entries(os.evidence)) lines.push(`    ${fact}: ${paths.join(', ')}`);
