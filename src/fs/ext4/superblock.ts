@@ -90,8 +90,10 @@ export function parseSuperblock(buf: Buffer, devName: string, devSize: number): 
   const r = new BinaryReader(buf, 'ext superblock');
   const magic = r.u16le(0x38);
   if (magic !== EXT_MAGIC) {
-    throw new GuestkitError('UNSUPPORTED_FORMAT', `${devName}: no ext2/3/4 superblock (magic 0x${magic.toString(16)} at byte 1080, expected 0xef53)`, {
-      details: { device: devName, offset: 1080, magic },
+    throw corrupt(`${devName}: no ext2/3/4 superblock: magic 0x${magic.toString(16)} at byte 1080, expected 0xef53`, {
+      device: devName,
+      offset: 1080,
+      magic,
     });
   }
   const featureCompat = r.u32le(0x5c);

@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import type { BlockDevice } from '../../src/disk/types.js';
+import { isGuestkitError, type ErrorCode } from '../../src/protocol/errors.js';
+
+export const OUT = fileURLToPath(new URL('../fixtures/out/fs-ext/', import.meta.url));
+
+export function fixture(name: string): string {
+  const p = OUT + name;
+  if (!existsSync(p)) throw new Error(`fixture ${p} is missing: run test/fixtures/fs-ext/build.sh`);
+  return p;
+}
+
+function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+}
+
+/** blkid -p's view of a filesystem image (the reference for type, label and UUID). */
+export function blkid(path: string): Record<string, string> {
+  const out = run('blkid', ['-p', '-o', 'export', path]);
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const i = l.indexOf('=');
+        return [l.slice(0, i), l.slice(i + 1).replace(/\\(.)/g, '$1')];
+      }),
+  );
+}
+
+/** `dumpe2fs -h` as key → value ("Free blocks" → "1234"). */
+export function dumpe2fs(path: string): Record<string, string> {
+  const out = run('dumpe2fs', ['-h', path]);
+  const m: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) m[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return m;
+}
+
+/** Runs one debugfs request (read-only) against an image. */
+export function debugfs(path: string, request: string): string {
+  return run('debugfs', ['-R', request, path]);
+}
+
+/** Byte offset of a file's on-disk inode, as debugfs's imap reports it. */
+export function inodeOffset(path: string, guestPath: string, blockSize: number): number {
+  const out = debugfs(path, `imap ${guestPath}`);
+  const m = /located at block (\d+), offset (0x[0-9a-f]+)/.exec(out);
+  if (!m) throw new Error(`debugfs imap ${guestPath}: unexpected output ${out}`);
+  return Number(m[1]) * blockSize + Number(m[2]);
+}
+
+/** Physical blocks of a file or directory (debugfs blocks). */
+export function fileBlocks(path: string, guestPath: string): number[] {
+  return debugfs(path, `blocks ${guestPath}`).trim().split(/\s+/).map(Number);
+}
+
+/** A device whose reads see `patches` (byte offset → bytes) over a real image: corrupted variants without copies. */
+export class PatchedDevice implements BlockDevice {
+  readonly size: number;
+  readonly name: string;
+  constructor(
+    private readonly inner: BlockDevice,
+    private readonly patches: [number, Buffer][],
+  ) {
+    this.size = inner.size;
+    this.name = `${inner.name} (patched)`;
+  }
+  async read(offset: number, length: number): Promise<Buffer> {
+    const b = Buffer.from(await this.inner.read(offset, length));
+    for (const [at, bytes] of this.patches) {
+      const from = Math.max(at, offset);
+      const to = Math.min(at + bytes.length, offset + length);
+      if (from < to) bytes.copy(b, from - offset, from - at, to - at);
+    }
+    return b;
+  }
+  async close(): Promise<void> {}
+}
+
+export function le(bytes: number, v: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  b.writeUIntLE(v, 0, bytes);
+  return b;
+}
+
+/** Asserts `p` rejects with a GuestkitError of `code` whose message matches `re`. */
+export async function rejectsWith(p: Promise<unknown>, code: ErrorCode, re: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(isGuestkitError(err, code), `expected ${code}, got ${String(err)}`);
+    assert.match((err as Error).message, re);
+    return true;
+  });
+}

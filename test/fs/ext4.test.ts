@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { RawDevice } from '../../src/disk/raw.js';
+import { newReadStats, type BlockDevice } from '../../src/disk/types.js';
+import { ExtFs } from '../../src/fs/ext4/index.js';
+import { INODE_FLAGS } from '../../src/fs/ext4/inode.js';
+import { openFilesystem } from '../../src/fs/open.js';
+import { Vfs } from '../../src/fs/vfs.js';
+import { compareTree } from '../helpers/tree-compare.js';
+import { OUT, PatchedDevice, blkid, debugfs, dumpe2fs, fileBlocks, fixture, inodeOffset, le, rejectsWith } from './ext4-fat-helpers.js';
+
+/*
+ * Fixtures: test/fixtures/fs-ext/build.sh (mke2fs -d from make-tree.py's tree, then e2fsck -fD so
+ * large directories are htrees). Corrupted variants patch bytes of those images in the read path.
+ */
+
+const SRC = OUT + 'src';
+const devices: BlockDevice[] = [];
+after(async () => {
+  for (const d of devices) await d.close();
+});
+async function dev(name: string, stats = newReadStats()): Promise<RawDevice> {
+  const d = await RawDevice.open(fixture(name), stats);
+  devices.push(d);
+  return d;
+}
+async function patched(name: string, patches: [number, Buffer][]): Promise<PatchedDevice> {
+  return new PatchedDevice(await dev(name), patches);
+}
+async function inodeAt(fs: ExtFs, path: string) {
+  return fs.inode((await new Vfs(fs).resolve(path, false)).ino);
+}
+function superU32(name: string, off: number): number {
+  return readFileSync(fixture(name)).subarray(1024, 2048).readUInt32LE(off);
+}
+
+/** Compares every top-level directory of the source tree; the root also holds lost+found. */
+async function compareAll(fs: ExtFs) {
+  const vfs = new Vfs(fs);
+  const top = readdirSync(SRC).sort();
+  assert.deepEqual((await vfs.readdirNames('/')).sort(), [...top, 'lost+found'].sort());
+  const total = { files: 0, dirs: 0, links: 0, mismatches: [] as string[] };
+  for (const name of top) {
+    const rep = await compareTree(`${SRC}/${name}`, vfs, `/${name}`, { owners: true, mtimes: true });
+    total.files += rep.files;
+    total.dirs += rep.dirs;
+    total.links += rep.links;
+    total.mismatches.push(...rep.mismatches);
+  }
+  return total;
+}
+
+const VARIANTS: [string, string, (fs: ExtFs) => Promise<void>][] = [
+  ['ext4.img', 'ext4 defaults (64bit, extents, flex_bg, metadata_csum), htree directory', async (fs) => {
+    assert.equal(fs.sb.descSize, 64);
+    const huge = await inodeAt(fs, '/hugedir');
+    assert.ok(huge.flags & INODE_FLAGS.INDEX, 'hugedir is a dir_index htree');
+    assert.equal((await new Vfs(fs).readdir('/hugedir')).length, 2500);
+  }],
+  ['ext4-no64.img', 'ext4 with 32-byte group descriptors', async (fs) => assert.equal(fs.sb.descSize, 32)],
+  ['ext4-noextent.img', 'ext4 without extents (indirect blocks)', async (fs) => {
+    assert.equal((await inodeAt(fs, '/large/big.bin')).flags & INODE_FLAGS.EXTENTS, 0);
+  }],
+  ['ext3.img', 'ext3 (journal, indirect blocks, htree)', async (fs) => {
+    assert.ok((await inodeAt(fs, '/hugedir')).flags & INODE_FLAGS.INDEX);
+  }],
+  ['ext3-1k.img', 'ext3 with 1 KiB blocks (double indirect with holes, 128-byte inodes)', async (fs) => {
+    const big = await inodeAt(fs, '/large/big.bin');
+    assert.notEqual(big.iblock.readUInt32LE(13 * 4), 0, 'big.bin uses the double indirect block');
+    assert.equal(fs.sb.inodeSize, 128);
+  }],
+  ['ext2.img', 'ext2', async (fs) => assert.equal(fs.info.type, 'ext2')],
+  ['ext4-inline.img', 'ext4 inline_data (files and directories in the inode)', async (fs) => {
+    assert.ok((await inodeAt(fs, '/etc/hostname')).flags & INODE_FLAGS.INLINE_DATA);
+    assert.ok((await inodeAt(fs, '/etc')).flags & INODE_FLAGS.INLINE_DATA);
+  }],
+  ['ext4-1k.img', 'ext4 with 1 KiB blocks (depth-2 extent tree)', async (fs) => {
+    const big = await inodeAt(fs, '/large/big.bin');
+    assert.equal(big.iblock.readUInt16LE(6), 2, 'extent tree depth');
+  }],
+  ['ext4-metabg.img', 'ext4 meta_bg without resize_inode', async (fs) => {
+    assert.ok(fs.sb.featureNames.includes('meta_bg'));
+    assert.ok(fs.sb.groupCount > fs.sb.blockSize / fs.sb.descSize, 'more than one meta group');
+  }],
+  ['ext4-bigalloc.img', 'ext4 bigalloc (16 KiB clusters)', async (fs) => assert.equal(fs.sb.clusterSize, 16384)],
+  ['ext4-manygroups.img', 'ext4 with 256 block groups (sparse 1 GiB)', async (fs) => assert.ok(fs.sb.groupCount >= 256)],
+  ['ext4-64k.img', 'ext4 with 64 KiB blocks', async (fs) => assert.equal(fs.sb.blockSize, 65536)],
+];
+
+for (const [img, label, extra] of VARIANTS) {
+  test(`ext ${label}: tree matches the source; info matches dumpe2fs -h and blkid -p`, async () => {
+    const ref = blkid(fixture(img));
+    const fs = (await openFilesystem(await dev(img), ref.TYPE!)) as ExtFs;
+    const rep = await compareAll(fs);
+    assert.deepEqual(rep.mismatches, []);
+    assert.ok(rep.files > 5500 && rep.dirs >= 70 && rep.links === 10, JSON.stringify(rep));
+    const d = dumpe2fs(fixture(img));
+    assert.equal(fs.info.type, ref.TYPE);
+    assert.equal(fs.info.uuid, ref.UUID);
+    assert.equal(fs.info.label, ref.LABEL);
+    assert.equal(fs.info.label, d['Filesystem volume name']);
+    assert.equal(fs.info.uuid, d['Filesystem UUID']);
+    assert.equal(fs.info.blockSize, Number(d['Block size']));
+    assert.equal(fs.info.blocksCount, Number(d['Block count']));
+    assert.equal(fs.info.freeBlocks, Number(d['Free blocks']));
+    assert.equal(fs.info.freeBytes, Number(d['Free blocks']) * Number(d['Block size']));
+    assert.equal(fs.info.inodesCount, Number(d['Inode count']));
+    assert.equal(fs.info.freeInodes, Number(d['Free inodes']));
+    assert.deepEqual(fs.info.warnings, []);
+    await extra(fs);
+  });
+}
+
+test('ext: stat carries owners, nanosecond-capable times, nlink and modes from the inode', async () => {
+  const fs = await ExtFs.open(await dev('ext4.img'));
+  const vfs = new Vfs(fs);
+  const st = await vfs.lstat('/modes/setuid');
+  assert.equal(st.mode, 0o104755);
+  assert.equal(st.mtimeMs, 1700000000 * 1000);
+  assert.equal((await vfs.lstat('/links/hard-a')).nlink, 2);
+  assert.equal((await vfs.stat('/links/abs-dir')).isDirectory(), true);
+  assert.equal(await vfs.readlink('/links/long-target'), 'x'.repeat(200) + '/target');
+  assert.equal(await vfs.readText('/links/rel-up'), readFileSync(`${SRC}/etc/os-release`, 'utf8'));
+});
+
+test('ext: a 4 KiB read in a large sparse file touches only the blocks it needs', async () => {
+  for (const img of ['ext4.img', 'ext3.img', 'ext4-1k.img']) {
+    const stats = newReadStats();
+    const fs = await ExtFs.open(await dev(img, stats));
+    const vfs = new Vfs(fs);
+    await vfs.lstat('/large/sparse.bin');
+    const before = stats.bytesRead;
+    const tail = await vfs.readRange('/large/sparse.bin', 20 * 1024 * 1024, 3000);
+    assert.equal(tail.toString(), 'end'.repeat(1000));
+    const hole = await vfs.readRange('/large/sparse.bin', 10 * 1024 * 1024, 4096);
+    assert.ok(hole.equals(Buffer.alloc(4096)), 'holes read as zeros');
+    const mid = await vfs.readRange('/large/big.bin', 2 * 1024 * 1024, 4096);
+    assert.ok(mid.equals(readFileSync(`${SRC}/large/big.bin`).subarray(2 * 1024 * 1024, 2 * 1024 * 1024 + 4096)));
+    const used = stats.bytesRead - before;
+    assert.ok(used <= 64 * 1024, `${img}: ${used} bytes read for two 4 KiB ranges`);
+  }
+});
+
+test('ext: a journal that needs recovery is read anyway, with a warning', async () => {
+  const fs = await ExtFs.open(await dev('ext4-recover.img'));
+  assert.match((fs.info.warnings ?? []).join('\n'), /journal needs recovery/);
+  assert.equal(await new Vfs(fs).readText('/etc/hostname'), 'fixture-host\n');
+});
+
+test('ext: an encrypted (fscrypt) file is refused with ENCRYPTED, the rest reads', async () => {
+  const fs = await ExtFs.open(await dev('ext4-encrypt.img'));
+  const vfs = new Vfs(fs);
+  assert.ok(fs.sb.featureNames.includes('encrypt'));
+  assert.equal((await vfs.stat('/hostname')).size, 13);
+  await rejectsWith(vfs.readFile('/hostname'), 'ENCRYPTED', /encrypted/);
+  assert.match((await vfs.readText('/os-release'))!, /Fixture Linux/);
+});
+
+test('ext: incompatible features are refused by name', async () => {
+  const incompat = superU32('ext4.img', 0x60);
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[1024 + 0x60, le(4, incompat | 0x1000)]])), 'UNSUPPORTED_FORMAT', /dirdata/);
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[1024 + 0x60, le(4, incompat | 0x800)]])), 'UNSUPPORTED_FORMAT', /incompat bit 0x800/);
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[1024 + 0x60, le(4, incompat | 0x8)]])), 'UNSUPPORTED_FORMAT', /journal device/);
+});
+
+test('ext corrupt: bad superblock magic, absurd inode size, absurd block size', async () => {
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[1080, le(2, 0x1234)]])), 'CORRUPT_IMAGE', /magic 0x1234 at byte 1080/);
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[1024 + 0x58, le(2, 3000)]])), 'CORRUPT_IMAGE', /inode size 3000/);
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[1024 + 0x18, le(4, 40)]])), 'CORRUPT_IMAGE', /block size/);
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[1024 + 0x20, le(4, 0)]])), 'CORRUPT_IMAGE', /blocks per group 0/);
+});
+
+test('ext corrupt: a group descriptor whose inode table lies past the end', async () => {
+  // Group 0 (the root's): opening fails.
+  await rejectsWith(ExtFs.open(await patched('ext4.img', [[4096 + 8, le(4, 0xfffff000)]])), 'CORRUPT_IMAGE', /group descriptor 0 .*inode table at block 4294963200/);
+  // Another group: the filesystem opens, the files whose inodes live there fail.
+  const img = 'ext4-manygroups.img';
+  const fs0 = await ExtFs.open(await dev(img));
+  const ino = (await new Vfs(fs0).lstat('/many/d07/f00007.bin')).ino;
+  const g = Math.floor((ino - 1) / fs0.sb.inodesPerGroup);
+  assert.ok(g > 0, `inode ${ino} is in group ${g}`);
+  const fs = await ExtFs.open(await patched(img, [[4096 + g * 64 + 8, le(4, 0x7ffffff0)]]));
+  const vfs = new Vfs(fs);
+  assert.equal(await vfs.readText('/etc/hostname'), 'fixture-host\n');
+  await rejectsWith(vfs.lstat('/many/d07/f00007.bin'), 'CORRUPT_IMAGE', new RegExp(`group descriptor ${g} .*outside`));
+});
+
+test('ext corrupt: extent header magic, absurd depth, a looping index node', async () => {
+  const at = inodeOffset(fixture('ext4.img'), '/large/big.bin', 4096) + 0x28;
+  const open = async (img: string, p: [number, Buffer][]) => new Vfs(await ExtFs.open(await patched(img, p)));
+  await rejectsWith((await open('ext4.img', [[at, le(2, 0xbeef)]])).readFile('/large/big.bin'), 'CORRUPT_IMAGE', /inode \d+: extent node in inode i_block: header magic 0xbeef/);
+  await rejectsWith((await open('ext4.img', [[at + 6, le(2, 9)]])).readFile('/large/big.bin'), 'CORRUPT_IMAGE', /depth 9 exceeds 5/);
+  // ext4-1k's big.bin is a depth-2 tree: point its level-1 index node at itself.
+  const ex = debugfs(fixture('ext4-1k.img'), 'ex /large/big.bin');
+  const m = /^\s*0\/\s*2\s+1\/\s*1\s+\d+\s+-\s+\d+\s+(\d+)/m.exec(ex);
+  assert.ok(m, ex.slice(0, 300));
+  const node = Number(m[1]);
+  const vfs = await open('ext4-1k.img', [[node * 1024 + 12 + 4, le(4, node)]]);
+  await rejectsWith(vfs.readFile('/large/big.bin'), 'CORRUPT_IMAGE', new RegExp(`block ${node}: depth 1 where 0 was expected`));
+  // An extent pointing past the end of the filesystem.
+  await rejectsWith((await open('ext4.img', [[at + 12 + 8, le(4, 0x7ffffff0)]])).readFile('/large/big.bin'), 'CORRUPT_IMAGE', /outside the filesystem/);
+});
+
+test('ext corrupt: indirect pointers past the end', async () => {
+  const at = inodeOffset(fixture('ext3.img'), '/large/big.bin', 4096) + 0x28;
+  const vfs = new Vfs(await ExtFs.open(await patched('ext3.img', [[at + 12 * 4, le(4, 0x7ffffff0)]])));
+  await rejectsWith(vfs.readFile('/large/big.bin'), 'CORRUPT_IMAGE', /indirect block .*outside/);
+});
+
+test('ext corrupt: directory rec_len 0, past the block, inode number out of range', async () => {
+  const blk = fileBlocks(fixture('ext4.img'), '/etc')[0]!;
+  const open = async (p: [number, Buffer][]) => new Vfs(await ExtFs.open(await patched('ext4.img', p)));
+  await rejectsWith((await open([[blk * 4096 + 4, le(2, 0)]])).readdir('/etc'), 'CORRUPT_IMAGE', /directory inode \d+, block 0, entry at byte 0: rec_len 0/);
+  await rejectsWith((await open([[blk * 4096 + 4, le(2, 8192)]])).readdir('/etc'), 'CORRUPT_IMAGE', /rec_len 8192 runs past the end/);
+  await rejectsWith((await open([[blk * 4096 + 24, le(4, 0x7fffffff)]])).readdir('/etc'), 'CORRUPT_IMAGE', /inode number 2147483647 exceeds/);
+});
+
+test('ext corrupt: inode i_extra_isize larger than the inode', async () => {
+  const at = inodeOffset(fixture('ext4.img'), '/etc/hostname', 4096);
+  const vfs = new Vfs(await ExtFs.open(await patched('ext4.img', [[at + 0x80, le(2, 0x400)]])));
+  await rejectsWith(vfs.stat('/etc/hostname'), 'CORRUPT_IMAGE', /i_extra_isize 1024/);
+});
