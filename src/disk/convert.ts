@@ -88,7 +88,18 @@ export async function convertImage(src: BlockDevice, dstPath: string, opts: Conv
       const fh = await open(tmp, 'w');
       try {
         await pump(async (off, b) => {
-          await fh.write(b, 0, b.length, off);
+          // Only the non-zero 64 KiB blocks of a chunk are written, so the output stays sparse.
+          const blk = 65536;
+          let run = -1;
+          for (let i = 0; i <= b.length; i += blk) {
+            const nonZero = i < b.length && !b.subarray(i, i + blk).equals(zero.subarray(0, Math.min(blk, b.length - i)));
+            if (nonZero && run < 0) run = i;
+            if (!nonZero && run >= 0) {
+              const end = Math.min(i, b.length);
+              await fh.write(b, run, end - run, off + run);
+              run = -1;
+            }
+          }
         });
         await fh.truncate(size);
         await fh.sync();

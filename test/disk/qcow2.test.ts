@@ -109,3 +109,24 @@ test('qcow2 dirty and corrupt flags are noted in info and the data still reads',
     await dev.close();
   }
 });
+
+test('qcow2 isAllocated: false only where no data can be (holes without a backing file)', async () => {
+  const MiB = 1048576;
+  for (const name of ['v3.qcow2', 'c512.qcow2', 'zlib.qcow2', 'l2ext.qcow2']) {
+    const dev = (await openImage(fx(name))) as Qcow2Device;
+    try {
+      assert.equal(await dev.isAllocated(9 * MiB, 7 * MiB), false, `${name}: hole 9..16 MiB`);
+      assert.equal(await dev.isAllocated(9 * MiB, 8 * MiB + 512), true, `${name}: reaches data at 17 MiB+511`);
+      assert.equal(await dev.isAllocated(30 * MiB + 65535, 2), true, `${name}: 2-byte run across clusters`);
+    } finally {
+      await dev.close();
+    }
+  }
+  const top = (await openImage(fx('top.qcow2'))) as Qcow2Device;
+  try {
+    // With a backing file, unallocated clusters may hold the backing file's data.
+    assert.equal(await top.isAllocated(9 * MiB, 7 * MiB), true);
+  } finally {
+    await top.close();
+  }
+});

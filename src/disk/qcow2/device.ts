@@ -92,13 +92,45 @@ export class Qcow2Device implements ImageDevice {
     return out;
   }
 
-  /** Guest ranges that hold data here (not zero, not unallocated); used by convert to skip holes quickly. */
+  /**
+   * False when no byte of the range can hold data (all clusters zero, or
+   * unallocated without a backing file); used by convert to skip holes without
+   * reading them. Scans cached L2 slices synchronously: cheap on huge sparse disks.
+   */
   async isAllocated(offset: number, length: number): Promise<boolean> {
     checkDeviceRead(this, offset, length);
-    const runs = await this.mapRange(offset, length);
-    for (const r of runs) {
-      if (r.kind === Kind.Data || r.kind === Kind.Compressed) return true;
-      if (r.kind === Kind.Unallocated && this.backing) return true;
+    if (length === 0) return false;
+    const h = this.h;
+    const last = Math.floor((offset + length - 1) / h.clusterSize);
+    const perSlice = this.sliceBytes / h.l2EntrySize;
+    const hasDataFile = this.p.dataFile !== undefined;
+    let c = Math.floor(offset / h.clusterSize);
+    while (c <= last) {
+      const l1i = Math.floor(c / h.l2Entries);
+      const l1Last = Math.min(last, (l1i + 1) * h.l2Entries - 1);
+      const l2off = this.l2Offset(l1i);
+      if (l2off === 0) {
+        if (this.backing) return true;
+        c = l1Last + 1;
+        continue;
+      }
+      while (c <= l1Last) {
+        const l2i = c % h.l2Entries;
+        const first = l2i - (l2i % perSlice);
+        const slice = await this.slice(l1i, l2off, first * h.l2EntrySize);
+        const sliceLast = Math.min(l1Last, c - l2i + first + perSlice - 1);
+        for (; c <= sliceLast; c++) {
+          const i = (c % h.l2Entries) - first;
+          const e = decodeL2(slice, i * h.l2EntrySize, h, hasDataFile, () => `${this.name}: L2 entry ${c % h.l2Entries} of L1 entry ${l1i}`);
+          if (e.kind === Kind.Compressed) return true;
+          if (e.extended) {
+            if (e.allocBits !== 0) return true;
+            if (this.backing && e.zeroBits !== 0xffffffff) return true;
+          } else if (e.kind === Kind.Data || (e.kind === Kind.Unallocated && this.backing)) {
+            return true;
+          }
+        }
+      }
     }
     return false;
   }
@@ -234,23 +266,33 @@ export class Qcow2Device implements ImageDevice {
     });
   }
 
-  /** The L2 entry of guest cluster `cluster`, through the slice cache. */
+  /** Host offset of the L2 table of L1 entry `l1i` (0: none). */
+  private l2Offset(l1i: number): number {
+    const l1 = this.p.l1;
+    if ((l1i + 1) * 8 > l1.length) throw corrupt(`${this.name}: L1 entry ${l1i} is past the L1 table`);
+    return offsetBits(l1.readUInt32BE(l1i * 8), l1.readUInt32BE(l1i * 8 + 4), `${this.name}: L1 entry ${l1i}`);
+  }
+
+  /** The L2 slice starting `byteStart` bytes into the table at `l2off`, through the cache. */
+  private slice(l1i: number, l2off: number, byteStart: number): Promise<Buffer> {
+    const h = this.h;
+    const key = l2off + byteStart;
+    return this.l2Cache.getOrLoad(key, async () => {
+      checkTableOffset(l2off, h.clusterSize, h.clusterSize, this.p.src.size, `${this.name}: L2 table of L1 entry ${l1i}`);
+      return this.p.src.read(key, this.sliceBytes);
+    });
+  }
+
+  /** The L2 entry of guest cluster `cluster`. */
   private async entry(cluster: number): Promise<ReturnType<typeof decodeL2>> {
     const h = this.h;
     const l1i = Math.floor(cluster / h.l2Entries);
     const l2i = cluster % h.l2Entries;
-    const l1 = this.p.l1;
-    const what = () => `${this.name}: L1 entry ${l1i}`;
-    if ((l1i + 1) * 8 > l1.length) throw corrupt(`${what()} is past the L1 table`);
-    const l2off = offsetBits(l1.readUInt32BE(l1i * 8), l1.readUInt32BE(l1i * 8 + 4), what());
+    const l2off = this.l2Offset(l1i);
     if (l2off === 0) return { kind: Kind.Unallocated, host: 0, csize: 0, extended: false, allocBits: 0, zeroBits: 0 };
     const byteInTable = l2i * h.l2EntrySize;
     const sliceStart = byteInTable - (byteInTable % this.sliceBytes);
-    const key = l2off + sliceStart;
-    const slice = await this.l2Cache.getOrLoad(key, async () => {
-      checkTableOffset(l2off, h.clusterSize, h.clusterSize, this.p.src.size, `${this.name}: L2 table of L1 entry ${l1i}`);
-      return this.p.src.read(key, this.sliceBytes);
-    });
+    const slice = await this.slice(l1i, l2off, sliceStart);
     return decodeL2(slice, byteInTable - sliceStart, h, this.p.dataFile !== undefined, () => `${this.name}: L2 entry ${l2i} of L1 entry ${l1i}`);
   }
 }
