@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { isGuestkitError, type ErrorCode } from '../../src/protocol/errors.js';
@@ -22,8 +23,12 @@ export function fsd(info: { format_specific?: Record<string, unknown> }): Record
   return fs.data;
 }
 
-/** Where test/fixtures/disk-formats/build.sh writes. */
-export const FIX = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/out/disk-formats');
+/** Where test/fixtures/disk-formats/build.sh writes (found from the repository root, so dist/ runs work too). */
+export const FIX = (() => {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8 && !existsSync(join(d, 'package.json')); i++) d = dirname(d);
+  return join(d, 'test/fixtures/out/disk-formats');
+})();
 export const fx = (name: string) => join(FIX, name);
 
 /** The formats of this part, tried by probe; the core registry replaces this once wired. */
