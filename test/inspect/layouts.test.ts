@@ -1,0 +1,352 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { before, test } from 'node:test';
+import { resolveSpec } from '../../src/inspect/devices.js';
+import { inspect, requireOs, type Inspection, type OperatingSystem } from '../../src/inspect/index.js';
+import { GuestSession } from '../../src/inspect/session.js';
+import { runCli } from '../helpers/cli.js';
+import { fixture } from '../helpers/fixtures.js';
+
+// Guests built by test/fixtures/inspect-layouts/build.sh (IDs fixed there).
+const img = (name: string) => fixture('inspect-layouts', name);
+const debianFile = (...p: string[]) => readFileSync(fixture('inspect', 'debian-root', ...p), 'utf8');
+const DEBIAN_VERSION = () => debianFile('etc', 'debian_version').trim();
+const KVER = () => debianFile('boot', 'grub', 'grub.cfg').match(/vmlinuz-(\S+)/)![1]!;
+
+/** The fstab as spec → resolved device (undefined when it names nothing on the given disks). */
+function fstabDevices(os: OperatingSystem): Record<string, string | undefined> {
+  return Object.fromEntries(os.fstab!.map((e) => [e.spec, e.device]));
+}
+
+function fsByDevice(r: Inspection) {
+  return Object.fromEntries(r.filesystems.map((f) => [f.device, f]));
+}
+
+/** Debian facts every guest built from the debootstrapped tree shares. */
+function assertDebian(os: OperatingSystem, hostname: string): void {
+  assert.equal(os.type, 'linux');
+  assert.equal(os.distro, 'debian');
+  assert.equal(os.major_version, 12);
+  assert.equal(os.minor_version, Number(DEBIAN_VERSION().split('.')[1]));
+  assert.equal(os.product_name, DEBIAN_VERSION());
+  assert.equal(os.osinfo, 'debian12');
+  assert.equal(os.arch, 'x86_64');
+  assert.equal(os.hostname, hostname);
+  assert.equal(os.package_format, 'deb');
+  assert.equal(os.package_management, 'apt');
+}
+
+const only = (r: Inspection): OperatingSystem => {
+  assert.equal(r.operating_systems.length, 1, `one OS expected, got ${r.operating_systems.map((o) => o.root).join(', ')}`);
+  return r.operating_systems[0]!;
+};
+
+// ------------------------------------------------------------------ 1. root on LVM
+let lvm: Inspection;
+before(async () => {
+  lvm = await inspect(img('lvm-guest.qcow2'));
+});
+
+test('LVM guest: root on /dev/vg0/root, /boot by UUID on /dev/sda1, swap LV listed', () => {
+  const os = only(lvm);
+  assert.equal(os.root, '/dev/vg0/root');
+  assertDebian(os, 'lvm-01');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/vg0/root', '/boot': '/dev/sda1' });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/vg0/root', '/dev/vg0/swap']);
+  assert.deepEqual(lvm.warnings, []);
+  assert.deepEqual(os.warnings, []);
+});
+
+test('LVM guest: fstab names (/dev/mapper/VG-LV, /dev/VG/LV, UUID=) resolve to the LVs and the partition', () => {
+  const os = only(lvm);
+  assert.deepEqual(fstabDevices(os), {
+    '/dev/mapper/vg0-root': '/dev/vg0/root',
+    'UUID=1f0e4b52-6c2d-4e3a-9b1c-000000000101': '/dev/sda1',
+    '/dev/vg0/swap': '/dev/vg0/swap',
+    proc: undefined,
+  });
+});
+
+test('LVM guest: layout lists the MBR, the PV, both LVs with their roles', () => {
+  assert.deepEqual(lvm.partition_table, [{ device: '/dev/sda', scheme: 'mbr' }]);
+  assert.deepEqual(lvm.image.map((i) => i.format), ['qcow2']);
+  const fs = fsByDevice(lvm);
+  assert.deepEqual(Object.keys(fs).sort(), ['/dev/sda1', '/dev/sda2', '/dev/vg0/root', '/dev/vg0/swap']);
+  assert.deepEqual([fs['/dev/sda1']!.type, fs['/dev/sda1']!.role, fs['/dev/sda1']!.label], ['ext4', 'boot', 'boot']);
+  assert.equal(fs['/dev/sda2']!.type, 'LVM2_member');
+  assert.deepEqual([fs['/dev/vg0/root']!.type, fs['/dev/vg0/root']!.role, fs['/dev/vg0/root']!.uuid], ['ext4', 'linux-root', '1f0e4b52-6c2d-4e3a-9b1c-000000000102']);
+  assert.deepEqual([fs['/dev/vg0/swap']!.type, fs['/dev/vg0/swap']!.role, fs['/dev/vg0/swap']!.uuid], ['swap', 'swap', '1f0e4b52-6c2d-4e3a-9b1c-000000000103']);
+  assert.equal(fs['/dev/vg0/root']!.size, 384 * 1024 * 1024);
+  assert.equal(fs['/dev/vg0/swap']!.size, 16 * 1024 * 1024);
+});
+
+test('LVM guest: kernels and boot loader come from the /boot partition, modules from the root LV', () => {
+  const os = only(lvm);
+  const kver = KVER();
+  assert.deepEqual(os.kernels!.map((k) => [k.version, k.vmlinuz, k.modules_dir]), [[kver, `/boot/vmlinuz-${kver}`, `/lib/modules/${kver}`]]);
+  assert.equal(os.bootloader!.type, 'grub2');
+  assert.equal(os.bootloader!.config, '/boot/grub/grub.cfg');
+  assert.ok(os.applications!.some((a) => a.name === 'openssh-server'));
+});
+
+// ------------------------------------------------------------------ 2. two disks
+let multi: Inspection;
+let multiA: Inspection;
+before(async () => {
+  multi = await inspect({ disks: [img('multi-a.qcow2'), img('multi-b.qcow2')] });
+  multiA = await inspect({ disks: [img('multi-a.qcow2')] });
+});
+
+test('two disks: /home by LABEL= comes from the LV on /dev/sdb', () => {
+  const os = only(multi);
+  assert.equal(os.root, '/dev/sda2');
+  assertDebian(os, 'multi-01');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda2', '/boot': '/dev/sda1', '/home': '/dev/data/home' });
+  assert.deepEqual(os.filesystems, ['/dev/data/home', '/dev/sda1', '/dev/sda2']);
+  assert.deepEqual(fstabDevices(os), {
+    'UUID=2a1b5c63-7d3e-4f4b-8c2d-000000000202': '/dev/sda2',
+    'UUID=2a1b5c63-7d3e-4f4b-8c2d-000000000201': '/dev/sda1',
+    'LABEL=home': '/dev/data/home',
+  });
+  assert.deepEqual(multi.warnings, []);
+  assert.deepEqual(os.warnings, []);
+});
+
+test('two disks: layout covers both images; the whole-disk PV has no partition table', () => {
+  assert.deepEqual(multi.image.map((i) => i.path), [img('multi-a.qcow2'), img('multi-b.qcow2')]);
+  assert.deepEqual(multi.partition_table, [{ device: '/dev/sda', scheme: 'gpt' }]);
+  const fs = fsByDevice(multi);
+  assert.deepEqual(Object.keys(fs).sort(), ['/dev/data/home', '/dev/sda1', '/dev/sda2', '/dev/sdb']);
+  assert.equal(fs['/dev/sdb']!.type, 'LVM2_member');
+  assert.deepEqual([fs['/dev/data/home']!.type, fs['/dev/data/home']!.label, fs['/dev/data/home']!.uuid], ['xfs', 'home', '2a1b5c63-7d3e-4f4b-8c2d-000000000203']);
+});
+
+test('two disks: users are read from the root, their homes exist on the second disk', async () => {
+  const os = only(multi);
+  const alice = os.users!.find((u) => u.name === 'alice')!;
+  assert.equal(alice.home, '/home/alice');
+  const s = await GuestSession.open([img('multi-a.qcow2'), img('multi-b.qcow2')]);
+  try {
+    const vfs = await s.osView();
+    assert.deepEqual((await vfs.readdirNames('/home')).sort(), ['alice', 'bob']);
+    const st = await vfs.stat('/home/alice/.bashrc');
+    assert.equal(st.device, '/dev/data/home');
+    assert.equal(st.uid, 1000);
+    assert.equal((await vfs.stat('/home/alice')).mode & 0o777, 0o700);
+  } finally {
+    await s.close();
+  }
+});
+
+test('first disk alone: the OS is still found, the missing /home is a warning', () => {
+  const os = only(multiA);
+  assert.equal(os.root, '/dev/sda2');
+  assertDebian(os, 'multi-01');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda2', '/boot': '/dev/sda1' });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2']);
+  assert.equal(fstabDevices(os)['LABEL=home'], undefined);
+  assert.deepEqual(os.warnings, ['fstab: LABEL=home (for /home) not found on the given disks']);
+});
+
+test('second disk alone: filesystems listed, no OS (NO_OS_FOUND from requireOs)', async () => {
+  const r = await inspect({ disks: [img('multi-b.qcow2')] });
+  assert.deepEqual(r.operating_systems, []);
+  assert.deepEqual(r.filesystems.map((f) => [f.device, f.type]), [['/dev/sda', 'LVM2_member'], ['/dev/data/home', 'xfs']]);
+  assert.throws(() => requireOs(r), (e: Error & { code?: string }) => e.code === 'NO_OS_FOUND');
+});
+
+// ------------------------------------------------------------------ 3. RHEL-like on XFS + LVM
+let rhel: Inspection;
+before(async () => {
+  rhel = await inspect(img('rhel-xfs.qcow2'));
+});
+
+test('RHEL-like XFS-on-LVM guest: rhel 8.9, dnf, root /dev/rhel/root', () => {
+  const os = only(rhel);
+  assert.equal(os.root, '/dev/rhel/root');
+  assert.equal(os.distro, 'rhel');
+  assert.deepEqual([os.major_version, os.minor_version], [8, 9]);
+  assert.equal(os.product_name, 'Red Hat Enterprise Linux 8.9 (Ootpa)');
+  assert.equal(os.osinfo, 'rhel8.9');
+  assert.equal(os.package_format, 'rpm');
+  assert.equal(os.package_management, 'dnf');
+  assert.equal(os.arch, 'x86_64');
+  assert.equal(os.hostname, 'rhel8-db.example.com');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/rhel/root', '/boot': '/dev/sda1' });
+  assert.deepEqual(os.filesystems, ['/dev/rhel/root', '/dev/rhel/swap', '/dev/sda1']);
+  assert.deepEqual(fstabDevices(os), {
+    '/dev/mapper/rhel-root': '/dev/rhel/root',
+    'UUID=3b2c6d74-8e4f-4a5c-9d3e-000000000301': '/dev/sda1',
+    '/dev/mapper/rhel-swap': '/dev/rhel/swap',
+  });
+  assert.deepEqual(rhel.warnings, []);
+  // The tree has no rpm database: that, and only that, is worth a warning.
+  assert.deepEqual(os.warnings, ['no package database found']);
+});
+
+test('RHEL-like guest: XFS /boot and root, swap LV, BLS entries read through the /boot mount', () => {
+  const fs = fsByDevice(rhel);
+  assert.deepEqual(rhel.partition_table, [{ device: '/dev/sda', scheme: 'mbr' }]);
+  assert.deepEqual([fs['/dev/sda1']!.type, fs['/dev/sda1']!.role, fs['/dev/sda1']!.uuid], ['xfs', 'boot', '3b2c6d74-8e4f-4a5c-9d3e-000000000301']);
+  assert.deepEqual([fs['/dev/rhel/root']!.type, fs['/dev/rhel/root']!.role], ['xfs', 'linux-root']);
+  assert.deepEqual([fs['/dev/rhel/swap']!.type, fs['/dev/rhel/swap']!.role], ['swap', 'swap']);
+  const os = only(rhel);
+  assert.equal(os.bootloader!.type, 'grub2');
+  assert.equal(os.bootloader!.config, '/boot/grub2/grub.cfg');
+  assert.deepEqual(os.bootloader!.entries.map((e) => e.kernel), ['/vmlinuz-4.18.0-513.5.1.el8_9.x86_64']);
+  assert.deepEqual(os.evidence.arch, ['/usr/bin/bash']);
+});
+
+// ------------------------------------------------------------------ 4. /usr on its own filesystem
+let usr: Inspection;
+before(async () => {
+  usr = await inspect(img('usr-split.qcow2'));
+});
+
+test('/usr split: /usr mounted by PARTUUID=, distro and arch read across the mount', () => {
+  const os = only(usr);
+  assert.equal(os.root, '/dev/sda1');
+  assertDebian(os, 'usr-01');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda1', '/usr': '/dev/sda2' });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2']);
+  assert.deepEqual(fstabDevices(os), {
+    'UUID=4c3d7e85-9f5a-4b6d-8e4f-000000000401': '/dev/sda1',
+    'PARTUUID=4c3d7e85-9f5a-4b6d-8e4f-0000000004f2': '/dev/sda2',
+  });
+  const fs = fsByDevice(usr);
+  assert.equal(fs['/dev/sda1']!.role, 'linux-root');
+  assert.equal(fs['/dev/sda2']!.role, 'usr');
+  assert.deepEqual(os.warnings, []);
+  assert.deepEqual(usr.warnings, []);
+  // /etc/os-release -> ../usr/lib/os-release and /bin -> usr/bin both land on /dev/sda2.
+  assert.ok(os.evidence.release!.includes('/usr/lib/os-release'));
+  assert.deepEqual(os.evidence.arch, ['/usr/bin/bash']);
+});
+
+test('/usr split: the root filesystem alone has an empty /usr; the OS view reaches bash on /dev/sda2', async () => {
+  const s = await GuestSession.open([img('usr-split.qcow2')]);
+  try {
+    assert.deepEqual(await (await s.deviceView('/dev/sda1')).readdirNames('/usr'), []);
+    const vfs = await s.osView();
+    assert.equal(await vfs.realpath('/bin/bash'), '/usr/bin/bash');
+    const st = await vfs.stat('/bin/bash');
+    assert.equal(st.device, '/dev/sda2');
+    assert.equal(st.size, readFileSync(fixture('inspect', 'debian-root', 'usr', 'bin', 'bash')).length);
+  } finally {
+    await s.close();
+  }
+});
+
+// ------------------------------------------------------------------ 5. virtio names
+let virtio: Inspection;
+before(async () => {
+  virtio = await inspect(img('virtio.qcow2'));
+});
+
+test('virtio guest: /dev/vda2, /dev/vda3 and /dev/disk/by-uuid/… resolve to /dev/sdaN', () => {
+  const os = only(virtio);
+  assert.equal(os.root, '/dev/sda2');
+  assertDebian(os, 'virtio-01');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda2', '/boot': '/dev/sda1' });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2', '/dev/sda3']);
+  assert.deepEqual(fstabDevices(os), {
+    '/dev/vda2': '/dev/sda2',
+    '/dev/disk/by-uuid/5d4e8f96-a06b-4c7e-9f5a-000000000501': '/dev/sda1',
+    '/dev/vda3': '/dev/sda3',
+    tmpfs: undefined,
+  });
+  assert.equal(fsByDevice(virtio)['/dev/sda3']!.role, 'swap');
+  assert.deepEqual(os.warnings, []);
+  assert.deepEqual(virtio.warnings, []);
+});
+
+test('virtio guest: every other name a guest may use for the same devices', async () => {
+  const s = await GuestSession.open([img('virtio.qcow2')]);
+  try {
+    const d = s.devices;
+    const to = (spec: string) => resolveSpec(spec, d)?.device;
+    for (const spec of ['/dev/sda2', '/dev/hda2', '/dev/xvda2', '/dev/nvme0n1p2', 'UUID=5d4e8f96-a06b-4c7e-9f5a-000000000502', 'UUID="5D4E8F96-A06B-4C7E-9F5A-000000000502"', 'LABEL=root', '/dev/disk/by-label/root', 'PARTUUID=00c0ffee-02', '/dev/disk/by-partuuid/00c0ffee-02']) {
+      assert.equal(to(spec), '/dev/sda2', spec);
+    }
+    assert.equal(to('/dev/nvme0n1'), '/dev/sda');
+    assert.equal(to('/dev/vda'), '/dev/sda');
+    // Names of devices this guest does not have.
+    for (const spec of ['/dev/vdb1', '/dev/vda9', 'LABEL=nope', 'UUID=00000000-0000-0000-0000-000000000000', 'PARTUUID=00c0ffee-09', '/dev/mapper/vg0-root', 'tmpfs', '']) {
+      assert.equal(to(spec), undefined, spec);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+// ------------------------------------------------------------------ 6. damaged filesystems
+let damaged: Inspection;
+before(async () => {
+  damaged = await inspect(img('damaged.qcow2'));
+});
+
+test('damaged filesystems beside the OS: the OS is inspected, each damage is a warning', () => {
+  const os = only(damaged);
+  assert.equal(os.root, '/dev/sda1');
+  assertDebian(os, 'damaged-01');
+  // The mount points are what fstab says, even where attaching failed.
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda1', '/srv/data': '/dev/sda2', '/srv/scratch': '/dev/sda3' });
+  assert.deepEqual(fstabDevices(os), {
+    'UUID=6e5f9fa7-b17c-4d8f-8a6b-000000000601': '/dev/sda1',
+    'UUID=6e5f9fa7-b17c-4d8f-8a6b-000000000602': '/dev/sda2',
+    'LABEL=scratch': '/dev/sda3',
+  });
+  assert.equal(damaged.warnings.length, 2, damaged.warnings.join('\n'));
+  assert.match(damaged.warnings[0]!, /^\/dev\/sda2: cannot open ext4 filesystem: .*superblock/);
+  assert.match(damaged.warnings[1]!, /^\/dev\/sda3: cannot open xfs filesystem: .*xfs superblock/);
+  assert.equal(os.warnings.length, 2, os.warnings.join('\n'));
+  assert.match(os.warnings[0]!, /^fstab: cannot attach \/dev\/sda2 at \/srv\/data: /);
+  assert.match(os.warnings[1]!, /^fstab: cannot attach \/dev\/sda3 at \/srv\/scratch: /);
+  // Probing still names both (type, label), without a role: they could not be opened.
+  const fs = fsByDevice(damaged);
+  assert.deepEqual([fs['/dev/sda2']!.type, fs['/dev/sda2']!.label, fs['/dev/sda2']!.role], ['ext4', 'data', undefined]);
+  assert.deepEqual([fs['/dev/sda3']!.type, fs['/dev/sda3']!.label, fs['/dev/sda3']!.role], ['xfs', 'scratch', undefined]);
+  assert.ok(os.applications!.length > 100, 'the rest of the inspection ran');
+});
+
+// ------------------------------------------------------------------ guestkit ls / cat through the OS view
+
+test('cli: cat /boot/grub/grub.cfg crosses into the /boot partition of the LVM guest', async () => {
+  const r = await runCli(['cat', img('lvm-guest.qcow2'), '/boot/grub/grub.cfg']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, debianFile('boot', 'grub', 'grub.cfg'));
+  const host = await runCli(['cat', img('lvm-guest.qcow2'), '/etc/hostname', '--device', '/dev/mapper/vg0-root']);
+  assert.equal(host.code, 0, host.stderr);
+  assert.equal(host.stdout, 'lvm-01\n');
+});
+
+test('cli: ls /home with the second disk lists its XFS; without it, the empty mount point', async () => {
+  const both = await runCli(['ls', img('multi-a.qcow2'), '/home', '--disk', img('multi-b.qcow2')]);
+  assert.equal(both.code, 0, both.stderr);
+  assert.equal(both.stdout, 'alice\nbob\n');
+  const readme = await runCli(['cat', img('multi-a.qcow2'), '/home/alice/projects/README', '--disk', img('multi-b.qcow2')]);
+  assert.equal(readme.code, 0, readme.stderr);
+  assert.equal(readme.stdout, 'home of alice on the second disk\n');
+  const alone = await runCli(['ls', img('multi-a.qcow2'), '/home']);
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.equal(alone.stdout, '');
+  const missing = await runCli(['cat', img('multi-a.qcow2'), '/home/alice/projects/README']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /NOT_FOUND/);
+});
+
+test('cli: cat /etc/os-release follows the symlink into the separate /usr', async () => {
+  const r = await runCli(['cat', img('usr-split.qcow2'), '/etc/os-release']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, debianFile('usr', 'lib', 'os-release'));
+});
+
+test('cli: ls -l --json on the RHEL /boot (XFS) and a typed error for a damaged device', async () => {
+  const r = await runCli(['ls', img('rhel-xfs.qcow2'), '/boot/loader/entries', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { name: string; type: string }[];
+  assert.deepEqual(rows.map((x) => [x.name, x.type]), [['6a1c3e1f2b7d4c9a8e5f0d1b2c3a4e5f-4.18.0-513.5.1.el8_9.x86_64.conf', 'file']]);
+  const bad = await runCli(['ls', img('damaged.qcow2'), '/', '--device', '/dev/sda2']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^guestkit: CORRUPT_IMAGE: /);
+});
