@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { crc32c, crc32cWithHole } from '../../src/disk/vhdx/crc32c.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, fx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, fx, makeCtx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -83,24 +83,39 @@ test('vhdx BAT entry past end of file is CORRUPT_IMAGE naming the entry', async 
   }
 });
 
-test('vhdx with a log that has entries is refused with UNSUPPORTED_FORMAT (replay needed)', async () => {
-  const s = await scratchCopy('dynamic.vhdx');
+test('vhdx with an unreplayed log (qemu-written entries, crash) is replayed in memory and matches qemu-img check -r all', async () => {
+  // the file's own BAT sector was zeroed: without the replay every block would read as zeros
+  assert.ok((await readAt(fx('log.vhdx'), 2 * MiB, 4096)).equals(Buffer.alloc(4096)), 'fixture: BAT sector only in the log');
+  const ctx = makeCtx();
+  const dev = await vhdxFormat.open(fx('log.vhdx'), ctx);
   try {
-    const guid = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-    for (const h of [64 * 1024, 128 * 1024]) {
-      const hdr = await readAt(s.path, h, 4096);
-      guid.copy(hdr, 48);
-      hdr.writeUInt32LE(crc32cWithHole(hdr, 4), 4);
-      await patch(s.path, h, hdr);
-    }
+    const fs = fsd(dev.info());
+    assert.equal(fs['log_replayed'], 1);
+    assert.match(String(fs['warnings']), /replayed in memory/);
+    assert.ok((await dev.read(0, 4)).equals(Buffer.from('3333', 'latin1')));
+    await assertWholeDisk(dev, 'log-expected.raw');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('vhdx log entries with a bad checksum or another log GUID are not replayed', async () => {
+  const s = await scratchCopy('log.vhdx');
+  try {
     const hdr = await readAt(s.path, await currentHeader(s.path), 4096);
     const logOffset = Number(hdr.readBigUInt64LE(72));
-    const entry = Buffer.alloc(4096);
-    entry.write('loge', 0, 'latin1');
-    entry.writeUInt32LE(4096, 8);
-    guid.copy(entry, 32);
-    await patch(s.path, logOffset, entry);
-    await assertCode(() => openWith(vhdxFormat, s.path), 'UNSUPPORTED_FORMAT', /log has entries .*replay/);
+    // damage the active entry's checksum: no valid sequence remains, so the log is empty
+    let entry = -1;
+    for (let o = 0; o < MiB; o += 4096) {
+      const e = await readAt(s.path, logOffset + o, 48);
+      if (e.toString('latin1', 0, 4) === 'loge' && e.subarray(32, 48).equals(hdr.subarray(48, 64))) entry = logOffset + o;
+    }
+    assert.ok(entry > 0, 'fixture: active entry found');
+    await patch(s.path, entry + 4, Buffer.from([1, 2, 3, 4]));
+    const dev = await openWith(vhdxFormat, s.path);
+    assert.equal(fsd(dev.info())['log_replayed'], 0);
+    assert.ok((await dev.read(0, 4096)).equals(Buffer.alloc(4096)), 'the BAT the file holds says nothing is allocated');
+    await dev.close();
   } finally {
     await s.cleanup();
   }

@@ -22,6 +22,8 @@ const CASES: [string, ImageFormat, [number, number][]][] = [
   // VHDX: header fields, region table, and (found below) the BAT and the metadata table and items
   ['dynamic.vhdx', vhdxFormat, [[64 * 1024, 80], [192 * 1024, 80]]],
   ['diff.vhdx', vhdxFormat, []],
+  // the log entries that get replayed (qemu puts the log at 1 MiB)
+  ['log.vhdx', vhdxFormat, [[(1 << 20) + 8192, 8192], [(1 << 20) + 8192, 64]]],
   ['appliance.ova', ovaFormat, [[0, 4096]]],
 ];
 

@@ -19,7 +19,7 @@ import {
   type Region,
   type VhdxHeader,
 } from './headers.js';
-import { refuseUnreplayedLog } from './log.js';
+import { ReplayedSource, replayLog } from './log.js';
 import { readMetadata, type VhdxMetadata } from './metadata.js';
 
 const NOT_PRESENT = 0;
@@ -57,8 +57,9 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
     this.chunkRatio = (2 ** 23 * md.logicalSectorSize) / md.blockSize;
   }
 
-  static async open(src: ByteSource, ctx: OpenContext): Promise<VhdxDevice> {
+  static async open(file: ByteSource, ctx: OpenContext): Promise<VhdxDevice> {
     const warnings: string[] = [];
+    let src = file;
     if (src.size < HEADER_SECTION_END) throw corrupt(`${src.path}: ${src.size} bytes is too short for the VHDX header section (truncated)`);
     // the identifier is a signature and a 512-byte creator string; the rest of its 64 KiB is reserved
     const ident = await src.read(0, 520);
@@ -74,7 +75,11 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
     }
     const cur = valid.reduce((a, b) => (b.h.sequence > a.h.sequence ? b : a));
     if (valid.length === 1) warnings.push(`header ${2 - cur.i} is invalid; using header ${cur.i + 1}`);
-    await refuseUnreplayedLog(src, cur.h);
+    // everything after the headers is read through the replayed log, when there is one to replay
+    src = await replayLog(file, cur.h);
+    if (src instanceof ReplayedSource) {
+      warnings.push(`the log held ${src.entries} entries that were not applied (unclean shutdown); they were replayed in memory`);
+    }
 
     const tables = await Promise.all(REGION_TABLE_OFFSETS.map(async (o) => parseRegionTable(await src.read(o, 64 * KiB), o)));
     const table = tables.find((t): t is Region[] => !(t instanceof Error));
@@ -119,7 +124,7 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
         }
       }
     }
-    const allocated = await allocatedBytes(src);
+    const allocated = await allocatedBytes(file);
     return new VhdxDevice(src, src.path, parseCreator(ident), cur.h, cur.i, batRegion, entries, md, backing, parent, warnings, allocated);
   }
 
@@ -217,6 +222,7 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
       creator: this.creator,
       active_header: this.headerIndex + 1,
       header_sequence: Number(this.header.sequence),
+      log_replayed: this.src instanceof ReplayedSource ? this.src.entries : 0,
       chunk_ratio: this.chunkRatio,
     };
     if (md.parentLocator) fs['parent_locator'] = { ...md.parentLocator };
