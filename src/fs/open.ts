@@ -18,6 +18,7 @@ const OPENERS: Record<string, () => Promise<Opener>> = {
   ext2: async () => (await import('./ext4/index.js')).openExt,
   ext3: async () => (await import('./ext4/index.js')).openExt,
   ext4: async () => (await import('./ext4/index.js')).openExt,
+  vfat: async () => (await import('./fat/index.js')).openFat,
   xfs: async () => (await import('./xfs/index.js')).openXfs,
   btrfs: async () => (await import('./btrfs/index.js')).openBtrfs,
   ntfs: async () => (await import('./ntfs/ntfs.js')).openNtfs,

@@ -1,0 +1,1 @@
+export { FatFs, openFat } from './filesystem.js';
