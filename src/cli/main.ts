@@ -18,18 +18,18 @@ function readVersion(): string {
 }
 export const VERSION: string = readVersion();
 
-export function buildProgram(): Command {
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('guestkit')
     .description('Inspect virtual-machine disk images without booting or mounting them')
     .version(VERSION, '-V, --version')
     .showHelpAfterError()
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, argv);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {

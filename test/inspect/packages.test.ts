@@ -25,8 +25,8 @@ function rpmLines(blobs: Buffer[]): string[] {
     .sort();
 }
 
-test('rpm sqlite database: every package rpm -qa lists, with epoch/version/release/arch', () => {
-  const blobs = sqliteBlobs(readFileSync(fixture('inspect', 'rpm-rpmdb.sqlite')));
+test('rpm sqlite database: every package rpm -qa lists, with epoch/version/release/arch', async () => {
+  const blobs = await sqliteBlobs(readFileSync(fixture('inspect', 'rpm-rpmdb.sqlite')));
   assert.deepEqual(rpmLines(blobs), rpmTruth('rpm-guest-rpm.txt'));
 });
 
@@ -35,16 +35,16 @@ test('rpm Berkeley DB Packages (written by libdb): the same packages rpm reads w
   assert.deepEqual(rpmLines(values), rpmTruth('rpm-guest-bdb.txt'));
 });
 
-test('rpm header: summary, url and source package come through', () => {
-  const blobs = sqliteBlobs(readFileSync(fixture('inspect', 'rpm-rpmdb.sqlite')));
+test('rpm header: summary, url and source package come through', async () => {
+  const blobs = await sqliteBlobs(readFileSync(fixture('inspect', 'rpm-rpmdb.sqlite')));
   const dbus = blobs.map((b) => applicationOfHeader(b)).find((a) => a?.name === 'dbus');
   assert.equal(dbus?.summary, 'D-BUS message bus');
   assert.equal(dbus?.url, 'https://example.org/dbus');
   assert.equal(dbus?.source_package, 'dbus');
 });
 
-test('rpm header and bdb: hostile bytes give CORRUPT_IMAGE, not a crash', () => {
-  const blob = Buffer.from(sqliteBlobs(readFileSync(fixture('inspect', 'rpm-rpmdb.sqlite')))[0]!);
+test('rpm header and bdb: hostile bytes give CORRUPT_IMAGE, not a crash', async () => {
+  const blob = Buffer.from((await sqliteBlobs(readFileSync(fixture('inspect', 'rpm-rpmdb.sqlite'))))[0]!);
   const huge = Buffer.from(blob);
   huge.writeUInt32BE(0x7fffffff, 0);
   assert.throws(() => parseHeaderBlob(huge), (e) => isGuestkitError(e, 'CORRUPT_IMAGE'));

@@ -1,16 +1,30 @@
 import type { Command } from 'commander';
-import { registerImageCommands } from './image.js';
-import { registerJobCommands } from './job.js';
-import { registerInspectCommands } from './inspect.js';
-import { registerFileCommands } from './files.js';
-import { registerWorkerCommands } from './worker.js';
 
-/** Each command module adds its commands here; one line per module. */
-export function registerCommands(program: Command): void {
-  void program;
-  registerImageCommands(program);
-  registerJobCommands(program);
-  registerInspectCommands(program);
-  registerFileCommands(program);
-  registerWorkerCommands(program);
+type Register = (program: Command) => void;
+
+/**
+ * Top-level command → the module that defines it. Only the invoked command's
+ * module is loaded (the others pull in zod, sqlite, fastify …), so a command
+ * starts in a fraction of the time; help and unknown commands load them all.
+ */
+const MODULES: Record<string, () => Promise<Register>> = {
+  image: async () => (await import('./image.js')).registerImageCommands,
+  job: async () => (await import('./job.js')).registerJobCommands,
+  inspect: async () => (await import('./inspect.js')).registerInspectCommands,
+  filesystems: async () => (await import('./files.js')).registerFileCommands,
+  ls: async () => (await import('./files.js')).registerFileCommands,
+  cat: async () => (await import('./files.js')).registerFileCommands,
+  worker: async () => (await import('./worker.js')).registerWorkerCommands,
+};
+
+export async function registerCommands(program: Command, argv: string[]): Promise<void> {
+  const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted = name !== undefined && MODULES[name] ? [MODULES[name]!] : [...new Set(Object.values(MODULES))];
+  const done = new Set<Register>();
+  for (const load of wanted) {
+    const register = await load();
+    if (done.has(register)) continue;
+    done.add(register);
+    register(program);
+  }
 }

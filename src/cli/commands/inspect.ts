@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { stringify as toYaml } from 'yaml';
 import { inspect, requireOs, type Inspection, type OperatingSystem } from '../../inspect/index.js';
 import { humanSize } from '../format.js';
 import { action, usage, writeJson } from '../output.js';
@@ -100,7 +99,7 @@ async function run(images: string[], opts: InspectCliOptions): Promise<number> {
   }
   const doc = results.length === 1 && guests.length === 1 ? results[0] : results;
   if (opts.json) writeJson(doc);
-  else if (opts.yaml) process.stdout.write(toYaml(doc));
+  else if (opts.yaml) process.stdout.write((await import('yaml')).stringify(doc));
   return failed ? 1 : 0;
 }
 

@@ -1,4 +1,3 @@
-import { parse as parseYaml } from 'yaml';
 import type { GuestView } from '../guest-view.js';
 import type { NetInterface, OperatingSystem } from '../types.js';
 import { contentLines, parseIni, parseKeyValue } from '../parse.js';
@@ -68,6 +67,7 @@ async function netplan(g: GuestView, out: NetInterface[]): Promise<boolean> {
       found = true;
       let doc: unknown;
       try {
+        const { parse: parseYaml } = await import('yaml');
         doc = parseYaml(text);
       } catch (err) {
         g.warn(`${dir}/${n}: invalid YAML: ${(err as Error).message}`);

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import type { GuestView } from '../../guest-view.js';
 import type { Application } from '../../types.js';
 import { bdbHashValues } from './rpm-bdb.js';
@@ -9,7 +8,9 @@ const DB_DIRS = ['/var/lib/rpm', '/usr/lib/sysimage/rpm'];
 const MAX_DB = 512 * 1024 * 1024;
 
 /** Header blobs of an sqlite rpmdb, read from its bytes in memory. */
-export function sqliteBlobs(file: Buffer): Buffer[] {
+export async function sqliteBlobs(file: Buffer): Promise<Buffer[]> {
+  // Loaded on demand: the native addon costs start-up time that non-rpm guests need not pay.
+  const { default: Database } = await import('better-sqlite3');
   const copy = Buffer.from(file);
   // A WAL-mode database cannot be deserialized as such; rollback mode reads the same pages.
   if (copy.length > 19 && copy[18] === 2) copy[18] = copy[19] = 1;
@@ -41,7 +42,7 @@ export async function rpmApplications(g: GuestView): Promise<Application[] | und
       }
       const apps: Application[] = [];
       let bad = 0;
-      for (const blob of read(bytes)) {
+      for (const blob of await read(bytes)) {
         // bdb keeps a 4-byte counter record beside the headers.
         if (blob.length < 16) continue;
         try {
