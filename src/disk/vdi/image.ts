@@ -6,6 +6,8 @@ import { TYPE_DYNAMIC, TYPE_STATIC, VDI_HEADER_BYTES, hasVdiSignature, parseVdiH
 
 const FREE = 0xffffffff;
 const ZERO = 0xfffffffe;
+/** 64 Mi entries: 64 TiB at VirtualBox's 1 MiB blocks. */
+const MAX_TABLE_BYTES = 256 << 20;
 
 /** A VirtualBox VDI, static or dynamic: a block map from guest blocks to file blocks. */
 export class VdiDevice implements ImageDevice, MappedDevice {
@@ -37,18 +39,22 @@ export class VdiDevice implements ImageDevice, MappedDevice {
     if (h.blocksInImage < need) {
       throw corrupt(`${src.path}: VDI has ${h.blocksInImage} blocks but ${need} are needed for ${h.diskSize} bytes`);
     }
-    const bmapBytes = h.blocksInImage * 4;
+    // only the entries the disk size needs are read; the cap keeps a hostile header from sizing a huge table
+    const bmapBytes = need * 4;
+    if (bmapBytes > MAX_TABLE_BYTES) {
+      throw new GuestkitError('UNSUPPORTED_FORMAT', `${src.path}: VDI block map of ${bmapBytes} bytes exceeds the ${MAX_TABLE_BYTES}-byte limit`);
+    }
     if (h.offsetBmap < 0x1c8 || h.offsetBmap + bmapBytes > src.size) {
       throw corrupt(`${src.path}: VDI block map at ${h.offsetBmap} (${bmapBytes} bytes) lies outside the file (${src.size} bytes)`);
     }
     if (h.offsetData > src.size) throw corrupt(`${src.path}: VDI data offset ${h.offsetData} lies past end of file`);
     const raw = await src.read(h.offsetBmap, bmapBytes);
-    const bmap = new Uint32Array(h.blocksInImage);
+    const bmap = new Uint32Array(need);
     const stride = bs + h.blockExtra;
-    for (let i = 0; i < h.blocksInImage; i++) {
+    for (let i = 0; i < need; i++) {
       const e = raw.readUInt32LE(i * 4);
       bmap[i] = e;
-      if (e === FREE || e === ZERO || i >= need) continue;
+      if (e === FREE || e === ZERO) continue;
       const end = h.offsetData + e * stride + h.blockExtra + Math.min(bs, h.diskSize - i * bs);
       if (e >= h.blocksInImage || end > src.size) {
         throw corrupt(`${src.path}: VDI block map entry ${i} (block ${e}) points past end of file (ends at ${end}, file has ${src.size} bytes)`, {

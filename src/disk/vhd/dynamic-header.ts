@@ -33,8 +33,9 @@ export function parseDynamicHeader(buf: Buffer, at: number): DynamicHeader {
   }
   const blockSize = r.u32be(32);
   // a power of two, at least one sector: the bitmap math below relies on it
-  if (blockSize < 512 || (blockSize & (blockSize - 1)) !== 0) {
-    throw corrupt(`VHD dynamic header at ${at}: block size ${blockSize} is not a power of two >= 512`);
+  // Hyper-V uses 512 KiB or 2 MiB; the cap bounds the per-block bitmap kept in memory
+  if (blockSize < 512 || blockSize > 256 * 1024 * 1024 || (blockSize & (blockSize - 1)) !== 0) {
+    throw corrupt(`VHD dynamic header at ${at}: block size ${blockSize} is not a power of two between 512 and 256 MiB`);
   }
   const nameRaw = Buffer.from(r.bytes(64, 512));
   nameRaw.swap16(); // UTF-16 big-endian on disk

@@ -1,4 +1,4 @@
-import { corrupt } from '../../protocol/errors.js';
+import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
 import { Lru, addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
 import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
@@ -10,6 +10,8 @@ const UNUSED = 0xffffffff;
 const TYPE_NAMES: Record<number, string> = { 2: 'fixed', 3: 'dynamic', 4: 'differencing' };
 /** Parent locator payloads are short paths; anything larger is not a path. */
 const MAX_LOCATOR_BYTES = 64 * 1024;
+/** VHDs end at 2 TiB (512 Ki entries at 2 MiB blocks); far larger tables are refused before allocation. */
+const MAX_TABLE_BYTES = 256 << 20;
 
 /** A VHD (Virtual PC / Hyper-V gen 1, qemu's "vpc"): fixed, dynamic or differencing. */
 export class VhdDevice implements ImageDevice, MappedDevice {
@@ -78,6 +80,9 @@ export class VhdDevice implements ImageDevice, MappedDevice {
     }
     // the BAT's size is bounded by the file before anything is allocated for it
     const batBytes = blocks * 4;
+    if (batBytes > MAX_TABLE_BYTES) {
+      throw new GuestkitError('UNSUPPORTED_FORMAT', `${src.path}: VHD BAT of ${batBytes} bytes exceeds the ${MAX_TABLE_BYTES}-byte limit`);
+    }
     if (header.tableOffset + batBytes > src.size) {
       throw corrupt(`${src.path}: VHD BAT at ${header.tableOffset} (${batBytes} bytes) lies past end of file (${src.size} bytes)`);
     }

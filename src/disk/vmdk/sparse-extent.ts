@@ -1,10 +1,12 @@
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { corrupt } from '../../protocol/errors.js';
+import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import { Lru, type Mapping } from '../ova/mapped-read.js';
 import type { ByteSource } from '../ova/source.js';
 import { FLAG_COMPRESSED, FLAG_MARKERS, FLAG_ZEROED_GRAIN, parseSparseHeader, type SparseHeader } from './sparse-header.js';
 
 const GTE_ZERO = 1;
+/** 64 Mi grain tables; VMDKs top out at 62 TiB (about 1 Mi tables of 512 grains). */
+const MAX_TABLE_BYTES = 256 << 20;
 
 /**
  * One hosted sparse extent: grain directory -> grain tables -> grains. Grain
@@ -15,8 +17,10 @@ export class SparseExtent {
   readonly grainBytes: number;
   private readonly gtCoverage: number;
   private readonly gd: Uint32Array;
-  private readonly gts = new Lru<number, Uint32Array>(128);
-  private readonly grains = new Lru<number, Buffer>(8);
+  /** Grain tables kept: about 8 MiB of them (4096 of the usual 2 KiB tables). */
+  private readonly gts: Lru<number, Uint32Array>;
+  /** Inflated grains kept: about 8 MiB whatever the grain size. */
+  private readonly grains: Lru<number, Buffer>;
 
   private constructor(
     readonly src: ByteSource,
@@ -28,6 +32,8 @@ export class SparseExtent {
     this.grainBytes = header.grainSize * 512;
     this.gtCoverage = this.grainBytes * gdHeader.numGTEsPerGT;
     this.gd = gd;
+    this.grains = new Lru(Math.max(1, Math.floor((8 << 20) / this.grainBytes)));
+    this.gts = new Lru(Math.max(4, Math.floor((8 << 20) / (gdHeader.numGTEsPerGT * 4))));
   }
 
   get compressed(): boolean {
@@ -60,6 +66,9 @@ export class SparseExtent {
         entries: gdes,
         file_size: src.size,
       });
+    }
+    if (gdes * 4 > MAX_TABLE_BYTES) {
+      throw new GuestkitError('UNSUPPORTED_FORMAT', `${src.path}: grain directory of ${gdes * 4} bytes exceeds the ${MAX_TABLE_BYTES}-byte limit`);
     }
     const raw = await src.read(gdAt, gdes * 4);
     const gd = new Uint32Array(gdes);
