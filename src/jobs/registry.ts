@@ -21,6 +21,7 @@ export class HandlerRegistry {
       this.byName.set(name, def);
     }
     this.defs.push(def);
+    this.caps = undefined;
     return this;
   }
 
@@ -32,7 +33,13 @@ export class HandlerRegistry {
     return this.defs;
   }
 
+  private caps?: Capabilities;
+
   capabilities(): Capabilities {
+    return (this.caps ??= this.computeCapabilities());
+  }
+
+  private computeCapabilities(): Capabilities {
     const uniq = (xs: Iterable<string>) => [...new Set(xs)].sort();
     return {
       operations: uniq(this.byName.keys()),

@@ -177,6 +177,7 @@ export class Store {
   }
 
   close(): void {
+    this.commitBatch();
     if (this.db.open) this.db.close();
   }
 
@@ -393,6 +394,37 @@ export class Store {
   /** Runs `fn` in an IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks between processes). */
   private tx<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  private batchOpen = false;
+  private readonly afterCommitQueue: (() => void)[] = [];
+
+  /**
+   * Group commit: the writes of the rest of this event-loop turn share one transaction,
+   * committed on setImmediate. Each method still runs atomically (as a savepoint).
+   * Side effects that must not be seen before the commit go through afterCommit().
+   */
+  beginBatch(): void {
+    if (this.batchOpen || this.db.inTransaction) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    this.batchOpen = true;
+    setImmediate(() => this.commitBatch());
+  }
+
+  commitBatch(): void {
+    if (!this.batchOpen) return;
+    this.batchOpen = false;
+    try {
+      this.db.exec('COMMIT');
+    } finally {
+      for (const cb of this.afterCommitQueue.splice(0)) cb();
+    }
+  }
+
+  /** Runs `cb` once what was written so far is committed (now, when no batch is open). */
+  afterCommit(cb: () => void): void {
+    if (this.batchOpen) this.afterCommitQueue.push(cb);
+    else cb();
   }
 }
 

@@ -96,6 +96,9 @@ interface Running {
 /** Result of a cancel request. */
 export type CancelOutcome = 'cancelled' | 'cancelling' | 'refused' | 'unknown';
 
+/** Jobs started per event-loop turn before yielding (one group commit each). */
+const DISPATCH_BUDGET = 64;
+
 /** Routing rules that mean "some other worker should take this", not "this job cannot run". */
 const ROUTING_CONSTRAINTS = new Set(['routing.worker_id', 'routing.worker_pool', 'constraints.allowed_worker_pools']);
 
@@ -114,6 +117,8 @@ export class Executor {
   private seq = 0;
   private draining = false;
   private dispatching = false;
+  private dispatchDeferred = false;
+  private startedThisTurn = 0;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
 
@@ -310,10 +315,22 @@ export class Executor {
   }
 
   private dispatch(): void {
-    if (this.dispatching) return;
+    if (this.dispatching || this.dispatchDeferred) return;
     this.dispatching = true;
     try {
       while (!this.draining && this.running.size < this.o.maxConcurrent && this.heap.size > 0) {
+        // inline jobs finish within microtasks: without a budget a backlog would run in one
+        // event-loop turn and starve timers, HTTP and the watcher
+        if (++this.startedThisTurn > DISPATCH_BUDGET) {
+          this.dispatchDeferred = true;
+          setImmediate(() => {
+            this.dispatchDeferred = false;
+            this.startedThisTurn = 0;
+            this.dispatch();
+          });
+          break;
+        }
+        this.o.store.beginBatch();
         const w = this.heap.pop()!;
         if (w.dead) continue;
         this.waiting.delete(w.job.job_id);
@@ -373,7 +390,7 @@ export class Executor {
       const why = `job_id ${job.job_id} was already submitted (status ${out.row.status}${out.row.worker_id ? ` on ${out.row.worker_id}` : ''}); this copy is not run`;
       r.log.warn({ existing_status: out.row.status }, why);
       this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
-      r.claimed.duplicate(why);
+      this.o.store.afterCommit(() => r.claimed.duplicate(why));
       endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
       return false;
     }
@@ -593,7 +610,7 @@ export class Executor {
       r.done = true;
       r.log.info('interrupted by shutdown; job given back');
       endSpan(r.span);
-      r.claimed.release();
+      this.o.store.afterCommit(() => r.claimed.release());
       return;
     }
     if (kind === 'cancel') {
@@ -665,7 +682,8 @@ export class Executor {
     } catch (err) {
       r.log.error({ err: String(err) }, 'could not record the job end in the store');
     }
-    r.claimed.finish(result);
+    // the result is published only once its store record is committed (group commit)
+    this.o.store.afterCommit(() => r.claimed.finish(result));
     const secs = (Date.now() - r.startedAt.getTime()) / 1000;
     this.o.metrics.jobs.inc({ operation: job.operation, status });
     this.o.metrics.jobDuration.observe({ operation: job.operation, status }, secs);

@@ -341,17 +341,40 @@ export class SpoolTransport {
 }
 
 class SpoolClaim implements ClaimedJob {
+  private pending = '';
+  private pendingJob = '';
+  private flushScheduled = false;
+
   constructor(
     private readonly t: SpoolTransport,
     readonly source: string,
   ) {}
 
+  /** Events of one event-loop turn go out in one append (an open() per event is the costliest call here). */
   event(ev: ProgressEvent): void {
-    appendFileSync(this.t.layout.eventsPath(ev.job_id), JSON.stringify(ev) + '\n');
+    this.pending += JSON.stringify(ev) + '\n';
+    this.pendingJob = ev.job_id;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.pending) return;
+    const text = this.pending;
+    this.pending = '';
+    try {
+      appendFileSync(this.t.layout.eventsPath(this.pendingJob), text);
+    } catch (err) {
+      this.t.options.logger.warn({ file: this.source, err: String(err) }, 'could not write progress events');
+    }
   }
 
   finish(result: JobResult): void {
     const l = this.t.layout;
+    this.flush();
     try {
       l.writeResult(result.job_id, result, this.t.options.durableResults);
       l.archive(this.source, result.status === 'completed' ? 'done' : 'failed');
@@ -362,6 +385,7 @@ class SpoolClaim implements ClaimedJob {
   }
 
   release(): void {
+    this.flush();
     try {
       renameSync(this.t.layout.claimed(this.source), this.t.layout.incoming(this.source));
     } catch (err) {
