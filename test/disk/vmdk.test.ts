@@ -191,3 +191,43 @@ test('vmdk probe: sparse magic and text descriptors', async () => {
   }
   assert.ok(!vmdkFormat.probe(await readAt(fx('ref.raw'), 0, 4096), Buffer.alloc(512), 0));
 });
+
+test('vmdk hand-written descriptors: a ZERO extent after a flat one; unsupported extent kinds are refused clearly', async () => {
+  const s = await scratchCopy('flat-flat.vmdk');
+  const { writeFile } = await import('node:fs/promises');
+  const desc = (extents: string) =>
+    `# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType="custom"\n\n${extents}\n\nddb.adapterType = "lsilogic"\n`;
+  try {
+    const p = join(s.dir, 'zero.vmdk');
+    await writeFile(p, desc('RW 65536 FLAT "flat-flat.vmdk" 0\nRW 65536 ZERO'));
+    const dev = await openWith(vmdkFormat, p);
+    try {
+      assert.equal(dev.size, 64 * MiB);
+      assert.equal(fsd(dev.info())['adapter_type'], 'lsilogic');
+      const at = 32 * MiB - 1000;
+      const got = await dev.read(at, 3000);
+      assert.ok(got.subarray(0, 1000).equals(await readAt(fx('ref.raw'), at, 1000)));
+      assert.ok(got.subarray(1000).equals(Buffer.alloc(2000)));
+    } finally {
+      await dev.close();
+    }
+    // a flat extent starting inside its file (offset in sectors)
+    await writeFile(p, desc('RW 2048 FLAT "flat-flat.vmdk" 2048'));
+    const off = await openWith(vmdkFormat, p);
+    assert.ok((await off.read(0, 4096)).equals(await readAt(fx('ref.raw'), MiB, 4096)));
+    await off.close();
+    for (const [ext, re] of [
+      ['RW 2048 VMFSSPARSE "x-delta.vmdk"', /VMFSSPARSE extents are not supported/],
+      ['RW 2048 VMFSRDM "x-rdm.vmdk"', /VMFSRDM extents are not supported/],
+      ['NOACCESS 2048 FLAT "flat-flat.vmdk" 0', /NOACCESS/],
+      ['RW 2048 WEIRD "flat-flat.vmdk"', /unknown VMDK extent type/],
+    ] as const) {
+      await writeFile(p, desc(ext));
+      await assertCode(() => openWith(vmdkFormat, p), 'UNSUPPORTED_FORMAT', re);
+    }
+    await writeFile(p, desc(''));
+    await assertCode(() => openWith(vmdkFormat, p), 'CORRUPT_IMAGE', /lists no extents/);
+  } finally {
+    await s.cleanup();
+  }
+});
