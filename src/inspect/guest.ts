@@ -26,16 +26,25 @@ export interface AssembledRoot {
   warnings: string[];
 }
 
+const BTRFS_TOP_LEVEL = 5;
+
+/** A Btrfs subvolume as fstab names it: by path (`subvol=`) or by id (`subvolid=`). */
+export type SubvolRef = string | { id: number };
+
 /** Opens each filesystem once (per device and subvolume) and remembers failures. */
 export class FsPool {
   private readonly open = new Map<string, Promise<FileSystem>>();
   constructor(private readonly warnings: string[]) {}
 
-  get(device: GuestDevice, subvol?: string): Promise<FileSystem> {
-    const key = `${device.device}\0${subvol ?? ''}`;
+  get(device: GuestDevice, subvol?: SubvolRef): Promise<FileSystem> {
+    // fstab writes "/@/home" where the subvolume list says "@/home": one subvolume, one open.
+    const path = typeof subvol === 'string' ? subvol.split('/').filter((c) => c !== '').join('/') : undefined;
+    const key = `${device.device}\0${typeof subvol === 'object' ? `#${subvol.id}` : path === undefined ? '' : `/${path}`}`;
     let p = this.open.get(key);
     if (!p) {
-      p = openFilesystem(device.dev, device.fsType!, subvol === undefined ? {} : { subvol });
+      // No subvol= mounts the default subvolume; subvol=/ is the top level (id 5).
+      const opts = typeof subvol === 'object' ? { subvolid: subvol.id } : path === undefined ? {} : path === '' ? { subvolid: BTRFS_TOP_LEVEL } : { subvol: path };
+      p = openFilesystem(device.dev, device.fsType!, opts);
       this.open.set(key, p);
     }
     return p;
@@ -66,11 +75,14 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
       continue;
     }
     const candidates: { subvol?: string; fs: FileSystem }[] = [{ fs }];
-    // Btrfs roots usually live in a subvolume (@, root): look at each.
-    const subvols = (fs as { subvolumes?: () => Promise<{ path: string }[]> }).subvolumes;
+    // Btrfs roots usually live in a subvolume (@, root): look at each. The device opened
+    // without subvol= shows the default subvolume (openSUSE: @/.snapshots/1/snapshot),
+    // already a candidate: listing it again would report its OS twice.
+    const subvols = (fs as { subvolumes?: () => Promise<{ id?: number; path: string }[]> }).subvolumes;
     if (subvols) {
       try {
         for (const sv of await subvols.call(fs)) {
+          if (sv.id !== undefined && sv.id === fs.info.subvolid) continue;
           candidates.push({ subvol: sv.path, fs: await pool.get(device, sv.path) });
         }
       } catch (err) {
@@ -120,7 +132,9 @@ export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool
     }
     try {
       const subvol = mountOption(e.options, 'subvol');
-      const fs = await pool.get(dev, subvol);
+      const subvolid = mountOption(e.options, 'subvolid');
+      const ref: SubvolRef | undefined = subvol ?? (subvolid !== undefined && /^\d+$/.test(subvolid) ? { id: Number(subvolid) } : undefined);
+      const fs = await pool.get(dev, ref);
       vfs.mount(e.file, fs, dev.device);
     } catch (err) {
       warnings.push(`fstab: cannot attach ${dev.device} at ${e.file}: ${(err as Error).message}`);

@@ -309,6 +309,76 @@ test('damaged filesystems beside the OS: the OS is inspected, each damage is a w
   assert.ok(os.applications!.length > 100, 'the rest of the inspection ran');
 });
 
+// ------------------------------------------------------------------ 7. Btrfs subvolumes (Ubuntu style)
+let btrfs: Inspection;
+before(async () => {
+  btrfs = await inspect(img('btrfs-guest.qcow2'));
+});
+
+test('Btrfs guest: root in subvolume @, /home by subvolid=, /boot on ext4', () => {
+  const os = only(btrfs);
+  assert.equal(os.root, '/dev/sda2:@');
+  assertDebian(os, 'btrfs-01');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda2', '/boot': '/dev/sda1', '/home': '/dev/sda2' });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2']);
+  assert.deepEqual(os.fstab!.map((e) => [e.file, e.device]), [['/', '/dev/sda2'], ['/boot', '/dev/sda1'], ['/home', '/dev/sda2']]);
+  assert.deepEqual(btrfs.warnings, []);
+  assert.deepEqual(os.warnings, []);
+  const fs = fsByDevice(btrfs);
+  assert.deepEqual([fs['/dev/sda2']!.type, fs['/dev/sda2']!.label, fs['/dev/sda2']!.uuid], ['btrfs', 'ubuntu', '7f60a0b8-c28d-4e9a-9b7c-000000000702']);
+});
+
+test('Btrfs guest: the OS view shows subvolume @home at /home, not the top level', async () => {
+  const s = await GuestSession.open([img('btrfs-guest.qcow2')]);
+  try {
+    const vfs = await s.osView();
+    assert.deepEqual((await vfs.readdirNames('/home')).sort(), ['alice', 'bob']);
+    assert.equal((await vfs.stat('/home/alice')).uid, 1000);
+    assert.ok(!(await vfs.readdirNames('/')).includes('@home'));
+    // The device opened without subvol= is the top level holding both subvolumes.
+    assert.deepEqual((await (await s.deviceView('/dev/sda2')).readdirNames('/')).sort(), ['@', '@home']);
+  } finally {
+    await s.close();
+  }
+});
+
+// ------------------------------------------------------------------ 8. Btrfs default subvolume (openSUSE style)
+let suse: Inspection;
+before(async () => {
+  suse = await inspect(img('suse-btrfs.qcow2'));
+});
+
+test('openSUSE-style Btrfs: the default subvolume is the root, reported once', () => {
+  const os = only(suse);
+  assert.equal(os.root, '/dev/sda2');
+  assert.equal(os.distro, 'opensuse');
+  assert.deepEqual([os.major_version, os.minor_version], [15, 5]);
+  assert.equal(os.osinfo, 'opensuse15.5');
+  assert.equal(os.package_management, 'zypper');
+  assert.equal(os.arch, 'x86_64');
+  assert.equal(os.hostname, 'leap-01');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda2', '/.snapshots': '/dev/sda2', '/home': '/dev/sda2' });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2']);
+  assert.deepEqual(os.fstab!.map((e) => [e.file, e.device]), [['/', '/dev/sda2'], ['/home', '/dev/sda2'], ['/.snapshots', '/dev/sda2'], ['swap', '/dev/sda1']]);
+  const fs = fsByDevice(suse);
+  assert.deepEqual([fs['/dev/sda1']!.type, fs['/dev/sda1']!.role], ['swap', 'swap']);
+  assert.deepEqual([fs['/dev/sda2']!.type, fs['/dev/sda2']!.role], ['btrfs', 'linux-root']);
+  assert.deepEqual(suse.warnings, []);
+  assert.deepEqual(os.warnings.filter((w) => w !== 'no package database found'), []);
+});
+
+test('openSUSE-style Btrfs: subvol=/@/home and /@/.snapshots attach inside the snapshot root', async () => {
+  const s = await GuestSession.open([img('suse-btrfs.qcow2')]);
+  try {
+    const vfs = await s.osView();
+    assert.equal((await vfs.readFile('/home/tux/.bashrc')).toString(), 'alias ll="ls -l"\n');
+    assert.match((await vfs.readFile('/.snapshots/1/info.xml')).toString(), /<description>first root filesystem<\/description>/);
+    assert.deepEqual(await vfs.readdirNames('/.snapshots/1/snapshot/home'), [], 'the snapshot seen through /.snapshots has the bare mount point');
+  } finally {
+    await s.close();
+  }
+});
+
 // ------------------------------------------------------------------ guestkit ls / cat through the OS view
 
 test('cli: cat /boot/grub/grub.cfg crosses into the /boot partition of the LVM guest', async () => {
