@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GuestkitError } from '../protocol/errors.js';
 
 /**
@@ -69,10 +69,12 @@ export class PathPolicy {
     if (path.split(/[/\\]/).includes('..')) throw deny('must not contain ".." segments');
     if (!this.restricted) return;
     if (!this.under(resolve(path))) throw deny('is not under an allowed root');
-    let p = resolve(path);
+    const full = resolve(path);
+    let p = full;
     for (let i = 0; i < 256; i++) {
       try {
-        const real = await realpath(p);
+        // the part that does not exist yet holds no symlinks: real path = real ancestor + rest
+        const real = join(await realpath(p), relative(p, full));
         if (!this.under(real)) throw deny(`resolves to ${real}, outside the allowed roots (symlink escape)`);
         return;
       } catch (err) {
