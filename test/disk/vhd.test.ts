@@ -144,3 +144,26 @@ test('vhd differencing: a parent that changed identity is a warning; a missing p
     await s.cleanup();
   }
 });
+
+test('vhd dynamic: sectors whose bitmap bit is clear read as zeros', async () => {
+  const s = await scratchCopy('dynamic.vhd');
+  try {
+    const hdr = await readAt(s.path, 512, 1024);
+    const bat = Number(hdr.readBigUInt64BE(16));
+    const block0 = (await readAt(s.path, bat, 4)).readUInt32BE(0);
+    assert.notEqual(block0, 0xffffffff, 'fixture: block 0 allocated');
+    await patch(s.path, block0 * 512 + 1, Buffer.from([0x00, 0x0f])); // sectors 8..19 clear
+    const dev = await openWith(vhdFormat, s.path);
+    try {
+      const got = await dev.read(0, 24 * 512);
+      const ref = await readAt(fx('ref.raw'), 0, 24 * 512);
+      assert.ok(got.subarray(0, 8 * 512).equals(ref.subarray(0, 8 * 512)));
+      assert.ok(got.subarray(8 * 512, 20 * 512).equals(Buffer.alloc(12 * 512)));
+      assert.ok(got.subarray(20 * 512).equals(ref.subarray(20 * 512)));
+    } finally {
+      await dev.close();
+    }
+  } finally {
+    await s.cleanup();
+  }
+});

@@ -151,6 +151,25 @@ test('vmdk grain pointer past end of file and grain directory past end are CORRU
   }
 });
 
+test('vmdk monolithicSparse truncated is CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('sparse.vmdk');
+  try {
+    await truncateTo(s.path, 8 * MiB);
+    await assertCode(async () => {
+      const dev = await openWith(vmdkFormat, s.path);
+      try {
+        await dev.read(0, dev.size);
+      } finally {
+        await dev.close();
+      }
+    }, 'CORRUPT_IMAGE', /past end of file/);
+    await truncateTo(s.path, 300);
+    await assertCode(() => openWith(vmdkFormat, s.path), 'CORRUPT_IMAGE');
+  } finally {
+    await s.cleanup();
+  }
+});
+
 test('vmdk streamOptimized with the grain directory at the end: truncated file and a damaged compressed grain are CORRUPT_IMAGE', async () => {
   const s = await scratchCopy('stream-footer.vmdk');
   try {

@@ -137,20 +137,28 @@ export class VhdDevice implements ImageDevice, MappedDevice {
     if (entry === UNUSED) return { m: diff ? { kind: 'parent' } : { kind: 'zero' }, len };
     const blockStart = entry * 512;
     const data: Mapping = { kind: 'data', src: this.src, offset: blockStart + this.bitmapBytes + inBlock };
-    // only a differencing disk's bitmap says anything (qemu and Hyper-V treat dynamic blocks as whole)
-    if (!diff) return { m: data, len };
+    // the block's sector bitmap: a clear bit is a sector never written here, read from the
+    // parent (differencing) or as zeros (dynamic)
     let bitmap = this.bitmaps.get(block);
     if (!bitmap) {
       bitmap = await this.src.read(blockStart, this.bitmapBytes);
       this.bitmaps.set(block, bitmap);
     }
     const first = Math.floor(inBlock / 512);
-    const set = bitOf(bitmap, first);
     const lastSector = Math.floor((inBlock + len - 1) / 512);
+    const set = bitOf(bitmap, first);
     let s = first + 1;
-    while (s <= lastSector && bitOf(bitmap, s) === set) s++;
+    // whole bytes of equal bits at a time, then single bits
+    while (s <= lastSector) {
+      if ((s & 7) === 0 && s + 7 <= lastSector && bitmap[s >> 3] === (set ? 0xff : 0)) {
+        s += 8;
+        continue;
+      }
+      if (bitOf(bitmap, s) !== set) break;
+      s++;
+    }
     const runLen = Math.min(len, s * 512 - inBlock);
-    return { m: set ? data : { kind: 'parent' }, len: runLen };
+    return { m: set ? data : diff ? { kind: 'parent' } : { kind: 'zero' }, len: runLen };
   }
 
   info(): ImageInfo {
