@@ -27,8 +27,13 @@ export interface MappedDevice {
 
 export async function readMapped(dev: MappedDevice, offset: number, length: number): Promise<Buffer> {
   checkDeviceRead(dev, offset, length);
+  if (length === 0) return Buffer.alloc(0);
+  // the common case, one run of file data, is the file read itself (no copy)
+  const firstMap = await dev.map(offset, length);
+  if (firstMap.m.kind === 'data' && firstMap.len >= length) return firstMap.m.src.read(firstMap.m.offset, length);
   const out = Buffer.alloc(length);
   let pos = 0;
+  let pending: { m: Mapping; len: number } | null = firstMap;
   // a pending run of file data or parent data, flushed when the next piece does not continue it
   let run: { kind: 'data' | 'parent'; src?: ByteSource; fileOff: number; outPos: number; len: number } | null = null;
   const flush = async () => {
@@ -45,7 +50,8 @@ export async function readMapped(dev: MappedDevice, offset: number, length: numb
     }
   };
   while (pos < length) {
-    const { m, len: l } = await dev.map(offset + pos, length - pos);
+    const { m, len: l } = pending ?? (await dev.map(offset + pos, length - pos));
+    pending = null;
     const len = Math.min(Math.max(1, Math.floor(l)), length - pos);
     if (m.kind === 'data' && run?.kind === 'data' && run.src === m.src && run.fileOff + run.len === m.offset) {
       run.len += len;
