@@ -1,5 +1,6 @@
+import { join } from 'node:path';
+import { REPO } from '../helpers/fixtures.js';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { RawDevice } from '../../src/disk/raw.js';
 import type { BlockDevice } from '../../src/disk/types.js';
@@ -10,7 +11,7 @@ import { openNtfs } from '../../src/fs/ntfs/ntfs.js';
 import { Vfs } from '../../src/fs/vfs.js';
 import { GuestkitError } from '../../src/protocol/errors.js';
 
-const OUT = fileURLToPath(new URL('../fixtures/out/fs-ntfs/', import.meta.url));
+const OUT = join(REPO, 'test', 'fixtures', 'out', 'fs-ntfs') + '/';
 
 /** The real image with some bytes replaced (no copy of the image is made). */
 class PatchedDevice implements BlockDevice {

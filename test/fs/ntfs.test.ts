@@ -1,7 +1,8 @@
+import { join } from 'node:path';
+import { REPO } from '../helpers/fixtures.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { RawDevice } from '../../src/disk/raw.js';
 import { openFilesystem } from '../../src/fs/open.js';
@@ -10,7 +11,7 @@ import { Vfs } from '../../src/fs/vfs.js';
 import { GuestkitError } from '../../src/protocol/errors.js';
 import { compareTree } from '../helpers/tree-compare.js';
 
-const OUT = fileURLToPath(new URL('../fixtures/out/fs-ntfs/', import.meta.url));
+const OUT = join(REPO, 'test', 'fixtures', 'out', 'fs-ntfs') + '/';
 const TREE_IMG = `${OUT}tree.img`;
 const SPECIAL_IMG = `${OUT}special.img`;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -1,9 +1,10 @@
+import { join } from 'node:path';
+import { REPO } from '../helpers/fixtures.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { BlockDevice } from '../../src/disk/types.js';
 
-export const OUT = fileURLToPath(new URL('../fixtures/out/fs-xfs-btrfs/', import.meta.url));
+export const OUT = join(REPO, 'test', 'fixtures', 'out', 'fs-xfs-btrfs') + '/';
 
 export function fixture(name: string): string {
   const p = OUT + name;
