@@ -41,7 +41,7 @@ export function canonicalDeviceName(name: string): string {
   return name;
 }
 
-/** Resolves an fstab/crypttab spec (UUID=, LABEL=, PARTUUID=, /dev/…) to one of the guest's devices. */
+/** Resolves an fstab/crypttab spec (UUID=, LABEL=, PARTUUID=, /dev/…, /dev/disk/by-*) to one of the guest's devices. */
 export function resolveSpec(spec: string, devices: GuestDevice[]): GuestDevice | undefined {
   const eqSpec = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.*)$/.exec(spec);
   const byPath = /^\/dev\/disk\/by-(uuid|label|partuuid|partlabel)\/(.+)$/.exec(spec);
@@ -62,6 +62,9 @@ export function resolveSpec(spec: string, devices: GuestDevice[]): GuestDevice |
     }
   }
   if (!spec.startsWith('/dev/')) return undefined;
+  // udev's name for a device-mapper device (LVs among them): /dev/disk/by-id/dm-name-VG-LV.
+  const dmName = /^\/dev\/disk\/by-id\/dm-name-(.+)$/.exec(spec);
+  if (dmName) return devices.find((d) => d.aliases.includes(`/dev/mapper/${dmName[1]}`));
   const canon = canonicalDeviceName(spec);
   return devices.find((d) => d.device === canon || d.aliases.includes(spec) || d.aliases.includes(canon));
 }

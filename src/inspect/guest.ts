@@ -113,15 +113,23 @@ export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool
   for (const e of fstab) {
     const dev = resolveSpec(e.spec, devices);
     if (dev) e.device = dev.device;
+    // A dm-crypt mapping opened from crypttab at boot: its backing device is what the disks hold.
+    const crypt = dev ? undefined : cryptMapping(e.spec, crypttab, devices);
+    if (crypt?.backing) filesystems.add(crypt.backing.device);
     if (e.vfstype === 'swap') {
       if (dev) filesystems.add(dev.device);
-      else warnings.push(`fstab: swap ${e.spec} not found on the given disks`);
+      else if (!crypt && !isSwapFile(e.spec)) warnings.push(`fstab: swap ${e.spec} not found on the given disks`);
       continue;
     }
     if (!isMountable(e)) continue;
     if (e.file === '/') continue;
     if (!dev) {
-      warnings.push(`fstab: ${e.spec} (for ${e.file}) not found on the given disks`);
+      if (crypt) {
+        const where = crypt.backing?.device ?? `${crypt.entry.device}, not found on the given disks`;
+        warnings.push(`fstab: ${e.file} is on the encrypted volume ${crypt.entry.name} (${where}), which cannot be read without its key`);
+      } else if (!isRemovableMedia(e.spec) && !e.options.split(',').includes('noauto')) {
+        warnings.push(`fstab: ${e.spec} (for ${e.file}) not found on the given disks`);
+      }
       continue;
     }
     mountpoints[e.file] = dev.device;
@@ -142,4 +150,23 @@ export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool
   }
   const sorted = Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => a.localeCompare(b)));
   return { root, vfs, mountpoints: sorted, fstab, crypttab, filesystems: [...filesystems].sort(), warnings };
+}
+
+/** The crypttab entry behind /dev/mapper/NAME (or by-id/dm-name-NAME), with its backing device when present. */
+function cryptMapping(spec: string, crypttab: CrypttabEntry[], devices: GuestDevice[]): { entry: CrypttabEntry; backing?: GuestDevice } | undefined {
+  const m = /^\/dev\/(?:mapper\/|disk\/by-id\/dm-name-)(.+)$/.exec(spec);
+  const entry = m ? crypttab.find((c) => c.name === m[1]) : undefined;
+  if (!entry) return undefined;
+  const backing = resolveSpec(entry.device, devices);
+  return backing ? { entry, backing } : { entry };
+}
+
+/** A swap file (/swap.img, /swapfile) lives inside a mounted filesystem, not on a device of its own. */
+function isSwapFile(spec: string): boolean {
+  return spec.startsWith('/') && !spec.startsWith('/dev/');
+}
+
+/** CD-ROM and floppy lines installers leave in fstab: no disk image holds them. */
+function isRemovableMedia(spec: string): boolean {
+  return /^\/dev\/(?:sr\d+|scd\d+|cdrom\d*|dvd\d*|fd\d+|floppy)$/.test(spec) || spec.startsWith('/dev/iso9660/');
 }

@@ -67,6 +67,21 @@ test('LVM guest: fstab names (/dev/mapper/VG-LV, /dev/VG/LV, UUID=) resolve to t
   });
 });
 
+test('LVM guest: udev and device-mapper names of the LVs resolve too', async () => {
+  const s = await GuestSession.open([img('lvm-guest.qcow2')]);
+  try {
+    const to = (spec: string) => resolveSpec(spec, s.devices)?.device;
+    assert.equal(to('/dev/disk/by-id/dm-name-vg0-root'), '/dev/vg0/root');
+    assert.equal(to('/dev/mapper/vg0-swap'), '/dev/vg0/swap');
+    assert.equal(to('/dev/vg0/root'), '/dev/vg0/root');
+    assert.equal(to('/dev/disk/by-label/root'), '/dev/vg0/root');
+    assert.equal(to('/dev/disk/by-id/dm-name-vg0-home'), undefined);
+    assert.equal(to('/dev/mapper/vg0-home'), undefined);
+  } finally {
+    await s.close();
+  }
+});
+
 test('LVM guest: layout lists the MBR, the PV, both LVs with their roles', () => {
   assert.deepEqual(lvm.partition_table, [{ device: '/dev/sda', scheme: 'mbr' }]);
   assert.deepEqual(lvm.image.map((i) => i.format), ['qcow2']);
@@ -243,7 +258,7 @@ before(async () => {
   virtio = await inspect(img('virtio.qcow2'));
 });
 
-test('virtio guest: /dev/vda2, /dev/vda3 and /dev/disk/by-uuid/… resolve to /dev/sdaN', () => {
+test('virtio guest: /dev/vda2, /dev/vda3 and /dev/disk/by-uuid/… resolve to /dev/sdaN; swap file and CD-ROM are no warning', () => {
   const os = only(virtio);
   assert.equal(os.root, '/dev/sda2');
   assertDebian(os, 'virtio-01');
@@ -253,7 +268,9 @@ test('virtio guest: /dev/vda2, /dev/vda3 and /dev/disk/by-uuid/… resolve to /d
     '/dev/vda2': '/dev/sda2',
     '/dev/disk/by-uuid/5d4e8f96-a06b-4c7e-9f5a-000000000501': '/dev/sda1',
     '/dev/vda3': '/dev/sda3',
+    '/swap.img': undefined,
     tmpfs: undefined,
+    '/dev/sr0': undefined,
   });
   assert.equal(fsByDevice(virtio)['/dev/sda3']!.role, 'swap');
   assert.deepEqual(os.warnings, []);
@@ -295,17 +312,23 @@ test('damaged filesystems beside the OS: the OS is inspected, each damage is a w
     'UUID=6e5f9fa7-b17c-4d8f-8a6b-000000000601': '/dev/sda1',
     'UUID=6e5f9fa7-b17c-4d8f-8a6b-000000000602': '/dev/sda2',
     'LABEL=scratch': '/dev/sda3',
+    '/dev/mapper/secure': undefined,
   });
+  // The LUKS partition behind /dev/mapper/secure (crypttab) is one of the OS's devices.
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2', '/dev/sda3', '/dev/sda4']);
+  assert.deepEqual(os.crypttab, [{ name: 'secure', device: 'UUID=6e5f9fa7-b17c-4d8f-8a6b-000000000604', keyfile: 'none', options: 'luks,discard' }]);
   assert.equal(damaged.warnings.length, 2, damaged.warnings.join('\n'));
   assert.match(damaged.warnings[0]!, /^\/dev\/sda2: cannot open ext4 filesystem: .*superblock/);
   assert.match(damaged.warnings[1]!, /^\/dev\/sda3: cannot open xfs filesystem: .*xfs superblock/);
-  assert.equal(os.warnings.length, 2, os.warnings.join('\n'));
+  assert.equal(os.warnings.length, 3, os.warnings.join('\n'));
   assert.match(os.warnings[0]!, /^fstab: cannot attach \/dev\/sda2 at \/srv\/data: /);
   assert.match(os.warnings[1]!, /^fstab: cannot attach \/dev\/sda3 at \/srv\/scratch: /);
+  assert.equal(os.warnings[2], 'fstab: /srv/secure is on the encrypted volume secure (/dev/sda4), which cannot be read without its key');
   // Probing still names both (type, label), without a role: they could not be opened.
   const fs = fsByDevice(damaged);
   assert.deepEqual([fs['/dev/sda2']!.type, fs['/dev/sda2']!.label, fs['/dev/sda2']!.role], ['ext4', 'data', undefined]);
   assert.deepEqual([fs['/dev/sda3']!.type, fs['/dev/sda3']!.label, fs['/dev/sda3']!.role], ['xfs', 'scratch', undefined]);
+  assert.deepEqual([fs['/dev/sda4']!.type, fs['/dev/sda4']!.uuid], ['crypto_LUKS', '6e5f9fa7-b17c-4d8f-8a6b-000000000604']);
   assert.ok(os.applications!.length > 100, 'the rest of the inspection ran');
 });
 
