@@ -62,6 +62,21 @@ test('vhdx with one broken header uses the other (warning); both broken is CORRU
   }
 });
 
+test('vhdx with region table 1 broken uses table 2 (warning); both broken is CORRUPT_IMAGE', async () => {
+  const s = await scratchCopy('dynamic.vhdx');
+  try {
+    await patch(s.path, 192 * 1024 + 16 + 24, Buffer.from([0xff])); // BAT length in table 1
+    const dev = await openWith(vhdxFormat, s.path);
+    assert.match(String(fsd(dev.info())['warnings']), /region table 1 is invalid.*CRC-32C/);
+    await assertRandomReads(dev, 'ref.raw', 20);
+    await dev.close();
+    await patch(s.path, 256 * 1024 + 16 + 24, Buffer.from([0xff]));
+    await assertCode(() => openWith(vhdxFormat, s.path), 'CORRUPT_IMAGE', /both VHDX region tables are invalid/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
 test('vhdx BAT entry past end of file is CORRUPT_IMAGE naming the entry', async () => {
   const s = await scratchCopy('small-block.vhdx');
   try {

@@ -13,7 +13,8 @@ import { SubSource, allocatedBytes, openFileSource, type ByteSource } from './so
 import { isTarHeader, listTar, type TarMember } from './tar.js';
 
 const MAX_OVF_BYTES = 16 << 20;
-const PROBE_HEAD = 64 * 1024;
+/** Every member format is recognised from its first KiB (and the VHD footer at the end). */
+const PROBE_HEAD = 4096;
 
 /** How a disk inside the archive is opened: by its magic, like a file would be, but over a sub-file view. */
 const MEMBER_FORMATS: {

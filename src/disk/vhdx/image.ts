@@ -81,10 +81,14 @@ export class VhdxDevice implements ImageDevice, MappedDevice {
       warnings.push(`the log held ${src.entries} entries that were not applied (unclean shutdown); they were replayed in memory`);
     }
 
-    const tables = await Promise.all(REGION_TABLE_OFFSETS.map(async (o) => parseRegionTable(await src.read(o, 64 * KiB), o)));
-    const table = tables.find((t): t is Region[] => !(t instanceof Error));
-    if (!table) throw corrupt(`${src.path}: both VHDX region tables are invalid: ${tables.map((e) => (e as Error).message).join('; ')}`);
-    if (tables.some((t) => t instanceof Error)) warnings.push('one region table copy is invalid');
+    // the second region table copy is read only when the first is damaged
+    let table = parseRegionTable(await src.read(REGION_TABLE_OFFSETS[0], 64 * KiB), REGION_TABLE_OFFSETS[0]);
+    if (table instanceof Error) {
+      const first = table;
+      table = parseRegionTable(await src.read(REGION_TABLE_OFFSETS[1], 64 * KiB), REGION_TABLE_OFFSETS[1]);
+      if (table instanceof Error) throw corrupt(`${src.path}: both VHDX region tables are invalid: ${first.message}; ${table.message}`);
+      warnings.push(`region table 1 is invalid (${first.message}); using region table 2`);
+    }
     for (const r of table) {
       if (r.guid !== BAT_GUID && r.guid !== METADATA_GUID && r.required) {
         throw new GuestkitError('UNSUPPORTED_FORMAT', `${src.path}: required VHDX region ${r.guid} is not known to this reader`);
