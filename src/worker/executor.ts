@@ -165,7 +165,7 @@ export class Executor {
   }
 
   /** Offers a batch, then dispatches once: a backlog found at once runs in priority order. */
-  offerMany(offers: readonly JobOffer[]): number {
+  offerMany(offers: readonly JobOffer[], opts: { dispatch?: boolean } = {}): number {
     let n = 0;
     for (const offer of offers) {
       const id = offer.job.job_id;
@@ -176,8 +176,13 @@ export class Executor {
       n++;
     }
     this.updateGauges();
-    this.dispatch();
+    if (opts.dispatch !== false) this.dispatch();
     return n;
+  }
+
+  /** Starts waiting jobs while slots are free (after offerMany with dispatch: false). */
+  kick(): void {
+    this.dispatch();
   }
 
   /** The transport lost the job before it was claimed (another worker took it). */

@@ -156,7 +156,8 @@ export class SpoolTransport {
         batchIds.add(offer.job.job_id);
       }
     }
-    if (offers.length) this.o.executor.offerMany(offers);
+    // cancels first: a job and its cancel seen in the same scan is cancelled, never started
+    if (offers.length) this.o.executor.offerMany(offers, { dispatch: false });
     for (const [name, s] of this.seen) {
       if (!present.has(name)) {
         this.seen.delete(name);
@@ -164,6 +165,7 @@ export class SpoolTransport {
       }
     }
     for (const c of cancels) this.applyCancel(c);
+    this.o.executor.kick();
   }
 
   /** Reads and checks one new file; returns the offer to make, or undefined when it was answered or must wait. */
