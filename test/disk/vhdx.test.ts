@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { crc32c, crc32cWithHole } from '../../src/disk/vhdx/crc32c.js';
+import { crc32c } from '../../src/disk/vhdx/crc32c.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
 import { assertCode, assertRandomReads, assertWholeDisk, fx, makeCtx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
