@@ -39,7 +39,11 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
   let executor!: Executor;
   const state = (): WorkerState => (executor.isDraining ? 'draining' : executor.inFlight >= cfg.maxConcurrent ? 'busy' : 'ready');
   const regInput = { workerId: cfg.workerId, version, pool: cfg.pool, maxConcurrent: cfg.maxConcurrent, maxDiskSizeGb: cfg.maxDiskSizeGb, registry, registeredAt };
-  const registration = () => buildRegistration(regInput, executor ? state() : 'ready', executor ? executor.inFlight : 0);
+  const registration = () => {
+    const reg = buildRegistration(regInput, executor ? state() : 'ready', executor ? executor.inFlight : 0);
+    (reg.configuration as Record<string, unknown>).heartbeat_seconds = cfg.heartbeatSeconds;
+    return reg;
+  };
   executor = new Executor({
     workerId: cfg.workerId,
     maxConcurrent: cfg.maxConcurrent,
@@ -62,6 +66,13 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
     metrics,
     pollIntervalMs: cfg.pollIntervalMs,
     settleMs: cfg.settleMs,
+    // dead = no heartbeat for 5 of its own intervals (workers sharing the data dir)
+    isWorkerDead: (dir) => {
+      const w = store.worker(dir);
+      if (!w || dir === cfg.workerId) return false;
+      const every = Number((w.registration as { configuration?: { heartbeat_seconds?: unknown } }).configuration?.heartbeat_seconds) || 10;
+      return Date.now() - w.last_heartbeat > 5 * every * 1000;
+    },
   });
 
   const tracing = await setupTracingExport('guestkit-worker');
@@ -77,9 +88,11 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
   }
   store.registerWorker(cfg.workerId, registration(), 'ready', 0);
   spool.start();
+  let beats = 0;
   const beat = setInterval(() => {
     try {
       store.heartbeat(cfg.workerId, state(), executor.inFlight);
+      if (++beats % 3 === 0) spool.adoptStale();
     } catch (err) {
       logger.warn({ err: String(err) }, 'heartbeat failed');
     }

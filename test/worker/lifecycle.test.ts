@@ -225,3 +225,31 @@ test('SIGTERM drains: running jobs get the drain timeout, the rest go back to th
     await d2.stop('SIGTERM');
   }
 });
+
+test('claims of a worker that died and never came back are adopted by a live worker sharing the store', async () => {
+  const spool = makeSpool();
+  const fast = { GUESTKIT_HEARTBEAT_SECONDS: '0.3' };
+  const a = startDaemon(spool, ['--worker-id', 'w-gone'], fast);
+  await a.ready();
+  dropJob(spool, job('orphan-job-01', 'test.sleep', { seconds: 30 }, { execution: { max_attempts: 2 } }));
+  await waitFor(() => readEvents(spool, 'orphan-job-01').length >= 2, 20_000, 'running on w-gone');
+  a.proc.kill('SIGKILL');
+  await a.exited;
+  const b = startDaemon(spool, ['--worker-id', 'w-heir'], fast);
+  try {
+    await b.ready();
+    await b.waitForLog((l) => l.dead_worker === 'w-gone', 20_000);
+    const store = Store.open(spool.data);
+    try {
+      await waitFor(() => store.getJob('orphan-job-01')?.status === 'running' && store.getJob('orphan-job-01')?.worker_id === 'w-heir', 20_000, 'adopted and re-run');
+      assert.equal(store.getJob('orphan-job-01')!.attempt, 2);
+    } finally {
+      store.close();
+    }
+    assert.deepEqual(listDir(join(spool.jobs, 'claimed', 'w-gone')), []);
+    writeFileSync(join(spool.jobs, 'orphan-job-01.cancel'), '');
+    assert.equal((await waitForResult(spool, 'orphan-job-01')).status, 'cancelled');
+  } finally {
+    await b.stop();
+  }
+});

@@ -14,6 +14,7 @@ import {
   watch,
   type FSWatcher,
 } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import {
   EXECUTION_DEFAULTS,
   failedResult,
@@ -44,6 +45,8 @@ export interface SpoolOptions {
   settleMs?: number;
   /** Parsed-but-waiting jobs kept in memory; beyond it files wait in the folder unread. */
   maxQueued?: number;
+  /** Whether the worker whose claimed folder has this name is dead (stale heartbeat); enables adoption. */
+  isWorkerDead?: (claimedDirName: string) => boolean;
   /** fsync result files (slower; default off, like synchronous=NORMAL). */
   durableResults?: boolean;
 }
@@ -91,6 +94,7 @@ export class SpoolTransport {
       this.o.logger.warn({ err: String(err) }, 'fs.watch unavailable; polling only');
     }
     this.poll = setInterval(() => this.scan(), this.pollMs);
+    this.adoptStale();
     this.scan();
   }
 
@@ -298,37 +302,63 @@ export class SpoolTransport {
 
   /** Start-up: every file left in claimed/<this worker>/ is resolved against the store. */
   private recover(): void {
-    let names: string[];
-    try {
-      names = readdirSync(this.layout.claimedDir).filter((n) => !n.startsWith('.'));
-    } catch {
-      names = [];
-    }
+    const names = listFiles(this.layout.claimedDir);
     const recovered = new Set<string>();
-    for (const name of names) {
-      let job: JobDocument | null = null;
-      let doc: unknown;
-      try {
-        doc = JSON.parse(readFileSync(this.layout.claimed(name), 'utf8'));
-        job = validateJob(doc).job ?? null;
-      } catch {
-        job = null;
-      }
-      const jobId = job?.job_id ?? jobIdFor(doc, name);
-      recovered.add(jobId);
-      const claim = new SpoolClaim(this, name);
-      if (!job) {
-        // it was refused before the crash or is garbage: answer it now
-        renameSync(this.layout.claimed(name), this.layout.incoming(name));
-        continue;
-      }
-      const act = this.o.executor.recover(job, jobId);
-      if (act.action === 'release') claim.release();
-      else if (act.result) claim.finish(act.result);
-      else this.layout.archive(name, 'failed');
-    }
+    for (const name of names) recovered.add(this.recoverOne(name));
     for (const result of this.o.executor.failOrphans(recovered)) this.layout.writeResult(result.job_id, result, this.o.durableResults);
     if (names.length) this.o.logger.info({ files: names.length }, 'recovered claims of a previous run');
+  }
+
+  /** One claimed file of a dead run: given back, finished WORKER_LOST, or archived. Returns its job id. */
+  private recoverOne(name: string): string {
+    let job: JobDocument | null = null;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(this.layout.claimed(name), 'utf8'));
+      job = validateJob(doc).job ?? null;
+    } catch {
+      job = null;
+    }
+    const jobId = job?.job_id ?? jobIdFor(doc, name);
+    const claim = new SpoolClaim(this, name);
+    if (!job) {
+      // refused before the crash, or garbage: the scan answers it again
+      renameSync(this.layout.claimed(name), this.layout.incoming(name));
+      return jobId;
+    }
+    const act = this.o.executor.recover(job, jobId);
+    if (act.action === 'release') claim.release();
+    else if (act.result) claim.finish(act.result);
+    else this.layout.archive(name, 'failed');
+    return jobId;
+  }
+
+  /**
+   * Claims of other workers that stopped heartbeating (per the shared store) are taken
+   * over by renaming them into our claimed folder (atomic: one adopter per file) and
+   * recovered like our own: re-queued with attempt + 1, or WORKER_LOST.
+   */
+  adoptStale(): void {
+    const isDead = this.o.isWorkerDead;
+    if (!isDead || this.stopped) return;
+    const base = dirname(this.layout.claimedDir);
+    const mine = basename(this.layout.claimedDir);
+    for (const dir of listFiles(base)) {
+      if (dir === mine) continue;
+      const files = listFiles(join(base, dir));
+      if (files.length === 0 || !isDead(dir)) continue;
+      let n = 0;
+      for (const f of files) {
+        try {
+          renameSync(join(base, dir, f), this.layout.claimed(f));
+        } catch {
+          continue; // another worker adopted it first
+        }
+        this.recoverOne(f);
+        n++;
+      }
+      if (n) this.o.logger.warn({ dead_worker: dir, files: n }, 'adopted the claims of a worker that stopped heartbeating');
+    }
   }
 
   /** @internal used by SpoolClaim */
@@ -403,6 +433,14 @@ class SpoolClaim implements ClaimedJob {
       this.t.options.logger.error({ file: this.source, err: String(err), reason }, 'could not archive duplicate');
     }
     this.t.forget(this.source);
+  }
+}
+
+function listFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => !n.startsWith('.'));
+  } catch {
+    return [];
   }
 }
 
