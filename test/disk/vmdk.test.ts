@@ -246,6 +246,11 @@ test('vmdk hand-written descriptors: a ZERO extent after a flat one; unsupported
     }
     await writeFile(p, desc(''));
     await assertCode(() => openWith(vmdkFormat, p), 'CORRUPT_IMAGE', /lists no extents/);
+    // extents may not reach outside the descriptor's directory (an image must not read host files)
+    for (const name of ['/etc/passwd', '../flat-flat.vmdk', 'sub/../../etc/passwd']) {
+      await writeFile(p, desc(`RW 1 FLAT "${name}" 0`));
+      await assertCode(() => openWith(vmdkFormat, p), 'PATH_NOT_ALLOWED', /outside the descriptor's directory/);
+    }
   } finally {
     await s.cleanup();
   }

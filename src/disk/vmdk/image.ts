@@ -1,4 +1,4 @@
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
 import { addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
@@ -224,7 +224,14 @@ async function openExtent(
   if (opts.dir === null) {
     throw new GuestkitError('UNSUPPORTED_FORMAT', `${where}: a VMDK whose data lives in other files cannot be opened from inside a container`);
   }
-  const p = isAbsolute(line.file!) ? line.file! : resolve(opts.dir, line.file!);
+  // extents live beside their descriptor; a name reaching elsewhere would let an image read host files
+  const p = resolve(opts.dir, line.file!);
+  const rel = relative(opts.dir, p);
+  if (isAbsolute(line.file!) || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new GuestkitError('PATH_NOT_ALLOWED', `${where}: extent file ${line.file} lies outside the descriptor's directory ${opts.dir}`, {
+      details: { path: from.path, extent: line.file },
+    });
+  }
   if (p === resolve(from.path)) return from;
   const s = await openFileSource(p, ctx.stats);
   owned.push(s);
