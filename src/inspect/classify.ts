@@ -15,7 +15,9 @@ export async function classifyFilesystem(g: GuestView): Promise<FsRole> {
   if ((await g.isDir('/bin')) && (await g.isDir('/share')) && (await g.isDir('/local')) && !(await g.isFile('/etc/fstab'))) {
     return 'usr';
   }
-  if ((await g.isDir('/log')) && (await g.isDir('/run')) && (await g.isDir('/spool'))) return 'var';
+  // /var/run is a symlink to /run on current systems; on the bare /var filesystem its absolute
+  // target leads back to itself, so it is judged without following it.
+  if ((await g.isDir('/log')) && ['directory', 'symlink'].includes((await g.lstatType('/run')) ?? '') && (await g.isDir('/spool'))) return 'var';
   if (await isWindowsRoot(g)) return 'windows-root';
   return 'data';
 }

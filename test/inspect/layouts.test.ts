@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { resolveSpec } from '../../src/inspect/devices.js';
 import { inspect, requireOs, type Inspection, type OperatingSystem } from '../../src/inspect/index.js';
@@ -402,6 +402,78 @@ test('openSUSE-style Btrfs: subvol=/@/home and /@/.snapshots attach inside the s
   }
 });
 
+// ------------------------------------------------------------------ 9. hardened layout: many LVs, nested mounts
+/** /var/log as the guest sees it: the Debian tree's entries plus the new filesystem's lost+found. */
+const VAR_LOG = () => [...readdirSync(fixture('inspect', 'debian-root', 'var', 'log')), 'lost+found'].sort();
+let cis: Inspection;
+before(async () => {
+  cis = await inspect(img('cis-lvm.qcow2'));
+});
+
+test('hardened LVM layout: /var, /var/log (nested), /var/tmp, /home on their own LVs; mapper names with doubled dashes', () => {
+  const os = only(cis);
+  assert.equal(os.root, '/dev/sys-vg/root');
+  assertDebian(os, 'cis-01');
+  assert.deepEqual(os.mountpoints, {
+    '/': '/dev/sys-vg/root',
+    '/boot': '/dev/sda1',
+    '/home': '/dev/sys-vg/home',
+    '/var': '/dev/sys-vg/var',
+    '/var/log': '/dev/sys-vg/var-log',
+    '/var/tmp': '/dev/sys-vg/var-tmp',
+  });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sys-vg/home', '/dev/sys-vg/root', '/dev/sys-vg/swap', '/dev/sys-vg/var', '/dev/sys-vg/var-log', '/dev/sys-vg/var-tmp']);
+  assert.deepEqual(fstabDevices(os), {
+    '/dev/mapper/sys--vg-root': '/dev/sys-vg/root',
+    'UUID=9182c2da-e4af-4b0c-9d9e-000000000901': '/dev/sda1',
+    '/dev/mapper/sys--vg-var': '/dev/sys-vg/var',
+    '/dev/mapper/sys--vg-var--log': '/dev/sys-vg/var-log',
+    '/dev/sys-vg/var-tmp': '/dev/sys-vg/var-tmp',
+    '/dev/disk/by-id/dm-name-sys--vg-home': '/dev/sys-vg/home',
+    tmpfs: undefined,
+    '/dev/sys-vg/swap': '/dev/sys-vg/swap',
+  });
+  const roles = Object.fromEntries(cis.filesystems.map((f) => [f.device, f.role]));
+  assert.deepEqual(roles, {
+    '/dev/sda1': 'boot',
+    '/dev/sda2': undefined,
+    '/dev/sys-vg/root': 'linux-root',
+    '/dev/sys-vg/var': 'var',
+    '/dev/sys-vg/var-log': 'data',
+    '/dev/sys-vg/var-tmp': 'data',
+    '/dev/sys-vg/home': 'data',
+    '/dev/sys-vg/swap': 'swap',
+  });
+  assert.deepEqual(cis.warnings, [], 'the bare /var filesystem\'s run -> /run symlink is no oddity');
+  assert.deepEqual(os.warnings, []);
+});
+
+test('hardened LVM layout: packages come from dpkg\'s status on the /var LV, exactly as dpkg-query lists them', () => {
+  const os = only(cis);
+  const want = readFileSync(fixture('inspect', 'debian-dpkg.txt'), 'utf8').trim().split('\n').sort();
+  const got = os.applications!.map((a) => `${a.name}\t${a.epoch ? `${a.epoch}:` : ''}${a.version}${a.release ? `-${a.release}` : ''}\t${a.arch}`).sort();
+  assert.deepEqual(got, want);
+  assert.deepEqual(os.evidence.applications, ['/var/lib/dpkg/status']);
+});
+
+test('hardened LVM layout: each path lands on its own LV in the OS view', async () => {
+  const s = await GuestSession.open([img('cis-lvm.qcow2')]);
+  try {
+    const vfs = await s.osView();
+    assert.equal((await vfs.stat('/var/lib/dpkg/status')).device, '/dev/sys-vg/var');
+    assert.equal((await vfs.stat('/var/log')).device, '/dev/sys-vg/var-log');
+    assert.deepEqual((await vfs.readdirNames('/var/log')).sort(), VAR_LOG());
+    const tmp = await vfs.stat('/var/tmp');
+    assert.equal(tmp.device, '/dev/sys-vg/var-tmp');
+    assert.equal(tmp.mode & 0o7777, 0o1777);
+    assert.equal((await vfs.stat('/home/alice')).device, '/dev/sys-vg/home');
+    // /var/run -> /run is followed inside the guest, onto the root LV.
+    assert.equal((await vfs.stat('/var/run')).device, '/dev/sys-vg/root');
+  } finally {
+    await s.close();
+  }
+});
+
 // ------------------------------------------------------------------ guestkit ls / cat through the OS view
 
 test('cli: cat /boot/grub/grub.cfg crosses into the /boot partition of the LVM guest', async () => {
@@ -426,6 +498,12 @@ test('cli: ls /home with the second disk lists its XFS; without it, the empty mo
   const missing = await runCli(['cat', img('multi-a.qcow2'), '/home/alice/projects/README']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /NOT_FOUND/);
+});
+
+test('cli: ls /var/log on the hardened layout lists the nested LV', async () => {
+  const r = await runCli(['ls', img('cis-lvm.qcow2'), '/var/log']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, VAR_LOG().join('\n') + '\n');
 });
 
 test('cli: cat /etc/os-release follows the symlink into the separate /usr', async () => {
