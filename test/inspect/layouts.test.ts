@@ -258,21 +258,23 @@ before(async () => {
   virtio = await inspect(img('virtio.qcow2'));
 });
 
-test('virtio guest: /dev/vda2, /dev/vda3 and /dev/disk/by-uuid/… resolve to /dev/sdaN; swap file and CD-ROM are no warning', () => {
+test('virtio guest: /dev/vda2, /dev/vda5 (logical) and /dev/disk/by-uuid/… resolve to /dev/sdaN; swap file and CD-ROM are no warning', () => {
   const os = only(virtio);
   assert.equal(os.root, '/dev/sda2');
   assertDebian(os, 'virtio-01');
   assert.deepEqual(os.mountpoints, { '/': '/dev/sda2', '/boot': '/dev/sda1' });
-  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2', '/dev/sda3']);
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2', '/dev/sda5']);
   assert.deepEqual(fstabDevices(os), {
     '/dev/vda2': '/dev/sda2',
     '/dev/disk/by-uuid/5d4e8f96-a06b-4c7e-9f5a-000000000501': '/dev/sda1',
-    '/dev/vda3': '/dev/sda3',
+    '/dev/vda5': '/dev/sda5',
     '/swap.img': undefined,
     tmpfs: undefined,
     '/dev/sr0': undefined,
   });
-  assert.equal(fsByDevice(virtio)['/dev/sda3']!.role, 'swap');
+  assert.deepEqual(virtio.partition_table, [{ device: '/dev/sda', scheme: 'mbr' }]);
+  // The extended partition (sda3) is a container, not a filesystem.
+  assert.deepEqual(virtio.filesystems.map((f) => [f.device, f.type, f.role]), [['/dev/sda1', 'ext4', 'boot'], ['/dev/sda2', 'ext4', 'linux-root'], ['/dev/sda5', 'swap', 'swap']]);
   assert.deepEqual(os.warnings, []);
   assert.deepEqual(virtio.warnings, []);
 });
