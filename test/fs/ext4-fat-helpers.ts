@@ -1,11 +1,16 @@
+import { join } from 'node:path';
+import { REPO } from '../helpers/fixtures.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { checkDeviceRead } from '../../src/disk/raw.js';
 import type { BlockDevice } from '../../src/disk/types.js';
-import { isGuestkitError, type ErrorCode } from '../../src/protocol/errors.js';
+import { FsError } from '../../src/fs/errors.js';
+import type { FileSystem } from '../../src/fs/types.js';
+import { Vfs } from '../../src/fs/vfs.js';
+import { GuestkitError, isGuestkitError, type ErrorCode } from '../../src/protocol/errors.js';
 
-export const OUT = fileURLToPath(new URL('../fixtures/out/fs-ext/', import.meta.url));
+export const OUT = join(REPO, 'test', 'fixtures', 'out', 'fs-ext') + '/';
 
 export function fixture(name: string): string {
   const p = OUT + name;
@@ -96,4 +101,76 @@ export async function rejectsWith(p: Promise<unknown>, code: ErrorCode, re: RegE
     assert.match((err as Error).message, re);
     return true;
   });
+}
+
+/** An image held in memory (for fuzzing: flip bytes, reopen, walk). */
+export class MemDevice implements BlockDevice {
+  readonly size: number;
+  constructor(
+    readonly buf: Buffer,
+    readonly name = 'memory',
+  ) {
+    this.size = buf.length;
+  }
+  async read(offset: number, length: number): Promise<Buffer> {
+    checkDeviceRead(this, offset, length);
+    return Buffer.from(this.buf.subarray(offset, offset + length));
+  }
+  async close(): Promise<void> {}
+}
+
+/** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Rethrows anything that is not a typed error (GuestkitError or a Node-shaped FsError). */
+export function expectTyped(err: unknown, context: string): void {
+  if (err instanceof GuestkitError || err instanceof FsError) return;
+  throw new Error(`${context}: untyped error ${(err as Error)?.stack ?? String(err)}`);
+}
+
+/**
+ * Walks a (possibly corrupt) filesystem reading everything, bounded in entries
+ * and depth; every failure must be typed. Returns how many entries were visited.
+ */
+export async function walkEverything(fs: FileSystem, context: string, maxEntries = 3000): Promise<number> {
+  const vfs = new Vfs(fs);
+  let visited = 0;
+  const walk = async (p: string, depth: number): Promise<void> => {
+    if (depth > 48) return;
+    let entries;
+    try {
+      entries = await vfs.readdir(p);
+    } catch (err) {
+      expectTyped(err, `${context} readdir ${p}`);
+      return;
+    }
+    for (const e of entries) {
+      if (++visited > maxEntries) return;
+      const cp = p === '/' ? `/${e.name}` : `${p}/${e.name}`;
+      try {
+        const st = await vfs.lstat(cp);
+        if (st.isDirectory()) await walk(cp, depth + 1);
+        else if (st.isSymbolicLink()) {
+          await vfs.readlink(cp);
+          await vfs.stat(cp).catch((err) => expectTyped(err, `${context} stat ${cp}`));
+        } else if (st.isFile()) {
+          await vfs.readRange(cp, 0, 64 * 1024);
+          if (st.size > 64 * 1024) await vfs.readRange(cp, st.size - 4096, 4096);
+        }
+      } catch (err) {
+        expectTyped(err, `${context} ${cp}`);
+      }
+    }
+  };
+  await walk('/', 0);
+  return visited;
 }

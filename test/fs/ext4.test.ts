@@ -221,3 +221,30 @@ test('ext corrupt: inode i_extra_isize larger than the inode', async () => {
   const vfs = new Vfs(await ExtFs.open(await patched('ext4.img', [[at + 0x80, le(2, 0x400)]])));
   await rejectsWith(vfs.stat('/etc/hostname'), 'CORRUPT_IMAGE', /i_extra_isize 1024/);
 });
+
+test('ext: inline-data symlinks (61–120 bytes, in the inode xattr area), fast and slow symlinks', async () => {
+  const fs = await ExtFs.open(await dev('ext4-inline-small.img'));
+  const vfs = new Vfs(fs);
+  for (const [name, target] of [
+    ['inline-target-100', '/' + 'y'.repeat(99)],
+    ['inline-target-61', '/' + 'z'.repeat(60)],
+  ] as const) {
+    assert.ok((await inodeAt(fs, `/links/${name}`)).flags & INODE_FLAGS.INLINE_DATA, `${name} is an inline-data symlink`);
+    assert.equal(await vfs.readlink(`/links/${name}`), target);
+  }
+  assert.equal(await vfs.readlink('/links/long-target'), 'x'.repeat(200) + '/target');
+  assert.equal(await vfs.readlink('/links/rel-file'), 'hard-a');
+  const rep = await compareTree(`${OUT}src-small/links`, vfs, '/links', { owners: true });
+  assert.deepEqual(rep.mismatches, []);
+});
+
+test('ext: casefold filesystems match names ignoring case in +F directories only', async () => {
+  const fs = await ExtFs.open(await dev('ext4-casefold.img'));
+  const vfs = new Vfs(fs);
+  assert.equal(fs.info.casefold, true);
+  assert.match((fs.info.warnings ?? []).join('\n'), /casefold/);
+  assert.equal(await vfs.readText('/names/upper.txt'), 'upper\n');
+  assert.equal(await vfs.readText('/NAMES/Upper.TXT'), undefined, 'the root directory is not casefolded');
+  assert.ok((await vfs.readdirNames('/names')).includes('UPPER.TXT'), 'readdir keeps the stored case');
+  assert.equal(await vfs.readText('/etc/HOSTNAME'), undefined);
+});

@@ -168,3 +168,18 @@ test('FAT corrupt: a file larger than its chain, an entry starting past the end'
   vfs = await patched('fat16.img', [[ino * 32 + 26, le(2, 0xfff0)]]);
   await rejectsWith(vfs.readFile('/etc/os-release'), 'CORRUPT_IMAGE', /cluster 65520 lies outside/);
 });
+
+test('FAT: deleted entries (0xE5 slots, with their long-name parts) are skipped', async () => {
+  for (const img of ['fat12.img', 'fat16.img', 'fat32.img']) {
+    const fs = await FatFs.open(await dev(img));
+    const vfs = new Vfs(fs);
+    assert.deepEqual((await vfs.readdirNames('/etc')).sort(), ['hostname', 'os-release']);
+    // The slots are still there: mdel only marks them.
+    const [c] = clustersOf(img, '/etc');
+    const raw = await (await dev(img)).read(fs.bs.dataOffset + (c! - 2) * fs.bs.clusterSize, fs.bs.clusterSize);
+    let deleted = 0;
+    for (let p = 0; p < raw.length && raw[p] !== 0; p += 32) if (raw[p] === 0xe5) deleted++;
+    assert.ok(deleted >= 2, `${img}: ${deleted} deleted slots in /etc`);
+    assert.equal(await vfs.exists('/etc/A deleted file with a long name.txt'), false);
+  }
+});
