@@ -97,3 +97,19 @@ test('ova: truncated archive, damaged tar header, OVF naming a missing member gi
     await t.cleanup();
   }
 });
+
+test('ova with a VHD and a raw disk (ovf: prefixed elements, a blank disk without file): both read in place', async () => {
+  const dev = (await ovaFormat.open(fx('mixed.ova'), makeCtx())) as OvaDevice;
+  try {
+    const disks = fsd(dev.info())['disks'] as { disk_id: string; format: string; virtual_size: number }[];
+    assert.deepEqual(disks.map((d) => [d.disk_id, d.format, d.virtual_size]), [
+      ['system', 'vhd', 64 * MiB],
+      ['data', 'raw', 8 * MiB],
+    ]);
+    assert.equal(dev.diskCount, 2);
+    await assertWholeDisk(dev, 'ref.raw', 'ref.sha256');
+    await assertWholeDisk(dev.disk(1), 'ref.raw', 'second.sha256', 8 * MiB);
+  } finally {
+    await dev.close();
+  }
+});
