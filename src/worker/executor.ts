@@ -581,6 +581,20 @@ export class Executor {
       }
       endSpan(span);
     }
+    const span = startSpan('execute', spanContextOf(r.span, jobParentContext(job.observability)), { 'guestkit.isolation': def.isolation, 'guestkit.attempt': r.attempt });
+    try {
+      const out = await this.runHandler(r, def, resolved);
+      endSpan(span);
+      return out;
+    } catch (err) {
+      endSpan(span, toProtocolError(err));
+      throw err;
+    }
+  }
+
+  private async runHandler(r: Running, def: HandlerDefinition, resolved: string[]): Promise<HandlerOutput> {
+    const { job } = r;
+    const data = job.payload.data;
     if (def.isolation === 'inline') {
       return def.run({ job, attempt: r.attempt, workerId: this.o.workerId, signal: r.ctl.signal, resolvedImages: resolved, progress: (u) => this.emit(r, u) }, data);
     }
