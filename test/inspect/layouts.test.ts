@@ -340,17 +340,23 @@ before(async () => {
   btrfs = await inspect(img('btrfs-guest.qcow2'));
 });
 
-test('Btrfs guest: root in subvolume @, /home by subvolid=, /boot on ext4', () => {
+test('Btrfs guest: root in subvolume @, /home by subvolid=, /boot on ext4 with the ESP inside it', () => {
   const os = only(btrfs);
-  assert.equal(os.root, '/dev/sda2:@');
+  assert.equal(os.root, '/dev/sda3:@');
   assertDebian(os, 'btrfs-01');
-  assert.deepEqual(os.mountpoints, { '/': '/dev/sda2', '/boot': '/dev/sda1', '/home': '/dev/sda2' });
-  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2']);
-  assert.deepEqual(os.fstab!.map((e) => [e.file, e.device]), [['/', '/dev/sda2'], ['/boot', '/dev/sda1'], ['/home', '/dev/sda2']]);
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sda3', '/boot': '/dev/sda2', '/boot/efi': '/dev/sda1', '/home': '/dev/sda3' });
+  assert.deepEqual(os.filesystems, ['/dev/sda1', '/dev/sda2', '/dev/sda3']);
+  assert.deepEqual(os.fstab!.map((e) => [e.spec, e.file, e.device]), [
+    ['UUID=7f60a0b8-c28d-4e9a-9b7c-000000000702', '/', '/dev/sda3'],
+    ['UUID=7f60a0b8-c28d-4e9a-9b7c-000000000701', '/boot', '/dev/sda2'],
+    ['UUID=7f60a0b8-c28d-4e9a-9b7c-000000000702', '/home', '/dev/sda3'],
+    ['UUID=7F60-0703', '/boot/efi', '/dev/sda1'],
+  ]);
   assert.deepEqual(btrfs.warnings, []);
   assert.deepEqual(os.warnings, []);
   const fs = fsByDevice(btrfs);
-  assert.deepEqual([fs['/dev/sda2']!.type, fs['/dev/sda2']!.label, fs['/dev/sda2']!.uuid], ['btrfs', 'ubuntu', '7f60a0b8-c28d-4e9a-9b7c-000000000702']);
+  assert.deepEqual([fs['/dev/sda1']!.type, fs['/dev/sda1']!.label, fs['/dev/sda1']!.uuid], ['vfat', 'ESP', '7F60-0703']);
+  assert.deepEqual([fs['/dev/sda3']!.type, fs['/dev/sda3']!.label, fs['/dev/sda3']!.uuid], ['btrfs', 'ubuntu', '7f60a0b8-c28d-4e9a-9b7c-000000000702']);
 });
 
 test('Btrfs guest: the OS view shows subvolume @home at /home, not the top level', async () => {
@@ -361,7 +367,12 @@ test('Btrfs guest: the OS view shows subvolume @home at /home, not the top level
     assert.equal((await vfs.stat('/home/alice')).uid, 1000);
     assert.ok(!(await vfs.readdirNames('/')).includes('@home'));
     // The device opened without subvol= is the top level holding both subvolumes.
-    assert.deepEqual((await (await s.deviceView('/dev/sda2')).readdirNames('/')).sort(), ['@', '@home']);
+    assert.deepEqual((await (await s.deviceView('/dev/sda3')).readdirNames('/')).sort(), ['@', '@home']);
+    // /boot/efi is the FAT ESP mounted inside the ext4 /boot, itself inside subvolume @.
+    const stub = await vfs.readFile('/boot/efi/EFI/ubuntu/grub.cfg');
+    assert.match(stub.toString(), /^search\.fs_uuid 7f60a0b8-c28d-4e9a-9b7c-000000000701 root$/m);
+    assert.equal((await vfs.stat('/boot/efi/EFI')).device, '/dev/sda1');
+    assert.equal((await vfs.stat('/boot/grub/grub.cfg')).device, '/dev/sda2');
   } finally {
     await s.close();
   }
