@@ -248,3 +248,33 @@ test('ext: casefold filesystems match names ignoring case in +F directories only
   assert.ok((await vfs.readdirNames('/names')).includes('UPPER.TXT'), 'readdir keeps the stored case');
   assert.equal(await vfs.readText('/etc/HOSTNAME'), undefined);
 });
+
+test('ext: a sparse 5 GiB file (64-bit size; triple indirect on ext3) reads its far end without reading the hole', async () => {
+  for (const img of ['ext4-hugefile.img', 'ext3-hugefile.img']) {
+    const stats = newReadStats();
+    const fs = await ExtFs.open(await dev(img, stats));
+    const vfs = new Vfs(fs);
+    const st = await vfs.stat('/huge.bin');
+    assert.equal(st.size, 5 * 2 ** 30 + 12);
+    if (img.startsWith('ext3')) assert.notEqual((await inodeAt(fs, '/huge.bin')).iblock.readUInt32LE(14 * 4), 0, 'uses the triple indirect block');
+    const before = stats.bytesRead;
+    assert.equal((await vfs.readRange('/huge.bin', 5 * 2 ** 30, 100)).toString(), 'tail-at-5GiB');
+    assert.equal((await vfs.readRange('/huge.bin', 0, 4)).toString(), 'head');
+    assert.ok((await vfs.readRange('/huge.bin', 3 * 2 ** 30, 65536)).equals(Buffer.alloc(65536)));
+    assert.ok(stats.bytesRead - before <= 8 * 4096, `${img}: ${stats.bytesRead - before} bytes read`);
+    await assert.rejects(vfs.readFile('/huge.bin'), /EFBIG/);
+  }
+});
+
+test('ext: an unwritten (preallocated) extent reads as zeros', async () => {
+  // Set the "uninitialized" bit (length + 32768) on os-release's only extent.
+  const at = inodeOffset(fixture('ext4.img'), '/etc/os-release', 4096) + 0x28;
+  const clean = new Vfs(await ExtFs.open(await dev('ext4.img')));
+  const size = (await clean.stat('/etc/os-release')).size;
+  const raw = (await (await dev('ext4.img')).read(at + 12 + 4, 2)).readUInt16LE(0);
+  assert.equal(raw, 1, 'one initialized block');
+  const vfs = new Vfs(await ExtFs.open(await patched('ext4.img', [[at + 12 + 4, le(2, 32768 + 1)]])));
+  const data = await vfs.readFile('/etc/os-release');
+  assert.equal(data.length, size);
+  assert.ok(data.equals(Buffer.alloc(size)));
+});
