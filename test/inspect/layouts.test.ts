@@ -153,6 +153,21 @@ test('two disks: users are read from the root, their homes exist on the second d
   }
 });
 
+test('two disks given the other way round: names follow the order, UUID=/LABEL= mounts do not care', async () => {
+  const os = only(await inspect({ disks: [img('multi-b.qcow2'), img('multi-a.qcow2')], options: { include_packages: false } }));
+  assert.equal(os.root, '/dev/sdb2');
+  assert.deepEqual(os.mountpoints, { '/': '/dev/sdb2', '/boot': '/dev/sdb1', '/home': '/dev/data/home' });
+  assert.deepEqual(os.warnings, []);
+});
+
+test('cli: guestkit inspect --disk A --disk B --json is one guest with /home from the second disk', async () => {
+  const r = await runCli(['inspect', '--disk', img('multi-a.qcow2'), '--disk', img('multi-b.qcow2'), '--json', '--no-packages', '--no-services']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as Inspection;
+  assert.equal(doc.image.length, 2);
+  assert.deepEqual(doc.operating_systems.map((o) => [o.root, o.mountpoints['/home']]), [['/dev/sda2', '/dev/data/home']]);
+});
+
 test('first disk alone: the OS is still found, the missing /home is a warning', () => {
   const os = only(multiA);
   assert.equal(os.root, '/dev/sda2');
