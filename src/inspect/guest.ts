@@ -83,6 +83,7 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
       try {
         for (const sv of await subvols.call(fs)) {
           if (sv.id !== undefined && sv.id === fs.info.subvolid) continue;
+          if (isBackupSnapshot(sv.path)) continue;
           candidates.push({ subvol: sv.path, fs: await pool.get(device, sv.path) });
         }
       } catch (err) {
@@ -169,4 +170,14 @@ function isSwapFile(spec: string): boolean {
 /** CD-ROM and floppy lines installers leave in fstab: no disk image holds them. */
 function isRemovableMedia(spec: string): boolean {
   return /^\/dev\/(?:sr\d+|scd\d+|cdrom\d*|dvd\d*|fd\d+|floppy)$/.test(spec) || spec.startsWith('/dev/iso9660/');
+}
+
+/**
+ * Snapshots that snapper (openSUSE: @/.snapshots/N/snapshot) and Timeshift
+ * (timeshift-btrfs/snapshots/DATE/@) keep of a root: earlier copies of the same
+ * OS, not guests of their own. The snapshot that boots (after a rollback) is the
+ * default subvolume, which is examined unnamed, so it is still found.
+ */
+function isBackupSnapshot(path: string): boolean {
+  return /(?:^|\/)\.snapshots\/\d+\/snapshot$/.test(path) || /(?:^|\/)timeshift-btrfs\/snapshots\//.test(path);
 }

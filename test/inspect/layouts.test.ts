@@ -399,7 +399,7 @@ before(async () => {
   suse = await inspect(img('suse-btrfs.qcow2'));
 });
 
-test('openSUSE-style Btrfs: the default subvolume is the root, reported once', () => {
+test('openSUSE-style Btrfs: the default subvolume is the root, reported once; snapper snapshots are no OS of their own', () => {
   const os = only(suse);
   assert.equal(os.root, '/dev/sda2');
   assert.equal(os.distro, 'opensuse');
@@ -425,6 +425,7 @@ test('openSUSE-style Btrfs: subvol=/@/home and /@/.snapshots attach inside the s
     assert.equal((await vfs.readFile('/home/tux/.bashrc')).toString(), 'alias ll="ls -l"\n');
     assert.match((await vfs.readFile('/.snapshots/1/info.xml')).toString(), /<description>first root filesystem<\/description>/);
     assert.deepEqual(await vfs.readdirNames('/.snapshots/1/snapshot/home'), [], 'the snapshot seen through /.snapshots has the bare mount point');
+    assert.equal((await vfs.readFile('/.snapshots/2/snapshot/etc/hostname')).toString(), 'leap-01-pre-update\n');
   } finally {
     await s.close();
   }
