@@ -146,6 +146,8 @@ test('ext: a journal that needs recovery is read anyway, with a warning', async 
   const fs = await ExtFs.open(await dev('ext4-recover.img'));
   assert.match((fs.info.warnings ?? []).join('\n'), /journal needs recovery/);
   assert.equal(await new Vfs(fs).readText('/etc/hostname'), 'fixture-host\n');
+  const dirty = await ExtFs.open(await patched('ext4.img', [[1024 + 0x3a, le(2, 0x3)]]));
+  assert.match((dirty.info.warnings ?? []).join('\n'), /marked as having errors/);
 });
 
 test('ext: an encrypted (fscrypt) file is refused with ENCRYPTED, the rest reads', async () => {

@@ -92,13 +92,12 @@ export class ExtFs implements FileSystem {
     if (dev.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) {
       throw new GuestkitError('UNSUPPORTED_FORMAT', `${dev.name}: too small (${dev.size} bytes) for an ext2/3/4 filesystem`, { details: { device: dev.name } });
     }
-    const sb = parseSuperblock(await dev.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE), dev.name, dev.size);
+    const sb = parseSuperblock(await dev.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE), dev.name);
     const warnings: string[] = [];
     if (hasIncompat(sb, INCOMPAT.RECOVER)) {
       warnings.push('the journal needs recovery (unclean shutdown): changes still in the journal are not visible');
     }
-    const state = (await dev.read(SUPERBLOCK_OFFSET + 0x3a, 2)).readUInt16LE(0);
-    if (state & 0x2) warnings.push('the filesystem is marked as having errors (fsck has not fixed them)');
+    if (sb.state & 0x2) warnings.push('the filesystem is marked as having errors (fsck has not fixed them)');
     if (sb.blocksCount * sb.blockSize > dev.size) {
       warnings.push(`the filesystem (${sb.blocksCount * sb.blockSize} bytes) is larger than its device (${dev.size} bytes): the image looks truncated`);
     }

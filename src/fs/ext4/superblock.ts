@@ -74,8 +74,8 @@ export interface Superblock {
   firstMetaBg: number;
   backupBgs: [number, number];
   groupCount: number;
-  hashSeed: Buffer;
-  defHashVersion: number;
+  /** s_state: bit 0x2 = errors detected. */
+  state: number;
   /** ext2/ext3/ext4, decided as blkid does (by features, not by what created it). */
   fsType: 'ext2' | 'ext3' | 'ext4';
   featureNames: string[];
@@ -86,7 +86,7 @@ export function hasIncompat(sb: Superblock, bit: number): boolean {
 }
 
 /** Parses and checks the primary superblock (1024 bytes at byte 1024). */
-export function parseSuperblock(buf: Buffer, devName: string, devSize: number): Superblock {
+export function parseSuperblock(buf: Buffer, devName: string): Superblock {
   const r = new BinaryReader(buf, 'ext superblock');
   const magic = r.u16le(0x38);
   if (magic !== EXT_MAGIC) {
@@ -170,7 +170,6 @@ export function parseSuperblock(buf: Buffer, devName: string, devSize: number): 
   }
   if (freeBlocks > blocksCount) throw bad(`free block count ${freeBlocks} exceeds block count ${blocksCount}`);
   if (freeInodes > inodesCount) throw bad(`free inode count ${freeInodes} exceeds inode count ${inodesCount}`);
-  void devSize;
 
   const hasJournal = (featureCompat & COMPAT.HAS_JOURNAL) !== 0;
   // blkid's rule: anything beyond ext2/ext3's feature sets makes it ext4.
@@ -210,8 +209,7 @@ export function parseSuperblock(buf: Buffer, devName: string, devSize: number): 
     firstMetaBg: r.u32le(0x104),
     backupBgs: [r.u32le(0x24c), r.u32le(0x250)],
     groupCount,
-    hashSeed: Buffer.from(r.bytes(0xec, 16)),
-    defHashVersion: r.u8(0xfc),
+    state: r.u16le(0x3a),
     fsType,
     featureNames,
   };
