@@ -13,6 +13,8 @@ export interface ImageInfo {
   /** Format-specific facts (qcow2 version, compression type, VMDK create type, VHD type, …). */
   format_specific?: Record<string, unknown>;
   backing_filename?: string;
+  /** The backing name resolved against the image's folder. */
+  full_backing_filename?: string;
   backing_format?: string;
   /** The image and every backing file below it, top first. */
   backing_chain?: ImageInfo[];
@@ -37,6 +39,11 @@ export interface OpenOptions {
   backing?: boolean;
   /** Maximum backing chain depth before refusing (default 32). */
   maxChain?: number;
+  /**
+   * Real paths of the folders every file of the image (backing files, parents,
+   * external data files) must lie under; PATH_NOT_ALLOWED otherwise. Unset = no limit.
+   */
+  allowedRoots?: readonly string[];
 }
 
 /** Passed to a format's opener: shared stats and chain state, and a way to open a backing file. */

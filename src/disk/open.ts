@@ -1,5 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { GuestkitError } from '../protocol/errors.js';
+import { assertUnderRoots } from './policy.js';
 import { detectFormat, findFormat, readProbe } from './detect.js';
 import type { ImageDevice, ImageFormat, ImageFormatName, OpenContext, OpenOptions } from './image.js';
 import { newReadStats, type ReadStats } from './types.js';
@@ -37,6 +38,7 @@ async function openChained(
     }
     throw new GuestkitError('IMAGE_NOT_FOUND', `image file not found: ${path}`, { details: { path } });
   }
+  assertUnderRoots(real, options.allowedRoots, overlay === undefined ? 'image' : 'backing file', overlay ?? path);
   if (above.includes(real)) {
     throw new GuestkitError('CORRUPT_IMAGE', `backing chain loop: ${[...above, real].join(' -> ')}`, {
       details: { chain: [...above, real] },

@@ -15,6 +15,8 @@ export interface InspectRequest {
   /** Stated image format (applies to every disk); `auto` detects. */
   format?: ImageFormatName | 'img' | 'auto';
   options?: InspectOptions;
+  /** Real paths the images and every file they name (backing files, extents) must lie under. */
+  allowedRoots?: readonly string[];
   /** Called when a stage starts, for progress reporting. */
   onStage?: (stage: string) => void;
 }
@@ -40,7 +42,7 @@ export async function inspect(req: InspectRequest | string): Promise<Inspection>
       stages[stage] = round((stages[stage] ?? 0) + performance.now() - s);
     }
   };
-  const session = await time('disk_attach', () => GuestSession.open(r.disks, { format: r.format, stats }));
+  const session = await time('disk_attach', () => GuestSession.open(r.disks, { format: r.format, stats, allowedRoots: r.allowedRoots }));
   try {
     const mountables = await time('disk_inspection', () => session.mountables());
     const operating_systems: OperatingSystem[] = [];

@@ -9,6 +9,8 @@ import { describeLayout, type Layout } from './layout.js';
 
 export interface SessionOptions {
   format?: ImageFormatName | 'img' | 'auto';
+  /** Real paths every image file (and its backing files) must lie under. */
+  allowedRoots?: readonly string[];
   stats?: ReadStats;
 }
 
@@ -32,7 +34,7 @@ export class GuestSession {
     const stats = opts.stats ?? newReadStats();
     const images: ImageDevice[] = [];
     try {
-      for (const path of disks) images.push(await openImage(path, { format: opts.format, stats }));
+      for (const path of disks) images.push(await openImage(path, { format: opts.format, stats, allowedRoots: opts.allowedRoots }));
       const warnings: string[] = [];
       const layout = await describeLayout(images, warnings);
       const s = new GuestSession(images, layout, stats);

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { assertFileUnderRoots } from '../policy.js';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import { FileSource } from '../file-source.js';
 import type { ImageDevice, ImageFormat, ImageFormatName, OpenContext } from '../image.js';
@@ -54,6 +55,7 @@ export async function openQcow2(path: string, ctx: OpenContext): Promise<ImageDe
         });
       }
       const dp = localPath(ext.dataFile, path, 'data file');
+      await assertFileUnderRoots(dp, ctx.options.allowedRoots, 'external data file', path);
       try {
         dataFile = await FileSource.open(dp, ctx.stats);
       } catch (err) {

@@ -3,6 +3,7 @@ import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
 import { addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
 import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
+import { assertFileUnderRoots } from '../policy.js';
 import { specificData } from '../vhd/image.js';
 import { MAX_DESCRIPTOR_BYTES, NO_PARENT_CID, looksLikeDescriptor, parseDescriptor, type Descriptor, type ExtentLine } from './descriptor.js';
 import { SparseExtent } from './sparse-extent.js';
@@ -233,6 +234,7 @@ async function openExtent(
     });
   }
   if (p === resolve(from.path)) return from;
+  await assertFileUnderRoots(p, ctx.options.allowedRoots, 'extent file', from.path);
   const s = await openFileSource(p, ctx.stats);
   owned.push(s);
   return s;
