@@ -10,6 +10,7 @@ import { descriptorBlock, parseDescriptor, type GroupDescriptor } from './group-
 import { mapIndirect } from './indirect.js';
 import { inlineData, inlineParts } from './inline.js';
 import { INODE_FLAGS, parseInode, toStat, type Inode } from './inode.js';
+import { JournalOverlayDevice, scanJournal } from './journal.js';
 import { INCOMPAT, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, hasIncompat, parseSuperblock, type Superblock } from './superblock.js';
 
 const ROOT_INO = 2;
@@ -20,6 +21,11 @@ const MAX_DIR_BYTES = 512 * 1024 * 1024;
 /** One device read of file data at most this large (bigger runs are split). */
 const MAX_IO = 8 * 1024 * 1024;
 const MAX_READ = 2 ** 31 - 1;
+
+export interface ExtOpenOptions {
+  /** Replay a journal that needs recovery in memory, as mounting would (default true). */
+  replayJournal?: boolean;
+}
 
 export interface ExtCacheOptions {
   /** Bytes of metadata blocks (extent/indirect/descriptor blocks) kept. */
@@ -88,24 +94,63 @@ export class ExtFs implements FileSystem {
     if (this.casefoldFs) this.info.casefold = true;
   }
 
-  static async open(dev: BlockDevice, cache: ExtCacheOptions = {}): Promise<ExtFs> {
+  static async open(dev: BlockDevice, cache: ExtCacheOptions = {}, opts: ExtOpenOptions = {}): Promise<ExtFs> {
     if (dev.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) {
       throw new GuestkitError('UNSUPPORTED_FORMAT', `${dev.name}: too small (${dev.size} bytes) for an ext2/3/4 filesystem`, { details: { device: dev.name } });
     }
-    const sb = parseSuperblock(await dev.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE), dev.name);
+    let sb = parseSuperblock(await dev.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE), dev.name);
     const warnings: string[] = [];
+    let fsDev = dev;
     if (hasIncompat(sb, INCOMPAT.RECOVER)) {
-      warnings.push('the journal needs recovery (unclean shutdown): changes still in the journal are not visible');
+      if (opts.replayJournal === false) {
+        warnings.push('the journal needs recovery (unclean shutdown) and was not replayed: changes still in the journal are not visible');
+      } else {
+        const r = await ExtFs.replayJournal(dev, sb);
+        warnings.push(r.warning);
+        if (r.device) {
+          fsDev = r.device;
+          sb = parseSuperblock(await fsDev.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE), dev.name);
+        }
+      }
     }
     if (sb.state & 0x2) warnings.push('the filesystem is marked as having errors (fsck has not fixed them)');
     if (sb.blocksCount * sb.blockSize > dev.size) {
       warnings.push(`the filesystem (${sb.blocksCount * sb.blockSize} bytes) is larger than its device (${dev.size} bytes): the image looks truncated`);
     }
     if (hasIncompat(sb, INCOMPAT.CASEFOLD)) warnings.push('casefold: names in case-insensitive directories are matched ignoring case');
-    const fs = new ExtFs(dev, sb, warnings, cache);
+    const fs = new ExtFs(fsDev, sb, warnings, cache);
     const root = await fs.inode(ROOT_INO);
     if (root.type !== 'directory') throw corrupt(`${dev.name}: ext root inode 2 is a ${root.type}, not a directory`, { device: dev.name });
     return fs;
+  }
+
+  /** Scans the internal journal; on success returns a device that sees the replayed blocks. */
+  private static async replayJournal(dev: BlockDevice, sb: Superblock): Promise<{ device?: BlockDevice; warning: string }> {
+    if (sb.journalInum === 0) {
+      return { warning: 'the journal needs recovery but lives on an external device: changes still in the journal are not visible' };
+    }
+    try {
+      const tmp = new ExtFs(dev, sb, [], { metaBytes: 1 << 20, inodeTableBytes: 1 << 16, inodes: 16, dirEntries: 1 });
+      const ji = await tmp.inode(sb.journalInum);
+      if (ji.type !== 'file') throw corrupt(`ext journal inode ${sb.journalInum} is a ${ji.type}, not a file`);
+      const nblocks = Math.floor(ji.size / sb.blockSize);
+      if (nblocks < 2 || nblocks > sb.blocksCount) throw corrupt(`ext journal inode ${sb.journalInum}: size ${ji.size} is implausible`);
+      const runs = await tmp.mapBlocks(ji, 0, nblocks);
+      const r = await scanJournal(dev, sb.blockSize, sb.blocksCount, runs, nblocks);
+      const notes = r.notes.length ? `; ${r.notes.join('; ')}` : '';
+      if (r.transactions === 0) {
+        return { warning: `the filesystem is flagged as needing journal recovery, but its journal holds no committed transactions${notes}` };
+      }
+      return {
+        device: new JournalOverlayDevice(dev, sb.blockSize, r.blocks),
+        warning: `journal recovery: ${r.transactions} committed transaction(s) (${r.blocks.size} blocks) applied in memory, as mounting would; the image itself is unchanged${notes}`,
+      };
+    } catch (err) {
+      if (err instanceof GuestkitError) {
+        return { warning: `the journal needs recovery but could not be replayed (${err.message}): changes still in the journal are not visible` };
+      }
+      throw err;
+    }
   }
 
   // ---- metadata access -------------------------------------------------------------------
@@ -161,7 +206,8 @@ export class ExtFs implements FileSystem {
     return this.itable.getOrCreate(key, () => this.dev.read(gd.inodeTable * sb.blockSize + start, end - start), end - start);
   }
 
-  private async mapBlocks(inode: Inode, first: number, count: number): Promise<Run[]> {
+  /** Initialized runs of logical blocks [first, first+count) of an inode (extent tree or block map). */
+  async mapBlocks(inode: Inode, first: number, count: number): Promise<Run[]> {
     if (inode.flags & INODE_FLAGS.EXTENTS) return mapExtents(this.mapCtx, inode.ino, inode.iblock, first, count);
     return mapIndirect(this.mapCtx, inode.ino, inode.iblock, first, count);
   }

@@ -1,1 +1,1 @@
-export { ExtFs, openExt, type ExtCacheOptions } from './filesystem.js';
+export { ExtFs, openExt, type ExtCacheOptions, type ExtOpenOptions } from './filesystem.js';

@@ -76,6 +76,8 @@ export interface Superblock {
   groupCount: number;
   /** s_state: bit 0x2 = errors detected. */
   state: number;
+  /** Inode of the internal journal (0: none or an external journal device). */
+  journalInum: number;
   /** ext2/ext3/ext4, decided as blkid does (by features, not by what created it). */
   fsType: 'ext2' | 'ext3' | 'ext4';
   featureNames: string[];
@@ -210,6 +212,7 @@ export function parseSuperblock(buf: Buffer, devName: string): Superblock {
     backupBgs: [r.u32le(0x24c), r.u32le(0x250)],
     groupCount,
     state: r.u16le(0x3a),
+    journalInum: (featureCompat & COMPAT.HAS_JOURNAL) !== 0 ? r.u32le(0xe0) : 0,
     fsType,
     featureNames,
   };
