@@ -54,7 +54,13 @@ export async function inspect(req: InspectRequest | string): Promise<Inspection>
     for (const m of mountables) {
       if (m.role === 'windows-root') session.warnings.push(`${m.device.device}: a Windows system root was found; Windows inspection is not available yet`);
     }
-    const roles = new Map(mountables.filter((m) => !m.subvol).map((m) => [m.device.device, m.role as string]));
+    // A device's role is the strongest among its subvolumes (Btrfs roots live in @ or root).
+    const rank = ['linux-root', 'windows-root', 'usr', 'boot', 'var', 'data'];
+    const roles = new Map<string, string>();
+    for (const m of mountables) {
+      const cur = roles.get(m.device.device);
+      if (cur === undefined || rank.indexOf(m.role) < rank.indexOf(cur)) roles.set(m.device.device, m.role);
+    }
     return {
       image: session.images.map((img) => {
         const info = img.info();

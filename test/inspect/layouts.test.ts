@@ -343,7 +343,7 @@ test('damaged filesystems beside the OS and a damaged file inside it: the OS is 
   assert.equal(os.warnings[2], 'fstab: /srv/secure is on the encrypted volume secure (/dev/sda4), which cannot be read without its key');
   // Inside the root, dpkg's status file has a broken extent header: that one fact is lost, with why.
   assert.match(os.warnings[3]!, /^\/var\/lib\/dpkg\/status: .*extent/);
-  assert.equal(os.warnings[4], 'no package database found');
+  assert.equal(os.warnings[4], 'package database /var/lib/dpkg/status could not be read');
   assert.equal(os.applications, undefined);
   // Probing still names both (type, label), without a role: they could not be opened.
   const fs = fsByDevice(damaged);

@@ -95,11 +95,13 @@ async function blsEntries(g: GuestView): Promise<GrubEntry[]> {
       const m = /^(\S+)\s+(.*)$/.exec(l);
       if (m && !kv.has(m[1]!)) kv.set(m[1]!, m[2]!);
     }
+    // `initrd` may list several images and grub variables ($tuned_initrd) that only grub expands.
+    const initrd = (kv.get('initrd') ?? '').split(/\s+/).find((t) => t !== '' && !t.startsWith('$'));
     out.push({
       title: kv.get('title') ?? n.replace(/\.conf$/, ''),
       id: n.replace(/\.conf$/, ''),
       ...(kv.get('linux') ? { kernel: kv.get('linux')! } : {}),
-      ...(kv.get('initrd') ? { initrd: kv.get('initrd')! } : {}),
+      ...(initrd ? { initrd } : {}),
       ...(kv.get('options') ? { options: kv.get('options')! } : {}),
     });
   }

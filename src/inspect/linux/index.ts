@@ -5,7 +5,7 @@ import { detectArch } from './arch.js';
 import { detectBootloader, detectKernels } from './boot.js';
 import { detectHostname } from './hostname.js';
 import { detectNetwork } from './network.js';
-import { detectApplications } from './packages/index.js';
+import { detectApplications, missingApplicationsReason } from './packages/index.js';
 import { detectRelease, osinfoOf, packageFormatOf, packageManagementOf } from './release.js';
 import { detectServices } from './services.js';
 import { detectCloudInit, detectGuestAgents, detectLocale, detectSecurity, detectTimezone } from './system.js';
@@ -61,7 +61,7 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
     await time('package_scan', async () => {
       const apps = await run('applications', (g) => detectApplications(g, os.package_format));
       if (apps) os.applications = apps;
-      else warnings.push('no package database found');
+      else warnings.push(await missingApplicationsReason(base.scope()));
       const kernels = await run('kernels', detectKernels);
       if (kernels) os.kernels = kernels;
       const bl = await run('bootloader', detectBootloader);

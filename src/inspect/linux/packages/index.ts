@@ -12,6 +12,24 @@ const READERS: Record<string, (g: GuestView) => Promise<Application[] | undefine
   pacman: pacmanApplications,
 };
 
+/** Where each package manager keeps its database. */
+export const PACKAGE_DB_PATHS = [
+  '/var/lib/dpkg/status',
+  '/var/lib/rpm/rpmdb.sqlite',
+  '/var/lib/rpm/Packages',
+  '/var/lib/rpm/Packages.db',
+  '/usr/lib/sysimage/rpm/rpmdb.sqlite',
+  '/usr/lib/sysimage/rpm/Packages.db',
+  '/lib/apk/db/installed',
+  '/var/lib/pacman/local',
+];
+
+/** Why no application list: no database at all, or one that could not be read. */
+export async function missingApplicationsReason(g: GuestView): Promise<string> {
+  for (const p of PACKAGE_DB_PATHS) if (await g.exists(p)) return `package database ${p} could not be read`;
+  return 'no package database found';
+}
+
 /**
  * Installed applications. The distro's own format is asked first; when it
  * has none (unknown distro, or a database of another kind), every reader is tried.
