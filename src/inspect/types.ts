@@ -1,27 +1,11 @@
+import { INSPECT_OPTION_DEFAULTS, type InspectOptionFlags } from '../protocol/payloads/inspect-options.js';
+
 /** What `inspect()` returns. Keys follow virt-inspector's names where it has one. */
 
-/** The protocol's inspect options (guestkit.inspect.v1 `options`). */
-export interface InspectOptions {
-  deep_scan?: boolean;
-  include_packages?: boolean;
-  include_services?: boolean;
-  include_users?: boolean;
-  include_network?: boolean;
-  include_security?: boolean;
-  include_storage?: boolean;
-  include_databases?: boolean;
-}
+/** The protocol's inspect options (guestkit.inspect.v1 `options`); every flag optional here. */
+export type InspectOptions = Partial<InspectOptionFlags>;
 
-export const DEFAULT_INSPECT_OPTIONS: Required<InspectOptions> = {
-  deep_scan: false,
-  include_packages: true,
-  include_services: true,
-  include_users: true,
-  include_network: true,
-  include_security: true,
-  include_storage: true,
-  include_databases: false,
-};
+export const DEFAULT_INSPECT_OPTIONS: Required<InspectOptions> = INSPECT_OPTION_DEFAULTS;
 
 /** Where a fact came from: guest paths read to establish it. */
 export type Evidence = Record<string, string[]>;

@@ -1,17 +1,8 @@
 import { z } from 'zod';
 import { ImageRefSchema, OutputSchema } from './image.js';
+import { INSPECT_OPTION_DEFAULTS } from './inspect-options.js';
 
-/** Documented defaults; a missing `options` means all of these. */
-export const INSPECT_OPTION_DEFAULTS = {
-  deep_scan: false,
-  include_packages: true,
-  include_services: true,
-  include_users: true,
-  include_network: true,
-  include_security: true,
-  include_storage: true,
-  include_databases: false,
-} as const;
+export { INSPECT_OPTION_DEFAULTS } from './inspect-options.js';
 
 const d = INSPECT_OPTION_DEFAULTS;
 export const InspectOptionsSchema = z.looseObject({
