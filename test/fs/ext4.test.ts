@@ -315,3 +315,20 @@ test('ext: a damaged journal is not replayed; the filesystem still opens, with a
   assert.match((fs.info.warnings ?? []).join('\n'), /could not be replayed \(.*journal superblock: magic 0xdeadbeef/);
   assert.equal(await new Vfs(fs).readText('/etc/hostname'), 'fixture-host\n');
 });
+
+test('ext: nanosecond timestamps with epoch bits, and 32-bit owners from the high halves', async () => {
+  const at = inodeOffset(fixture('ext4.img'), '/etc/hostname', 4096);
+  const extra = ((123_456_789 << 2) | 1) >>> 0; // 123.456789 ms, epoch bit 1 (+2^32 s)
+  const fs = await ExtFs.open(
+    await patched('ext4.img', [
+      [at + 0x88, le(4, extra)],
+      [at + 0x78, le(2, 0x0001)],
+      [at + 0x7a, le(2, 0x0002)],
+      [at + 0x02, le(2, 1000)],
+    ]),
+  );
+  const st = await new Vfs(fs).stat('/etc/hostname');
+  assert.equal(st.mtimeMs, (1700000000 + 2 ** 32) * 1000 + 123);
+  assert.equal(st.uid, 0x10000 + 1000);
+  assert.equal(st.gid, 0x20000);
+});
