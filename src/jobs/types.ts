@@ -28,6 +28,11 @@ export interface HandlerContext {
   progress(update: ProgressUpdate): void;
   /** Image paths after the path policy resolved them (realpath), in `images()` order. */
   resolvedImages: string[];
+  /**
+   * The worker's allowed roots (real paths; empty = unrestricted). Files an image names
+   * itself (backing files, extents, parents) must lie under them too.
+   */
+  allowedRoots: readonly string[];
 }
 
 export interface HandlerOutput {

@@ -596,13 +596,13 @@ export class Executor {
     const { job } = r;
     const data = job.payload.data;
     if (def.isolation === 'inline') {
-      return def.run({ job, attempt: r.attempt, workerId: this.o.workerId, signal: r.ctl.signal, resolvedImages: resolved, progress: (u) => this.emit(r, u) }, data);
+      return def.run({ job, attempt: r.attempt, workerId: this.o.workerId, signal: r.ctl.signal, resolvedImages: resolved, allowedRoots: this.o.pathPolicy.allowedRoots(), progress: (u) => this.emit(r, u) }, data);
     }
     const cap = memoryCapOf(job) ?? this.o.memoryLimitMb;
     let reply;
     try {
       reply = await this.o.threads.run(
-        { operation: job.operation, job, attempt: r.attempt, workerId: this.o.workerId, resolvedImages: resolved },
+        { operation: job.operation, job, attempt: r.attempt, workerId: this.o.workerId, resolvedImages: resolved, allowedRoots: this.o.pathPolicy.allowedRoots() },
         { signal: r.ctl.signal, onProgress: (u) => this.emit(r, u), memoryLimitMb: cap },
       );
     } catch (err) {

@@ -16,6 +16,7 @@ export interface ThreadTask {
   attempt: number;
   workerId: string;
   resolvedImages: string[];
+  allowedRoots: readonly string[];
   port: MessagePort;
 }
 
@@ -38,6 +39,7 @@ export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
         // never fires here: the pool terminates the whole thread on abort
         signal: new AbortController().signal,
         resolvedImages: task.resolvedImages,
+        allowedRoots: task.allowedRoots,
         progress: (u: ProgressUpdate) => task.port.postMessage(u),
       },
       task.job.payload.data,

@@ -36,6 +36,8 @@ export function inspectHandler(): HandlerDefinition {
           disks: [ctx.resolvedImages[0] ?? d.image.path],
           format: d.image.format as never,
           options: d.options ?? {},
+          // backing files / extents / parents the image names obey the same roots as the image
+          allowedRoots: ctx.allowedRoots.length > 0 ? ctx.allowedRoots : undefined,
           onStage: (stage) => ctx.progress({ phase: stage, message: stage.replace(/_/g, ' ') }),
         }),
       );
