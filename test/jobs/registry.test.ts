@@ -20,7 +20,7 @@ test('registry: capabilities are derived from what is registered; test handlers 
 test('echo handler returns the payload as echo', async () => {
   const events: string[] = [];
   const out = await echoHandler.run(
-    { job: {} as never, attempt: 1, workerId: 'w', signal: new AbortController().signal, resolvedImages: [], progress: (u) => events.push(u.phase) },
+    { job: {} as never, attempt: 1, workerId: 'w', signal: new AbortController().signal, resolvedImages: [], allowedRoots: [], progress: (u) => events.push(u.phase) },
     { a: [1, { b: null }] },
   );
   assert.deepEqual(out, { data: { echo: { a: [1, { b: null }] } } });
