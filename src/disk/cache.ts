@@ -1,3 +1,5 @@
+import { Lru } from '../util/lru.js';
+
 /**
  * A small LRU cache for metadata blocks (qcow2 L2 tables, decompressed
  * clusters, …), bounded both by entry count and by total bytes so a hostile
@@ -12,58 +14,43 @@ export interface BlockCacheOptions {
 }
 
 export class BlockCache<K, V extends { byteLength: number } = Buffer> {
-  private readonly map = new Map<K, V>();
+  private readonly lru: Lru<K, V>;
   private readonly pending = new Map<K, Promise<V>>();
-  private bytes = 0;
-  readonly maxEntries: number;
-  readonly maxBytes: number;
   hits = 0;
   misses = 0;
 
   constructor(opts: BlockCacheOptions = {}) {
-    this.maxEntries = Math.max(1, opts.maxEntries ?? 256);
-    this.maxBytes = Math.max(1, opts.maxBytes ?? 16 * 1024 * 1024);
+    this.lru = new Lru(opts.maxEntries ?? 256, { maxBytes: opts.maxBytes ?? 16 * 1024 * 1024, sizeOf: (v) => v.byteLength });
+  }
+
+  get maxEntries(): number {
+    return this.lru.maxEntries;
+  }
+
+  get maxBytes(): number {
+    return this.lru.maxBytes;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.lru.size;
   }
 
   get totalBytes(): number {
-    return this.bytes;
+    return this.lru.bytes;
   }
 
   get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      // Re-insert: Map iteration order is insertion order, so the first key is the least recently used.
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
+    return this.lru.get(key);
   }
 
+  /** Caches `value` (a value larger than the whole byte budget is not cached at all). */
   set(key: K, value: V): void {
-    const old = this.map.get(key);
-    if (old !== undefined) {
-      this.bytes -= old.byteLength;
-      this.map.delete(key);
-    }
-    // A value larger than the whole budget is not cached at all.
-    if (value.byteLength > this.maxBytes) return;
-    this.map.set(key, value);
-    this.bytes += value.byteLength;
-    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const first = this.map.keys().next();
-      if (first.done) break;
-      this.bytes -= this.map.get(first.value)!.byteLength;
-      this.map.delete(first.value);
-    }
+    this.lru.set(key, value);
   }
 
   /** Cached value, or `load()` once for all concurrent callers, then cached. */
   async getOrLoad(key: K, load: () => Promise<V>): Promise<V> {
-    const hit = this.get(key);
+    const hit = this.lru.get(key);
     if (hit !== undefined) {
       this.hits++;
       return hit;
@@ -71,10 +58,11 @@ export class BlockCache<K, V extends { byteLength: number } = Buffer> {
     const inflight = this.pending.get(key);
     if (inflight) return inflight;
     this.misses++;
+    // resolved values are cached, not the promise: their byte size is known only then
     const p = load().then(
       (v) => {
         this.pending.delete(key);
-        this.set(key, v);
+        this.lru.set(key, v);
         return v;
       },
       (err: unknown) => {
@@ -87,7 +75,6 @@ export class BlockCache<K, V extends { byteLength: number } = Buffer> {
   }
 
   clear(): void {
-    this.map.clear();
-    this.bytes = 0;
+    this.lru.clear();
   }
 }

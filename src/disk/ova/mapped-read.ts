@@ -69,27 +69,6 @@ export async function readMapped(dev: MappedDevice, offset: number, length: numb
   return out;
 }
 
-/** A small bounded least-recently-used map for metadata tables (grain tables, bitmaps). */
-export class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-
-  get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
-  }
-}
-
 /** Adds the backing_* keys of an image that names a parent (whether or not it was opened). */
 export function addBacking(info: ImageInfo & { full_backing_filename?: string }, stored: string | undefined, full: string | undefined, format: string | undefined): ImageInfo {
   if (stored !== undefined) info.backing_filename = stored;

@@ -1,6 +1,7 @@
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { Lru, addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { Lru } from '../../util/lru.js';
 import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
 import { specificData } from '../vhd/image.js';
 import { firstExisting, parentCandidates } from '../vhd/parent-path.js';

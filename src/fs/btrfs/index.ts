@@ -25,7 +25,7 @@ import {
   ROOT_TREE_DIR_OBJECTID,
   type Key,
 } from './key.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../util/lru.js';
 import { readSuperblock, type BtrfsSuperblock } from './superblock.js';
 import { TreeReader } from './tree.js';
 

@@ -3,7 +3,7 @@ import { corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
 import type { ChunkMap } from './chunk.js';
 import { KEY_SIZE, cmpKey, readKey, type Key } from './key.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../util/lru.js';
 
 const HEADER_SIZE = 101;
 const ITEM_SIZE = KEY_SIZE + 8; // key, data offset, data size

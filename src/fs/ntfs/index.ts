@@ -3,7 +3,7 @@ import { BinaryReader } from '../../util/binary.js';
 import type { AttrStream } from './data.js';
 import { parseFileName, type FileName } from './filename.js';
 import { applyFixups } from './fixup.js';
-import type { Lru } from './lru.js';
+import type { Lru } from '../../util/lru.js';
 import { refRecord } from './mft-record.js';
 
 const ENTRY_FLAG = { SUBNODE: 0x01, LAST: 0x02 } as const;

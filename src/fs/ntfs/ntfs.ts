@@ -9,7 +9,7 @@ import { parseBootSector, type BootSector } from './boot-sector.js';
 import { AttrStream, type Volume } from './data.js';
 import { FILE_NAME_FLAG_DIRECTORY, NAMESPACE, parseFileName, type FileName } from './filename.js';
 import { DirIndex, type IndexEntry } from './index.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../util/lru.js';
 import { MFT_FLAG, parseMftRecord, type MftRecord } from './mft-record.js';
 import { INTX, dataElsewhere, isLinkTag, parseReparsePoint } from './reparse.js';
 import { FILE_ATTR, parseStandardInformation, type StandardInformation } from './standard-information.js';

@@ -8,7 +8,7 @@ import { checkExtentOrder, decodeExtents, findExtent, readBmbtExtents, type Exte
 import { DIR2_LEAF_OFFSET_BYTES, parseDataBlock, parseShortformDir, type XfsDirEntry } from './dir2.js';
 import { FMT_BTREE, FMT_EXTENTS, FMT_LOCAL, parseInode, type XfsInode } from './inode.js';
 import { logIsDirty } from './log.js';
-import { Lru } from './lru.js';
+import { Lru } from '../../util/lru.js';
 import { XFS_SYMLINK_MAXLEN, remoteSymlinkChunk } from './symlink.js';
 import { parseSuperblock, type XfsSuperblock } from './superblock.js';
 
