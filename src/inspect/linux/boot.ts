@@ -11,18 +11,28 @@ export async function detectKernels(g: GuestView): Promise<Kernel[]> {
     const m = /^(?:vmlinuz|vmlinux|kernel)-(.+)$/.exec(n);
     if (m && !m[1]!.endsWith('.hmac')) versions.add(m[1]!);
   }
-  for (const v of modules) versions.add(v);
+  // Alpine names images by flavour (vmlinuz-lts) and modules by version (6.6.14-0-lts):
+  // an image without modules pairs with the one modules dir of its flavour that has no image.
+  const flavourOf = new Map<string, string>();
+  for (const v of versions) {
+    if (modules.has(v)) continue;
+    const mods = [...modules].filter((m) => m.endsWith(`-${v}`) && !versions.has(m));
+    if (mods.length === 1) flavourOf.set(mods[0]!, v);
+  }
+  for (const v of modules) if (!flavourOf.has(v)) versions.add(v);
   const out: Kernel[] = [];
   for (const version of [...versions].sort(compareVersions)) {
-    const k: Kernel = { version };
+    const modulesVersion = [...flavourOf].find(([, f]) => f === version)?.[0];
+    const k: Kernel = { version: modulesVersion ?? version };
     const img = ['vmlinuz', 'vmlinux', 'kernel'].map((p) => `${p}-${version}`).find((n) => boot.includes(n));
     if (img) k.vmlinuz = `/boot/${img}`;
-    const initrd = [`initrd.img-${version}`, `initramfs-${version}.img`, `initrd-${version}`, `initrd-${version}.img`].find((n) => boot.includes(n));
+    const initrd = [`initrd.img-${version}`, `initramfs-${version}.img`, `initrd-${version}`, `initrd-${version}.img`, `initramfs-${version}`].find((n) => boot.includes(n));
     if (initrd) k.initrd = `/boot/${initrd}`;
-    if (modules.has(version)) k.modules_dir = `/lib/modules/${version}`;
+    const mods = modulesVersion ?? version;
+    if (modules.has(mods)) k.modules_dir = `/lib/modules/${mods}`;
     out.push(k);
   }
-  return out;
+  return out.sort((a, b) => compareVersions(a.version, b.version));
 }
 
 /** Numeric-aware version order (6.1.0-9 < 6.1.0-10). */
@@ -83,8 +93,46 @@ export function parseGrubCfg(text: string): { entries: GrubEntry[]; defaultEntry
   return { entries, ...(defaultEntry !== undefined ? { defaultEntry } : {}), ...(timeout !== undefined ? { timeout } : {}) };
 }
 
+/**
+ * grub's view of `$name` / `${name}` in a BLS line: grubenv's variables (RHEL 8 keeps
+ * $kernelopts there), then grub.cfg's plain top-level `set` (00_tuned's $tuned_params);
+ * unset ones expand to nothing, as in grub.
+ */
+function expandGrubVars(text: string, vars: Map<string, string>): string {
+  return text
+    .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, name: string) => vars.get(name) ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * Variables grub holds when it reads BLS entries: grub.cfg runs load_env first, so its
+ * unconditional literal `set`s (00_tuned) override grubenv, while a `set` inside an `if`
+ * (10_linux's `if [ -z "${kernelopts}" ]` fallback) only fills what grubenv left unset.
+ */
+function grubVars(env: string | undefined, cfg: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of (env ?? '').split('\n')) {
+    const eq = line.indexOf('=');
+    if (!line.startsWith('#') && eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const fallback = new Map<string, string>();
+  let ifDepth = 0;
+  for (const line of contentLines(cfg)) {
+    if (/^if\s/.test(line)) ifDepth++;
+    else if (/^fi\b/.test(line)) ifDepth = Math.max(0, ifDepth - 1);
+    const m = /^set\s+([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"$]*)"|'([^']*)'|([^\s"'$]*))\s*$/.exec(line);
+    if (!m) continue;
+    const value = m[2] ?? m[3] ?? m[4] ?? '';
+    if (ifDepth === 0) vars.set(m[1]!, value);
+    else if (!fallback.has(m[1]!)) fallback.set(m[1]!, value);
+  }
+  for (const [k, v] of fallback) if (!vars.has(k)) vars.set(k, v);
+  return vars;
+}
+
 /** Boot Loader Specification entries (/boot/loader/entries/*.conf: RHEL 8+, Fedora). */
-async function blsEntries(g: GuestView): Promise<GrubEntry[]> {
+async function blsEntries(g: GuestView, vars: Map<string, string>): Promise<GrubEntry[]> {
   const out: GrubEntry[] = [];
   for (const n of await g.list('/boot/loader/entries')) {
     if (!n.endsWith('.conf')) continue;
@@ -96,13 +144,14 @@ async function blsEntries(g: GuestView): Promise<GrubEntry[]> {
       if (m && !kv.has(m[1]!)) kv.set(m[1]!, m[2]!);
     }
     // `initrd` may list several images and grub variables ($tuned_initrd) that only grub expands.
-    const initrd = (kv.get('initrd') ?? '').split(/\s+/).find((t) => t !== '' && !t.startsWith('$'));
+    const initrd = expandGrubVars(kv.get('initrd') ?? '', vars).split(' ')[0];
+    const options = expandGrubVars(kv.get('options') ?? '', vars);
     out.push({
       title: kv.get('title') ?? n.replace(/\.conf$/, ''),
       id: n.replace(/\.conf$/, ''),
       ...(kv.get('linux') ? { kernel: kv.get('linux')! } : {}),
       ...(initrd ? { initrd } : {}),
-      ...(kv.get('options') ? { options: kv.get('options')! } : {}),
+      ...(options ? { options } : {}),
     });
   }
   return out.sort((a, b) => compareVersions(b.id ?? '', a.id ?? ''));
@@ -115,9 +164,9 @@ export async function detectBootloader(g: GuestView): Promise<Bootloader | undef
     if (text === undefined) continue;
     const p = parseGrubCfg(text);
     let entries: GrubEntry[] = p.entries;
+    const env = (await g.text('/boot/grub2/grubenv', 4096)) ?? (await g.text('/boot/grub/grubenv', 4096));
     // grub2 with BLS (`blscfg`) keeps its entries outside grub.cfg.
-    if (/^\s*blscfg\s*$/m.test(text)) entries = [...(await blsEntries(g)), ...entries];
-    const env = await g.text('/boot/grub2/grubenv', 4096) ?? (await g.text('/boot/grub/grubenv', 4096));
+    if (/^\s*blscfg\s*$/m.test(text)) entries = [...(await blsEntries(g, grubVars(env, text))), ...entries];
     const saved = env ? parseKeyValue(env).get('saved_entry') : undefined;
     const def = pickDefault(entries, p.defaultEntry, saved);
     return {
@@ -128,27 +177,82 @@ export async function detectBootloader(g: GuestView): Promise<Bootloader | undef
       ...(p.timeout !== undefined ? { timeout: p.timeout } : {}),
     };
   }
-  for (const cfg of ['/boot/grub/menu.lst', '/boot/grub/grub.conf']) {
+  // Red Hat's file is grub.conf (menu.lst a link to it); Debian and SUSE have menu.lst only.
+  for (const cfg of ['/boot/grub/grub.conf', '/boot/grub/menu.lst']) {
     const text = await g.text(cfg);
     if (text === undefined) continue;
     const entries: GrubEntry[] = [];
     let def = 0;
+    let timeout: number | undefined;
     for (const l of contentLines(text)) {
-      const t = /^title\s+(.*)$/.exec(l);
-      if (t) entries.push({ title: t[1]! });
-      const k = /^kernel\s+(\S+)\s*(.*)$/.exec(l);
-      if (k && entries.length) Object.assign(entries[entries.length - 1]!, { kernel: k[1]!, options: k[2] });
-      const i = /^initrd\s+(\S+)/.exec(l);
+      const t = /^title[\s=]+(.*)$/.exec(l);
+      if (t) entries.push({ title: t[1]!.trim() });
+      const k = /^kernel[\s=]+(\S+)\s*(.*)$/.exec(l);
+      if (k && entries.length) Object.assign(entries[entries.length - 1]!, { kernel: k[1]!, ...(k[2] ? { options: k[2] } : {}) });
+      const i = /^initrd[\s=]+(\S+)/.exec(l);
       if (i && entries.length) entries[entries.length - 1]!.initrd = i[1]!;
-      const d = /^default\s*=?\s*(\d+)/.exec(l);
+      if (entries.length) continue;
+      const d = /^default[\s=]+(\d+)/.exec(l);
       if (d) def = Number(d[1]);
+      const to = /^timeout[\s=]+(\d+)/.exec(l);
+      if (to) timeout = Number(to[1]);
     }
     const de = entries[def];
-    return { type: 'grub-legacy', config: cfg, entries, ...(de ? { default_entry: de.title, ...(de.kernel ? { default_kernel: de.kernel } : {}) } : {}) };
+    return {
+      type: 'grub-legacy',
+      config: cfg,
+      entries,
+      ...(de ? { default_entry: de.title, ...(de.kernel ? { default_kernel: de.kernel } : {}) } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
+    };
   }
+  const sys = await syslinux(g);
+  if (sys) return sys;
   const sdboot = await g.text('/boot/efi/loader/loader.conf', 64 * 1024);
   if (sdboot !== undefined) {
     return { type: 'systemd-boot', config: '/boot/efi/loader/loader.conf', entries: [] };
+  }
+  return undefined;
+}
+
+const SYSLINUX_CONFIGS = ['/boot/extlinux.conf', '/boot/extlinux/extlinux.conf', '/boot/syslinux/syslinux.cfg', '/boot/syslinux/extlinux.conf', '/boot/syslinux.cfg'];
+
+/**
+ * SYSLINUX/EXTLINUX (Alpine's update-extlinux): LABEL blocks; the default is `MENU DEFAULT`
+ * inside a label, else DEFAULT naming a label (DEFAULT menu.c32 names the menu module);
+ * TIMEOUT is in tenths of a second.
+ */
+async function syslinux(g: GuestView): Promise<Bootloader | undefined> {
+  for (const cfg of SYSLINUX_CONFIGS) {
+    const text = await g.text(cfg, 1024 * 1024);
+    if (text === undefined) continue;
+    const entries: (GrubEntry & { label: string })[] = [];
+    let defLabel: string | undefined;
+    let menuDefault: string | undefined;
+    let timeout: number | undefined;
+    for (const line of contentLines(text)) {
+      const m = /^(\S+)\s*(.*)$/.exec(line);
+      if (!m) continue;
+      const key = m[1]!.toUpperCase();
+      const val = m[2]!.trim();
+      const cur = entries[entries.length - 1];
+      if (key === 'LABEL') entries.push({ label: val, title: val });
+      else if (key === 'DEFAULT' && !cur) defLabel = val.split(/\s+/)[0];
+      else if (key === 'TIMEOUT' && !cur && /^\d+$/.test(val)) timeout = Math.round(Number(val) / 10);
+      else if (key === 'MENU' && cur && /^LABEL\s/i.test(val)) cur.title = val.replace(/^LABEL\s+/i, '');
+      else if (key === 'MENU' && cur && /^DEFAULT$/i.test(val)) menuDefault = cur.label;
+      else if ((key === 'LINUX' || key === 'KERNEL') && cur) cur.kernel = val.split(/\s+/)[0]!;
+      else if (key === 'INITRD' && cur) cur.initrd = val.split(',')[0]!;
+      else if (key === 'APPEND' && cur && val !== '') cur.options = val;
+    }
+    const de = entries.find((e) => e.label === menuDefault) ?? entries.find((e) => e.label === defLabel) ?? entries[0];
+    return {
+      type: 'syslinux',
+      config: cfg,
+      entries: entries.map(({ title, kernel, initrd, options }) => ({ title, ...(kernel ? { kernel } : {}), ...(initrd ? { initrd } : {}), ...(options ? { options } : {}) })),
+      ...(de ? { default_entry: de.title, ...(de.kernel ? { default_kernel: de.kernel } : {}) } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
+    };
   }
   return undefined;
 }

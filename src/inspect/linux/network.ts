@@ -56,45 +56,78 @@ function maskBits(mask: string): number | string {
   return parts.reduce((n, p) => n + (p.toString(2).match(/1/g)?.length ?? 0), 0);
 }
 
-/** netplan YAML (Ubuntu). */
-async function netplan(g: GuestView, out: NetInterface[]): Promise<boolean> {
+const NETPLAN_DIRS = ['/lib/netplan', '/etc/netplan', '/run/netplan'];
+const NETPLAN_KINDS = ['ethernets', 'bonds', 'bridges', 'vlans', 'wifis'];
+type YamlMap = Record<string, unknown>;
+
+function isMap(v: unknown): v is YamlMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** netplan's merge: mappings merge key by key, anything else (lists too) is replaced by the later file. */
+function mergeNetdef(a: YamlMap, b: YamlMap): YamlMap {
+  const out: YamlMap = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = isMap(out[k]) && isMap(v) ? mergeNetdef(out[k] as YamlMap, v) : v;
+  return out;
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === 'yes' || v === 'true' || v === 'on';
+}
+
+/**
+ * netplan YAML (Ubuntu). Files of one name shadow each other (/run over /etc over /lib); all
+ * are read in name order and definitions of one interface merged across them, as netplan does.
+ * A definition matched by MAC and renamed (`set-name`) is reported by its new name.
+ */
+async function netplan(g: GuestView, out: NetInterface[], search: string[]): Promise<boolean> {
+  const byName = new Map<string, string>();
+  for (const dir of NETPLAN_DIRS) for (const n of await g.list(dir)) if (/\.ya?ml$/.test(n)) byName.set(n, `${dir}/${n}`);
+  const defs = new Map<string, { kind: string; id: string; source: string; cfg: YamlMap }>();
   let found = false;
-  for (const dir of ['/etc/netplan', '/lib/netplan', '/run/netplan']) {
-    for (const n of await g.list(dir)) {
-      if (!/\.ya?ml$/.test(n)) continue;
-      const text = await g.text(`${dir}/${n}`);
-      if (text === undefined) continue;
-      found = true;
-      let doc: unknown;
-      try {
-        const { parse: parseYaml } = await import('yaml');
-        doc = parseYaml(text);
-      } catch (err) {
-        g.warn(`${dir}/${n}: invalid YAML: ${(err as Error).message}`);
-        continue;
-      }
-      const net = (doc as { network?: Record<string, unknown> })?.network ?? {};
-      for (const kind of ['ethernets', 'bonds', 'bridges', 'vlans', 'wifis']) {
-        const group = net[kind] as Record<string, Record<string, unknown>> | undefined;
-        if (!group || typeof group !== 'object') continue;
-        for (const [name, cfg] of Object.entries(group)) {
-          const c = (cfg ?? {}) as Record<string, unknown>;
-          const ns = c.nameservers as { addresses?: string[] } | undefined;
-          const match = c.match as { macaddress?: string } | undefined;
-          const routes = (c.routes as { to?: string; via?: string }[] | undefined) ?? [];
-          const gw = (c.gateway4 as string | undefined) ?? routes.find((r) => r.to === 'default' || r.to === '0.0.0.0/0')?.via;
-          out.push({
-            name,
-            source: `${dir}/${n}`,
-            method: c.dhcp4 === true || c.dhcp4 === 'yes' ? 'dhcp' : Array.isArray(c.addresses) ? 'static' : 'manual',
-            addresses: Array.isArray(c.addresses) ? (c.addresses as unknown[]).map(String) : [],
-            ...(gw ? { gateway: gw } : {}),
-            ...(match?.macaddress ? { mac: match.macaddress.toLowerCase() } : {}),
-            ...(ns?.addresses ? { dns: ns.addresses.map(String) } : {}),
-          });
-        }
+  for (const name of [...byName.keys()].sort()) {
+    const path = byName.get(name)!;
+    const text = await g.text(path);
+    if (text === undefined) continue;
+    found = true;
+    let doc: unknown;
+    try {
+      const { parse: parseYaml } = await import('yaml');
+      doc = parseYaml(text);
+    } catch (err) {
+      g.warn(`${path}: invalid YAML: ${(err as Error).message}`);
+      continue;
+    }
+    const net = isMap(doc) && isMap(doc.network) ? doc.network : {};
+    for (const kind of NETPLAN_KINDS) {
+      const group = net[kind];
+      if (!isMap(group)) continue;
+      for (const [id, cfg] of Object.entries(group)) {
+        const key = `${kind}\0${id}`;
+        const prev = defs.get(key);
+        const c = isMap(cfg) ? cfg : {};
+        defs.set(key, prev ? { ...prev, cfg: mergeNetdef(prev.cfg, c) } : { kind, id, source: path, cfg: c });
       }
     }
+  }
+  for (const { id, source, cfg: c } of defs.values()) {
+    const ns = isMap(c.nameservers) ? c.nameservers : {};
+    const match = isMap(c.match) ? c.match : {};
+    const routes = Array.isArray(c.routes) ? (c.routes.filter(isMap) as { to?: unknown; via?: unknown }[]) : [];
+    const gw = (typeof c.gateway4 === 'string' ? c.gateway4 : undefined) ?? routes.find((r) => r.to === 'default' || r.to === '0.0.0.0/0')?.via;
+    const addresses = Array.isArray(c.addresses) ? c.addresses.map((a) => (isMap(a) ? Object.keys(a)[0]! : String(a))) : [];
+    const dns = Array.isArray(ns.addresses) ? ns.addresses.map(String) : undefined;
+    if (Array.isArray(ns.search)) search.push(...ns.search.map(String));
+    const mac = typeof match.macaddress === 'string' ? match.macaddress : typeof c.macaddress === 'string' ? c.macaddress : undefined;
+    out.push({
+      name: typeof c['set-name'] === 'string' ? c['set-name'] : id,
+      source,
+      method: truthy(c.dhcp4) ? 'dhcp' : addresses.length ? 'static' : truthy(c.dhcp6) ? 'dhcp6' : 'manual',
+      addresses,
+      ...(typeof gw === 'string' ? { gateway: gw } : {}),
+      ...(mac ? { mac: mac.toLowerCase() } : {}),
+      ...(dns ? { dns } : {}),
+    });
   }
   return found;
 }
@@ -135,13 +168,32 @@ async function networkManager(g: GuestView, out: NetInterface[]): Promise<boolea
   return found;
 }
 
+function ipv4ToInt(a: string): number | undefined {
+  const p = a.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) return undefined;
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+}
+
+/** Whether an IPv4 address lies in an "a.b.c.d/len" network. */
+function inSubnet(ip: string, cidr: string): boolean {
+  const [net, len] = cidr.split('/');
+  const a = ipv4ToInt(ip);
+  const b = ipv4ToInt(net ?? '');
+  const bits = Number(len);
+  if (a === undefined || b === undefined || !(bits >= 0 && bits <= 32)) return false;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+}
+
 /** Red Hat / SUSE ifcfg files. */
 async function ifcfg(g: GuestView, out: NetInterface[]): Promise<boolean> {
   let found = false;
+  const first = out.length;
   for (const dir of ['/etc/sysconfig/network-scripts', '/etc/sysconfig/network']) {
     for (const n of await g.list(dir)) {
       const m = /^ifcfg-(.+)$/.exec(n);
-      if (!m || m[1] === 'lo') continue;
+      // initscripts skips editor and package-manager leftovers (network-functions' ignore list).
+      if (!m || m[1] === 'lo' || /(?:~|\.(?:bak|old|orig|rpmnew|rpmorig|rpmsave))$/.test(n)) continue;
       const text = await g.text(`${dir}/${n}`);
       if (text === undefined) continue;
       found = true;
@@ -168,11 +220,22 @@ async function ifcfg(g: GuestView, out: NetInterface[]): Promise<boolean> {
       });
     }
   }
+  // Before NetworkManager, the default gateway lived in /etc/sysconfig/network: on GATEWAYDEV,
+  // else on the interface whose subnet holds it.
+  const sys = found ? await g.text('/etc/sysconfig/network', 64 * 1024) : undefined;
+  const kv = sys ? parseKeyValue(sys) : undefined;
+  const gw = kv?.get('GATEWAY');
+  if (gw) {
+    const dev = kv!.get('GATEWAYDEV');
+    const mine = out.slice(first).filter((i) => !i.gateway);
+    const target = dev ? mine.find((i) => i.name === dev) : mine.find((i) => i.addresses.some((a) => inSubnet(gw, a)));
+    if (target) target.gateway = gw;
+  }
   return found;
 }
 
 /** systemd-networkd .network files. */
-async function networkd(g: GuestView, out: NetInterface[]): Promise<boolean> {
+async function networkd(g: GuestView, out: NetInterface[], search: string[]): Promise<boolean> {
   let found = false;
   for (const dir of ['/etc/systemd/network']) {
     for (const n of await g.list(dir)) {
@@ -203,6 +266,7 @@ async function networkd(g: GuestView, out: NetInterface[]): Promise<boolean> {
         if ((section === 'Network' || section === 'Route') && k === 'Gateway') gateway = v;
         if (section === 'Network' && k === 'DNS') dns.push(...v.split(/\s+/));
         if (section === 'Network' && k === 'DHCP') dhcp = v;
+        if (section === 'Network' && k === 'Domains') search.push(...v.split(/\s+/).filter((d) => d !== '' && !d.startsWith('~')));
       }
       out.push({
         name,
@@ -218,15 +282,38 @@ async function networkd(g: GuestView, out: NetInterface[]): Promise<boolean> {
   return found;
 }
 
+/** resolved.conf and its drop-ins (later files win per key), as resolved reads them. */
+async function resolvedConfig(g: GuestView): Promise<{ dns: string[]; domains: string[] }> {
+  const files = ['/etc/systemd/resolved.conf'];
+  const dropins = new Map<string, string>();
+  for (const dir of ['/usr/lib/systemd/resolved.conf.d', '/run/systemd/resolved.conf.d', '/etc/systemd/resolved.conf.d']) {
+    for (const n of await g.list(dir)) if (n.endsWith('.conf')) dropins.set(n, `${dir}/${n}`);
+  }
+  files.push(...[...dropins.keys()].sort().map((n) => dropins.get(n)!));
+  let dns: string[] = [];
+  let domains: string[] = [];
+  for (const f of files) {
+    const text = await g.text(f, 256 * 1024);
+    const sec = text ? parseIni(text).get('Resolve') : undefined;
+    const d = sec?.get('DNS');
+    // "9.9.9.9#dns.quad9.net", "[2001:db8::1]:53%eth0": the server address only.
+    if (d !== undefined) dns = d.split(/\s+/).filter(Boolean).map((x) => x.replace(/#.*$/, '').replace(/%.*$/, '').replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1'));
+    const dom = sec?.get('Domains');
+    if (dom !== undefined) domains = dom.split(/\s+/).filter((x) => x !== '' && !x.startsWith('~'));
+  }
+  return { dns, domains };
+}
+
 /** Interfaces from every configuration system present, DNS and /etc/hosts. */
 export async function detectNetwork(g: GuestView): Promise<Network> {
   const interfaces: NetInterface[] = [];
   const managers: string[] = [];
   if (await ifupdown(g, interfaces)) managers.push('ifupdown');
-  if (await netplan(g, interfaces)) managers.push('netplan');
+  const linkSearch: string[] = [];
+  if (await netplan(g, interfaces, linkSearch)) managers.push('netplan');
   if (await networkManager(g, interfaces)) managers.push('NetworkManager');
   if (await ifcfg(g, interfaces)) managers.push('ifcfg');
-  if (await networkd(g, interfaces)) managers.push('systemd-networkd');
+  if (await networkd(g, interfaces, linkSearch)) managers.push('systemd-networkd');
   const dns_servers: string[] = [];
   const search_domains: string[] = [];
   const resolv = await g.text('/etc/resolv.conf', 256 * 1024);
@@ -236,9 +323,12 @@ export async function detectNetwork(g: GuestView): Promise<Network> {
     if ((w[0] === 'search' || w[0] === 'domain') && w.length > 1) search_domains.push(...w.slice(1));
   }
   if (dns_servers.length === 0) {
-    const resolved = await g.text('/etc/systemd/resolved.conf', 256 * 1024);
-    const dns = resolved ? parseIni(resolved).get('Resolve')?.get('DNS') : undefined;
-    if (dns) dns_servers.push(...dns.split(/\s+/).filter(Boolean));
+    // No usable resolv.conf (systemd-resolved's stub lives in /run, never in an image): the
+    // servers resolved would use, its global ones first, then those configured per link.
+    const r = await resolvedConfig(g);
+    dns_servers.push(...r.dns);
+    for (const i of interfaces) for (const d of i.dns ?? []) if (!dns_servers.includes(d)) dns_servers.push(d);
+    if (search_domains.length === 0) search_domains.push(...r.domains, ...linkSearch);
   }
   const hosts: Network['hosts'] = [];
   for (const line of contentLines((await g.text('/etc/hosts', 4 * 1024 * 1024)) ?? '')) {

@@ -12,15 +12,31 @@ const MAX_ENTRIES = 20_000;
 
 /** The init system, judged from what /sbin/init is and what exists. */
 export async function detectInitSystem(g: GuestView): Promise<string> {
-  const init = (await g.realpath('/sbin/init')) ?? (await g.realpath('/usr/sbin/init'));
+  // A link into a /usr that is not attached (or not shipped) still names its target.
+  const init = (await g.realpath('/sbin/init')) ?? (await g.realpath('/usr/sbin/init')) ?? (await initLink(g));
   if (init && /systemd$/.test(init)) return 'systemd';
   if (init && /openrc-init$/.test(init)) return 'openrc';
   if (init && /busybox$/.test(init)) return (await g.isDir('/etc/runlevels')) ? 'openrc' : 'busybox';
   if ((await g.isDir('/etc/runlevels')) && (await g.exists('/sbin/openrc'))) return 'openrc';
-  if (await g.isFile('/etc/inittab')) return 'sysvinit';
+  // Upstart systems (RHEL 6, Ubuntu 6.10–14.10) keep an inittab too: initctl tells them apart.
   if ((await g.isDir('/etc/init')) && (await g.exists('/sbin/initctl'))) return 'upstart';
+  if (await g.isFile('/etc/inittab')) return 'sysvinit';
   if ((await g.isDir('/lib/systemd/system')) || (await g.isDir('/usr/lib/systemd/system'))) return 'systemd';
   return 'unknown';
+}
+
+async function initLink(g: GuestView): Promise<string | undefined> {
+  for (const p of ['/sbin/init', '/usr/sbin/init']) {
+    if ((await g.lstatType(p)) === 'symlink') return g.readlink(p);
+  }
+  return undefined;
+}
+
+/** The default runlevel from inittab's `id:N:initdefault:` line, as 'runlevelN'. */
+async function inittabDefault(g: GuestView): Promise<string | undefined> {
+  const text = await g.text('/etc/inittab', 256 * 1024);
+  const m = text ? /^[^#:\n]*:([0-6Ss]):initdefault:/m.exec(text) : null;
+  return m ? `runlevel${m[1]!.toUpperCase()}` : undefined;
 }
 
 function unitKind(name: string): string {
@@ -114,5 +130,6 @@ export async function detectServices(g: GuestView): Promise<ServiceFacts> {
     return { init_system, ...sd };
   }
   if (init_system === 'openrc') return { init_system, services: await openrcServices(g) };
-  return { init_system, services: await sysvServices(g) };
+  const default_target = await inittabDefault(g);
+  return { init_system, ...(default_target ? { default_target } : {}), services: await sysvServices(g) };
 }

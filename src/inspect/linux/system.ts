@@ -4,7 +4,8 @@ import { parseDirectives, parseKeyValue } from '../parse.js';
 
 /** Timezone: the /etc/localtime link target, else /etc/timezone, else sysconfig clock. */
 export async function detectTimezone(g: GuestView): Promise<string | undefined> {
-  const link = await g.readlink('/etc/localtime');
+  // Red Hat before 7 copies the zone file: only a link names the zone.
+  const link = (await g.lstatType('/etc/localtime')) === 'symlink' ? await g.readlink('/etc/localtime') : undefined;
   const m = link ? /zoneinfo\/(.+)$/.exec(link) : null;
   if (m) return m[1];
   const tz = (await g.text('/etc/timezone', 4096))?.trim();
@@ -37,7 +38,9 @@ export async function detectSecurity(g: GuestView): Promise<Security> {
     sec.selinux = { mode: (kv.get('SELINUX') ?? 'unknown').toLowerCase(), ...(kv.get('SELINUXTYPE') ? { type: kv.get('SELINUXTYPE')! } : {}) };
   }
   if (await g.isDir('/etc/apparmor.d')) {
-    const profiles = (await g.entries('/etc/apparmor.d')).filter((e) => e.type === 'file').length;
+    // Profiles loaded at boot: the files at the top level, less those linked from disable/.
+    const disabled = new Set(await g.list('/etc/apparmor.d/disable'));
+    const profiles = (await g.entries('/etc/apparmor.d')).filter((e) => e.type === 'file' && !disabled.has(e.name)).length;
     sec.apparmor = { enabled: !(await isAppArmorDisabled(g)), profiles };
   }
   const ssh = await sshdConfig(g);
@@ -87,15 +90,25 @@ async function sshdConfig(g: GuestView): Promise<Record<string, string> | undefi
 export async function detectCloudInit(g: GuestView): Promise<OperatingSystem['cloud_init']> {
   const installed = (await g.isDir('/etc/cloud')) && ((await g.exists('/usr/bin/cloud-init')) || (await g.isFile('/etc/cloud/cloud.cfg')));
   if (!installed) return { installed: false };
-  const datasources = new Set<string>();
+  // cloud.cfg, then cloud.cfg.d/*.cfg in name order; a later datasource_list replaces an earlier one.
+  let datasources: string[] | undefined;
   const cfgs = ['/etc/cloud/cloud.cfg', ...(await g.list('/etc/cloud/cloud.cfg.d')).filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)];
+  const { parse: parseYaml } = await import('yaml');
   for (const f of cfgs) {
-    const text = (await g.text(f, 1024 * 1024)) ?? '';
-    const m = /datasource_list:\s*\[([^\]]*)\]/.exec(text);
-    if (m) for (const ds of m[1]!.split(',')) if (ds.trim()) datasources.add(ds.trim().replace(/['"]/g, ''));
+    const text = await g.text(f, 1024 * 1024);
+    if (!text || !/^\s*datasource_list\s*:/m.test(text)) continue;
+    let doc: unknown;
+    try {
+      doc = parseYaml(text);
+    } catch (err) {
+      g.warn(`${f}: invalid YAML: ${(err as Error).message}`);
+      continue;
+    }
+    const list = (doc as { datasource_list?: unknown } | null)?.datasource_list;
+    if (Array.isArray(list)) datasources = list.map(String);
   }
   const disabled = await g.exists('/etc/cloud/cloud-init.disabled');
-  return { installed: true, ...(datasources.size ? { datasources: [...datasources] } : {}), disabled };
+  return { installed: true, ...(datasources ? { datasources } : {}), disabled };
 }
 
 /** Hypervisor guest agents and tools, by their binaries/units. */

@@ -56,11 +56,14 @@ export async function detectUsers(g: GuestView): Promise<UserFacts> {
       groups: [...(primary ? [primary.name] : []), ...member.filter((n) => n !== primary?.name)],
     });
   }
-  return { users, groups, sudoers: await detectSudoers(g, groups) };
+  return { users, groups, sudoers: await detectSudoers(g, groups, users) };
 }
 
-/** Users and %groups granted rights in sudoers (and its include dirs), groups expanded to members. */
-async function detectSudoers(g: GuestView, groups: GroupInfo[]): Promise<string[]> {
+/**
+ * Users and %groups granted rights in sudoers (and its include dirs), groups expanded to
+ * their members: listed ones and, as sudo matches them too, those whose primary group it is.
+ */
+async function detectSudoers(g: GuestView, groups: GroupInfo[], users: UserInfo[]): Promise<string[]> {
   const files = ['/etc/sudoers'];
   const seen = new Set<string>();
   const who = new Set<string>();
@@ -86,7 +89,10 @@ async function detectSudoers(g: GuestView, groups: GroupInfo[]): Promise<string[
   const out = new Set<string>();
   for (const w of who) {
     out.add(w);
-    if (w.startsWith('%')) for (const m of groups.find((gr) => gr.name === w.slice(1))?.members ?? []) out.add(m);
+    if (!w.startsWith('%')) continue;
+    const group = groups.find((gr) => gr.name === w.slice(1));
+    for (const m of group?.members ?? []) out.add(m);
+    if (group) for (const u of users) if (u.gid === group.gid) out.add(u.name);
   }
   return [...out].sort();
 }
