@@ -1,6 +1,6 @@
 import { BinaryReader } from '../../util/binary.js';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
-import { crc32cWithHole } from './crc32c.js';
+import { crc32cWithHole } from '../../util/crc32c.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@ import type { FsOpenOptions } from '../open.js';
 import type { DirEntry, FileSystem, FsInfo, InodeStat } from '../types.js';
 import { ChunkMap, parseChunkItem, parseSysChunkArray } from './chunk.js';
 import { COMPRESS_NONE, MAX_UNCOMPRESSED, decompressExtent } from './compress.js';
-import { btrfsNameHash } from './crc32c.js';
+import { btrfsNameHash } from './name-hash.js';
 import { parseDirItems, type BtrfsDirItem } from './dir-item.js';
 import { EXTENT_INLINE, EXTENT_PREALLOC, parseFileExtent, type FileExtent } from './extent-data.js';
 import { parseInodeItem, typeFromMode, type BtrfsInode } from './inode-item.js';

@@ -1,7 +1,7 @@
 import type { BlockDevice } from '../../disk/types.js';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../../util/crc32c.js';
 
 export const BTRFS_MAGIC = Buffer.from('_BHRfS_M');
 /** Primary superblock and its mirrors (64 KiB, 64 MiB, 256 GiB). */
