@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { KEY_COMP_NAME } from '../../src/registry/key-node.js';
+import { ChunkedSource, openHive, REG_BINARY, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ, type Hive } from '../../src/registry/index.js';
+import { readSubkeyList } from '../../src/registry/subkey-list.js';
+import { parseValueKey } from '../../src/registry/value-key.js';
+import { fixture } from '../helpers/fixtures.js';
+import { dumpHive, fixtureHives, hivexExport, openFile, reglookupCounts } from './helpers.js';
+
+test('every key and value of every fixture hive agrees byte for byte with hivexregedit --export', async () => {
+  for (const [name, path] of Object.entries(fixtureHives())) {
+    const mine = await dumpHive(await openFile(path));
+    const theirs = hivexExport(path);
+    assert.deepEqual([...mine.keys()].sort(), [...theirs.keys()].sort(), `${name}: key paths`);
+    for (const [k, vals] of theirs) assert.deepEqual(mine.get(k), vals, `${name}: values of ${k || '(root)'}`);
+  }
+});
+
+test('key and value counts agree with reglookup', async () => {
+  for (const [name, path] of Object.entries(fixtureHives())) {
+    const mine = await dumpHive(await openFile(path));
+    const values = [...mine.values()].reduce((n, v) => n + v.size, 0);
+    assert.deepEqual({ keys: mine.size, values }, reglookupCounts(path), name);
+  }
+});
+
+test('the fixtures exercise every subkey list layout, big data, inline data and both name encodings', async () => {
+  const lists = new Set<string>();
+  let big = 0;
+  let inline = 0;
+  const names = { ascii: 0, utf16: 0 };
+  for (const path of Object.values(fixtureHives())) {
+    const h = await openFile(path);
+    await h.walk(async (k) => {
+      names[k.node.flags & KEY_COMP_NAME ? 'ascii' : 'utf16']++;
+      if (k.node.subkeyCount > 0) {
+        const list = await h.cell(k.node.subkeyList);
+        lists.add(list.toString('latin1', 0, 2));
+        if (list.toString('latin1', 0, 2) === 'ri') lists.add(`ri>${(await h.cell(list.readUInt32LE(4))).toString('latin1', 0, 2)}`);
+      }
+      if (k.node.valueCount > 0) {
+        const vl = await h.cell(k.node.valueList);
+        for (let i = 0; i < k.node.valueCount; i++) {
+          const vk = parseValueKey(await h.cell(vl.readUInt32LE(i * 4)), 0);
+          if (vk.inline) inline++;
+          else if (vk.length > 16344) big++;
+        }
+      }
+    });
+  }
+  assert.deepEqual([...lists].sort(), ['lf', 'lh', 'li', 'ri', 'ri>lh']);
+  assert.ok(big >= 3, `values in db records: ${big}`);
+  assert.ok(inline > 100, `inline values: ${inline}`);
+  assert.ok(names.utf16 >= 2 && names.ascii > 500, JSON.stringify(names));
+});
+
+test('paths are case-insensitive, take \\ or /, and find UTF-16 and Latin-1 names', async () => {
+  const sys = await openFile(fixture('windows', 'server2019', 'SYSTEM'));
+  const k = await sys.key('controlset001/SERVICES\\tcpip\\PARAMETERS');
+  assert.equal(k?.path, 'ControlSet001\\Services\\Tcpip\\Parameters');
+  assert.equal((await k!.value('hostname'))?.string(), 'WIN-SRV2019-01');
+  assert.equal(await sys.key('ControlSet001\\Services\\NoSuchService'), undefined);
+  assert.equal(await sys.key('ControlSet001\\Services\\Tcpip\\Parameters\\Hostname'), undefined, 'a value is not a key');
+
+  const sam = await openFile(fixture('windows', 'win11', 'SAM'));
+  const d = await sam.key('SAM\\Domains\\Account\\Users\\Names\\дмитрий');
+  assert.equal(d?.name, 'Дмитрий');
+  assert.equal(d!.node.flags & KEY_COMP_NAME, 0, 'Cyrillic name is stored as UTF-16');
+  const rid = await d!.value('');
+  assert.equal(rid?.type, 1002, 'the default value of a Names key has the RID as its type');
+  assert.equal(rid?.data.length, 0);
+  assert.equal(rid?.typeName, 'REG_0x3ea');
+
+  const sam19 = await openFile(fixture('windows', 'server2019', 'SAM'));
+  const j = await sam19.key('SAM\\Domains\\Account\\Users\\Names\\JÜRGEN');
+  assert.equal(j?.name, 'Jürgen');
+  assert.notEqual(j!.node.flags & KEY_COMP_NAME, 0, 'Latin-1 name is stored compressed');
+
+  const sw = await openFile(fixture('windows', 'win11', 'SOFTWARE'));
+  const wechat = await sw.key('WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\微信');
+  assert.equal((await wechat!.value('DisplayName'))?.string(), '微信');
+  assert.equal((await wechat!.value('Publisher'))?.string(), '腾讯科技(深圳)有限公司');
+});
+
+test('value types decode as Windows stores them', async () => {
+  const sw = await openFile(fixture('windows', 'server2019', 'SOFTWARE'));
+  const cv = (await sw.key('Microsoft\\Windows NT\\CurrentVersion'))!;
+  const v = async (n: string) => (await cv.value(n))!;
+  assert.equal((await v('ProductName')).type, REG_SZ);
+  assert.equal((await v('productname')).string(), 'Windows Server 2019 Standard');
+  assert.equal((await v('CurrentMajorVersionNumber')).dword(), 10);
+  assert.equal((await v('InstallTime')).type, REG_QWORD);
+  assert.equal((await v('InstallTime')).qword(), 1589451201n * 10000000n + 116444736000000000n);
+  assert.equal((await v('DigitalProductId')).type, REG_BINARY);
+  assert.equal((await v('DigitalProductId')).data.length, 164);
+  assert.equal((await v('ProductName')).dword(), undefined, 'a string is not a number');
+  const env = (await sw.key('Microsoft\\Windows\\CurrentVersion'))!;
+  assert.equal((await env.value('MediaPathUnexpanded'))!.type, REG_EXPAND_SZ);
+  assert.equal((await env.value('MediaPathUnexpanded'))!.string(), '%SystemRoot%\\Media');
+
+  const sys = await openFile(fixture('windows', 'server2019', 'SYSTEM'));
+  const ifc = (await sys.key('ControlSet001\\Services\\Tcpip\\Parameters\\Interfaces\\{4f1c2b7a-1d2e-4b4c-9a0e-6b1f3c5d7e91}'))!;
+  assert.equal((await ifc.value('IPAddress'))!.type, REG_MULTI_SZ);
+  assert.deepEqual((await ifc.value('IPAddress'))!.strings(), ['192.168.10.20', '192.168.10.21']);
+  const po = (await sys.key('ControlSet001\\Control\\ProductOptions'))!;
+  assert.deepEqual((await po.value('ProductSuite'))!.strings(), ['Terminal Server']);
+  const policy = (await po.value('ProductPolicy'))!;
+  assert.equal(policy.data.length, 23436, 'big data reassembled from its db segments');
+  assert.ok((await sys.root()).lastWritten.getUTCFullYear() >= 2024);
+});
+
+test('a dirty hive is read with a warning; a clean one has none', async () => {
+  const dirty = await openFile(fixture('windows', 'win11', 'SOFTWARE'));
+  assert.equal(dirty.dirty, true);
+  assert.match(dirty.warnings.join('\n'), /dirty.*not replayed/);
+  assert.equal((await (await dirty.key('Microsoft\\Windows NT\\CurrentVersion'))!.value('CurrentBuildNumber'))!.string(), '22631');
+  const clean = await openFile(fixture('windows', 'server2019', 'SOFTWARE'));
+  assert.equal(clean.dirty, false);
+  assert.deepEqual(clean.warnings, []);
+});
+
+test('a hive read in chunks through a source gives the same tree with few reads', async () => {
+  const path = fixture('windows', 'win11', 'SYSTEM');
+  const buf = readFileSync(path);
+  let reads = 0;
+  const src = new ChunkedSource(buf.length, async (o, l) => {
+    reads++;
+    return buf.subarray(o, o + l);
+  });
+  const a = await dumpHive(await openHive(src));
+  const b = await dumpHive(await openFile(path));
+  assert.deepEqual(a, b);
+  assert.ok(reads <= Math.ceil(buf.length / 65536) + 1, `reads: ${reads}`);
+});
+
+test('lh hashes and ri sublists find the same keys as a flat list', async () => {
+  for (const m of ['ri', 'lf', 'li']) {
+    const h: Hive = await openFile(fixture('windows', 'lists', `SYSTEM-${m}`));
+    const services = (await h.key('ControlSet001\\Services'))!;
+    const refs = await readSubkeyList((o, w) => h.cell(o, w), services.node.subkeyList, services.node.subkeyCount);
+    assert.equal(refs.length, services.node.subkeyCount);
+    for (const name of ['ACPI', 'wuauserv', 'VMTOOLS', 'vmxnet3ndis6', 'Tcpip6']) {
+      assert.equal((await services.subkey(name))?.name.toLowerCase(), name.toLowerCase(), `${m}: ${name}`);
+    }
+    assert.equal(await services.subkey('zzz'), undefined);
+  }
+});
