@@ -10,7 +10,7 @@ declare -A NEED=(
   [mkntfs]=ntfs-3g [wimlib-imagex]=wimtools [debootstrap]=debootstrap [rpm]=rpm
   [rpmbuild]=rpm [mkfs.ext4]=e2fsprogs [zstd]=zstd [cryptsetup]=cryptsetup-bin
   [genisoimage]=genisoimage [mkfs.exfat]=exfatprogs [sqlite3]=sqlite3 [db_load]=db-util
-  [hivexsh]=libhivex-bin [hivexregedit]=libwin-hivex-perl [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [pacman]=pacman-package-manager [blkid]=util-linux [losetup]=mount [redis-server]=redis-server [setfattr]=attr
+  [hivexsh]=libhivex-bin [hivexregedit]=libwin-hivex-perl [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target [pacman]=pacman-package-manager [blkid]=util-linux [losetup]=mount [redis-server]=redis-server [setfattr]=attr
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
