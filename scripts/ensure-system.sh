@@ -11,6 +11,7 @@ declare -A NEED=(
   [rpmbuild]=rpm [mkfs.ext4]=e2fsprogs [zstd]=zstd [cryptsetup]=cryptsetup-bin
   [genisoimage]=genisoimage [mkfs.exfat]=exfatprogs [sqlite3]=sqlite3 [db_load]=db-util
   [hivexsh]=libhivex-bin [hivexregedit]=libwin-hivex-perl [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target [pacman]=pacman-package-manager [blkid]=util-linux [losetup]=mount [redis-server]=redis-server [setfattr]=attr
+  [netplan]=netplan.io [grub-editenv]=grub-common [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
