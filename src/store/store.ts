@@ -105,6 +105,48 @@ export interface StoreOptions {
 }
 
 /**
+ * SQLite results that mean "the database cannot take this write now" (lock held past the
+ * busy timeout, disk full, read-only file, I/O error), as opposed to a wrong statement.
+ */
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOMEM|CORRUPT|NOTADB|PERM|AUTH)/;
+
+function sqliteCode(err: unknown): string | undefined {
+  const c = (err as { code?: unknown } | null)?.code;
+  return typeof c === 'string' && c.startsWith('SQLITE_') ? c : undefined;
+}
+
+/**
+ * The store could not take a write (or commit). Callers keep the work and try again once
+ * the store answers; the open group commit, if any, was rolled back.
+ */
+export class StoreUnavailableError extends GuestkitError {
+  readonly sqliteCode: string;
+
+  constructor(op: string, cause: unknown) {
+    const code = sqliteCode(cause) ?? 'UNKNOWN';
+    super('EXECUTION_ERROR', `job store unavailable (${op}): ${code}: ${(cause as Error)?.message ?? String(cause)}`, {
+      phase: 'execution',
+      recoverable: true,
+      retryRecommended: true,
+      details: { store_error: code, operation: op },
+      cause,
+    });
+    this.sqliteCode = code;
+  }
+}
+
+export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
+  return err instanceof StoreUnavailableError;
+}
+
+/** Why the store is failing, since when (ms since epoch). */
+export interface StoreFailure {
+  since: number;
+  code: string;
+  error: string;
+}
+
+/**
  * The embedded store: jobs, attempts, state transitions, progress events, results,
  * idempotency keys and worker registrations in one SQLite file (WAL, synchronous=NORMAL:
  * a power cut may lose the last commits but never corrupts; a process crash loses nothing).
@@ -114,7 +156,10 @@ export class Store {
   readonly db: Database.Database;
   private readonly s;
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    private readonly busyTimeoutMs: number,
+  ) {
     this.db = db;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -169,11 +214,12 @@ export class Store {
     const file = location === ':memory:' || location.endsWith('.db') ? location : join(location, 'guestkit.db');
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const db = new Database(file);
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
+    const busy = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5_000));
+    db.pragma(`busy_timeout = ${busy}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     migrate(db);
-    return new Store(db);
+    return new Store(db, busy);
   }
 
   close(): void {
@@ -182,6 +228,10 @@ export class Store {
   }
 
   getJob(jobId: string): JobRow | undefined {
+    return this.read('getJob', () => this.row(jobId));
+  }
+
+  private row(jobId: string): JobRow | undefined {
     return this.s.getJob.get(jobId) as JobRow | undefined;
   }
 
@@ -191,8 +241,8 @@ export class Store {
    * attempt count; a finished one is a duplicate submission.
    */
   admit(input: AdmitInput, now = Date.now()): AdmitOutcome {
-    return this.tx(() => {
-      const row = this.getJob(input.jobId);
+    return this.tx('admit', () => {
+      const row = this.row(input.jobId);
       if (!row) {
         this.s.insertJob.run({
           job_id: input.jobId,
@@ -209,7 +259,7 @@ export class Store {
           now,
         });
         this.s.transition.run(input.jobId, null, 'assigned', 0, input.workerId, now, null);
-        return { kind: 'admitted', row: this.getJob(input.jobId)!, resumed: false } as const;
+        return { kind: 'admitted', row: this.row(input.jobId)!, resumed: false } as const;
       }
       if (TERMINAL_STATUSES.has(row.status)) return { kind: 'duplicate', row } as const;
       // A non-terminal row of another worker is taken over only when that worker gave it
@@ -219,13 +269,13 @@ export class Store {
       }
       this.s.reassign.run({ job_id: row.job_id, worker_id: input.workerId, source: input.source ?? row.source, now, from: row.status });
       this.s.transition.run(row.job_id, row.status, 'assigned', row.attempt, input.workerId, now, 'resumed');
-      return { kind: 'admitted', row: this.getJob(input.jobId)!, resumed: true } as const;
+      return { kind: 'admitted', row: this.row(input.jobId)!, resumed: true } as const;
     });
   }
 
   /** assigned → running; returns the attempt number now running (attempts started so far + 1, at least `minAttempt`). */
   startAttempt(jobId: string, workerId: string, minAttempt = 1, now = Date.now()): number {
-    return this.tx(() => {
+    return this.tx('startAttempt', () => {
       const row = this.mustGet(jobId);
       if (row.status !== 'assigned') throw illegal(jobId, row.status, 'running');
       const attempt = Math.max(row.attempt + 1, minAttempt);
@@ -246,7 +296,20 @@ export class Store {
     opts: TransitionOptions = {},
     now = Date.now(),
   ): JobRow {
-    return this.tx(() => this.transitionInTx(jobId, to, opts, now));
+    return this.tx('transition', () => this.transitionInTx(jobId, to, opts, now));
+  }
+
+  /**
+   * A job this worker held when the store failed (what it recorded may or may not have
+   * been committed): it goes back to pending, an open attempt closed as `interrupted` and
+   * refunded, so the re-run after recovery counts as the same attempt.
+   */
+  releaseInterrupted(jobId: string, workerId: string, now = Date.now()): void {
+    this.tx('releaseInterrupted', () => {
+      const row = this.row(jobId);
+      if (!row || row.worker_id !== workerId || (row.status !== 'running' && row.status !== 'assigned')) return;
+      this.transitionInTx(jobId, 'pending', { workerId: null, reason: 'store_unavailable', attemptOutcome: 'interrupted', refundAttempt: true }, now);
+    });
   }
 
   /**
@@ -260,7 +323,7 @@ export class Store {
     opts: { errorCode?: string; errorMessage?: string; reason?: string; idempotencyScope?: string } = {},
     now = Date.now(),
   ): void {
-    this.tx(() => {
+    this.tx('finish', () => {
       const row = this.transitionInTx(jobId, status, { errorCode: opts.errorCode, errorMessage: opts.errorMessage, reason: opts.reason, workerId: null }, now);
       this.s.putResult.run(jobId, status, JSON.stringify(result), now);
       if (row.idempotency_key !== null && opts.idempotencyScope !== undefined) {
@@ -311,7 +374,7 @@ export class Store {
    * The same job re-taking its own key (retry, restart) is acquired again.
    */
   acquireIdempotency(scope: string, key: string, jobId: string, now = Date.now()): IdempotencyOutcome {
-    return this.tx(() => {
+    return this.tx('acquireIdempotency', () => {
       const held = this.s.getIdem.get(scope, key) as { job_id: string; state: string } | undefined;
       if (!held) {
         this.s.insertIdem.run(scope, key, jobId, now, now);
@@ -326,7 +389,7 @@ export class Store {
       }
       if (held.job_id === jobId) return { kind: 'acquired' } as const;
       // A holder that is not active any more (died without release) gives the key up.
-      const holder = this.getJob(held.job_id);
+      const holder = this.row(held.job_id);
       if (!holder || TERMINAL_STATUSES.has(holder.status)) {
         this.s.takeIdem.run(jobId, now, scope, key);
         return { kind: 'acquired' } as const;
@@ -337,17 +400,17 @@ export class Store {
 
   /** A pending job (retry back-off) handed back to the transport: no worker holds it any more. */
   unassign(jobId: string, now = Date.now()): void {
-    this.s.unassign.run(now, jobId);
+    this.write('unassign', () => this.s.unassign.run(now, jobId));
   }
 
   /** Next free event sequence number of a job (continues after a restart). */
   nextEventSequence(jobId: string): number {
-    const r = this.s.maxSeq.get(jobId) as { m: number | null };
+    const r = this.read('nextEventSequence', () => this.s.maxSeq.get(jobId) as { m: number | null });
     return r.m === null ? 0 : r.m + 1;
   }
 
   appendEvent(event: StoredEvent): void {
-    this.s.insertEvent.run(event.job_id, event.sequence, event.timestamp, event.phase, JSON.stringify(event));
+    this.write('appendEvent', () => this.s.insertEvent.run(event.job_id, event.sequence, event.timestamp, event.phase, JSON.stringify(event)));
   }
 
   events(jobId: string): StoredEvent[] {
@@ -355,13 +418,13 @@ export class Store {
   }
 
   result(jobId: string): unknown {
-    const r = this.s.getResult.get(jobId) as { doc: string } | undefined;
+    const r = this.read('result', () => this.s.getResult.get(jobId) as { doc: string } | undefined);
     return r ? (JSON.parse(r.doc) as unknown) : undefined;
   }
 
   /** Jobs a worker held (assigned/running, or pending after a retry back-off). */
   activeJobsOf(workerId: string): JobRow[] {
-    return this.s.activeOf.all(workerId) as JobRow[];
+    return this.read('activeJobsOf', () => this.s.activeOf.all(workerId) as JobRow[]);
   }
 
   attempts(jobId: string): { attempt: number; worker_id: string; status: string; error_code: string | null; started_at: number; finished_at: number | null }[] {
@@ -373,11 +436,36 @@ export class Store {
   }
 
   registerWorker(workerId: string, registration: unknown, state: string, currentJobs: number, now = Date.now()): void {
-    this.s.upsertWorker.run({ worker_id: workerId, registration: JSON.stringify(registration), state, current_jobs: currentJobs, now });
+    this.write('registerWorker', () => this.s.upsertWorker.run({ worker_id: workerId, registration: JSON.stringify(registration), state, current_jobs: currentJobs, now }));
   }
 
   heartbeat(workerId: string, state: string, currentJobs: number, now = Date.now()): void {
-    this.s.heartbeat.run(state, currentJobs, now, workerId);
+    this.write('heartbeat', () => this.s.heartbeat.run(state, currentJobs, now, workerId));
+  }
+
+  /**
+   * One real write (the worker's heartbeat), committed on its own with a short lock wait:
+   * succeeds only when the store takes writes again. Throws StoreUnavailableError otherwise.
+   */
+  probe(workerId: string, state: string, currentJobs: number, maxWaitMs = 250): void {
+    this.commitBatch();
+    const wait = Math.min(this.busyTimeoutMs, maxWaitMs);
+    this.db.pragma(`busy_timeout = ${wait}`);
+    try {
+      this.tx('probe', () => this.s.heartbeat.run(state, currentJobs, Date.now(), workerId));
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  /** Why writes fail now; undefined while the store works. */
+  get unavailable(): StoreFailure | undefined {
+    return this.failure;
+  }
+
+  /** Called (synchronously, never throwing into the store) each time a write fails for store reasons. */
+  onUnavailable(cb: (err: StoreUnavailableError) => void): void {
+    this.unavailableListeners.push(cb);
   }
 
   worker(workerId: string): { worker_id: string; registration: unknown; state: string; current_jobs: number; last_heartbeat: number } | undefined {
@@ -386,18 +474,73 @@ export class Store {
   }
 
   private mustGet(jobId: string): JobRow {
-    const row = this.getJob(jobId);
+    const row = this.row(jobId);
     if (!row) throw new GuestkitError('NOT_FOUND', `job ${jobId} is not in the store`, { phase: 'execution' });
     return row;
   }
 
-  /** Runs `fn` in an IMMEDIATE transaction (takes the write lock up front: no upgrade deadlocks between processes). */
-  private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /**
+   * Runs `fn` in an IMMEDIATE transaction (takes the write lock up front: no upgrade
+   * deadlocks between processes); a savepoint inside an open group commit.
+   */
+  private tx<T>(op: string, fn: () => T): T {
+    return this.write(op, () => this.db.transaction(fn).immediate());
+  }
+
+  private failure?: StoreFailure;
+  private readonly unavailableListeners: ((err: StoreUnavailableError) => void)[] = [];
+
+  /** A write: a store-level SQLite failure rolls the open batch back and becomes StoreUnavailableError. */
+  private write<T>(op: string, fn: () => T): T {
+    let out: T;
+    try {
+      out = fn();
+    } catch (err) {
+      throw this.classify(op, err);
+    }
+    // a write committed on its own proves the store works again
+    if (this.failure && !this.batchOpen && !this.db.inTransaction) this.failure = undefined;
+    return out;
+  }
+
+  private read<T>(op: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw this.classify(op, err);
+    }
+  }
+
+  private classify(op: string, err: unknown): unknown {
+    if (err instanceof StoreUnavailableError) return err;
+    const code = sqliteCode(err);
+    if (code === undefined || !UNAVAILABLE_CODES.test(code)) return err;
+    return this.fail(op, err);
+  }
+
+  private fail(op: string, cause: unknown): StoreUnavailableError {
+    const e = new StoreUnavailableError(op, cause);
+    this.failure = { since: this.failure?.since ?? Date.now(), code: e.sqliteCode, error: e.message };
+    // SQLite may have rolled the transaction back already; what the batch held is lost either way
+    if (this.batchOpen) this.abortBatch();
+    for (const cb of this.unavailableListeners) {
+      try {
+        cb(e);
+      } catch {
+        /* a listener must not break the store */
+      }
+    }
+    return e;
   }
 
   private batchOpen = false;
-  private readonly afterCommitQueue: (() => void)[] = [];
+  private batchSeq = 0;
+  private readonly afterCommitQueue: { ok: () => void; lost?: () => void }[] = [];
+
+  /** The open group commit's number (changes with every batch); 0 when none is open. */
+  get batchId(): number {
+    return this.batchOpen ? this.batchSeq : 0;
+  }
 
   /**
    * Group commit: the writes of the rest of this event-loop turn share one transaction,
@@ -406,25 +549,60 @@ export class Store {
    */
   beginBatch(): void {
     if (this.batchOpen || this.db.inTransaction) return;
-    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      throw this.classify('begin', err);
+    }
     this.batchOpen = true;
+    this.batchSeq++;
     setImmediate(() => this.commitBatch());
   }
 
+  /**
+   * Commits the open batch. Never throws: a failed COMMIT rolls the batch back, the
+   * `lost` callbacks of its afterCommit entries run, and the store reports unavailable.
+   */
   commitBatch(): void {
     if (!this.batchOpen) return;
-    this.batchOpen = false;
     try {
       this.db.exec('COMMIT');
-    } finally {
-      for (const cb of this.afterCommitQueue.splice(0)) cb();
+    } catch (err) {
+      this.fail('commit', err); // aborts the batch (still marked open)
+      return;
+    }
+    this.batchOpen = false;
+    this.failure = undefined;
+    this.runQueue('ok');
+  }
+
+  private abortBatch(): void {
+    this.batchOpen = false;
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      /* already rolled back by SQLite, or the connection is broken */
+    }
+    this.runQueue('lost');
+  }
+
+  private runQueue(which: 'ok' | 'lost'): void {
+    for (const entry of this.afterCommitQueue.splice(0)) {
+      try {
+        entry[which]?.();
+      } catch {
+        /* callbacks handle their own errors; one must not starve the others */
+      }
     }
   }
 
-  /** Runs `cb` once what was written so far is committed (now, when no batch is open). */
-  afterCommit(cb: () => void): void {
-    if (this.batchOpen) this.afterCommitQueue.push(cb);
-    else cb();
+  /**
+   * Runs `ok` once what was written so far is committed (now, when no batch is open);
+   * `lost` instead when the open batch is rolled back (a failed COMMIT).
+   */
+  afterCommit(ok: () => void, lost?: () => void): void {
+    if (this.batchOpen) this.afterCommitQueue.push({ ok, lost });
+    else ok();
   }
 }
 

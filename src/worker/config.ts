@@ -27,6 +27,8 @@ export interface WorkerConfig {
   settleMs: number;
   retryBaseMs: number;
   heartbeatSeconds: number;
+  /** How long a store write waits for another process's lock before the store counts as failing. */
+  storeBusyTimeoutMs: number;
   testHandlers: boolean;
 }
 
@@ -49,6 +51,7 @@ const FIELDS = {
   settleMs: { env: 'GUESTKIT_SPOOL_SETTLE_MS', key: 'settle_ms', kind: 'int' },
   retryBaseMs: { env: 'GUESTKIT_RETRY_BASE_MS', key: 'retry_base_ms', kind: 'int' },
   heartbeatSeconds: { env: 'GUESTKIT_HEARTBEAT_SECONDS', key: 'heartbeat_seconds', kind: 'number' },
+  storeBusyTimeoutMs: { env: 'GUESTKIT_STORE_BUSY_TIMEOUT_MS', key: 'store_busy_timeout_ms', kind: 'int' },
   testHandlers: { env: 'GUESTKIT_TEST_HANDLERS', key: 'test_handlers', kind: 'bool' },
 } as const;
 type Field = keyof typeof FIELDS;
@@ -133,6 +136,7 @@ export function resolveWorkerConfig(
     settleMs: Number(merged.settleMs ?? 1000),
     retryBaseMs: Number(merged.retryBaseMs ?? 1000),
     heartbeatSeconds: Number(merged.heartbeatSeconds ?? 10),
+    storeBusyTimeoutMs: Number(merged.storeBusyTimeoutMs ?? 5000),
     testHandlers: Boolean(merged.testHandlers ?? false),
   };
   const intIn = (name: string, v: number, min: number, max: number) => {
@@ -144,6 +148,7 @@ export function resolveWorkerConfig(
   intIn('poll interval (ms)', cfg.pollIntervalMs, 10, 3_600_000);
   intIn('settle time (ms)', cfg.settleMs, 0, 3_600_000);
   intIn('retry base (ms)', cfg.retryBaseMs, 0, 3_600_000);
+  intIn('store busy timeout (ms)', cfg.storeBusyTimeoutMs, 0, 600_000);
   if (!(cfg.drainTimeout >= 0)) throw bad(`drain-timeout must be ≥ 0 seconds, got ${cfg.drainTimeout}`);
   if (!(cfg.heartbeatSeconds > 0)) throw bad(`heartbeat seconds must be > 0, got ${cfg.heartbeatSeconds}`);
   if (!LOG_LEVELS.includes(cfg.logLevel)) throw bad(`log-level must be one of ${LOG_LEVELS.join(', ')}, got ${cfg.logLevel}`);

@@ -31,7 +31,7 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
   if (cfg.testHandlers) process.env.GUESTKIT_TEST_HANDLERS = '1'; // pool threads read it too
   const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
   const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
-  const store = Store.open(cfg.dataDir);
+  const store = Store.open(cfg.dataDir, { busyTimeoutMs: cfg.storeBusyTimeoutMs });
   const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool });
   const threads = new ThreadPool({ maxThreads: cfg.maxConcurrent, memoryLimitMb: cfg.memoryLimitMb });
   const pathPolicy = new PathPolicy(cfg.allowPaths);
@@ -75,6 +75,18 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
     },
   });
 
+  // last resort: every timer, watcher and store path handles its own errors; one that still
+  // escapes is a bug. A rejection is logged and the worker goes on; an exception is logged
+  // and the process exits (restart recovery resolves what it held).
+  const onRejection = (err: unknown) => logger.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled promise rejection (bug); the worker keeps running');
+  const onException = (err: Error) => {
+    logger.fatal({ err: String(err?.stack ?? err) }, 'uncaught exception (bug); exiting, restart recovery resolves the claimed jobs');
+    logger.flush();
+    process.exit(70);
+  };
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
+
   const tracing = await setupTracingExport('guestkit-worker');
   if (!pathPolicy.restricted) logger.warn('no --allow-path given: jobs may name images anywhere this user can read');
 
@@ -82,7 +94,13 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
   if (cfg.metricsPort !== undefined) {
     http = await startHealthServer(cfg.metricsPort, cfg.metricsHost, {
       metrics: metrics.registry,
-      ready: () => (executor.isDraining ? { ok: false, reason: 'draining' } : spool.reachable() ? { ok: true } : { ok: false, reason: 'spool folders not writable' }),
+      ready: () => {
+        if (executor.isDraining) return { ok: false, reason: 'draining' };
+        const down = store.unavailable;
+        if (down || !executor.storeAvailable) return { ok: false, reason: `job store unavailable since ${new Date(down?.since ?? Date.now()).toISOString()}: ${down?.code ?? 'probing'}` };
+        const spoolProblem = spool.problem();
+        return spoolProblem ? { ok: false, reason: spoolProblem } : { ok: true };
+      },
       registration,
     });
   }
@@ -90,6 +108,8 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
   spool.start();
   let beats = 0;
   const beat = setInterval(() => {
+    // while the store fails the executor's recovery probe is the heartbeat
+    if (!executor.storeAvailable) return;
     try {
       store.heartbeat(cfg.workerId, state(), executor.inFlight);
       if (++beats % 3 === 0) spool.adoptStale();
@@ -117,6 +137,7 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
         logger.info({ reason, in_flight: executor.inFlight, drain_timeout_s: cfg.drainTimeout }, 'draining');
         spool.stop();
         await executor.drain(cfg.drainTimeout * 1000);
+        spool.close();
         clearInterval(beat);
         try {
           store.heartbeat(cfg.workerId, 'offline', 0);
@@ -126,6 +147,8 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
         await threads.destroy();
         if (http) await new Promise<void>((r) => http!.server.close(() => r()));
         store.close();
+        process.off('unhandledRejection', onRejection);
+        process.off('uncaughtException', onException);
         logger.info('worker stopped');
         logger.flush();
       })();

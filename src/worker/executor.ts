@@ -20,7 +20,7 @@ import {
   type ProtocolError,
   type WorkerRegistration,
 } from '../protocol/index.js';
-import type { JobRow, Store, TerminalStatus } from '../store/store.js';
+import { isStoreUnavailable, type JobRow, type Store, type TerminalStatus } from '../store/store.js';
 import { verifySha256 } from './checksum.js';
 import { Heap } from './heap.js';
 import type { Logger } from './logger.js';
@@ -66,9 +66,13 @@ export interface ExecutorOptions {
   retryMaxMs?: number;
   /** Default per-job memory cap of thread handlers (MiB); jobs may ask for less or more via constraints.max_memory_mb. */
   memoryLimitMb?: number;
+  /** While the store fails: first probe after this long, doubling up to storeRetryMaxMs. */
+  storeRetryBaseMs?: number;
+  storeRetryMaxMs?: number;
 }
 
-type AbortKind = 'timeout' | 'cancel' | 'drain';
+/** `store`: what the job recorded was rolled back (failed group commit); it is run again. */
+type AbortKind = 'timeout' | 'cancel' | 'drain' | 'store';
 
 interface Waiting {
   job: JobDocument;
@@ -77,6 +81,17 @@ interface Waiting {
   offer?: JobOffer;
   claimed?: ClaimedJob;
   dead: boolean;
+  /** Re-run after a store failure: its half-recorded state is released before admission. */
+  rerun?: boolean;
+  /** A cancel that arrived while the store could not record it. */
+  cancel?: string;
+}
+
+/** A finished job whose end the store could not record yet; published once it is. */
+interface Unrecorded {
+  r: Running;
+  status: TerminalStatus;
+  result: JobResult;
 }
 
 interface Running {
@@ -91,6 +106,13 @@ interface Running {
   span: Span;
   log: Logger;
   bytesRead: number;
+  rerun: boolean;
+  /** The open group commit this job last wrote into (0 = all committed). */
+  batch: number;
+  /** A group commit holding its writes was rolled back. */
+  storeLost: boolean;
+  /** Handed back for a re-run after a store failure (this Running is finished with). */
+  requeued: boolean;
 }
 
 /** Result of a cancel request. */
@@ -121,10 +143,26 @@ export class Executor {
   private startedThisTurn = 0;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly unrecorded = new Map<string, Unrecorded>();
+  private storeDown = false;
+  private storeDownSince = 0;
+  private recoveryTimer?: NodeJS.Timeout;
+  private recoveryDelayMs = 0;
 
   constructor(private readonly o: ExecutorOptions) {
     this.retryBaseMs = o.retryBaseMs ?? 1000;
     this.retryMaxMs = o.retryMaxMs ?? 300_000;
+    o.store.onUnavailable(() => this.storeFailed());
+  }
+
+  /** False while the store cannot take writes: nothing new starts, accepted jobs are kept. */
+  get storeAvailable(): boolean {
+    return !this.storeDown;
+  }
+
+  /** Finished jobs whose end waits for the store to record it. */
+  get unrecordedCount(): number {
+    return this.unrecorded.size;
   }
 
   get inFlight(): number {
@@ -142,7 +180,7 @@ export class Executor {
 
   /** Whether this executor already knows the job (waiting, backing off or running). */
   knows(jobId: string): boolean {
-    return this.waiting.has(jobId) || this.running.has(jobId);
+    return this.waiting.has(jobId) || this.running.has(jobId) || this.unrecorded.has(jobId);
   }
 
   /**
@@ -210,6 +248,11 @@ export class Executor {
     const w = this.waiting.get(jobId);
     if (!w) return 'unknown';
     if (!w.job.execution.cancellable) return 'refused';
+    if (this.storeDown) {
+      // cannot be recorded now: it is applied when the job is admitted after recovery
+      w.cancel = reason;
+      return 'cancelling';
+    }
     const claimed = w.claimed ?? w.offer?.claim() ?? null;
     w.dead = true;
     this.waiting.delete(jobId);
@@ -218,9 +261,16 @@ export class Executor {
     this.backoff.delete(jobId);
     this.updateGauges();
     if (!claimed) return 'unknown';
-    const r2 = this.newRunning(w.job, claimed);
+    const r2 = this.newRunning(w.job, claimed, w.rerun);
     r2.abort = 'cancel';
-    if (this.admit(r2)) this.finish(r2, 'cancelled', cancelledResult({ job: this.jobAt(r2), workerId: this.o.workerId, startedAt: r2.startedAt, message: reason, phase: 'validation' }));
+    try {
+      if (r2.rerun) this.o.store.releaseInterrupted(jobId, this.o.workerId);
+      if (this.admit(r2)) this.finish(r2, 'cancelled', cancelledResult({ job: this.jobAt(r2), workerId: this.o.workerId, startedAt: r2.startedAt, message: reason, phase: 'validation' }));
+    } catch (err) {
+      if (!isStoreUnavailable(err)) throw err;
+      this.requeueForStore(r2, reason);
+      return 'cancelling';
+    }
     return 'cancelled';
   }
 
@@ -236,12 +286,20 @@ export class Executor {
         const t = this.backoff.get(id);
         if (t) clearTimeout(t);
         this.backoff.delete(id);
-        this.o.store.unassign(id);
+        try {
+          if (w.rerun) this.o.store.releaseInterrupted(id, this.o.workerId);
+          this.o.store.unassign(id);
+        } catch (err) {
+          // the store still says this worker holds it: only our restart may resolve it
+          this.o.logger.warn({ job_id: id, err: String(err) }, 'store unavailable at shutdown: the job stays claimed for restart recovery');
+          continue;
+        }
         w.claimed.release();
       }
     }
     this.waiting.clear();
     this.updateGauges();
+    if (this.unrecorded.size > 0) this.tryRecover();
     if (this.running.size > 0) {
       await Promise.race([this.whenIdle(), new Promise((r) => setTimeout(r, Math.max(0, timeoutMs)).unref())]);
     }
@@ -252,6 +310,12 @@ export class Executor {
       }
     }
     await this.whenIdle();
+    if (this.unrecorded.size > 0) this.tryRecover();
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    this.recoveryTimer = undefined;
+    if (this.unrecorded.size > 0) {
+      this.o.logger.warn({ jobs: [...this.unrecorded.keys()] }, 'store unavailable at shutdown: finished jobs could not be recorded; they stay claimed for restart recovery');
+    }
   }
 
   /** Resolves when nothing is running. */
@@ -323,7 +387,7 @@ export class Executor {
     if (this.dispatching || this.dispatchDeferred) return;
     this.dispatching = true;
     try {
-      while (!this.draining && this.running.size < this.o.maxConcurrent && this.heap.size > 0) {
+      while (!this.draining && !this.storeDown && this.running.size < this.o.maxConcurrent && this.heap.size > 0) {
         // inline jobs finish within microtasks: without a budget a backlog would run in one
         // event-loop turn and starve timers, HTTP and the watcher
         if (++this.startedThisTurn > DISPATCH_BUDGET) {
@@ -335,13 +399,19 @@ export class Executor {
           });
           break;
         }
-        this.o.store.beginBatch();
+        try {
+          this.o.store.beginBatch();
+        } catch (err) {
+          if (!isStoreUnavailable(err)) throw err;
+          break; // storeFailed() paused dispatching; the job stays waiting
+        }
         const w = this.heap.pop()!;
         if (w.dead) continue;
         this.waiting.delete(w.job.job_id);
         const claimed = w.claimed ?? w.offer!.claim();
         if (!claimed) continue;
-        const r = this.newRunning(w.job, claimed);
+        const r = this.newRunning(w.job, claimed, w.rerun);
+        if (w.cancel !== undefined) r.abort = 'cancel';
         this.running.set(w.job.job_id, r);
         void this.execute(r);
       }
@@ -351,7 +421,7 @@ export class Executor {
     }
   }
 
-  private newRunning(job: JobDocument, claimed: ClaimedJob): Running {
+  private newRunning(job: JobDocument, claimed: ClaimedJob, rerun = false): Running {
     const parent = jobParentContext(job.observability);
     const span = startSpan(`job ${job.operation}`, parent, { 'guestkit.job_id': job.job_id, 'guestkit.operation': job.operation, 'guestkit.worker_id': this.o.workerId });
     const traceId = job.observability?.trace_id ?? span.spanContext().traceId;
@@ -366,6 +436,10 @@ export class Executor {
       span,
       log: this.o.logger.child({ job_id: job.job_id, trace_id: traceId, operation: job.operation }),
       bytesRead: 0,
+      rerun,
+      batch: 0,
+      storeLost: false,
+      requeued: false,
     };
   }
 
@@ -395,10 +469,12 @@ export class Executor {
       const why = `job_id ${job.job_id} was already submitted (status ${out.row.status}${out.row.worker_id ? ` on ${out.row.worker_id}` : ''}); this copy is not run`;
       r.log.warn({ existing_status: out.row.status }, why);
       this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
-      this.o.store.afterCommit(() => r.claimed.duplicate(why));
+      // the decision rests on a committed row: archive even if this batch is rolled back
+      this.o.store.afterCommit(() => r.claimed.duplicate(why), () => r.claimed.duplicate(why));
       endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
       return false;
     }
+    this.track(r);
     r.nextSeq = out.resumed ? this.o.store.nextEventSequence(job.job_id) : 0;
     r.attempt = Math.max(job.execution.attempt, out.row.attempt + 1);
     return true;
@@ -411,18 +487,140 @@ export class Executor {
     if (u.details) ev.details = u.details;
     const obs = r.job.observability;
     if (obs?.trace_id) ev.observability = { trace_id: obs.trace_id, span_id: r.span.spanContext().spanId };
+    // while the store is down events still reach the events file; the store misses them
+    if (!this.storeDown) {
+      try {
+        this.o.store.appendEvent(ev as ProgressEvent & { sequence: number; phase: string; timestamp: string });
+        this.track(r);
+      } catch (err) {
+        if (!isStoreUnavailable(err)) r.log.warn({ err: String(err) }, 'could not record progress event');
+      }
+    }
     try {
-      this.o.store.appendEvent(ev as ProgressEvent & { sequence: number; phase: string; timestamp: string });
       r.claimed.event(ev);
     } catch (err) {
-      r.log.warn({ err: String(err) }, 'could not record progress event');
+      r.log.warn({ err: String(err) }, 'could not write progress event');
     }
+  }
+
+  /** Remembers that the job wrote into the open group commit: a rollback of it re-runs the job. */
+  private track(r: Running): void {
+    const b = this.o.store.batchId;
+    if (b === 0 || r.batch === b) return;
+    r.batch = b;
+    this.o.store.afterCommit(
+      () => {
+        if (r.batch === b) r.batch = 0;
+      },
+      () => this.lostInRollback(r),
+    );
+  }
+
+  /** A group commit holding the job's writes was rolled back: stop it and run it again later. */
+  private lostInRollback(r: Running): void {
+    r.storeLost = true;
+    const parked = this.unrecorded.get(r.job.job_id);
+    if (parked?.r === r) this.unrecorded.delete(r.job.job_id);
+    if (!r.done) {
+      if (!r.abort || r.abort === 'timeout') {
+        r.abort = 'store';
+        r.ctl.abort(new GuestkitError('EXECUTION_ERROR', 'job store unavailable; the job will run again'));
+      }
+      return;
+    }
+    this.requeueForStore(r);
+  }
+
+  /**
+   * The store lost or could not take what this job recorded: nothing of it was published,
+   * so it goes back to waiting (its claim kept) and runs again once the store answers.
+   */
+  private requeueForStore(r: Running, cancel?: string): void {
+    if (r.requeued) return;
+    r.requeued = true;
+    r.done = true;
+    endSpan(r.span, { code: 'EXECUTION_ERROR', message: 'job store unavailable; job kept for a re-run' });
+    this.storeFailed();
+    if (this.draining) {
+      r.log.warn('job store unavailable during shutdown: the job stays claimed for restart recovery');
+      return;
+    }
+    r.log.warn('job store unavailable: the job is kept and runs again once the store answers');
+    const w: Waiting = {
+      job: r.job,
+      priority: r.job.execution.priority,
+      seq: this.seq++,
+      claimed: r.claimed,
+      dead: false,
+      rerun: true,
+      cancel: cancel ?? (r.abort === 'cancel' ? 'cancel requested' : undefined),
+    };
+    this.waiting.set(r.job.job_id, w);
+    this.heap.push(w);
+    this.updateGauges();
+  }
+
+  /** The store could not record a finished job: keep the result, record and publish it later. */
+  private park(r: Running, status: TerminalStatus, result: JobResult): void {
+    this.unrecorded.set(r.job.job_id, { r, status, result });
+    r.log.warn({ status }, 'job store unavailable: the job ended but its result is published only once the store records it');
+    this.storeFailed();
+  }
+
+  /** Called on every store failure: pause and probe the store with back-off until it answers. */
+  private storeFailed(): void {
+    if (!this.storeDown) {
+      this.storeDown = true;
+      this.storeDownSince = Date.now();
+      this.recoveryDelayMs = this.o.storeRetryBaseMs ?? 100;
+      const f = this.o.store.unavailable;
+      this.o.metrics.storeAvailable.set(0);
+      this.o.metrics.storeFailures.inc();
+      this.o.logger.error({ store_error: f?.code, err: f?.error }, 'job store unavailable: no new job starts; accepted jobs are kept and retried once it answers');
+    }
+    this.scheduleRecovery();
+  }
+
+  private scheduleRecovery(): void {
+    if (this.recoveryTimer || (this.draining && this.running.size === 0 && this.unrecorded.size === 0)) return;
+    const delay = this.recoveryDelayMs;
+    this.recoveryDelayMs = Math.min(delay * 2, this.o.storeRetryMaxMs ?? 5000);
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined;
+      this.tryRecover();
+    }, delay);
+  }
+
+  /** Probes the store; when it answers, records the parked results and resumes dispatching. */
+  private tryRecover(): void {
+    if (this.storeDown) {
+      try {
+        const state = this.draining ? 'draining' : this.running.size >= this.o.maxConcurrent ? 'busy' : 'ready';
+        this.o.store.probe(this.o.workerId, state, this.running.size);
+      } catch (err) {
+        if (!isStoreUnavailable(err)) this.o.logger.error({ err: String(err) }, 'store probe failed');
+        this.o.logger.warn({ store_error: this.o.store.unavailable?.code, retry_in_ms: this.recoveryDelayMs }, 'job store still unavailable');
+        this.scheduleRecovery();
+        return;
+      }
+      this.storeDown = false;
+      this.o.metrics.storeAvailable.set(1);
+      this.o.logger.info({ unavailable_ms: Date.now() - this.storeDownSince, waiting: this.waiting.size, unrecorded: this.unrecorded.size }, 'job store available again; resuming');
+    }
+    for (const [id, p] of [...this.unrecorded]) {
+      if (this.storeDown) break;
+      this.unrecorded.delete(id);
+      p.r.done = false;
+      this.finish(p.r, p.status, p.result);
+    }
+    this.dispatch();
   }
 
   private async execute(r: Running): Promise<void> {
     const { job } = r;
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (r.rerun) this.o.store.releaseInterrupted(job.job_id, this.o.workerId);
       if (!this.admit(r)) return;
       if (r.abort === 'cancel') {
         this.finish(r, 'cancelled', cancelledResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, phase: 'validation' }));
@@ -433,6 +631,7 @@ export class Executor {
       if (!this.idempotency(r)) return;
 
       r.attempt = this.o.store.startAttempt(job.job_id, this.o.workerId, r.attempt);
+      this.track(r);
       r.startedAt = new Date();
       r.span.setAttribute('guestkit.attempt', r.attempt);
       r.log.debug({ attempt: r.attempt }, 'job started');
@@ -477,12 +676,18 @@ export class Executor {
       this.setObservability(r, result);
       this.finish(r, 'completed', result);
     } catch (err) {
-      // a bug in the executor itself: never leave the job in limbo
       clearTimeout(timer);
-      r.log.error({ err: String((err as Error)?.stack ?? err) }, 'executor error');
-      if (!r.done) this.finishError(r, err, 'execution');
+      if (isStoreUnavailable(err) || r.storeLost || r.abort === 'store') {
+        // the store could not take the job's records: nothing was published, run it again later
+        this.requeueForStore(r);
+      } else {
+        // a bug in the executor itself: never leave the job in limbo
+        r.log.error({ err: String((err as Error)?.stack ?? err) }, 'executor error');
+        if (!r.done) this.finishError(r, err, 'execution');
+      }
     } finally {
-      this.running.delete(job.job_id);
+      // a re-run after a store failure may already hold the slot under the same id
+      if (this.running.get(job.job_id) === r) this.running.delete(job.job_id);
       this.o.metrics.inFlight.set(this.running.size);
       if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
       this.dispatch();
@@ -533,6 +738,7 @@ export class Executor {
     const key = r.job.execution.idempotency_key;
     if (!key) return true;
     const got = this.o.store.acquireIdempotency(scopeOf(r.job), key, r.job.job_id);
+    this.track(r);
     if (got.kind === 'acquired') return true;
     if (got.kind === 'completed') {
       const first = got.result as JobResult;
@@ -624,12 +830,16 @@ export class Executor {
   private afterFailure(r: Running, err: unknown, budgetIsDeadline: boolean): void {
     const { job } = r;
     const kind = r.abort;
+    if (kind === 'store' || r.storeLost) return this.requeueForStore(r);
     if (kind === 'drain') {
       this.o.store.transition(job.job_id, 'pending', { workerId: null, reason: 'drain', attemptOutcome: 'interrupted', refundAttempt: true });
       r.done = true;
       r.log.info('interrupted by shutdown; job given back');
       endSpan(r.span);
-      this.o.store.afterCommit(() => r.claimed.release());
+      this.o.store.afterCommit(
+        () => r.claimed.release(),
+        () => r.log.warn('store unavailable at shutdown: the job stays claimed for restart recovery'),
+      );
       return;
     }
     if (kind === 'cancel') {
@@ -692,6 +902,9 @@ export class Executor {
     const { job } = r;
     if (r.done) return;
     r.done = true;
+    if (r.storeLost) return this.requeueForStore(r);
+    // a store known to fail is not asked (each try may wait out the busy timeout)
+    if (this.storeDown) return this.park(r, status, result);
     try {
       this.o.store.finish(job.job_id, status, result, {
         errorCode: result.error?.code,
@@ -699,10 +912,18 @@ export class Executor {
         idempotencyScope: scopeOf(job),
       });
     } catch (err) {
+      if (isStoreUnavailable(err)) {
+        // rolled back with its batch (then it re-runs), or just not recorded yet (then it waits)
+        if (r.storeLost) return this.requeueForStore(r);
+        return this.park(r, status, result);
+      }
       r.log.error({ err: String(err) }, 'could not record the job end in the store');
     }
     // the result is published only once its store record is committed (group commit)
-    this.o.store.afterCommit(() => r.claimed.finish(result));
+    this.o.store.afterCommit(
+      () => r.claimed.finish(result),
+      () => this.lostInRollback(r),
+    );
     const secs = (Date.now() - r.startedAt.getTime()) / 1000;
     this.o.metrics.jobs.inc({ operation: job.operation, status });
     this.o.metrics.jobDuration.observe({ operation: job.operation, status }, secs);

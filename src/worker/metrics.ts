@@ -11,6 +11,9 @@ export class WorkerMetrics {
   readonly imageBytesRead: Counter<'operation'>;
   readonly retries: Counter<'operation'>;
   readonly spoolRejected: Counter<'reason'>;
+  readonly storeAvailable: Gauge;
+  readonly storeFailures: Counter;
+  readonly unpublished: Gauge;
 
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
@@ -35,6 +38,10 @@ export class WorkerMetrics {
     this.queueDepth = new Gauge({ name: 'guestkit_queue_depth', help: 'Jobs seen by this worker and waiting to run (incl. retry back-off)', registers: r });
     this.imageBytesRead = new Counter({ name: 'guestkit_image_read_bytes_total', help: 'Bytes read from disk images', labelNames: ['operation'], registers: r });
     this.retries = new Counter({ name: 'guestkit_job_retries_total', help: 'Attempts scheduled again after a retryable failure', labelNames: ['operation'], registers: r });
+    this.storeAvailable = new Gauge({ name: 'guestkit_store_available', help: '1 while the job store takes writes, 0 while it fails (jobs are kept and retried)', registers: r });
+    this.storeAvailable.set(1);
+    this.storeFailures = new Counter({ name: 'guestkit_store_failures_total', help: 'Times the job store stopped taking writes (lock past the busy timeout, disk full, I/O error)', registers: r });
+    this.unpublished = new Gauge({ name: 'guestkit_results_unpublished', help: 'Results recorded in the store but not yet written to the results folder (retried with back-off)', registers: r });
     this.spoolRejected = new Counter({ name: 'guestkit_spool_rejected_total', help: 'Spool files refused before running (malformed, invalid, duplicate)', labelNames: ['reason'], registers: r });
   }
 }

@@ -20,9 +20,10 @@ export class ThreadPool {
   private readonly filename: string;
 
   constructor(private readonly opts: ThreadPoolOptions) {
-    // Compiled: thread-entry.js beside this file. Under tsx: the .ts source (workers inherit --import tsx).
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    this.filename = new URL(`./thread-entry${ext}`, import.meta.url).href;
+    // Compiled: thread-entry.js beside this file. Under tsx: a .ts entry that first gives the
+    // thread tsx's ESM hooks (workers inherit only its require hook; see thread-entry-dev.ts).
+    const dev = import.meta.url.endsWith('.ts');
+    this.filename = new URL(dev ? './thread-entry-dev.ts' : './thread-entry.js', import.meta.url).href;
   }
 
   async run(

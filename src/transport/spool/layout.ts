@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -58,12 +58,22 @@ export class SpoolLayout {
     const tmp = join(this.resultsDir, `.${jobId}-result.json.${process.pid}.tmp`);
     const fd = openSync(tmp, 'w');
     try {
-      writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
-      if (durable) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      try {
+        writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
+        if (durable) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, final);
+    } catch (err) {
+      // a half-written tmp file must not pile up while the folder is full
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
+      throw err;
     }
-    renameSync(tmp, final);
   }
 }
 

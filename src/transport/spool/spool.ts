@@ -8,6 +8,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -51,6 +52,14 @@ export interface SpoolOptions {
   durableResults?: boolean;
 }
 
+/** A result recorded in the store that could not be written to the results folder yet. */
+interface Unpublished {
+  /** The claimed job file to archive once written (none for orphans). */
+  name?: string;
+  result: JobResult;
+  error: string;
+}
+
 interface Seen {
   state: 'offered' | 'partial' | 'foreign';
   jobId?: string;
@@ -68,7 +77,13 @@ export class SpoolTransport {
   readonly layout: SpoolLayout;
   private readonly seen = new Map<string, Seen>();
   private watcher?: FSWatcher;
+  private watchedIno?: number;
   private poll?: NodeJS.Timeout;
+  /** errno code while the jobs folder cannot be read (logged once per code). */
+  private folderError?: string;
+  private readonly unpublished = new Map<string, Unpublished>();
+  private publishTimer?: NodeJS.Timeout;
+  private publishDelayMs = 0;
   private scanTimer?: NodeJS.Timeout;
   private stopped = true;
   private readonly pollMs: number;
@@ -87,18 +102,13 @@ export class SpoolTransport {
     this.layout.ensure();
     this.recover();
     this.stopped = false;
-    try {
-      this.watcher = watch(this.o.jobsDir, { persistent: false }, () => this.scheduleScan());
-      this.watcher.on('error', (err) => this.o.logger.warn({ err: String(err) }, 'fs.watch failed; polling only'));
-    } catch (err) {
-      this.o.logger.warn({ err: String(err) }, 'fs.watch unavailable; polling only');
-    }
+    this.watch();
     this.poll = setInterval(() => this.scan(), this.pollMs);
     this.adoptStale();
     this.scan();
   }
 
-  /** Stops watching and claiming (the executor drains what it holds). */
+  /** Stops watching and claiming (the executor drains what it holds; unwritten results get one last try). */
   stop(): void {
     this.stopped = true;
     this.watcher?.close();
@@ -107,14 +117,54 @@ export class SpoolTransport {
     if (this.scanTimer) clearTimeout(this.scanTimer);
   }
 
-  /** Readiness: the spool folders are there and writable. */
-  reachable(): boolean {
+  /** After the executor drained: a last try at unwritten results (the rest stay claimed for restart recovery). */
+  close(): void {
+    if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
+    if (this.unpublished.size) this.retryPublications(false);
+    if (this.unpublished.size) {
+      this.o.logger.warn({ jobs: [...this.unpublished.keys()] }, 'results still not written at shutdown; the next start writes them from the store');
+    }
+  }
+
+  /** Readiness: why this transport cannot serve now, or undefined. */
+  problem(): string | undefined {
+    if (this.folderError) return `jobs folder ${this.o.jobsDir} unreadable (${this.folderError})`;
+    if (this.unpublished.size) {
+      const first = this.unpublished.values().next().value!;
+      return `${this.unpublished.size} result(s) not written to ${this.o.resultsDir}: ${first.error}`;
+    }
     try {
       accessSync(this.o.jobsDir, constants.W_OK);
       accessSync(this.o.resultsDir, constants.W_OK);
-      return true;
-    } catch {
-      return false;
+    } catch (err) {
+      return `spool folders not writable: ${String(err)}`;
+    }
+    return undefined;
+  }
+
+  /** Results waiting for the results folder to take them. */
+  get unpublishedCount(): number {
+    return this.unpublished.size;
+  }
+
+  /** (Re)watches jobs/: at start, after a watcher error, and when the folder was replaced. */
+  private watch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.watchedIno = undefined;
+    try {
+      const w = watch(this.o.jobsDir, { persistent: false }, () => this.scheduleScan());
+      w.on('error', (err) => {
+        // a dead watcher is replaced at the next successful scan; polling covers the gap
+        this.o.logger.warn({ err: String(err) }, 'fs.watch failed; polling until the jobs folder can be watched again');
+        w.close();
+        if (this.watcher === w) this.watcher = undefined;
+      });
+      this.watcher = w;
+      this.watchedIno = statSync(this.o.jobsDir).ino;
+    } catch (err) {
+      this.o.logger.warn({ err: String(err) }, 'fs.watch unavailable; polling only');
     }
   }
 
@@ -130,13 +180,27 @@ export class SpoolTransport {
   /** One pass over jobs/: new files are parsed and offered, vanished ones withdrawn, cancels applied. */
   scan(): void {
     if (this.stopped) return;
+    try {
+      this.scanOnce();
+    } catch (err) {
+      // never let a scan (run from timers and the watcher) take the worker down
+      this.o.logger.error({ err: String((err as Error)?.stack ?? err) }, 'spool scan failed; retried at the next poll');
+    }
+  }
+
+  private scanOnce(): void {
     let entries;
     try {
       entries = readdirSync(this.o.jobsDir, { withFileTypes: true });
     } catch (err) {
-      this.o.logger.error({ err: String(err) }, 'cannot read the jobs folder');
+      this.folderFailed(err as NodeJS.ErrnoException);
       return;
     }
+    if (this.folderError) {
+      this.o.logger.info({ jobs_dir: this.o.jobsDir }, 'jobs folder readable again');
+      this.folderError = undefined;
+    }
+    if (!this.watcher || statSafe(this.o.jobsDir)?.ino !== this.watchedIno) this.watch();
     const present = new Set<string>();
     const cancels: string[] = [];
     const offers: JobOffer[] = [];
@@ -146,7 +210,7 @@ export class SpoolTransport {
       const name = d.name;
       if (name.startsWith('.') || name.endsWith('.tmp')) continue;
       if (name.endsWith('.cancel')) {
-        cancels.push(name);
+        if (d.isFile()) cancels.push(name);
         continue;
       }
       if (!name.endsWith('.json') || !d.isFile()) continue;
@@ -168,8 +232,32 @@ export class SpoolTransport {
         if (s.state === 'offered' && s.jobId) this.o.executor.withdraw(s.jobId);
       }
     }
-    for (const c of cancels) this.applyCancel(c);
+    for (const c of cancels) {
+      try {
+        this.applyCancel(c);
+      } catch (err) {
+        this.o.logger.error({ file: c, err: String(err) }, 'cancel request failed; retried at the next scan');
+      }
+    }
     this.o.executor.kick();
+  }
+
+  /** jobs/ cannot be listed: logged once per cause; a missing folder tree is recreated. */
+  private folderFailed(err: NodeJS.ErrnoException): void {
+    const code = err.code ?? 'EIO';
+    if (this.folderError !== code) {
+      this.folderError = code;
+      this.o.logger.error({ jobs_dir: this.o.jobsDir, err: String(err) }, 'cannot read the jobs folder; retrying at every poll');
+    }
+    if (code === 'ENOENT') {
+      try {
+        this.layout.ensure();
+        this.o.logger.warn({ jobs_dir: this.o.jobsDir }, 'the jobs folder was missing and was created again');
+        this.watch();
+      } catch {
+        /* e.g. a parent is not a folder: still failing, still reported by readiness */
+      }
+    }
   }
 
   /** Reads and checks one new file; returns the offer to make, or undefined when it was answered or must wait. */
@@ -263,7 +351,9 @@ export class SpoolTransport {
         this.scheduleScan();
         return null;
       }
-    } catch {
+    } catch (err) {
+      this.o.logger.warn({ file: name, err: String(err) }, 'claimed file vanished');
+      this.seen.delete(name);
       return null;
     }
     return new SpoolClaim(this, name);
@@ -290,7 +380,12 @@ export class SpoolTransport {
   private applyCancel(name: string): void {
     const jobId = name.slice(0, -'.cancel'.length);
     const path = this.layout.incoming(name);
-    const out = this.o.executor.cancel(jobId, `cancel requested by ${name}`);
+    if (jobIdProblems(jobId).length > 0) {
+      this.o.logger.warn({ file: name, problems: jobIdProblems(jobId) }, 'cancel request does not name a valid job id; removed');
+      unlinkQuiet(path);
+      return;
+    }
+    const out = this.o.executor.cancel(jobId, cancelReason(path) ?? `cancel requested by ${name}`);
     if (out === 'cancelled' || out === 'cancelling' || out === 'refused') {
       if (out === 'refused') this.o.logger.warn({ job_id: jobId }, 'cancel refused: the job is not cancellable');
       unlinkQuiet(path);
@@ -305,7 +400,7 @@ export class SpoolTransport {
     const names = listFiles(this.layout.claimedDir);
     const recovered = new Set<string>();
     for (const name of names) recovered.add(this.recoverOne(name));
-    for (const result of this.o.executor.failOrphans(recovered)) this.layout.writeResult(result.job_id, result, this.o.durableResults);
+    for (const result of this.o.executor.failOrphans(recovered)) this.publish(undefined, result);
     if (names.length) this.o.logger.info({ files: names.length }, 'recovered claims of a previous run');
   }
 
@@ -323,7 +418,11 @@ export class SpoolTransport {
     const claim = new SpoolClaim(this, name);
     if (!job) {
       // refused before the crash, or garbage: the scan answers it again
-      renameSync(this.layout.claimed(name), this.layout.incoming(name));
+      try {
+        renameSync(this.layout.claimed(name), this.layout.incoming(name));
+      } catch (err) {
+        this.o.logger.warn({ file: name, err: String(err) }, 'could not give an unreadable claimed file back');
+      }
       return jobId;
     }
     const act = this.o.executor.recover(job, jobId);
@@ -354,7 +453,12 @@ export class SpoolTransport {
         } catch {
           continue; // another worker adopted it first
         }
-        this.recoverOne(f);
+        try {
+          this.recoverOne(f);
+        } catch (err) {
+          // e.g. the store is failing: the file stays in our claimed folder for our own recovery
+          this.o.logger.error({ file: f, dead_worker: dir, err: String(err) }, 'could not recover an adopted claim; kept for restart recovery');
+        }
         n++;
       }
       if (n) this.o.logger.warn({ dead_worker: dir, files: n }, 'adopted the claims of a worker that stopped heartbeating');
@@ -364,6 +468,66 @@ export class SpoolTransport {
   /** @internal used by SpoolClaim */
   forget(name: string): void {
     this.seen.delete(name);
+  }
+
+  /**
+   * Writes a result and archives its job file. A results folder that fails (full, gone,
+   * the name taken by a folder) keeps the result in memory and the job file in claimed/;
+   * writing is retried with back-off and readiness reports it meanwhile.
+   */
+  publish(name: string | undefined, result: JobResult): void {
+    try {
+      this.layout.writeResult(result.job_id, result, this.o.durableResults);
+    } catch (err) {
+      const first = this.unpublished.size === 0;
+      this.unpublished.set(result.job_id, { name, result, error: String(err) });
+      this.o.metrics.unpublished.set(this.unpublished.size);
+      this.o.logger[first ? 'error' : 'warn']({ job_id: result.job_id, file: name, err: String(err) }, 'could not write the result; kept and retried (the job file stays claimed)');
+      if (first) this.publishDelayMs = 100;
+      this.schedulePublishRetry();
+      return;
+    }
+    if (name !== undefined) this.archiveClaimed(name, result.status === 'completed' ? 'done' : 'failed');
+  }
+
+  private archiveClaimed(name: string, to: 'done' | 'failed'): void {
+    try {
+      this.layout.archive(name, to);
+    } catch (err) {
+      // the result is out; a claimed file someone removed by hand is no reason to fail
+      this.o.logger.warn({ file: name, err: String(err) }, 'could not archive the job file');
+    }
+    this.forget(name);
+  }
+
+  private schedulePublishRetry(): void {
+    if (this.publishTimer) return;
+    const delay = this.publishDelayMs;
+    this.publishDelayMs = Math.min(delay * 2, 30_000);
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      this.retryPublications(true);
+    }, delay);
+    this.publishTimer.unref();
+  }
+
+  private retryPublications(reschedule: boolean): void {
+    for (const [id, u] of [...this.unpublished]) {
+      try {
+        this.layout.writeResult(id, u.result, this.o.durableResults);
+      } catch (err) {
+        u.error = String(err);
+        continue;
+      }
+      this.unpublished.delete(id);
+      if (u.name !== undefined) this.archiveClaimed(u.name, u.result.status === 'completed' ? 'done' : 'failed');
+    }
+    this.o.metrics.unpublished.set(this.unpublished.size);
+    if (this.unpublished.size === 0) {
+      this.o.logger.info({ results_dir: this.o.resultsDir }, 'results folder writable again; pending results written');
+      return;
+    }
+    if (reschedule) this.schedulePublishRetry();
   }
 
   /** @internal */
@@ -376,6 +540,7 @@ class SpoolClaim implements ClaimedJob {
   private pending = '';
   private pendingJob = '';
   private flushScheduled = false;
+  private eventWriteFailed = false;
 
   constructor(
     private readonly t: SpoolTransport,
@@ -400,20 +565,15 @@ class SpoolClaim implements ClaimedJob {
     try {
       appendFileSync(this.t.layout.eventsPath(this.pendingJob), text);
     } catch (err) {
-      this.t.options.logger.warn({ file: this.source, err: String(err) }, 'could not write progress events');
+      // events are also in the store; say so once per job, not per line
+      if (!this.eventWriteFailed) this.t.options.logger.warn({ file: this.source, err: String(err) }, 'could not write progress events');
+      this.eventWriteFailed = true;
     }
   }
 
   finish(result: JobResult): void {
-    const l = this.t.layout;
     this.flush();
-    try {
-      l.writeResult(result.job_id, result, this.t.options.durableResults);
-      l.archive(this.source, result.status === 'completed' ? 'done' : 'failed');
-    } catch (err) {
-      this.t.options.logger.error({ file: this.source, job_id: result.job_id, err: String(err) }, 'could not publish the result');
-    }
-    this.t.forget(this.source);
+    this.t.publish(this.source, result);
   }
 
   release(): void {
@@ -433,6 +593,25 @@ class SpoolClaim implements ClaimedJob {
       this.t.options.logger.error({ file: this.source, err: String(err), reason }, 'could not archive duplicate');
     }
     this.t.forget(this.source);
+  }
+}
+
+/** A cancel file may hold `{"reason": "..."}`; anything else (empty, text, bad JSON) is just a cancel. */
+function cancelReason(path: string): string | undefined {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const buf = Buffer.alloc(1024);
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      if (n === 0 || n === buf.length) return undefined;
+      const doc = JSON.parse(buf.subarray(0, n).toString('utf8')) as unknown;
+      const reason = isObj(doc) ? doc.reason : undefined;
+      return typeof reason === 'string' && reason.trim() !== '' ? reason.slice(0, 500) : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
   }
 }
 
