@@ -19,6 +19,12 @@ export interface Application {
   source_package?: string;
   summary?: string;
   url?: string;
+  /** Windows: DisplayName of the Uninstall entry (name is the entry's key). */
+  display_name?: string;
+  /** Windows: Publisher. */
+  publisher?: string;
+  /** Windows: InstallLocation. */
+  install_path?: string;
 }
 
 export interface Kernel {
@@ -43,6 +49,13 @@ export interface ServiceInfo {
   kind: string;
   enabled_in: string[];
   alias_of?: string;
+  /** Windows: start type (boot, system, auto, auto-delayed, demand, disabled). */
+  start?: string;
+  /** Windows: the Type value (SERVICE_KERNEL_DRIVER 0x1, SERVICE_WIN32_OWN_PROCESS 0x10, …). */
+  service_type?: number;
+  /** Windows: ImagePath as stored (unexpanded). */
+  image_path?: string;
+  display_name?: string;
 }
 
 export interface UserInfo {
@@ -141,6 +154,16 @@ export interface OperatingSystem {
   /** Fact name → guest paths it was read from. */
   evidence: Evidence;
   warnings: string[];
+  /** Windows: CurrentBuildNumber. */
+  build_id?: string;
+  /** Windows: EditionID (ServerStandard, Professional, …). */
+  edition?: string;
+  /** Windows: the system directory in the guest's filesystem (/Windows). */
+  systemroot?: string;
+  /** Windows: drive letter → device, from SYSTEM\MountedDevices. */
+  drive_mappings?: Record<string, string>;
+  /** Windows: the control set the registry facts were read from (ControlSet001). */
+  current_control_set?: string;
 }
 
 export interface FilesystemEntry {

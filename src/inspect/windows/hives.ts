@@ -1,0 +1,33 @@
+import { GuestkitError } from '../../protocol/errors.js';
+import { ChunkedSource, openHive, type Hive } from '../../registry/index.js';
+import type { GuestView } from '../guest-view.js';
+
+/** Largest hive opened (real SOFTWARE hives reach ~150 MB); only the parts walked are read. */
+const MAX_HIVE_BYTES = 1024 * 1024 * 1024;
+
+/** The Windows directory of a root, as the filesystem names it (/Windows, /WINNT). */
+export async function findSystemRoot(g: GuestView): Promise<string | undefined> {
+  for (const d of ['/Windows', '/WINNT']) {
+    if (await g.isDir(`${d}/System32/config`)) return (await g.realpath(d)) ?? d;
+  }
+  return undefined;
+}
+
+/**
+ * Opens a hive file of the guest (SOFTWARE, SYSTEM, SAM under System32/config) for
+ * random access: a hive is read in chunks as keys are walked, never whole. Missing
+ * hive → undefined; a damaged one throws (the collector turns it into a warning).
+ */
+export async function openGuestHive(g: GuestView, systemRoot: string, name: string): Promise<Hive | undefined> {
+  const path = `${systemRoot}/System32/config/${name}`;
+  if (!(await g.isFile(path))) return undefined;
+  const st = await g.vfs.stat(path);
+  if (st.size > MAX_HIVE_BYTES) throw new GuestkitError('CORRUPT_IMAGE', `${path}: ${st.size} bytes is larger than any registry hive`);
+  // one read through the view, so the hive counts as evidence
+  const head = await g.head(path, 4096);
+  if (!head) return undefined;
+  const src = new ChunkedSource(st.size, (off, len) => g.vfs.readRange(path, off, len));
+  const hive = await openHive(src, path);
+  for (const w of hive.warnings) g.warn(w);
+  return hive;
+}

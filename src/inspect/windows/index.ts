@@ -1,0 +1,145 @@
+import type { Hive } from '../../registry/index.js';
+import type { GuestDevice } from '../devices.js';
+import type { AssembledRoot } from '../guest.js';
+import { GuestView } from '../guest-view.js';
+import type { StageTimer } from '../linux/index.js';
+import type { InspectOptions, OperatingSystem } from '../types.js';
+import { detectWindowsAgents } from './agents.js';
+import { readApplications } from './applications.js';
+import { readDriveMappings } from './drives.js';
+import { findSystemRoot, openGuestHive } from './hives.js';
+import { readNetwork } from './network.js';
+import { detectWindowsArch } from './pe.js';
+import { readServices } from './services.js';
+import { currentControlSet, readHostname, readTimezone } from './system.js';
+import { readUsers } from './users.js';
+import { readWindowsVersion, windowsOsinfo } from './version.js';
+
+/**
+ * All facts of one Windows root, from its registry hives (SOFTWARE, SYSTEM, SAM) and a
+ * few files. `devices` (the guest's block devices) lets drive letters be mapped to
+ * partitions; without it only the root's own partition can be recognised.
+ * Transaction logs (.LOG1/.LOG2) are not replayed: a dirty hive is read as it is, with a warning.
+ */
+export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOptions>, time: StageTimer, devices?: GuestDevice[]): Promise<OperatingSystem> {
+  const warnings: string[] = [...a.warnings];
+  const base = new GuestView(a.vfs, warnings);
+  const evidence: Record<string, string[]> = {};
+  const hives = new Map<string, Promise<Hive | undefined>>();
+  let systemRoot = '/Windows';
+
+  /** A hive, opened once; a damaged or missing one is a warning and leaves its facts out. */
+  const hive = (name: string): Promise<Hive | undefined> => {
+    let p = hives.get(name);
+    if (!p) {
+      p = openGuestHive(base.scope(), systemRoot, name).catch((err: unknown) => {
+        warnings.push(`${systemRoot}/System32/config/${name}: ${(err as Error).message}`);
+        return undefined;
+      });
+      hives.set(name, p);
+    }
+    return p;
+  };
+  const hivePath = (name: string) => `${systemRoot}/System32/config/${name}`;
+  /** Runs one collector; its evidence is the hive keys it names plus the files its view read. */
+  const run = async <T>(fact: string, from: string[], fn: (g: GuestView) => Promise<T>): Promise<T | undefined> => {
+    const g = base.scope();
+    try {
+      return await fn(g);
+    } catch (err) {
+      warnings.push(`${fact}: ${(err as Error).message}`);
+      return undefined;
+    } finally {
+      const ev = [...from, ...g.evidence];
+      if (ev.length) evidence[fact] = [...new Set(ev)];
+    }
+  };
+
+  const os: OperatingSystem = await time('os_detection', async () => {
+    systemRoot = (await findSystemRoot(base.scope())) ?? systemRoot;
+    const software = await hive('SOFTWARE');
+    const system = await hive('SYSTEM');
+    const ver = (software && (await run('release', [`${hivePath('SOFTWARE')}:Microsoft\\Windows NT\\CurrentVersion`], () => readWindowsVersion(software)))) ?? {
+      major_version: 0,
+      minor_version: 0,
+    };
+    const arch = await run('arch', [], (g) => detectWindowsArch(g, systemRoot));
+    const cs = system ? await currentControlSet(system) : 'ControlSet001';
+    const hostname = system
+      ? await run('hostname', [`${hivePath('SYSTEM')}:${cs}\\Control\\ComputerName\\ComputerName`], () => readHostname(system, cs))
+      : undefined;
+    const drives = system
+      ? await run('drive_mappings', [`${hivePath('SYSTEM')}:MountedDevices`], () => readDriveMappings(system, devices ?? [a.root.device]))
+      : undefined;
+    return {
+      root: a.root.device.device,
+      type: 'windows' as const,
+      name: 'windows',
+      distro: 'windows',
+      ...(ver.product_name ? { product_name: ver.product_name } : {}),
+      ...(ver.product_variant ? { product_variant: ver.product_variant } : {}),
+      major_version: ver.major_version,
+      minor_version: ver.minor_version,
+      ...(arch ? { arch } : {}),
+      ...(hostname ? { hostname } : {}),
+      osinfo: windowsOsinfo(ver),
+      mountpoints: a.mountpoints,
+      filesystems: a.filesystems,
+      evidence,
+      warnings,
+      ...(ver.build_id ? { build_id: ver.build_id } : {}),
+      ...(ver.edition ? { edition: ver.edition } : {}),
+      systemroot: systemRoot,
+      ...(drives ? { drive_mappings: drives } : {}),
+      ...(system ? { current_control_set: cs } : {}),
+    };
+  });
+  const cs = os.current_control_set ?? 'ControlSet001';
+
+  const software = await hive('SOFTWARE');
+  const system = await hive('SYSTEM');
+  let apps: OperatingSystem['applications'];
+  const readApps = async () => {
+    if (apps === undefined && software) {
+      apps = await run('applications', [`${hivePath('SOFTWARE')}:Microsoft\\Windows\\CurrentVersion\\Uninstall`], () => readApplications(software, os.arch));
+    }
+    return apps;
+  };
+  if (opts.include_packages) {
+    await time('package_scan', async () => {
+      const a = await readApps();
+      if (a) os.applications = a;
+    });
+  }
+  if (opts.include_services && system) {
+    await time('service_scan', async () => {
+      const s = await run('services', [`${hivePath('SYSTEM')}:${cs}\\Services`], () => readServices(system, cs));
+      if (s) os.services = s;
+      const agents = await run('guest_agents', [`${hivePath('SYSTEM')}:${cs}\\Services`, `${hivePath('SOFTWARE')}:Microsoft\\Windows\\CurrentVersion\\Uninstall`], async () =>
+        detectWindowsAgents(s ?? [], (await readApps()) ?? []),
+      );
+      if (agents) os.guest_agents = agents;
+    });
+  }
+  if (opts.include_users) {
+    await time('user_scan', async () => {
+      const sam = await hive('SAM');
+      if (!sam) return;
+      const u = await run('users', [`${hivePath('SAM')}:SAM\\Domains\\Account\\Users`], () => readUsers(sam, software));
+      if (u) os.users = u;
+    });
+  }
+  if (opts.include_network && system) {
+    await time('network_scan', async () => {
+      const n = await run('network', [`${hivePath('SYSTEM')}:${cs}\\Services\\Tcpip\\Parameters`], (g) => readNetwork(g, system, cs, systemRoot));
+      if (n) os.network = n;
+    });
+  }
+  if (system) {
+    await time('system_scan', async () => {
+      const tz = await run('timezone', [`${hivePath('SYSTEM')}:${cs}\\Control\\TimeZoneInformation`], () => readTimezone(system, cs));
+      if (tz) os.timezone = tz;
+    });
+  }
+  return os;
+}
