@@ -1,10 +1,10 @@
 import { corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
+import { fileTypeOfDirentType } from '../mode.js';
 import type { FileType } from '../types.js';
 import { KEY_SIZE, readKey, type Key } from './key.js';
 
 const FIXED = KEY_SIZE + 8 + 2 + 2 + 1; // location, transid, data_len, name_len, type
-const TYPES: FileType[] = ['unknown', 'file', 'directory', 'chardev', 'blockdev', 'fifo', 'socket', 'symlink'];
 
 export interface BtrfsDirItem {
   /** INODE_ITEM key of the target, or ROOT_ITEM key of a subvolume. */
@@ -25,7 +25,7 @@ export function parseDirItems(data: Buffer, what: string): BtrfsDirItem[] {
     const type = r.u8(off + KEY_SIZE + 12);
     if (nameLen === 0 || nameLen > 255) throw corrupt(`btrfs: ${what}: name length ${nameLen}`);
     const name = r.bytes(off + FIXED, nameLen);
-    out.push({ location, type: TYPES[type] ?? 'unknown', name });
+    out.push({ location, type: fileTypeOfDirentType(type), name });
     off += FIXED + nameLen + dataLen;
   }
   return out;

@@ -9,7 +9,8 @@ import { COMPRESS_NONE, MAX_UNCOMPRESSED, decompressExtent } from './compress.js
 import { btrfsNameHash } from './name-hash.js';
 import { parseDirItems, type BtrfsDirItem } from './dir-item.js';
 import { EXTENT_INLINE, EXTENT_PREALLOC, parseFileExtent, type FileExtent } from './extent-data.js';
-import { parseInodeItem, typeFromMode, type BtrfsInode } from './inode-item.js';
+import { parseInodeItem, type BtrfsInode } from './inode-item.js';
+import { fileTypeOfMode } from '../mode.js';
 import {
   CHUNK_ITEM,
   DIR_INDEX,
@@ -214,7 +215,7 @@ export class BtrfsFileSystem implements FileSystem {
 
   private async dirLoc(dirIno: number, syscall: string): Promise<Loc> {
     const { loc, inode } = await this.inode(dirIno);
-    if (typeFromMode(inode.mode) !== 'directory') throw new FsError('ENOTDIR', syscall, `inode ${dirIno}`);
+    if (fileTypeOfMode(inode.mode) !== 'directory') throw new FsError('ENOTDIR', syscall, `inode ${dirIno}`);
     return loc;
   }
 
@@ -252,7 +253,7 @@ export class BtrfsFileSystem implements FileSystem {
 
   async stat(ino: number): Promise<InodeStat> {
     const { inode } = await this.inode(ino);
-    const type = typeFromMode(inode.mode);
+    const type = fileTypeOfMode(inode.mode);
     const st: InodeStat = {
       ino,
       type,
@@ -301,7 +302,7 @@ export class BtrfsFileSystem implements FileSystem {
 
   async read(ino: number, offset: number, length: number): Promise<Buffer> {
     const { loc, inode } = await this.inode(ino);
-    if (typeFromMode(inode.mode) === 'directory') throw new FsError('EISDIR', 'read', `inode ${ino}`);
+    if (fileTypeOfMode(inode.mode) === 'directory') throw new FsError('EISDIR', 'read', `inode ${ino}`);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) throw new FsError('EINVAL', 'read', `inode ${ino}`);
     const len = Math.max(0, Math.min(length, inode.size - offset));
     const out = Buffer.alloc(len);
@@ -338,7 +339,7 @@ export class BtrfsFileSystem implements FileSystem {
 
   async readlink(ino: number): Promise<string> {
     const { inode } = await this.inode(ino);
-    if (typeFromMode(inode.mode) !== 'symlink') throw new FsError('EINVAL', 'readlink', `inode ${ino}`);
+    if (fileTypeOfMode(inode.mode) !== 'symlink') throw new FsError('EINVAL', 'readlink', `inode ${ino}`);
     if (inode.size > SYMLINK_MAX) throw corrupt(`btrfs: symlink inode ${ino} claims ${inode.size} bytes`);
     return (await this.read(ino, 0, inode.size)).toString('utf8');
   }

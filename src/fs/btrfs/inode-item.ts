@@ -1,6 +1,5 @@
 import { corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
-import type { FileType } from '../types.js';
 
 export const INODE_ITEM_SIZE = 160;
 
@@ -39,25 +38,4 @@ export function parseInodeItem(data: Buffer, what: string): BtrfsInode {
     mtimeMs: ts(r, 136),
     otimeMs: ts(r, 148),
   };
-}
-
-export function typeFromMode(mode: number): FileType {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'directory';
-    case 0o120000:
-      return 'symlink';
-    case 0o020000:
-      return 'chardev';
-    case 0o060000:
-      return 'blockdev';
-    case 0o010000:
-      return 'fifo';
-    case 0o140000:
-      return 'socket';
-    default:
-      return 'unknown';
-  }
 }

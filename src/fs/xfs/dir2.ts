@@ -1,5 +1,6 @@
 import { corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
+import { fileTypeOfDirentType } from '../mode.js';
 import type { FileType } from '../types.js';
 
 /** One directory entry as stored (names are raw bytes, shown as UTF-8). */
@@ -15,12 +16,6 @@ export const XDB3_MAGIC = 0x58444233; // v5 single-block directory
 export const XDD3_MAGIC = 0x58444433; // v5 data block
 /** Directory address space: data blocks live below 32 GiB, leaf/free index blocks above it. */
 export const DIR2_LEAF_OFFSET_BYTES = 32 * 1024 ** 3;
-
-const FTYPES: FileType[] = ['unknown', 'file', 'directory', 'chardev', 'blockdev', 'fifo', 'socket', 'symlink'];
-
-function ftype(v: number): FileType {
-  return FTYPES[v] ?? 'unknown';
-}
 
 /**
  * Short-form directory (inline in the inode): count, i8count, parent inode,
@@ -42,7 +37,7 @@ export function parseShortformDir(fork: Buffer, size: number, hasFtype: boolean,
     const name = r.bytes(off + 3, nameLen).toString('utf8');
     let p = off + 3 + nameLen;
     let type: FileType = 'unknown';
-    if (hasFtype) type = ftype(r.u8(p++));
+    if (hasFtype) type = fileTypeOfDirentType(r.u8(p++));
     entries.push({ name, ino: readIno(p), type });
     off = p + inoLen;
   }
@@ -80,7 +75,7 @@ export function parseDataBlock(buf: Buffer, crc: boolean, hasFtype: boolean, wha
     const nameLen = r.u8(off + 8);
     if (nameLen === 0) throw corrupt(`xfs: ${what}: empty name at offset ${off}`);
     const name = r.bytes(off + 9, nameLen).toString('utf8');
-    const type = hasFtype ? ftype(r.u8(off + 9 + nameLen)) : 'unknown';
+    const type = hasFtype ? fileTypeOfDirentType(r.u8(off + 9 + nameLen)) : 'unknown';
     const len = (8 + 1 + nameLen + (hasFtype ? 1 : 0) + 2 + 7) & ~7;
     if (off + len > end) throw corrupt(`xfs: ${what}: entry at ${off} runs past the data area`);
     out.push({ name, ino, type });

@@ -1,5 +1,6 @@
 import { corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
+import { fileTypeOfMode } from '../mode.js';
 import type { FileType } from '../types.js';
 import type { XfsSuperblock } from './superblock.js';
 
@@ -34,27 +35,6 @@ export interface XfsInode {
   rdev?: number;
 }
 
-export function typeFromMode(mode: number): FileType {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'directory';
-    case 0o120000:
-      return 'symlink';
-    case 0o020000:
-      return 'chardev';
-    case 0o060000:
-      return 'blockdev';
-    case 0o010000:
-      return 'fifo';
-    case 0o140000:
-      return 'socket';
-    default:
-      return 'unknown';
-  }
-}
-
 function timestamp(r: BinaryReader, off: number, bigtime: boolean): number {
   if (bigtime) {
     const ns = r.u64beBig(off);
@@ -86,7 +66,7 @@ export function parseInode(buf: Buffer, ino: number, sb: XfsSuperblock): XfsInod
   }
   const size = Number(r.u64beBig(56));
   if (!Number.isSafeInteger(size) || size < 0) throw corrupt(`xfs: inode ${ino} has absurd size`, { ino });
-  const type = typeFromMode(mode);
+  const type = fileTypeOfMode(mode);
   const out: XfsInode = {
     ino,
     mode: mode & 0o7777,
