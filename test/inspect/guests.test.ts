@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { Vfs } from '../../src/fs/vfs.js';
+import { GuestView } from '../../src/inspect/guest-view.js';
 import { GuestSession, inspect, type Inspection, type OperatingSystem } from '../../src/inspect/index.js';
+import { detectServices } from '../../src/inspect/linux/services.js';
 import { fixture } from '../helpers/fixtures.js';
+import { HostDirFs } from '../helpers/host-fs.js';
 
 // Guests of test/fixtures/inspect-guests/build.sh: each collector's output asserted in full.
 
@@ -73,6 +79,13 @@ test('Ubuntu-like server: netplan files merged per interface, set-name, bond and
   assert.equal(await guestReadlink('ubuntu-like.qcow2', '/etc/resolv.conf'), '../run/systemd/resolve/stub-resolv.conf');
   assert.deepEqual(n.dns_servers, ['10.10.0.53', '10.10.0.54']);
   assert.deepEqual(n.search_domains, ['corp.example']);
+  assert.deepEqual(n.hosts, [
+    { address: '127.0.1.1', names: ['ubuntu-srv-01.cloud.example', 'ubuntu-srv-01'] },
+    { address: '127.0.0.1', names: ['localhost'] },
+    { address: '::1', names: ['localhost', 'ip6-localhost', 'ip6-loopback'] },
+    { address: 'ff02::1', names: ['ip6-allnodes'] },
+    { address: 'ff02::2', names: ['ip6-allrouters'] },
+  ]);
   for (const f of ['/etc/netplan/50-cloud-init.yaml', '/etc/netplan/60-bond.yaml', '/etc/netplan/90-ens3-v6.yaml', '/etc/systemd/resolved.conf']) {
     assert.ok(os.evidence.network!.includes(f), f);
   }
@@ -432,4 +445,25 @@ test('Rocky 8-style BLS guest: NetworkManager keyfiles written by nmcli, beside 
   ]);
   assert.deepEqual(os.network!.managers, ['NetworkManager', 'ifcfg']);
   assert.deepEqual([os.network!.dns_servers, os.network!.search_domains], [['192.0.2.53', '192.0.2.54'], ['lab.example']]);
+});
+
+// ---------------------------------------------------------------- upstart vs SysV (no upstart in Debian to build a guest with)
+
+test('RHEL 6-style upstart tree: its inittab holds only initdefault, initctl and /etc/init make it upstart; without them, sysvinit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'guestkit-upstart-'));
+  try {
+    const put = (rel: string, text: string) => {
+      mkdirSync(join(dir, rel, '..'), { recursive: true });
+      writeFileSync(join(dir, rel), text);
+    };
+    put('etc/inittab', '# inittab is only used by upstart for the default runlevel.\n#\nid:5:initdefault:\n');
+    put('etc/rc.d/rc5.d/.keep', '');
+    const view = () => new GuestView(new Vfs(new HostDirFs(dir)));
+    assert.deepEqual(await detectServices(view()), { init_system: 'sysvinit', default_target: 'runlevel5', services: [] });
+    put('etc/init/rcS.conf', 'start on startup\ntask\nexec /etc/rc.d/rc.sysinit\n');
+    put('sbin/initctl', '');
+    assert.deepEqual(await detectServices(view()), { init_system: 'upstart', default_target: 'runlevel5', services: [] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
