@@ -64,10 +64,13 @@ function isMap(v: unknown): v is YamlMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** netplan's merge: mappings merge key by key, anything else (lists too) is replaced by the later file. */
-function mergeNetdef(a: YamlMap, b: YamlMap): YamlMap {
+/**
+ * netplan's merge: mappings merge key by key, anything else (lists too) is replaced by the
+ * later file. Depth is bounded (netplan's schema is a few levels deep; hostile YAML is not).
+ */
+function mergeNetdef(a: YamlMap, b: YamlMap, depth = 0): YamlMap {
   const out: YamlMap = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = isMap(out[k]) && isMap(v) ? mergeNetdef(out[k] as YamlMap, v) : v;
+  for (const [k, v] of Object.entries(b)) out[k] = depth < 16 && isMap(out[k]) && isMap(v) ? mergeNetdef(out[k] as YamlMap, v, depth + 1) : v;
   return out;
 }
 
