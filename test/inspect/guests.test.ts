@@ -191,6 +191,7 @@ test('networkd guest: resolv.conf dangles into /run; DNS and search domains are 
   assert.deepEqual(s['systemd-networkd-wait-online.service'], { enabled_in: ['network-online.target'] }, 'not masked on this guest');
   assert.deepEqual(s['systemd-resolved.service'], { enabled_in: ['sysinit.target'] });
   assert.equal(s['networking.service'], undefined);
+  assert.deepEqual(os.cloud_init, { installed: true, disabled: true }, 'installed, no datasource_list, switched off by cloud-init.disabled');
 });
 
 // ---------------------------------------------------------------- Alpine / OpenRC / apk
