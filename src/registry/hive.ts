@@ -4,7 +4,7 @@ import { decodeMultiString, decodeString, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_E
 import { NONE, parseKeyNode, type KeyNode } from './key-node.js';
 import { BufferSource, type HiveSource } from './source.js';
 import { foldName, lhHash, readSubkeyList, type SubkeyRef } from './subkey-list.js';
-import { parseValueKey, readValueData } from './value-key.js';
+import { parseValueKey, readValueData, type ValueKey } from './value-key.js';
 
 const HBIN_HEADER = 32;
 /** Key nodes remembered by offset; paths such as ControlSet001\Services are walked repeatedly. */
@@ -184,25 +184,36 @@ export class RegKey {
     return undefined;
   }
 
-  async values(): Promise<RegValue[]> {
+  /** The key's value records (names and types), without their data. */
+  private async valueKeys(): Promise<ValueKey[]> {
     const n = this.node;
     if (n.valueCount === 0 || n.valueList === NONE) return [];
     const list = await this.hive.cell(n.valueList, 'value list');
     if (n.valueCount * 4 > list.length) throw corrupt(`registry hive: key ${this.where} claims ${n.valueCount} values, its value list holds ${list.length >> 2}`);
-    const out: RegValue[] = [];
+    const out: ValueKey[] = [];
     for (let i = 0; i < n.valueCount; i++) {
       const off = list.readUInt32LE(i * 4);
-      const vk = parseValueKey(await this.hive.cell(off, 'value'), off);
-      const data = await readValueData((o, w) => this.hive.cell(o, w), vk, this.hive.base.minorVersion, this.hive.binsSize);
-      out.push(new RegValue(vk.name, vk.type, data));
+      out.push(parseValueKey(await this.hive.cell(off, 'value'), off));
     }
     return out;
   }
 
-  /** A value by name, case-insensitively ('' is the default value). */
+  private async load(vk: ValueKey): Promise<RegValue> {
+    const data = await readValueData((o, w) => this.hive.cell(o, w), vk, this.hive.base.minorVersion, this.hive.binsSize);
+    return new RegValue(vk.name, vk.type, data);
+  }
+
+  async values(): Promise<RegValue[]> {
+    const out: RegValue[] = [];
+    for (const vk of await this.valueKeys()) out.push(await this.load(vk));
+    return out;
+  }
+
+  /** A value by name, case-insensitively ('' is the default value); only its own data is read. */
   async value(name: string): Promise<RegValue | undefined> {
     const want = foldName(name);
-    return (await this.values()).find((v) => foldName(v.name) === want);
+    const vk = (await this.valueKeys()).find((v) => foldName(v.name) === want);
+    return vk ? this.load(vk) : undefined;
   }
 
   private child(n: KeyNode): RegKey {
