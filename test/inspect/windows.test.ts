@@ -199,7 +199,8 @@ test('evidence names the hive file and key (or file) behind each fact', () => {
   assert.deepEqual(e.drive_mappings, ['/Windows/System32/config/SYSTEM:MountedDevices']);
   assert.deepEqual(e.users, ['/Windows/System32/config/SAM:SAM\\Domains\\Account\\Users']);
   assert.deepEqual(e.network, ['/Windows/System32/config/SYSTEM:ControlSet002\\Services\\Tcpip\\Parameters', '/Windows/System32/drivers/etc/hosts']);
-  assert.deepEqual(Object.keys(e).sort(), ['applications', 'arch', 'drive_mappings', 'guest_agents', 'hostname', 'network', 'release', 'services', 'timezone', 'users']);
+  assert.deepEqual(e.control_set, ['/Windows/System32/config/SYSTEM:Select']);
+  assert.deepEqual(Object.keys(e).sort(), ['applications', 'arch', 'control_set', 'drive_mappings', 'guest_agents', 'hostname', 'network', 'release', 'services', 'timezone', 'users']);
 });
 
 test('options leave out what was not asked for, and inspection reads only a small part of the disk', async () => {
@@ -244,4 +245,25 @@ test('osinfo follows libguestfs for every Windows generation', () => {
   assert.equal(o(10, 0, 'Windows Server 2025 Standard', 'Server', '26100'), 'win2k25');
   assert.equal(o(10, 0, 'Windows 10 Enterprise', 'Client', '19045'), 'win10');
   assert.equal(o(10, 0, 'Windows 10 Pro', 'Client', '22000'), 'win11');
+});
+
+test('damaged hives: each lost fact is a warning, the facts of the sound hive remain', async () => {
+  const r = await inspectImage(fixture('windows', 'damaged.img'));
+  const os = r.os;
+  assert.deepEqual(r.roles, [['/dev/sda', 'windows-root']]);
+  assert.equal(os.product_name, 'Windows Server 2019 Standard', 'SOFTWARE is intact');
+  assert.equal(os.osinfo, 'win2k19');
+  assert.equal(os.arch, 'i386', 'a 32-bit kernel');
+  assert.equal(os.applications!.length, 5, 'no WOW6432Node on a 32-bit system');
+  assert.ok(os.applications!.every((a) => a.arch === 'i386'));
+  for (const missing of ['hostname', 'drive_mappings', 'services', 'users', 'network', 'timezone', 'current_control_set'] as const) {
+    assert.equal(os[missing], undefined, missing);
+  }
+  assert.deepEqual(os.guest_agents, ['vmware-tools'], 'still found through the Uninstall entries');
+  const w = os.warnings.join('\n');
+  assert.match(w, /SYSTEM: header states 131072 bytes of hive bins, the file holds 4096/);
+  assert.match(w, /^hostname: registry hive: subkey list offset 0x[0-9a-f]+ lies outside the hive bins/m);
+  assert.match(w, /^\/Windows\/System32\/config\/SAM: 28 bytes is too short for a hive$/m);
+  assert.deepEqual(Object.keys(os.evidence).sort(), ['applications', 'arch', 'guest_agents', 'release']);
+  assert.deepEqual(os.evidence.guest_agents, ['/Windows/System32/config/SOFTWARE:Microsoft\\Windows\\CurrentVersion\\Uninstall']);
 });

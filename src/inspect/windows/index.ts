@@ -28,29 +28,35 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
   const hives = new Map<string, Promise<Hive | undefined>>();
   let systemRoot = '/Windows';
 
+  const hivePath = (name: string) => `${systemRoot}/System32/config/${name}`;
   /** A hive, opened once; a damaged or missing one is a warning and leaves its facts out. */
   const hive = (name: string): Promise<Hive | undefined> => {
     let p = hives.get(name);
     if (!p) {
       p = openGuestHive(base.scope(), systemRoot, name).catch((err: unknown) => {
-        warnings.push(`${systemRoot}/System32/config/${name}: ${(err as Error).message}`);
+        const msg = (err as Error).message;
+        const path = hivePath(name);
+        warnings.push(msg.startsWith(path) ? msg : `${path}: ${msg}`);
         return undefined;
       });
       hives.set(name, p);
     }
     return p;
   };
-  const hivePath = (name: string) => `${systemRoot}/System32/config/${name}`;
   /** Runs one collector; its evidence is the hive keys it names plus the files its view read. */
   const run = async <T>(fact: string, from: string[], fn: (g: GuestView) => Promise<T>): Promise<T | undefined> => {
     const g = base.scope();
+    let ok = false;
     try {
-      return await fn(g);
+      const v = await fn(g);
+      ok = true;
+      return v;
     } catch (err) {
       warnings.push(`${fact}: ${(err as Error).message}`);
       return undefined;
     } finally {
-      const ev = [...from, ...g.evidence];
+      // a fact that failed names only the files it did read, not the keys it could not
+      const ev = [...(ok ? from : []), ...g.evidence];
       if (ev.length) evidence[fact] = [...new Set(ev)];
     }
   };
@@ -64,7 +70,8 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
       minor_version: 0,
     };
     const arch = await run('arch', [], (g) => detectWindowsArch(g, systemRoot));
-    const cs = system ? await currentControlSet(system) : 'ControlSet001';
+    const found = system ? await run('control_set', [`${hivePath('SYSTEM')}:Select`], () => currentControlSet(system)) : undefined;
+    const cs = found ?? 'ControlSet001';
     const hostname = system
       ? await run('hostname', [`${hivePath('SYSTEM')}:${cs}\\Control\\ComputerName\\ComputerName`], () => readHostname(system, cs))
       : undefined;
@@ -91,7 +98,7 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
       ...(ver.edition ? { edition: ver.edition } : {}),
       systemroot: systemRoot,
       ...(drives ? { drive_mappings: drives } : {}),
-      ...(system ? { current_control_set: cs } : {}),
+      ...(found ? { current_control_set: found } : {}),
     };
   });
   const cs = os.current_control_set ?? 'ControlSet001';
@@ -115,9 +122,9 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
     await time('service_scan', async () => {
       const s = await run('services', [`${hivePath('SYSTEM')}:${cs}\\Services`], () => readServices(system, cs));
       if (s) os.services = s;
-      const agents = await run('guest_agents', [`${hivePath('SYSTEM')}:${cs}\\Services`, `${hivePath('SOFTWARE')}:Microsoft\\Windows\\CurrentVersion\\Uninstall`], async () =>
-        detectWindowsAgents(s ?? [], (await readApps()) ?? []),
-      );
+      const a = await readApps();
+      const from = [...(s ? [`${hivePath('SYSTEM')}:${cs}\\Services`] : []), ...(a ? [`${hivePath('SOFTWARE')}:Microsoft\\Windows\\CurrentVersion\\Uninstall`] : [])];
+      const agents = await run('guest_agents', from, async () => detectWindowsAgents(s ?? [], a ?? []));
       if (agents) os.guest_agents = agents;
     });
   }
