@@ -7,9 +7,9 @@ import { openVhdSource, vhdFormat } from '../vhd/image.js';
 import { openVhdxSource } from '../vhdx/image.js';
 import { hasVhdxSignature } from '../vhdx/headers.js';
 import { openVmdkSource, vmdkFormat } from '../vmdk/image.js';
-import { formatSpecific } from './mapped-read.js';
+import { formatSpecific } from '../info.js';
 import { parseOvf, type Ovf, type OvfDisk } from './ovf.js';
-import { SubSource, allocatedBytes, openFileSource, type ByteSource } from './source.js';
+import { SubSource, allocatedBytes, openFileSource, type ByteSource } from '../source.js';
 import { isTarHeader, listTar, type TarMember } from './tar.js';
 
 const MAX_OVF_BYTES = 16 << 20;

@@ -1,5 +1,5 @@
 import { corrupt } from '../../protocol/errors.js';
-import type { ByteSource } from './source.js';
+import type { ByteSource } from '../source.js';
 
 const BLOCK = 512;
 /** OVAs hold an OVF, a manifest, a certificate and a few disks; far more is not an appliance. */

@@ -1,7 +1,8 @@
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
+import { formatSpecific } from '../info.js';
+import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
 import { TYPE_DYNAMIC, TYPE_STATIC, VDI_HEADER_BYTES, hasVdiSignature, parseVdiHeader, type VdiHeader } from './header.js';
 
 const FREE = 0xffffffff;

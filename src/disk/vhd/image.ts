@@ -1,8 +1,9 @@
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { addBacking, formatSpecific } from '../info.js';
+import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
 import { Lru } from '../../util/lru.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
 import { DYNAMIC_HEADER_SIZE, parseDynamicHeader, type DynamicHeader } from './dynamic-header.js';
 import { DISK_DIFFERENCING, DISK_FIXED, hasVhdCookie, parseFooter, type VhdFooter } from './footer.js';
 import { firstExisting, parentCandidates } from './parent-path.js';

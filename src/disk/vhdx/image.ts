@@ -1,8 +1,9 @@
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
+import { addBacking, formatSpecific } from '../info.js';
+import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
 import { Lru } from '../../util/lru.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
 import { specificData } from '../vhd/image.js';
 import { firstExisting, parentCandidates } from '../vhd/parent-path.js';
 import {

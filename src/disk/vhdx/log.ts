@@ -1,6 +1,6 @@
 import { BinaryReader } from '../../util/binary.js';
 import { corrupt } from '../../protocol/errors.js';
-import type { ByteSource } from '../ova/source.js';
+import type { ByteSource } from '../source.js';
 import { crc32cWithHole } from '../../util/crc32c.js';
 import { MiB, logIsActive, type VhdxHeader } from './headers.js';
 

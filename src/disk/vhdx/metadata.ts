@@ -1,6 +1,6 @@
 import { BinaryReader } from '../../util/binary.js';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
-import type { ByteSource } from '../ova/source.js';
+import type { ByteSource } from '../source.js';
 import { KiB, MiB } from './headers.js';
 
 const FILE_PARAMETERS = 'CAA16737-FA36-4D43-B3B6-33F0AA44E76B';

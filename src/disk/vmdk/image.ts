@@ -1,8 +1,9 @@
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
-import { addBacking, formatSpecific, readMapped, type Mapping, type MappedDevice } from '../ova/mapped-read.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../ova/source.js';
+import { addBacking, formatSpecific } from '../info.js';
+import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
+import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
 import { assertFileUnderRoots } from '../policy.js';
 import { specificData } from '../vhd/image.js';
 import { MAX_DESCRIPTOR_BYTES, NO_PARENT_CID, looksLikeDescriptor, parseDescriptor, type Descriptor, type ExtentLine } from './descriptor.js';

@@ -1,8 +1,8 @@
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import { Lru } from '../../util/lru.js';
-import type { Mapping } from '../ova/mapped-read.js';
-import type { ByteSource } from '../ova/source.js';
+import type { Mapping } from '../mapped-read.js';
+import type { ByteSource } from '../source.js';
 import { FLAG_COMPRESSED, FLAG_MARKERS, FLAG_ZEROED_GRAIN, parseSparseHeader, type SparseHeader } from './sparse-header.js';
 
 const GTE_ZERO = 1;

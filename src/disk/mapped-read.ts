@@ -1,6 +1,5 @@
-import { checkDeviceRead } from '../raw.js';
-import type { ImageInfo } from '../image.js';
-import type { BlockDevice } from '../types.js';
+import { checkDeviceRead } from './raw.js';
+import type { BlockDevice } from './types.js';
 import type { ByteSource } from './source.js';
 
 /**
@@ -67,18 +66,4 @@ export async function readMapped(dev: MappedDevice, offset: number, length: numb
   }
   await flush();
   return out;
-}
-
-/** Adds the backing_* keys of an image that names a parent (whether or not it was opened). */
-export function addBacking(info: ImageInfo & { full_backing_filename?: string }, stored: string | undefined, full: string | undefined, format: string | undefined): ImageInfo {
-  if (stored !== undefined) info.backing_filename = stored;
-  if (full !== undefined) info.full_backing_filename = full;
-  if (format !== undefined) info.backing_format = format;
-  return info;
-}
-
-/** `format_specific` as the info contract shapes it: the format's name and its facts. */
-export function formatSpecific(type: string, data: Record<string, unknown>): { type: string; data: Record<string, unknown> } {
-  for (const k of Object.keys(data)) if (data[k] === undefined) delete data[k];
-  return { type, data };
 }

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { corrupt } from '../../protocol/errors.js';
-import { FileSource } from '../file-source.js';
-import type { ReadStats } from '../types.js';
+import { corrupt } from '../protocol/errors.js';
+import { FileSource } from './file-source.js';
+import type { ReadStats } from './types.js';
 
 /**
  * What the image readers read from: a whole file (FileSource has this shape) or
