@@ -58,9 +58,11 @@ async function systemdServices(g: GuestView): Promise<{ services: ServiceInfo[];
     }
     if (!s.enabled_in.includes(where)) s.enabled_in.push(where);
   };
-  for (const dir of UNIT_DIRS) {
+  // Enabled = linked by the admin or by presets under /etc; the vendor's own *.wants links
+  // (under /lib) make units static, which `systemctl list-unit-files` does not call enabled.
+  for (const dir of ['/etc/systemd/system']) {
     for (const e of (await g.entries(dir)).slice(0, MAX_ENTRIES)) {
-      if (e.type === 'symlink' && dir === '/etc/systemd/system') {
+      if (e.type === 'symlink') {
         const target = await g.readlink(`${dir}/${e.name}`);
         if (target === '/dev/null') masked.add(e.name);
       }
