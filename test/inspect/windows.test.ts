@@ -96,20 +96,23 @@ test('Windows 11 on GPT (VMDK): build number makes it win11 though ProductName s
 
 test('applications: native and WOW6432Node Uninstall entries with publisher and install path', () => {
   const apps = srv.os.applications!.map((a) => [a.name, a.display_name ?? null, a.version, a.arch, a.publisher ?? null, a.install_path ?? null]);
+  // exactly what virt-inspector 1.48 lists for this image (entries without DisplayName left out, sorted by key name)
   assert.deepEqual(apps, [
     ['7-Zip', '7-Zip 23.01 (x64)', '23.01', 'x86_64', 'Igor Pavlov', 'C:\\Program Files\\7-Zip\\'],
-    ['Connection Manager', null, '', 'x86_64', null, null],
+    ['Mozilla Maintenance Service', 'Mozilla Maintenance Service', '121.0', 'i386', 'Mozilla', null],
     ['Notepad++', 'Notepad++ (64-bit x64)', '8.6.2', 'x86_64', 'Notepad++ Team', 'C:\\Program Files\\Notepad++'],
     ['{A3D5C4D1-3B5E-4E2C-9D6A-4C86D6E5F0B2}', 'VMware Tools', '12.3.5.22544099', 'x86_64', 'VMware, Inc.', 'C:\\Program Files\\VMware\\VMware Tools\\'],
     ['{D4C5C2B3-6E66-4D3B-9C4B-ED6D0D2D8D7B}', 'Microsoft Visual C++ 2015-2022 Redistributable (x64) - 14.38.33130', '14.38.33130.0', 'x86_64', 'Microsoft Corporation', null],
-    ['Mozilla Maintenance Service', 'Mozilla Maintenance Service', '121.0', 'i386', 'Mozilla', null],
     ['{F5B09CFD-F0B2-36AF-8DF4-1DF6B63FC7B4}', 'Microsoft Visual C++ 2015-2022 Redistributable (x86) - 14.38.33130', '14.38.33130.0', 'i386', 'Microsoft Corporation', null],
   ]);
+  assert.deepEqual(
+    w11.os.applications!.map((a) => a.name),
+    ['Microsoft Edge', 'Mozilla Firefox 121.0 (x64 en-US)', '{8D7A4D2E-3E6F-4C42-9C6A-1E7B5B9E2D11}', '{C4A4B6C6-4F62-4B55-8E3E-4B3C6E1E2F20}', '微信'],
+  );
   const wechat = w11.os.applications!.find((a) => a.name === '微信')!;
   assert.equal(wechat.display_name, '微信');
   assert.equal(wechat.arch, 'i386');
   assert.equal(wechat.publisher, '腾讯科技(深圳)有限公司');
-  assert.equal(w11.os.applications!.length, 5);
 });
 
 test('services: Type/Start/ImagePath of the current control set; boot, system and auto start count as enabled', () => {
@@ -254,7 +257,7 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
   assert.equal(os.product_name, 'Windows Server 2019 Standard', 'SOFTWARE is intact');
   assert.equal(os.osinfo, 'win2k19');
   assert.equal(os.arch, 'i386', 'a 32-bit kernel');
-  assert.equal(os.applications!.length, 5, 'no WOW6432Node on a 32-bit system');
+  assert.equal(os.applications!.length, 4, 'no WOW6432Node on a 32-bit system');
   assert.ok(os.applications!.every((a) => a.arch === 'i386'));
   for (const missing of ['hostname', 'drive_mappings', 'services', 'users', 'network', 'timezone', 'current_control_set'] as const) {
     assert.equal(os[missing], undefined, missing);

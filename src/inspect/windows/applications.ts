@@ -6,8 +6,8 @@ const MAX_APPS = 20000;
 
 /**
  * Installed programs from SOFTWARE's Uninstall keys, as libguestfs lists them: every
- * subkey (name = key name, display_name = DisplayName), native ones and those of 32-bit
- * programs on a 64-bit system (WOW6432Node).
+ * subkey with a DisplayName (name = key name, display_name = DisplayName), native ones and
+ * those of 32-bit programs on a 64-bit system (WOW6432Node), sorted by name.
  */
 export async function readApplications(software: Hive, arch: string | undefined): Promise<Application[]> {
   const out: Application[] = [];
@@ -20,6 +20,8 @@ export async function readApplications(software: Hive, arch: string | undefined)
       const vals = new Map((await k.values()).map((v) => [v.name.toLowerCase(), v]));
       const s = (n: string) => vals.get(n)?.string()?.trim() || undefined;
       const display = s('displayname');
+      // entries without a DisplayName (components, update leftovers) are not shown by Windows nor libguestfs
+      if (!display) continue;
       const publisher = s('publisher');
       const install = s('installlocation');
       const url = s('urlinfoabout');
@@ -30,7 +32,7 @@ export async function readApplications(software: Hive, arch: string | undefined)
         version: s('displayversion') ?? '',
         release: '',
         arch: appArch,
-        ...(display ? { display_name: display } : {}),
+        display_name: display,
         ...(publisher ? { publisher } : {}),
         ...(install ? { install_path: install } : {}),
         ...(url ? { url } : {}),
@@ -38,5 +40,6 @@ export async function readApplications(software: Hive, arch: string | undefined)
       });
     }
   }
-  return out;
+  // libguestfs lists them sorted by key name (code unit order)
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
