@@ -146,3 +146,18 @@ test('lh hashes and ri sublists find the same keys as a flat list', async () => 
     assert.equal(await services.subkey('zzz'), undefined);
   }
 });
+
+test('hbins tile the hive bins data exactly, including the bin appended for the ri lists', async () => {
+  for (const [name, path] of Object.entries(fixtureHives())) {
+    const h = await openFile(path);
+    let next = 0;
+    let n = 0;
+    for await (const bin of h.hbins()) {
+      assert.equal(bin.offset, next, `${name}: hbin ${n}`);
+      next += bin.size;
+      n++;
+    }
+    assert.equal(next, h.binsSize, name);
+    assert.equal(h.binsSize, h.base.binsSize, `${name}: header bins size`);
+  }
+});

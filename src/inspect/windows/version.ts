@@ -62,7 +62,7 @@ export function windowsOsinfo(v: WindowsVersion): string {
         if (name.includes('2019')) return 'win2k19';
         return 'win2k16';
       }
-      // libguestfs ≥ 1.50 (Debian 12's 1.48 still says win10: Windows 11 keeps "Windows 10" in ProductName)
+      // Windows 11 keeps "Windows 10" in ProductName; newer libguestfs tells them apart by build (Debian 12's 1.48 does not)
       return Number.isFinite(build) && build >= 22000 ? 'win11' : 'win10';
   }
   return 'unknown';
