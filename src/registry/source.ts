@@ -17,33 +17,35 @@ export class BufferSource implements HiveSource {
   }
 }
 
-const CHUNK = 64 * 1024;
-
 /**
- * Reads a file in 64 KiB chunks and keeps the most recently used ones (bounded), so a
- * walk over keys that sit close together costs a handful of reads, not one per cell.
+ * Reads a file in chunks (16 KiB: a key's nk, value list, vk and data cells usually sit in
+ * the same few 4 KiB hbins) and keeps the most recently used ones, at most `maxChunks`
+ * (8 MiB by default), so a walk over nearby keys costs a handful of reads, not one per cell.
  */
 export class ChunkedSource implements HiveSource {
   private readonly chunks = new Map<number, Promise<Buffer>>();
   constructor(
     readonly size: number,
     private readonly readAt: (offset: number, length: number) => Promise<Buffer>,
-    private readonly maxChunks = 256,
-  ) {}
+    readonly chunkSize = 16 * 1024,
+    private readonly maxChunks = 512,
+  ) {
+    if (!Number.isSafeInteger(chunkSize) || chunkSize < 512) throw new RangeError(`chunk size ${chunkSize}`);
+  }
 
   async read(offset: number, length: number): Promise<Buffer> {
     checkSourceRange(offset, length, this.size);
-    const first = Math.floor(offset / CHUNK);
-    const last = Math.floor((offset + Math.max(length, 1) - 1) / CHUNK);
+    const first = Math.floor(offset / this.chunkSize);
+    const last = Math.floor((offset + Math.max(length, 1) - 1) / this.chunkSize);
     if (first === last) {
       const c = await this.chunk(first);
-      const o = offset - first * CHUNK;
+      const o = offset - first * this.chunkSize;
       return c.subarray(o, o + length);
     }
     const parts: Buffer[] = [];
     for (let i = first; i <= last; i++) parts.push(await this.chunk(i));
     const all = Buffer.concat(parts);
-    const o = offset - first * CHUNK;
+    const o = offset - first * this.chunkSize;
     return all.subarray(o, o + length);
   }
 
@@ -55,8 +57,8 @@ export class ChunkedSource implements HiveSource {
       this.chunks.set(i, p);
       return p;
     }
-    const start = i * CHUNK;
-    const len = Math.min(CHUNK, this.size - start);
+    const start = i * this.chunkSize;
+    const len = Math.min(this.chunkSize, this.size - start);
     p = this.readAt(start, len).then((b) => {
       if (b.length !== len) throw corrupt(`registry hive: short read at ${start} (${b.length} of ${len} bytes)`);
       return b;
