@@ -496,11 +496,14 @@ export class Executor {
         if (!isStoreUnavailable(err)) r.log.warn({ err: String(err) }, 'could not record progress event');
       }
     }
-    try {
-      r.claimed.event(ev);
-    } catch (err) {
-      r.log.warn({ err: String(err) }, 'could not write progress event');
-    }
+    // to the events file only once recorded: a rolled-back run leaves no lines behind
+    this.o.store.afterCommit(() => {
+      try {
+        r.claimed.event(ev);
+      } catch (err) {
+        r.log.warn({ err: String(err) }, 'could not write progress event');
+      }
+    });
   }
 
   /** Remembers that the job wrote into the open group commit: a rollback of it re-runs the job. */

@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GuestkitError } from '../protocol/errors.js';
 
@@ -67,7 +67,15 @@ export class PathPolicy {
     if (typeof path !== 'string' || path === '' || path.includes('\0')) throw deny('must be a non-empty path');
     if (!isAbsolute(path)) throw deny('must be an absolute path');
     if (path.split(/[/\\]/).includes('..')) throw deny('must not contain ".." segments');
-    if (!this.restricted) return;
+    if (this.restricted) await this.checkOutputUnderRoots(path, deny);
+    // refused before the job runs, not after a whole inspection failed to write
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isDirectory()) {
+      throw new GuestkitError('VALIDATION_ERROR', `${field}: ${path} is a directory; name the file to write`, { phase: 'validation', details: { field, path } });
+    }
+  }
+
+  private async checkOutputUnderRoots(path: string, deny: (why: string) => GuestkitError): Promise<void> {
     if (!this.under(resolve(path))) throw deny('is not under an allowed root');
     const full = resolve(path);
     let p = full;

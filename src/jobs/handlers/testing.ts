@@ -83,4 +83,40 @@ const image: HandlerDefinition = {
   },
 };
 
-export const testHandlers: readonly HandlerDefinition[] = [sleep, spin, flaky, alloc, image];
+/**
+ * test.crash {mode}: a handler thread that dies the ways real code can — `throw` (a plain
+ * Error), `exit` (process.exit in the thread), `uncaught` (an exception thrown from a
+ * timer), `reject` (an unhandled rejection), `stack` (stack overflow), `buffer` (a
+ * RangeError from a native allocation). Each must end as a typed job result.
+ */
+const crash: HandlerDefinition = {
+  operation: 'test.crash',
+  isolation: 'thread',
+  async run(_ctx, data) {
+    const mode = obj(data).mode;
+    switch (mode) {
+      case 'exit':
+        process.exit(3);
+        break;
+      case 'uncaught':
+        setTimeout(() => {
+          throw new TypeError('uncaught in a timer');
+        }, 1);
+        return new Promise(() => undefined);
+      case 'reject':
+        void Promise.reject(new Error('nobody handles this rejection'));
+        return new Promise(() => undefined);
+      case 'stack': {
+        const down = (n: number): number => down(n + 1) + 1;
+        return { data: down(0) };
+      }
+      case 'buffer':
+        return { data: Buffer.alloc(Number.MAX_SAFE_INTEGER).length };
+      default:
+        throw new Error(`plain failure (${String(mode)})`);
+    }
+    return { data: null };
+  },
+};
+
+export const testHandlers: readonly HandlerDefinition[] = [sleep, spin, flaky, alloc, image, crash];
