@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { KEY_COMP_NAME } from '../../src/registry/key-node.js';
 import { ChunkedSource, openHive, REG_BINARY, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ, type Hive } from '../../src/registry/index.js';
 import { readSubkeyList } from '../../src/registry/subkey-list.js';
-import { parseValueKey } from '../../src/registry/value-key.js';
+import { parseValueKey, VALUE_COMP_NAME } from '../../src/registry/value-key.js';
 import { fixture } from '../helpers/fixtures.js';
 import { dumpHive, fixtureHives, hivexExport, openFile, reglookupCounts } from './helpers.js';
 
@@ -30,6 +30,7 @@ test('the fixtures exercise every subkey list layout, big data, inline data and 
   let big = 0;
   let inline = 0;
   const names = { ascii: 0, utf16: 0 };
+  const valueNames = { ascii: 0, utf16: 0 };
   for (const path of Object.values(fixtureHives())) {
     const h = await openFile(path);
     await h.walk(async (k) => {
@@ -42,7 +43,9 @@ test('the fixtures exercise every subkey list layout, big data, inline data and 
       if (k.node.valueCount > 0) {
         const vl = await h.cell(k.node.valueList);
         for (let i = 0; i < k.node.valueCount; i++) {
-          const vk = parseValueKey(await h.cell(vl.readUInt32LE(i * 4)), 0);
+          const cell = await h.cell(vl.readUInt32LE(i * 4));
+          const vk = parseValueKey(cell, 0);
+          if (vk.name !== '') valueNames[cell.readUInt16LE(0x10) & VALUE_COMP_NAME ? 'ascii' : 'utf16']++;
           if (vk.inline) inline++;
           else if (vk.length > 16344) big++;
         }
@@ -53,6 +56,7 @@ test('the fixtures exercise every subkey list layout, big data, inline data and 
   assert.ok(big >= 3, `values in db records: ${big}`);
   assert.ok(inline > 100, `inline values: ${inline}`);
   assert.ok(names.utf16 >= 2 && names.ascii > 500, JSON.stringify(names));
+  assert.ok(valueNames.utf16 >= 1 && valueNames.ascii > 1000, JSON.stringify(valueNames));
 });
 
 test('paths are case-insensitive, take \\ or /, and find UTF-16 and Latin-1 names', async () => {
@@ -81,6 +85,8 @@ test('paths are case-insensitive, take \\ or /, and find UTF-16 and Latin-1 name
   const wechat = await sw.key('WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\微信');
   assert.equal((await wechat!.value('DisplayName'))?.string(), '微信');
   assert.equal((await wechat!.value('Publisher'))?.string(), '腾讯科技(深圳)有限公司');
+  const run = (await sw.key('wow6432node\\microsoft\\windows\\currentversion\\run'))!;
+  assert.equal((await run.value('微信'))?.string(), '"C:\\Program Files (x86)\\Tencent\\WeChat\\WeChat.exe" /autorun', 'UTF-16 value name');
 });
 
 test('value types decode as Windows stores them', async () => {
