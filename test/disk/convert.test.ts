@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { convertImage } from '../../src/disk/convert.js';
 import { openImage } from '../../src/disk/open.js';
 import { isGuestkitError } from '../../src/protocol/errors.js';
-import { fx, sha256Device, sha256File } from './fixtures.js';
+import { diskFixture, sha256Device, sha256File } from './helpers.js';
 
 async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gk-convert-'));
@@ -43,7 +43,7 @@ const CASES: [string, string, 'raw' | 'qcow2', boolean][] = [
 for (const [srcName, refName, format, compress] of CASES) {
   test(`convert ${srcName} -> ${format}${compress ? ' -c' : ''}: qemu-img check clean, compare identical, our reader agrees`, async () => {
     await withTmp(async (dir) => {
-      const src = await openImage(fx(srcName));
+      const src = await openImage(diskFixture(srcName));
       const dst = join(dir, `out.${format}`);
       const seen: number[] = [];
       let res;
@@ -65,10 +65,10 @@ for (const [srcName, refName, format, compress] of CASES) {
         assert.equal(st.size, 64 * 1048576);
         assert.ok(st.blocks * 512 < 40 * 1048576, `raw output allocates ${st.blocks * 512} bytes`);
       }
-      qemuCompare(dst, fx(refName));
+      qemuCompare(dst, diskFixture(refName));
       const back = await openImage(dst);
       try {
-        assert.equal(`${await sha256Device(back)}`, await sha256File(fx(refName)));
+        assert.equal(`${await sha256Device(back)}`, await sha256File(diskFixture(refName)));
       } finally {
         await back.close();
       }
@@ -78,7 +78,7 @@ for (const [srcName, refName, format, compress] of CASES) {
 
 test('convert: compressed qcow2 output is smaller than uncompressed; incompressible clusters stay plain', async () => {
   await withTmp(async (dir) => {
-    const src = await openImage(fx('ref.raw'));
+    const src = await openImage(diskFixture('ref.raw'));
     try {
       const a = await convertImage(src, join(dir, 'a.qcow2'), { format: 'qcow2' });
       const b = await convertImage(src, join(dir, 'b.qcow2'), { format: 'qcow2', compress: true });
@@ -116,7 +116,7 @@ test('convert: an empty-data disk gives a valid qcow2 of the right size and a fu
 
 test('convert: a cancelled conversion leaves no output and throws CANCELLED', async () => {
   await withTmp(async (dir) => {
-    const src = await openImage(fx('v3.qcow2'));
+    const src = await openImage(diskFixture('v3.qcow2'));
     const ac = new AbortController();
     try {
       await assert.rejects(
@@ -133,7 +133,7 @@ test('convert: a cancelled conversion leaves no output and throws CANCELLED', as
 
 test('convert: a corrupt source fails with its typed error and leaves no output', async () => {
   await withTmp(async (dir) => {
-    const src = await openImage(fx('bad-l2-past-eof.qcow2'));
+    const src = await openImage(diskFixture('bad-l2-past-eof.qcow2'));
     try {
       await assert.rejects(convertImage(src, join(dir, 'x.raw'), { format: 'raw' }), (e: unknown) => isGuestkitError(e, 'CORRUPT_IMAGE'));
     } finally {

@@ -8,7 +8,7 @@ import { detectFile } from '../../src/disk/detect.js';
 import { FORMATS } from '../../src/disk/formats.js';
 import { openImage } from '../../src/disk/open.js';
 import { GuestkitError, isGuestkitError } from '../../src/protocol/errors.js';
-import { fx, rng } from './fixtures.js';
+import { diskFixture, rng } from './helpers.js';
 
 test('core: FORMATS holds qcow2 and raw, each name once', () => {
   const names = FORMATS.map((f) => f.name);
@@ -19,8 +19,8 @@ test('core: FORMATS holds qcow2 and raw, each name once', () => {
 test('core: detection is by magic bytes, never by file name', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gk-core-'));
   try {
-    await symlink(fx('v3.qcow2'), join(dir, 'disk.raw'));
-    await symlink(fx('ref.raw'), join(dir, 'disk.qcow2'));
+    await symlink(diskFixture('v3.qcow2'), join(dir, 'disk.raw'));
+    await symlink(diskFixture('ref.raw'), join(dir, 'disk.qcow2'));
     assert.equal(await detectFile(join(dir, 'disk.raw')), 'qcow2');
     assert.equal(await detectFile(join(dir, 'disk.qcow2')), 'raw');
     const dev = await openImage(join(dir, 'disk.qcow2'));
@@ -37,10 +37,10 @@ test('core: detection is by magic bytes, never by file name', async () => {
 });
 
 test('core: raw device reads the file and info() reports raw', async () => {
-  const dev = await openImage(fx('ref.raw'), { format: 'img' });
+  const dev = await openImage(diskFixture('ref.raw'), { format: 'img' });
   try {
     assert.equal(dev.format, 'raw');
-    const want = (await readFile(fx('ref.raw'))).subarray(3 * 1048576 + 12000, 3 * 1048576 + 12000 + 5000);
+    const want = (await readFile(diskFixture('ref.raw'))).subarray(3 * 1048576 + 12000, 3 * 1048576 + 12000 + 5000);
     assert.ok((await dev.read(3 * 1048576 + 12000, 5000)).equals(want));
     const info = dev.info();
     assert.equal(info.format, 'raw');
@@ -52,10 +52,10 @@ test('core: raw device reads the file and info() reports raw', async () => {
 });
 
 test('core: stated format that disagrees with the magic is UNSUPPORTED_FORMAT naming both', async () => {
-  await assert.rejects(openImage(fx('v3.qcow2'), { format: 'raw' }), (e: unknown) => {
+  await assert.rejects(openImage(diskFixture('v3.qcow2'), { format: 'raw' }), (e: unknown) => {
     return isGuestkitError(e, 'UNSUPPORTED_FORMAT') && /stated format raw/.test(e.message) && /say qcow2/.test(e.message);
   });
-  await assert.rejects(openImage(fx('ref.raw'), { format: 'qcow2' }), (e: unknown) => {
+  await assert.rejects(openImage(diskFixture('ref.raw'), { format: 'qcow2' }), (e: unknown) => {
     return isGuestkitError(e, 'UNSUPPORTED_FORMAT') && /stated format qcow2/.test(e.message) && /say raw/.test(e.message);
   });
 });
@@ -65,10 +65,10 @@ test('core: missing image is IMAGE_NOT_FOUND', async () => {
 });
 
 test('core: backing chain depth limit', async () => {
-  await assert.rejects(openImage(fx('top.qcow2'), { maxChain: 1 }), (e: unknown) => {
+  await assert.rejects(openImage(diskFixture('top.qcow2'), { maxChain: 1 }), (e: unknown) => {
     return isGuestkitError(e, 'UNSUPPORTED_FORMAT') && /deeper than 1/.test(e.message);
   });
-  const dev = await openImage(fx('top.qcow2'), { maxChain: 2 });
+  const dev = await openImage(diskFixture('top.qcow2'), { maxChain: 2 });
   await dev.close();
 });
 
@@ -76,8 +76,8 @@ test('core: overlay backing format must match the backing file', async () => {
   // mid.qcow2 says its backing (base.qcow2) is qcow2; a copy where base is replaced by a raw file must fail.
   const dir = await mkdtemp(join(tmpdir(), 'gk-core-'));
   try {
-    await copyFile(fx('mid.qcow2'), join(dir, 'mid.qcow2'));
-    await copyFile(fx('ref.raw'), join(dir, 'base.qcow2'));
+    await copyFile(diskFixture('mid.qcow2'), join(dir, 'mid.qcow2'));
+    await copyFile(diskFixture('ref.raw'), join(dir, 'base.qcow2'));
     await assert.rejects(openImage(join(dir, 'mid.qcow2')), (e: unknown) => {
       return isGuestkitError(e, 'UNSUPPORTED_FORMAT') && /base.qcow2: stated format qcow2/.test(e.message);
     });
@@ -121,7 +121,7 @@ test('core: randomly damaged qcow2 metadata gives typed errors, never a crash or
   try {
     const rnd = rng(42);
     for (const src of ['v3.qcow2', 'zlib.qcow2', 'l2ext-top.qcow2']) {
-      const orig = await readFile(fx(src));
+      const orig = await readFile(diskFixture(src));
       // Metadata lives in the first clusters (header, refcounts, L1, L2 tables).
       const hot = Math.min(orig.length, 6 * 65536);
       for (let i = 0; i < 25; i++) {

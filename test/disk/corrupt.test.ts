@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { openImage } from '../../src/disk/open.js';
 import type { OpenOptions } from '../../src/disk/image.js';
 import { GuestkitError, type ErrorCode } from '../../src/protocol/errors.js';
-import { fx, sha256Device } from './fixtures.js';
+import { diskFixture, sha256Device } from './helpers.js';
 
 /** Opens and reads the whole disk; returns the typed error it must produce. */
 async function failure(name: string, opts: OpenOptions = {}): Promise<GuestkitError> {
   try {
-    const dev = await openImage(fx(name), opts);
+    const dev = await openImage(diskFixture(name), opts);
     try {
       await sha256Device(dev);
     } finally {
@@ -50,7 +50,7 @@ for (const [name, code, msg, opts] of CASES) {
 }
 
 test('corrupt: a bad-magic copy without a stated format is read as raw, not as qcow2', async () => {
-  const dev = await openImage(fx('bad-magic.qcow2'));
+  const dev = await openImage(diskFixture('bad-magic.qcow2'));
   try {
     assert.equal(dev.format, 'raw');
   } finally {

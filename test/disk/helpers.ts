@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join } from 'node:path';
 import assert from 'node:assert/strict';
 import { isGuestkitError, type ErrorCode } from '../../src/protocol/errors.js';
 import { FileSource } from '../../src/disk/file-source.js';
@@ -15,6 +13,25 @@ import { vdiFormat } from '../../src/disk/vdi/image.js';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
 import { ovaFormat } from '../../src/disk/ova/image.js';
+import { REPO, fixture } from '../helpers/fixtures.js';
+
+/** Where test/fixtures/disk/build.sh writes (raw and qcow2 images). */
+export const DISK_OUT = join(REPO, 'test', 'fixtures', 'out', 'disk');
+
+/** A raw/qcow2 fixture of test/fixtures/disk/build.sh; a missing one fails the test. */
+export function diskFixture(name: string): string {
+  return fixture('disk', name);
+}
+
+/** A VMDK/VHD/VHDX/VDI/OVA fixture of test/fixtures/disk-formats/build.sh; a missing one fails the test. */
+export function formatFixture(name: string): string {
+  return fixture('disk-formats', name);
+}
+
+/** An absolute path as is, else the disk-formats fixture of that name. */
+function ref(nameOrPath: string): string {
+  return isAbsolute(nameOrPath) ? nameOrPath : formatFixture(nameOrPath);
+}
 
 /** The `data` of an info's format_specific (`{ type, data }`). */
 export function fsd(info: { format_specific?: Record<string, unknown> }): Record<string, unknown> {
@@ -22,14 +39,6 @@ export function fsd(info: { format_specific?: Record<string, unknown> }): Record
   assert.ok(fs?.data, 'format_specific has data');
   return fs.data;
 }
-
-/** Where test/fixtures/disk-formats/build.sh writes (found from the repository root, so dist/ runs work too). */
-export const FIX = (() => {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8 && !existsSync(join(d, 'package.json')); i++) d = dirname(d);
-  return join(d, 'test/fixtures/out/disk-formats');
-})();
-export const fx = (name: string) => join(FIX, name);
 
 /** The formats of this part, tried by probe; the core registry replaces this once wired. */
 export function myFormats(): ImageFormat[] {
@@ -57,21 +66,22 @@ export function makeCtx(options: OpenOptions = {}): OpenContext {
   return ctx;
 }
 
+/** Opens a disk-formats fixture (or an absolute path) with one format. */
 export async function openWith(format: ImageFormat, name: string, options: OpenOptions = {}): Promise<ImageDevice> {
-  const path = name.startsWith('/') ? name : fx(name);
-  return format.open(path, makeCtx(options));
+  return format.open(ref(name), makeCtx(options));
 }
 
 const CHUNK = 4 << 20;
 
 /**
- * The whole device equals the raw reference: byte-compared chunk by chunk, sha256 of the
- * reference-sized prefix checked against `shaFile` when given, anything past the reference zero.
+ * The whole device equals the raw reference (a disk-formats name or a path): byte-compared chunk by
+ * chunk, sha256 of the reference-sized prefix checked against `shaFile` when given, anything past
+ * the reference zero.
  */
 export async function assertWholeDisk(dev: BlockDevice, refName: string, shaFile?: string, refBytes?: number): Promise<void> {
-  const ref = await open(fx(refName), 'r');
+  const refFile = await open(ref(refName), 'r');
   try {
-    const refSize = Math.min((await ref.stat()).size, refBytes ?? Infinity);
+    const refSize = Math.min((await refFile.stat()).size, refBytes ?? Infinity);
     assert.ok(dev.size >= refSize, `device size ${dev.size} < reference ${refSize}`);
     const h = createHash('sha256');
     const want = Buffer.alloc(CHUNK);
@@ -81,7 +91,7 @@ export async function assertWholeDisk(dev: BlockDevice, refName: string, shaFile
       assert.equal(got.length, n);
       const inRef = Math.max(0, Math.min(n, refSize - off));
       if (inRef > 0) {
-        const { bytesRead } = await ref.read(want, 0, inRef, off);
+        const { bytesRead } = await refFile.read(want, 0, inRef, off);
         assert.equal(bytesRead, inRef);
         if (!got.subarray(0, inRef).equals(want.subarray(0, inRef))) {
           let i = 0;
@@ -92,9 +102,9 @@ export async function assertWholeDisk(dev: BlockDevice, refName: string, shaFile
       }
       if (inRef < n) assert.ok(isZero(got.subarray(inRef)), `${dev.name}: bytes past the reference at ${off + inRef} are not zero`);
     }
-    if (shaFile) assert.equal(h.digest('hex'), (await readFile(fx(shaFile), 'utf8')).trim(), 'sha256 of the virtual disk');
+    if (shaFile) assert.equal(h.digest('hex'), (await readFile(ref(shaFile), 'utf8')).trim(), 'sha256 of the virtual disk');
   } finally {
-    await ref.close();
+    await refFile.close();
   }
 }
 
@@ -107,7 +117,7 @@ function isZero(b: Buffer): boolean {
 }
 
 /** Deterministic PRNG (mulberry32) so a failure replays. */
-export function prng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -118,22 +128,51 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** `count` reads at odd offsets and lengths (some crossing block boundaries) compared with the reference. */
+/**
+ * `count` reads at odd offsets and lengths (some crossing cluster and block boundaries, some
+ * ending at the reference's end) compared with the raw reference (a disk-formats name or a path).
+ */
 export async function assertRandomReads(dev: BlockDevice, refName: string, count = 200, seed = 7): Promise<void> {
-  const ref = await open(fx(refName), 'r');
+  const refFile = await open(ref(refName), 'r');
   try {
-    const refSize = (await ref.stat()).size;
-    const rnd = prng(seed);
+    const refSize = (await refFile.stat()).size;
+    assert.ok(dev.size >= refSize, `${dev.name}: size ${dev.size} < reference ${refSize}`);
+    const rnd = rng(seed);
     for (let i = 0; i < count; i++) {
-      const len = 1 + Math.floor(rnd() * (i % 4 === 0 ? 3 << 20 : 70000));
-      const off = Math.floor(rnd() * (refSize - len));
+      const len = Math.min(refSize, 1 + Math.floor(rnd() * (i % 4 === 0 ? 3 << 20 : 200000)));
+      const off = i % 25 === 0 ? refSize - len : Math.floor(rnd() * (refSize - len));
       const got = await dev.read(off, len);
       const want = Buffer.alloc(len);
-      await ref.read(want, 0, len, off);
-      assert.ok(got.equals(want), `${dev.name}: read ${off}+${len} differs from the reference`);
+      await refFile.read(want, 0, len, off);
+      if (!got.equals(want)) assert.fail(`${dev.name}: read ${off}+${len} differs from the reference`);
     }
   } finally {
-    await ref.close();
+    await refFile.close();
+  }
+}
+
+/** sha256 of a whole device, read in `chunk`-sized pieces. */
+export async function sha256Device(dev: BlockDevice, chunk = 1 << 20): Promise<string> {
+  const h = createHash('sha256');
+  for (let off = 0; off < dev.size; off += chunk) {
+    h.update(await dev.read(off, Math.min(chunk, dev.size - off)));
+  }
+  return h.digest('hex');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+    return h.digest('hex');
+  } finally {
+    await fh.close();
   }
 }
 
@@ -151,7 +190,7 @@ export async function assertCode(fn: () => Promise<unknown>, code: ErrorCode, re
 export async function scratchCopy(name: string): Promise<{ path: string; dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'gk-disk-'));
   const path = join(dir, name.replace(/.*\//, ''));
-  await copyFile(fx(name), path);
+  await copyFile(ref(name), path);
   return { path, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

@@ -9,7 +9,7 @@ import { openImage } from '../../src/disk/open.js';
 import { sha256File as checksumFile, verifyChecksum } from '../../src/disk/checksum.js';
 import { isGuestkitError } from '../../src/protocol/errors.js';
 import { runCli } from '../helpers/cli.js';
-import { DISK, fx, sha256File } from './fixtures.js';
+import { DISK_OUT, diskFixture, sha256File } from './helpers.js';
 
 interface QemuInfo {
   filename: string;
@@ -29,8 +29,8 @@ const IMAGES = ['v2.qcow2', 'v3.qcow2', 'zstd.qcow2', 'l2ext.qcow2', 'c512.qcow2
 
 for (const name of IMAGES) {
   test(`info: ${name} agrees with qemu-img info on format, sizes, backing chain and qcow2 facts`, async () => {
-    const q = qemuInfo(fx(name));
-    const dev = await openImage(fx(name));
+    const q = qemuInfo(diskFixture(name));
+    const dev = await openImage(diskFixture(name));
     let info;
     try {
       info = imageInfo(dev);
@@ -59,29 +59,29 @@ for (const name of IMAGES) {
 }
 
 test('info: CLI image info --json prints the same facts; text form names the chain', async () => {
-  const r = await runCli(['image', 'info', '--json', fx('top.qcow2')]);
+  const r = await runCli(['image', 'info', '--json', diskFixture('top.qcow2')]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { format: string; virtual_size: number; backing_chain: { filename: string }[] };
   assert.equal(j.format, 'qcow2');
   assert.equal(j.virtual_size, 64 * 1048576);
   assert.deepEqual(j.backing_chain.map((c) => basename(c.filename)), ['top.qcow2', 'mid.qcow2', 'base.qcow2']);
-  const t = await runCli(['image', 'info', fx('top.qcow2')]);
+  const t = await runCli(['image', 'info', diskFixture('top.qcow2')]);
   assert.equal(t.code, 0);
   assert.match(t.stdout, /file format: qcow2/);
   assert.match(t.stdout, /backing file: mid.qcow2/);
 });
 
 test('info: CLI errors are typed: stated format mismatch, encrypted, missing', async () => {
-  const a = await runCli(['image', 'info', '-f', 'raw', fx('v3.qcow2')]);
+  const a = await runCli(['image', 'info', '-f', 'raw', diskFixture('v3.qcow2')]);
   assert.equal(a.code, 1);
   assert.match(a.stderr, /^guestkit: UNSUPPORTED_FORMAT: .*stated format raw.*qcow2/);
-  const b = await runCli(['image', 'info', '--json', fx('luks.qcow2')]);
+  const b = await runCli(['image', 'info', '--json', diskFixture('luks.qcow2')]);
   assert.equal(b.code, 1);
   assert.equal((JSON.parse(b.stdout) as { error: { code: string } }).error.code, 'ENCRYPTED');
-  const c = await runCli(['image', 'info', join(DISK, 'no-such.qcow2')]);
+  const c = await runCli(['image', 'info', join(DISK_OUT, 'no-such.qcow2')]);
   assert.equal(c.code, 1);
   assert.match(c.stderr, /IMAGE_NOT_FOUND/);
-  const d = await runCli(['image', 'info', '-f', 'floppy', fx('v3.qcow2')]);
+  const d = await runCli(['image', 'info', '-f', 'floppy', diskFixture('v3.qcow2')]);
   assert.equal(d.code, 2);
 });
 
@@ -89,27 +89,27 @@ test('info: CLI image convert and checksum', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gk-info-'));
   try {
     const dst = join(dir, 'out.qcow2');
-    const r = await runCli(['image', 'convert', fx('top.qcow2'), dst, '-O', 'qcow2', '-c']);
+    const r = await runCli(['image', 'convert', diskFixture('top.qcow2'), dst, '-O', 'qcow2', '-c']);
     assert.equal(r.code, 0, r.stderr);
     execFileSync('qemu-img', ['check', dst]);
-    execFileSync('qemu-img', ['compare', dst, fx('ref3.raw')]);
-    const bad = await runCli(['image', 'convert', fx('top.qcow2'), join(dir, 'x'), '-O', 'raw', '-c']);
+    execFileSync('qemu-img', ['compare', dst, diskFixture('ref3.raw')]);
+    const bad = await runCli(['image', 'convert', diskFixture('top.qcow2'), join(dir, 'x'), '-O', 'raw', '-c']);
     assert.equal(bad.code, 2);
-    const s = await runCli(['image', 'checksum', fx('ref.raw')]);
+    const s = await runCli(['image', 'checksum', diskFixture('ref.raw')]);
     assert.equal(s.code, 0);
-    assert.equal(s.stdout.split(/\s+/)[0], `sha256:${await sha256File(fx('ref.raw'))}`);
+    assert.equal(s.stdout.split(/\s+/)[0], `sha256:${await sha256File(diskFixture('ref.raw'))}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
 test('checksum: sha256:<hex> of the file; mismatches and malformed sums are IMAGE_CHECKSUM_MISMATCH', async () => {
-  const sum = await checksumFile(fx('v3.qcow2'));
-  assert.equal(sum, `sha256:${await sha256File(fx('v3.qcow2'))}`);
-  assert.equal(await verifyChecksum(fx('v3.qcow2'), sum.toUpperCase().replace('SHA256', 'sha256')), sum);
-  await assert.rejects(verifyChecksum(fx('v3.qcow2'), `sha256:${'0'.repeat(64)}`), (e: unknown) => {
+  const sum = await checksumFile(diskFixture('v3.qcow2'));
+  assert.equal(sum, `sha256:${await sha256File(diskFixture('v3.qcow2'))}`);
+  assert.equal(await verifyChecksum(diskFixture('v3.qcow2'), sum.toUpperCase().replace('SHA256', 'sha256')), sum);
+  await assert.rejects(verifyChecksum(diskFixture('v3.qcow2'), `sha256:${'0'.repeat(64)}`), (e: unknown) => {
     return isGuestkitError(e, 'IMAGE_CHECKSUM_MISMATCH') && e.message.includes(sum);
   });
-  await assert.rejects(verifyChecksum(fx('v3.qcow2'), 'md5:abc'), (e: unknown) => isGuestkitError(e, 'IMAGE_CHECKSUM_MISMATCH'));
-  await assert.rejects(checksumFile(join(DISK, 'nope')), (e: unknown) => isGuestkitError(e, 'IMAGE_NOT_FOUND'));
+  await assert.rejects(verifyChecksum(diskFixture('v3.qcow2'), 'md5:abc'), (e: unknown) => isGuestkitError(e, 'IMAGE_CHECKSUM_MISMATCH'));
+  await assert.rejects(checksumFile(join(DISK_OUT, 'nope')), (e: unknown) => isGuestkitError(e, 'IMAGE_NOT_FOUND'));
 });

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { OvaDevice, openOvaDisk, ovaFormat } from '../../src/disk/ova/image.js';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, fsd, fx, makeCtx, openWith, patch, readAt, scratchCopy, truncateTo } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, fsd, formatFixture, makeCtx, openWith, patch, readAt, scratchCopy, truncateTo } from './helpers.js';
 
 const MiB = 1 << 20;
 
 test('ova: the device is the first disk in DiskSection order, read in place; info lists both disks', async () => {
   const ctx = makeCtx();
-  const dev = await ovaFormat.open(fx('appliance.ova'), ctx);
+  const dev = await ovaFormat.open(formatFixture('appliance.ova'), ctx);
   try {
     assert.equal(dev.format, 'ova');
     assert.equal(dev.size, 64 * MiB);
@@ -37,7 +37,7 @@ test('ova: the device is the first disk in DiskSection order, read in place; inf
 });
 
 test('ova: openOvaDisk exposes the N-th disk', async () => {
-  const dev = await openOvaDisk(fx('appliance.ova'), 1, makeCtx());
+  const dev = await openOvaDisk(formatFixture('appliance.ova'), 1, makeCtx());
   try {
     assert.equal(dev.size, 8 * MiB);
     assert.equal(fsd(dev.info())['disk'], 1);
@@ -48,12 +48,12 @@ test('ova: openOvaDisk exposes the N-th disk', async () => {
   } finally {
     await dev.close();
   }
-  await assertCode(() => openOvaDisk(fx('appliance.ova'), 2, makeCtx()), 'NOT_FOUND', /has 2 disks/);
+  await assertCode(() => openOvaDisk(formatFixture('appliance.ova'), 2, makeCtx()), 'NOT_FOUND', /has 2 disks/);
 });
 
 for (const name of ['longnames.ova', 'pax.ova']) {
   test(`ova: ${name} (GNU long names / pax headers) finds the disk under its long path`, async () => {
-    const dev = (await ovaFormat.open(fx(name), makeCtx())) as OvaDevice;
+    const dev = (await ovaFormat.open(formatFixture(name), makeCtx())) as OvaDevice;
     try {
       const disks = fsd(dev.info())['disks'] as { file: string }[];
       assert.match(disks[0]!.file, /^d{120}\/appliance-disk1\.vmdk$/);
@@ -68,12 +68,12 @@ for (const name of ['longnames.ova', 'pax.ova']) {
 
 test('ova probe: OVAs yes (ustar, GNU, pax), a VMDK or raw no; a VMDK probe does not take an OVA', async () => {
   for (const n of ['appliance.ova', 'longnames.ova', 'pax.ova']) {
-    const head = await readAt(fx(n), 0, 65536);
-    assert.ok(ovaFormat.probe(head, Buffer.alloc(512), statSync(fx(n)).size), n);
+    const head = await readAt(formatFixture(n), 0, 65536);
+    assert.ok(ovaFormat.probe(head, Buffer.alloc(512), statSync(formatFixture(n)).size), n);
     assert.ok(!vmdkFormat.probe(head, Buffer.alloc(512), 0), n);
   }
-  assert.ok(!ovaFormat.probe(await readAt(fx('stream.vmdk'), 0, 65536), Buffer.alloc(512), 0));
-  assert.ok(!ovaFormat.probe(await readAt(fx('ref.raw'), 0, 65536), Buffer.alloc(512), 0));
+  assert.ok(!ovaFormat.probe(await readAt(formatFixture('stream.vmdk'), 0, 65536), Buffer.alloc(512), 0));
+  assert.ok(!ovaFormat.probe(await readAt(formatFixture('ref.raw'), 0, 65536), Buffer.alloc(512), 0));
 });
 
 test('ova: truncated archive, damaged tar header, OVF naming a missing member give typed errors', async () => {
@@ -99,7 +99,7 @@ test('ova: truncated archive, damaged tar header, OVF naming a missing member gi
 });
 
 test('ova with a VHD and a raw disk (ovf: prefixed elements, a blank disk without file): both read in place', async () => {
-  const dev = (await ovaFormat.open(fx('mixed.ova'), makeCtx())) as OvaDevice;
+  const dev = (await ovaFormat.open(formatFixture('mixed.ova'), makeCtx())) as OvaDevice;
   try {
     const disks = fsd(dev.info())['disks'] as { disk_id: string; format: string; virtual_size: number }[];
     assert.deepEqual(disks.map((d) => [d.disk_id, d.format, d.virtual_size]), [

@@ -4,11 +4,11 @@ import { openImage } from '../../src/disk/open.js';
 import { Qcow2Device } from '../../src/disk/qcow2/device.js';
 import { isGuestkitError } from '../../src/protocol/errors.js';
 import { newReadStats } from '../../src/disk/types.js';
-import { compareRandomReads, fx, sha256Device, sha256File } from './fixtures.js';
+import { assertRandomReads, diskFixture, sha256Device, sha256File } from './helpers.js';
 
 const refHash = new Map<string, Promise<string>>();
 function refSha(name: string): Promise<string> {
-  if (!refHash.has(name)) refHash.set(name, sha256File(fx(name)));
+  if (!refHash.has(name)) refHash.set(name, sha256File(diskFixture(name)));
   return refHash.get(name)!;
 }
 
@@ -32,11 +32,11 @@ const READABLE: [string, string, string][] = [
 
 for (const [img, ref, what] of READABLE) {
   test(`qcow2 ${what} (${img}): whole-disk sha256 and 200 random reads match the raw reference`, async () => {
-    const dev = await openImage(fx(img));
+    const dev = await openImage(diskFixture(img));
     try {
       assert.equal(dev.format, 'qcow2');
       assert.equal(await sha256Device(dev), await refSha(ref));
-      await compareRandomReads(dev, fx(ref));
+      await assertRandomReads(dev, diskFixture(ref));
     } finally {
       await dev.close();
     }
@@ -44,7 +44,7 @@ for (const [img, ref, what] of READABLE) {
 }
 
 test('qcow2 stated format qcow2 opens, and compressed images really hold compressed clusters', async () => {
-  const dev = await openImage(fx('zlib.qcow2'), { format: 'qcow2' });
+  const dev = await openImage(diskFixture('zlib.qcow2'), { format: 'qcow2' });
   try {
     assert.ok(dev instanceof Qcow2Device);
     // Compressed images are much smaller than the data they hold.
@@ -55,7 +55,7 @@ test('qcow2 stated format qcow2 opens, and compressed images really hold compres
 });
 
 test('qcow2 backing chain: devices link to their backing files, top first', async () => {
-  const dev = await openImage(fx('top.qcow2'));
+  const dev = await openImage(diskFixture('top.qcow2'));
   try {
     const names = [];
     for (let d: typeof dev | undefined = dev; d; d = d.backing) names.push(d.name.split('/').pop());
@@ -66,7 +66,7 @@ test('qcow2 backing chain: devices link to their backing files, top first', asyn
 });
 
 test('qcow2 with backing:false reads unallocated clusters as zeros', async () => {
-  const dev = await openImage(fx('mid.qcow2'), { backing: false });
+  const dev = await openImage(diskFixture('mid.qcow2'), { backing: false });
   try {
     assert.equal(dev.backing, undefined);
     const b = await dev.read(0, 4096); // data only in base
@@ -78,7 +78,7 @@ test('qcow2 with backing:false reads unallocated clusters as zeros', async () =>
 
 test('qcow2 scattered reads pull little from the file (L2 slices, no full scans)', async () => {
   const stats = newReadStats();
-  const dev = await openImage(fx('v3.qcow2'), { stats });
+  const dev = await openImage(diskFixture('v3.qcow2'), { stats });
   try {
     const before = stats.bytesRead;
     for (let i = 0; i < 20; i++) await dev.read(i * 3 * 1024 * 1024 + 777, 4096);
@@ -94,12 +94,12 @@ for (const [img, how] of [
   ['aes.qcow2', 'AES'],
 ]) {
   test(`qcow2 encrypted (${how}) is refused with ENCRYPTED`, async () => {
-    await assert.rejects(openImage(fx(img)), (e: unknown) => isGuestkitError(e, 'ENCRYPTED') && e.message.includes(how));
+    await assert.rejects(openImage(diskFixture(img)), (e: unknown) => isGuestkitError(e, 'ENCRYPTED') && e.message.includes(how));
   });
 }
 
 test('qcow2 dirty and corrupt flags are noted in info and the data still reads', async () => {
-  const dev = await openImage(fx('flags-dirty-corrupt.qcow2'));
+  const dev = await openImage(diskFixture('flags-dirty-corrupt.qcow2'));
   try {
     const info = dev.info() as ReturnType<Qcow2Device['info']>;
     assert.equal(info.dirty_flag, true);
@@ -113,7 +113,7 @@ test('qcow2 dirty and corrupt flags are noted in info and the data still reads',
 test('qcow2 isAllocated: false only where no data can be (holes without a backing file)', async () => {
   const MiB = 1048576;
   for (const name of ['v3.qcow2', 'c512.qcow2', 'zlib.qcow2', 'l2ext.qcow2']) {
-    const dev = (await openImage(fx(name))) as Qcow2Device;
+    const dev = (await openImage(diskFixture(name))) as Qcow2Device;
     try {
       assert.equal(await dev.isAllocated(9 * MiB, 7 * MiB), false, `${name}: hole 9..16 MiB`);
       assert.equal(await dev.isAllocated(9 * MiB, 8 * MiB + 512), true, `${name}: reaches data at 17 MiB+511`);
@@ -122,7 +122,7 @@ test('qcow2 isAllocated: false only where no data can be (holes without a backin
       await dev.close();
     }
   }
-  const top = (await openImage(fx('top.qcow2'))) as Qcow2Device;
+  const top = (await openImage(diskFixture('top.qcow2'))) as Qcow2Device;
   try {
     // With a backing file, unallocated clusters may hold the backing file's data.
     assert.equal(await top.isAllocated(9 * MiB, 7 * MiB), true);

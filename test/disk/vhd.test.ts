@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { vhdFormat } from '../../src/disk/vhd/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, fx, fsd } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, openWith, patch, readAt, scratchCopy, truncateTo, formatFixture, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -49,10 +49,10 @@ test('vhd info: type, block size, creator, geometry', async () => {
 
 test('vhd probe accepts both kinds and rejects a raw file', async () => {
   for (const n of ['fixed.vhd', 'dynamic.vhd']) {
-    const size = (await import('node:fs')).statSync(fx(n)).size;
-    assert.ok(vhdFormat.probe(await readAt(fx(n), 0, 65536), await readAt(fx(n), size - 512, 512), size), n);
+    const size = (await import('node:fs')).statSync(formatFixture(n)).size;
+    assert.ok(vhdFormat.probe(await readAt(formatFixture(n), 0, 65536), await readAt(formatFixture(n), size - 512, 512), size), n);
   }
-  assert.ok(!vhdFormat.probe(await readAt(fx('ref.raw'), 0, 65536), await readAt(fx('ref.raw'), 64 * MiB - 512, 512), 64 * MiB));
+  assert.ok(!vhdFormat.probe(await readAt(formatFixture('ref.raw'), 0, 65536), await readAt(formatFixture('ref.raw'), 64 * MiB - 512, 512), 64 * MiB));
 });
 
 test('vhd fixed with a bad footer checksum is CORRUPT_IMAGE', async () => {
@@ -114,14 +114,14 @@ test('vhd differencing (qemu dynamic VHD re-labelled, see vhd-diff.py): parent v
     assert.equal(fsd(info)['disk_type'], 'differencing');
     assert.equal(fsd(info)['parent_name'], 'dynamic.vhd');
     assert.equal(info.backing_filename, '.\\dynamic.vhd'); // the W2ru locator, as stored
-    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, fx('dynamic.vhd'));
+    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, formatFixture('dynamic.vhd'));
     assert.equal(info.backing_format, 'vhd');
     assert.equal(fsd(info)['warnings'], undefined, 'parent unique id matches');
     // block 5 (10 MiB): sectors 100..299 have clear bitmap bits -> parent; 300.. -> child
     const at = 10 * MiB;
-    assert.ok((await dev.read(at + 100 * 512, 200 * 512)).equals(await readAt(fx('ref.raw'), at + 100 * 512, 200 * 512)));
-    assert.ok((await dev.read(at + 300 * 512, 512)).equals(await readAt(fx('diff-content.raw'), at + 300 * 512, 512)));
-    assert.ok((await dev.read(2 * MiB, 2 * MiB)).equals(await readAt(fx('diff-content.raw'), 2 * MiB, 2 * MiB)));
+    assert.ok((await dev.read(at + 100 * 512, 200 * 512)).equals(await readAt(formatFixture('ref.raw'), at + 100 * 512, 200 * 512)));
+    assert.ok((await dev.read(at + 300 * 512, 512)).equals(await readAt(formatFixture('diff-content.raw'), at + 300 * 512, 512)));
+    assert.ok((await dev.read(2 * MiB, 2 * MiB)).equals(await readAt(formatFixture('diff-content.raw'), 2 * MiB, 2 * MiB)));
     await assertWholeDisk(dev, 'diff-expected.raw');
     await assertRandomReads(dev, 'diff-expected.raw', 200, 13);
   } finally {
@@ -135,7 +135,7 @@ test('vhd differencing: a parent that changed identity is a warning; a missing p
     await assertCode(() => openWith(vhdFormat, s.path), 'IMAGE_NOT_FOUND');
     const { copyFile } = await import('node:fs/promises');
     const parent = s.dir + '/dynamic.vhd';
-    await copyFile(fx('fixed.vhd'), parent); // same data, another unique id
+    await copyFile(formatFixture('fixed.vhd'), parent); // same data, another unique id
     const dev = await openWith(vhdFormat, s.path);
     assert.match(String(fsd(dev.info())['warnings']), /unique id/);
     await assertRandomReads(dev, 'diff-expected.raw', 20, 4);
@@ -156,7 +156,7 @@ test('vhd dynamic: sectors whose bitmap bit is clear read as zeros', async () =>
     const dev = await openWith(vhdFormat, s.path);
     try {
       const got = await dev.read(0, 24 * 512);
-      const ref = await readAt(fx('ref.raw'), 0, 24 * 512);
+      const ref = await readAt(formatFixture('ref.raw'), 0, 24 * 512);
       assert.ok(got.subarray(0, 8 * 512).equals(ref.subarray(0, 8 * 512)));
       assert.ok(got.subarray(8 * 512, 20 * 512).equals(Buffer.alloc(12 * 512)));
       assert.ok(got.subarray(20 * 512).equals(ref.subarray(20 * 512)));

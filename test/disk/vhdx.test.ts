@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
-import { assertCode, assertRandomReads, assertWholeDisk, fx, makeCtx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, formatFixture, makeCtx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -95,9 +95,9 @@ test('vhdx BAT entry past end of file is CORRUPT_IMAGE naming the entry', async 
 
 test('vhdx with an unreplayed log (qemu-written entries, crash) is replayed in memory and matches qemu-img check -r all', async () => {
   // the file's own BAT sector was zeroed: without the replay every block would read as zeros
-  assert.ok((await readAt(fx('log.vhdx'), 2 * MiB, 4096)).equals(Buffer.alloc(4096)), 'fixture: BAT sector only in the log');
+  assert.ok((await readAt(formatFixture('log.vhdx'), 2 * MiB, 4096)).equals(Buffer.alloc(4096)), 'fixture: BAT sector only in the log');
   const ctx = makeCtx();
-  const dev = await vhdxFormat.open(fx('log.vhdx'), ctx);
+  const dev = await vhdxFormat.open(formatFixture('log.vhdx'), ctx);
   try {
     const fs = fsd(dev.info());
     assert.equal(fs['log_replayed'], 1);
@@ -158,16 +158,16 @@ test('vhdx differencing (qemu dynamic VHDX re-labelled, see vhdx-diff.py): paren
     assert.equal(fs['disk_type'], 'differencing');
     assert.equal(fs['has_parent'], true);
     assert.equal(info.backing_filename, '.\\dynamic.vhdx');
-    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, fx('dynamic.vhdx'));
+    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, formatFixture('dynamic.vhdx'));
     assert.equal(info.backing_format, 'vhdx');
     assert.equal(fs['warnings'], undefined, 'parent_linkage matches the parent data write GUID');
     assert.match(String((fs['parent_locator'] as Record<string, string>)['parent_linkage']), /^\{[0-9A-F-]{36}\}$/);
     // block 0 not present -> parent; block 3 (3 MiB) partially present: sectors 100..299 from the parent
-    assert.ok((await dev.read(0, MiB)).equals(await readAt(fx('ref.raw'), 0, MiB)));
-    assert.ok((await dev.read(3 * MiB + 100 * 512, 200 * 512)).equals(await readAt(fx('ref.raw'), 3 * MiB + 100 * 512, 200 * 512)));
-    assert.ok((await dev.read(3 * MiB + 300 * 512, 512)).equals(await readAt(fx('diff-content.raw'), 3 * MiB + 300 * 512, 512)));
+    assert.ok((await dev.read(0, MiB)).equals(await readAt(formatFixture('ref.raw'), 0, MiB)));
+    assert.ok((await dev.read(3 * MiB + 100 * 512, 200 * 512)).equals(await readAt(formatFixture('ref.raw'), 3 * MiB + 100 * 512, 200 * 512)));
+    assert.ok((await dev.read(3 * MiB + 300 * 512, 512)).equals(await readAt(formatFixture('diff-content.raw'), 3 * MiB + 300 * 512, 512)));
     // the last block stayed ZERO: zeros even though the parent has data there
-    assert.ok(!(await readAt(fx('ref.raw'), 63 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'fixture: parent has data in the last MiB');
+    assert.ok(!(await readAt(formatFixture('ref.raw'), 63 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'fixture: parent has data in the last MiB');
     assert.ok((await dev.read(63 * MiB, MiB)).equals(Buffer.alloc(MiB)));
     await assertWholeDisk(dev, 'diffx-expected.raw');
     await assertRandomReads(dev, 'diffx-expected.raw', 200, 17);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { isGuestkitError } from '../../src/protocol/errors.js';
 import type { ImageFormat } from '../../src/disk/image.js';
 import { ovaFormat } from '../../src/disk/ova/image.js';
@@ -8,7 +9,7 @@ import { vdiFormat } from '../../src/disk/vdi/image.js';
 import { vhdFormat } from '../../src/disk/vhd/image.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
-import { openWith, patch, prng, readAt, scratchCopy } from './helpers.js';
+import { formatFixture, openWith, patch, readAt, rng, scratchCopy } from './helpers.js';
 
 /**
  * Hostile metadata: random bytes written over the regions each format's metadata lives in.
@@ -31,13 +32,11 @@ for (const [name, format, regions] of CASES) {
   test(`fuzz ${name}: damaged metadata gives typed errors, never a crash`, async () => {
     const s = await scratchCopy(name);
     if (name.startsWith('diff')) {
-      const { copyFile } = await import('node:fs/promises');
-      const { fx } = await import('./helpers.js');
-      await copyFile(fx('dynamic.vhdx'), s.dir + '/dynamic.vhdx');
+      await copyFile(formatFixture('dynamic.vhdx'), s.dir + '/dynamic.vhdx');
     }
     const size = statSync(s.path).size;
     if (format === vhdxFormat) regions.push(...(await vhdxRegions(s.path)));
-    const rnd = prng(name.length * 7919);
+    const rnd = rng(name.length * 7919);
     let typed = 0;
     try {
       for (let i = 0; i < 80; i++) {

@@ -4,7 +4,7 @@ import { detectFile } from '../../src/disk/detect.js';
 import { imageInfo } from '../../src/disk/info.js';
 import { openImage } from '../../src/disk/open.js';
 import { newReadStats } from '../../src/disk/types.js';
-import { assertCode, assertRandomReads, fx } from './helpers.js';
+import { assertCode, assertRandomReads, formatFixture } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -23,9 +23,9 @@ test('registry: openImage detects each format of part B by its magic and reads i
     ['appliance.ova', 'ova', 64 * MiB],
   ];
   for (const [name, format, size] of cases) {
-    assert.equal(await detectFile(fx(name)), format, name);
+    assert.equal(await detectFile(formatFixture(name)), format, name);
     const stats = newReadStats();
-    const dev = await openImage(fx(name), { stats });
+    const dev = await openImage(formatFixture(name), { stats });
     try {
       assert.equal(dev.format, format, name);
       assert.equal(dev.size, size, name);
@@ -39,23 +39,23 @@ test('registry: openImage detects each format of part B by its magic and reads i
 });
 
 test('registry: a VMDK child opens its parent through the core chain; imageInfo lists the chain', async () => {
-  const dev = await openImage(fx('child.vmdk'));
+  const dev = await openImage(formatFixture('child.vmdk'));
   try {
     assert.equal(dev.backing?.format, 'vmdk');
     const info = imageInfo(dev);
-    assert.deepEqual(info.backing_chain?.map((i) => i.filename), [fx('child.vmdk'), fx('sparse.vmdk')]);
+    assert.deepEqual(info.backing_chain?.map((i) => i.filename), [formatFixture('child.vmdk'), formatFixture('sparse.vmdk')]);
     await assertRandomReads(dev, 'child.raw', 50, 2);
   } finally {
     await dev.close();
   }
-  const alone = await openImage(fx('child.vmdk'), { backing: false });
+  const alone = await openImage(formatFixture('child.vmdk'), { backing: false });
   assert.equal(alone.backing, undefined);
   await alone.close();
 });
 
 test('registry: a stated format that disagrees with the magic is UNSUPPORTED_FORMAT', async () => {
-  await assertCode(() => openImage(fx('dynamic.vhdx'), { format: 'vhd' }), 'UNSUPPORTED_FORMAT');
-  await assertCode(() => openImage(fx('static.vdi'), { format: 'vmdk' }), 'UNSUPPORTED_FORMAT');
-  const dev = await openImage(fx('stream.vmdk'), { format: 'vmdk' });
+  await assertCode(() => openImage(formatFixture('dynamic.vhdx'), { format: 'vhd' }), 'UNSUPPORTED_FORMAT');
+  await assertCode(() => openImage(formatFixture('static.vdi'), { format: 'vmdk' }), 'UNSUPPORTED_FORMAT');
+  const dev = await openImage(formatFixture('stream.vmdk'), { format: 'vmdk' });
   await dev.close();
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { openImage } from '../../src/disk/open.js';
-import { fsd, fx } from './helpers.js';
+import { fsd, formatFixture } from './helpers.js';
 
 /** Our info against `qemu-img info --output=json` for every fixture qemu opens itself. */
 const NAMES = [
@@ -18,8 +18,8 @@ for (const name of NAMES) {
   test(`qemu-img info agrees on ${name}: format, virtual size, actual size, cluster size, VMDK facts`, async () => {
     // stated, since qemu probes a fixed VHD (footer only at the end) as raw
     const qf = { vmdk: 'vmdk', vhd: 'vpc', vhdx: 'vhdx', vdi: 'vdi' }[name.replace(/.*\./, '')]!;
-    const q = JSON.parse(execFileSync('qemu-img', ['info', '-f', qf, '--output=json', fx(name)], { encoding: 'utf8' })) as Record<string, unknown>;
-    const dev = await openImage(fx(name), { backing: false });
+    const q = JSON.parse(execFileSync('qemu-img', ['info', '-f', qf, '--output=json', formatFixture(name)], { encoding: 'utf8' })) as Record<string, unknown>;
+    const dev = await openImage(formatFixture(name), { backing: false });
     try {
       const info = dev.info();
       assert.equal(info.format, QEMU_FORMAT[q['format'] as string] ?? q['format']);

@@ -4,7 +4,7 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vmdkFormat } from '../../src/disk/vmdk/image.js';
 import { imageInfo } from '../../src/disk/info.js';
-import { assertCode, assertRandomReads, assertWholeDisk, fx, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
+import { assertCode, assertRandomReads, assertWholeDisk, formatFixture, openWith, patch, readAt, scratchCopy, truncateTo, fsd } from './helpers.js';
 
 const MiB = 1 << 20;
 
@@ -47,7 +47,7 @@ for (const [name, createType, kind] of [
       assert.match(ext[1]!.filename, /disk-[sf]002\.vmdk$/);
       // data straddling the extent boundary, read in one call
       const at = 2048 * MiB - 3000;
-      const want = await readAt(fx('big.raw'), at, 9000);
+      const want = await readAt(formatFixture('big.raw'), at, 9000);
       assert.ok((await dev.read(at, 9000)).equals(want));
       await assertWholeDisk(dev, 'big.raw');
       await assertRandomReads(dev, 'big.raw', 200, 11);
@@ -78,7 +78,7 @@ test('vmdk child with parent: unallocated grains read the parent, zeroed grains 
   try {
     const info = dev.info();
     assert.equal(info.backing_filename, 'sparse.vmdk'); // as stored in parentFileNameHint
-    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, fx('sparse.vmdk'));
+    assert.equal((info as { full_backing_filename?: string }).full_backing_filename, formatFixture('sparse.vmdk'));
     assert.equal(info.backing_format, 'vmdk');
     assert.equal(imageInfo(dev).backing_chain?.length, 2);
     assert.equal(typeof info.actual_size, 'number');
@@ -86,7 +86,7 @@ test('vmdk child with parent: unallocated grains read the parent, zeroed grains 
     assert.equal(fsd(info)['warnings'], undefined);
     assert.equal((fsd(info)['extents'] as Record<string, unknown>[])[0]!['zeroed_grain'], true);
     // the zero-written MiB at 16 MiB has data in the parent, zeros in the child
-    assert.ok(!(await readAt(fx("ref.raw"), 16 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'fixture: parent has data there');
+    assert.ok(!(await readAt(formatFixture("ref.raw"), 16 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'fixture: parent has data there');
     assert.ok((await dev.read(16 * MiB, MiB)).equals(Buffer.alloc(MiB)));
     await assertWholeDisk(dev, 'child.raw');
     await assertRandomReads(dev, 'child.raw', 200, 3);
@@ -98,7 +98,7 @@ test('vmdk child with parent: unallocated grains read the parent, zeroed grains 
 test('vmdk child: a parent CID mismatch is a warning in info; backing:false leaves the parent closed', async () => {
   const s = await scratchCopy('child.vmdk');
   try {
-    await copyFile(fx('sparse.vmdk'), join(s.dir, 'sparse.vmdk'));
+    await copyFile(formatFixture('sparse.vmdk'), join(s.dir, 'sparse.vmdk'));
     const parent = join(s.dir, 'sparse.vmdk');
     const text = (await readAt(parent, 512, 2048)).toString('latin1');
     const at = 512 + text.indexOf('CID=') + 4;
@@ -196,7 +196,7 @@ test('vmdk flat: a missing extent file is IMAGE_NOT_FOUND, a short one CORRUPT_I
   const s = await scratchCopy('flat.vmdk');
   try {
     await assertCode(() => openWith(vmdkFormat, s.path), 'IMAGE_NOT_FOUND');
-    await copyFile(fx('flat-flat.vmdk'), join(s.dir, 'flat-flat.vmdk'));
+    await copyFile(formatFixture('flat-flat.vmdk'), join(s.dir, 'flat-flat.vmdk'));
     await truncateTo(join(s.dir, 'flat-flat.vmdk'), 10 * MiB);
     await assertCode(() => openWith(vmdkFormat, s.path), 'CORRUPT_IMAGE', /truncated/);
   } finally {
@@ -206,9 +206,9 @@ test('vmdk flat: a missing extent file is IMAGE_NOT_FOUND, a short one CORRUPT_I
 
 test('vmdk probe: sparse magic and text descriptors', async () => {
   for (const n of ['sparse.vmdk', 'stream.vmdk', 'flat.vmdk', 'vmfs.vmdk', 'split-sparse/disk.vmdk']) {
-    assert.ok(vmdkFormat.probe(await readAt(fx(n), 0, 4096), Buffer.alloc(512), 0), n);
+    assert.ok(vmdkFormat.probe(await readAt(formatFixture(n), 0, 4096), Buffer.alloc(512), 0), n);
   }
-  assert.ok(!vmdkFormat.probe(await readAt(fx('ref.raw'), 0, 4096), Buffer.alloc(512), 0));
+  assert.ok(!vmdkFormat.probe(await readAt(formatFixture('ref.raw'), 0, 4096), Buffer.alloc(512), 0));
 });
 
 test('vmdk hand-written descriptors: a ZERO extent after a flat one; unsupported extent kinds are refused clearly', async () => {
@@ -225,7 +225,7 @@ test('vmdk hand-written descriptors: a ZERO extent after a flat one; unsupported
       assert.equal(fsd(dev.info())['adapter_type'], 'lsilogic');
       const at = 32 * MiB - 1000;
       const got = await dev.read(at, 3000);
-      assert.ok(got.subarray(0, 1000).equals(await readAt(fx('ref.raw'), at, 1000)));
+      assert.ok(got.subarray(0, 1000).equals(await readAt(formatFixture('ref.raw'), at, 1000)));
       assert.ok(got.subarray(1000).equals(Buffer.alloc(2000)));
     } finally {
       await dev.close();
@@ -233,7 +233,7 @@ test('vmdk hand-written descriptors: a ZERO extent after a flat one; unsupported
     // a flat extent starting inside its file (offset in sectors)
     await writeFile(p, desc('RW 2048 FLAT "flat-flat.vmdk" 2048'));
     const off = await openWith(vmdkFormat, p);
-    assert.ok((await off.read(0, 4096)).equals(await readAt(fx('ref.raw'), MiB, 4096)));
+    assert.ok((await off.read(0, 4096)).equals(await readAt(formatFixture('ref.raw'), MiB, 4096)));
     await off.close();
     for (const [ext, re] of [
       ['RW 2048 VMFSSPARSE "x-delta.vmdk"', /VMFSSPARSE extents are not supported/],

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { REPO } from '../helpers/fixtures.js';
+import { PatchedDevice } from '../helpers/patched-device.js';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RawDevice } from '../../src/disk/raw.js';
@@ -12,31 +13,6 @@ import { Vfs } from '../../src/fs/vfs.js';
 import { GuestkitError } from '../../src/protocol/errors.js';
 
 const OUT = join(REPO, 'test', 'fixtures', 'out', 'fs-ntfs') + '/';
-
-/** The real image with some bytes replaced (no copy of the image is made). */
-class PatchedDevice implements BlockDevice {
-  readonly size: number;
-  readonly name: string;
-  private readonly patches: { off: number; bytes: Buffer }[] = [];
-  constructor(private readonly base: BlockDevice) {
-    this.size = base.size;
-    this.name = `patched ${base.name}`;
-  }
-  patch(off: number, bytes: Buffer | number[]): this {
-    this.patches.push({ off, bytes: Buffer.from(bytes) });
-    return this;
-  }
-  async read(offset: number, length: number): Promise<Buffer> {
-    const b = await this.base.read(offset, length);
-    for (const p of this.patches) {
-      const lo = Math.max(offset, p.off);
-      const hi = Math.min(offset + length, p.off + p.bytes.length);
-      if (lo < hi) p.bytes.copy(b, lo - offset, lo - p.off, hi - p.off);
-    }
-    return b;
-  }
-  async close(): Promise<void> {}
-}
 
 let tree: RawDevice;
 let special: RawDevice;
