@@ -3,6 +3,7 @@ import { newReadStats } from '../disk/types.js';
 import { GuestkitError } from '../protocol/errors.js';
 import { assembleRoot } from './guest.js';
 import { inspectLinux, type StageTimer } from './linux/index.js';
+import { inspectWindows } from './windows/index.js';
 import { GuestSession } from './session.js';
 import { DEFAULT_INSPECT_OPTIONS, type Inspection, type InspectOptions, type OperatingSystem } from './types.js';
 
@@ -47,12 +48,11 @@ export async function inspect(req: InspectRequest | string): Promise<Inspection>
     const mountables = await time('disk_inspection', () => session.mountables());
     const operating_systems: OperatingSystem[] = [];
     for (const m of mountables) {
-      if (m.role !== 'linux-root') continue;
+      if (m.role !== 'linux-root' && m.role !== 'windows-root') continue;
       const assembled = await time('disk_inspection', () => assembleRoot(m, session.devices, session.pool));
-      operating_systems.push(await inspectLinux(assembled, opts, time));
-    }
-    for (const m of mountables) {
-      if (m.role === 'windows-root') session.warnings.push(`${m.device.device}: a Windows system root was found; Windows inspection is not available yet`);
+      operating_systems.push(
+        m.role === 'linux-root' ? await inspectLinux(assembled, opts, time) : await inspectWindows(assembled, opts, time, session.devices),
+      );
     }
     // A device's role is the strongest among its subvolumes (Btrfs roots live in @ or root).
     const rank = ['linux-root', 'windows-root', 'usr', 'boot', 'var', 'data'];

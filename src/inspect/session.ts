@@ -59,7 +59,7 @@ export class GuestSession {
   async roots(): Promise<AssembledRoot[]> {
     const out: AssembledRoot[] = [];
     for (const m of await this.mountables()) {
-      if (m.role === 'linux-root') out.push(await assembleRoot(m, this.devices, this.pool));
+      if (m.role === 'linux-root' || m.role === 'windows-root') out.push(await assembleRoot(m, this.devices, this.pool));
     }
     return out;
   }
