@@ -33,7 +33,11 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
   const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
   const store = Store.open(cfg.dataDir, { busyTimeoutMs: cfg.storeBusyTimeoutMs });
   const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool });
-  const threads = new ThreadPool({ maxThreads: cfg.maxConcurrent, memoryLimitMb: cfg.memoryLimitMb });
+  const threads = new ThreadPool({
+    maxThreads: cfg.maxConcurrent,
+    memoryLimitMb: cfg.memoryLimitMb,
+    onThreadError: (err) => logger.error({ err: String((err as Error)?.stack ?? err) }, 'a handler thread failed outside any job; it is replaced'),
+  });
   const pathPolicy = new PathPolicy(cfg.allowPaths);
   const registeredAt = new Date();
   let executor!: Executor;
@@ -102,6 +106,7 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
         return spoolProblem ? { ok: false, reason: spoolProblem } : { ok: true };
       },
       registration,
+      onError: (err) => logger.error({ err: String(err) }, 'health endpoint error'),
     });
   }
   store.registerWorker(cfg.workerId, registration(), 'ready', 0);

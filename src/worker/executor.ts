@@ -415,6 +415,9 @@ export class Executor {
         this.running.set(w.job.job_id, r);
         void this.execute(r);
       }
+    } catch (err) {
+      // dispatch runs from timers and transports: a bug here is logged, never thrown at them
+      this.o.logger.error({ err: String((err as Error)?.stack ?? err) }, 'dispatch failed');
     } finally {
       this.dispatching = false;
       this.updateGauges();

@@ -7,6 +7,8 @@ export interface HealthSources {
   /** Ready = transport reachable and not draining; the reason when not. */
   ready(): { ok: true } | { ok: false; reason: string };
   registration(): unknown;
+  /** A server error after it listens (e.g. out of file descriptors); unheard it would crash the worker. */
+  onError?(err: Error): void;
 }
 
 /** /metrics (Prometheus), /healthz (alive), /readyz (can take jobs), /registration (the worker document). */
@@ -19,6 +21,14 @@ export async function startHealthServer(port: number, host: string, src: HealthS
     };
     const json = (code: number, v: unknown) => send(code, 'application/json', JSON.stringify(v) + '\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
+    try {
+      route(path, send, json);
+    } catch (err) {
+      // a failing probe answers 500; it never reaches the event loop
+      if (!res.headersSent) json(500, { error: String(err) });
+    }
+  });
+  function route(path: string | undefined, send: (code: number, type: string, body: string) => void, json: (code: number, v: unknown) => void): void {
     switch (path) {
       case '/metrics':
         src.metrics.metrics().then(
@@ -37,11 +47,13 @@ export async function startHealthServer(port: number, host: string, src: HealthS
       default:
         return json(404, { error: 'not found', endpoints: ['/metrics', '/healthz', '/readyz', '/registration'] });
     }
-  });
+  }
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolveListen());
   });
+  server.removeAllListeners('error');
+  server.on('error', (err) => src.onError?.(err));
   server.unref();
   return { server, port: (server.address() as AddressInfo).port };
 }

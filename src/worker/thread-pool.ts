@@ -8,6 +8,11 @@ export interface ThreadPoolOptions {
   /** Default V8 old-space cap per thread (MiB); 0 = Node's default. */
   memoryLimitMb?: number;
   idleTimeoutMs?: number;
+  /**
+   * An error of a pool thread that belongs to no task (a timer a finished handler left
+   * behind threw). Piscina emits it as an 'error' event, which unheard would crash the worker.
+   */
+  onThreadError?: (err: unknown) => void;
 }
 
 /**
@@ -55,8 +60,13 @@ export class ThreadPool {
         idleTimeout: this.opts.idleTimeoutMs ?? 30_000,
         // extra queueing is the executor's job; piscina never holds more than maxThreads tasks here
         concurrentTasksPerWorker: 1,
+        // an idle thread blocked in Atomics.wait runs no timers: a timer a finished handler
+        // left behind would throw into the NEXT job on that thread. Message wake-ups keep
+        // idle threads live, so such an error surfaces at once, blamed on no job.
+        atomics: 'disabled',
         ...(cap > 0 ? { resourceLimits: { maxOldGenerationSizeMb: cap, maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(cap / 8))) } } : {}),
       });
+      pool.on('error', (err: unknown) => this.opts.onThreadError?.(err));
       e = { pool, busy: 0, lastUsed: Date.now() };
       this.pools.set(cap, e);
     }

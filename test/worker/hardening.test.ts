@@ -39,6 +39,12 @@ test('a handler thread that dies (throw, process.exit, uncaught, unhandled rejec
   }
   dropJob(spool, echoJob('after-crash-01'));
   assert.equal((await waitForResult(spool, 'after-crash-01')).status, 'completed');
+  // a thread that throws after its job ended belongs to no job: logged, the thread replaced
+  dropJob(spool, job('crash-late-01', 'test.crash', { mode: 'late' }));
+  assert.equal((await waitForResult(spool, 'crash-late-01')).status, 'completed');
+  await d.waitForLog((l) => /handler thread failed outside any job/.test(l.msg) && /thrown after the job ended/.test(String(l.err)));
+  dropJob(spool, job('after-late-01', 'test.sleep', { seconds: 0.1 }));
+  assert.equal((await waitForResult(spool, 'after-late-01')).status, 'completed');
   assert.equal(d.proc.exitCode, null);
 });
 

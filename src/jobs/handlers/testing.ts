@@ -87,7 +87,8 @@ const image: HandlerDefinition = {
  * test.crash {mode}: a handler thread that dies the ways real code can — `throw` (a plain
  * Error), `exit` (process.exit in the thread), `uncaught` (an exception thrown from a
  * timer), `reject` (an unhandled rejection), `stack` (stack overflow), `buffer` (a
- * RangeError from a native allocation). Each must end as a typed job result.
+ * RangeError from a native allocation). Each must end as a typed job result. `late`
+ * succeeds but leaves a timer that throws after the job ended (no job to blame).
  */
 const crash: HandlerDefinition = {
   operation: 'test.crash',
@@ -112,6 +113,11 @@ const crash: HandlerDefinition = {
       }
       case 'buffer':
         return { data: Buffer.alloc(Number.MAX_SAFE_INTEGER).length };
+      case 'late':
+        setTimeout(() => {
+          throw new Error('thrown after the job ended');
+        }, 50);
+        return { data: 'done' };
       default:
         throw new Error(`plain failure (${String(mode)})`);
     }
