@@ -1,7 +1,7 @@
-import { stat } from 'node:fs/promises';
 import { corrupt } from '../protocol/errors.js';
 import { FileSource } from './file-source.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from './image.js';
+import { allocatedBytes } from './source.js';
 import type { BlockDevice, ReadStats } from './types.js';
 
 /** A raw image: guest byte N is file byte N. */
@@ -17,8 +17,7 @@ export class RawDevice implements ImageDevice {
 
   static async open(path: string, stats?: ReadStats): Promise<RawDevice> {
     const src = await FileSource.open(path, stats);
-    const st = await stat(path).catch(() => undefined);
-    return new RawDevice(src, src.size, src.path, st ? st.blocks * 512 : src.size);
+    return new RawDevice(src, src.size, src.path, await allocatedBytes(src));
   }
 
   async read(offset: number, length: number): Promise<Buffer> {

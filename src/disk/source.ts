@@ -26,6 +26,17 @@ export function openFileSource(path: string, stats: ReadStats): Promise<FileSour
   return FileSource.open(path, stats);
 }
 
+/** Opens the file at `path` and builds on it with `open`; the file is closed again when that fails. */
+export async function openOnFile<T>(path: string, stats: ReadStats, open: (src: FileSource) => Promise<T>): Promise<T> {
+  const src = await FileSource.open(path, stats);
+  try {
+    return await open(src);
+  } catch (err) {
+    await src.close();
+    throw err;
+  }
+}
+
 /** A window `offset..offset+size` of another source, read like a file of its own. Closing it leaves the parent open. */
 export class SubSource implements ByteSource {
   constructor(

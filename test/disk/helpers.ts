@@ -14,6 +14,9 @@ import { vmdkFormat } from '../../src/disk/vmdk/image.js';
 import { vhdxFormat } from '../../src/disk/vhdx/image.js';
 import { ovaFormat } from '../../src/disk/ova/image.js';
 import { REPO, fixture } from '../helpers/fixtures.js';
+import { rng } from '../helpers/rng.js';
+
+export { rng };
 
 /** Where test/fixtures/disk/build.sh writes (raw and qcow2 images). */
 export const DISK_OUT = join(REPO, 'test', 'fixtures', 'out', 'disk');
@@ -114,18 +117,6 @@ function isZero(b: Buffer): boolean {
     if (!s.equals(Buffer.alloc(s.length))) return false;
   }
   return true;
-}
-
-/** Deterministic PRNG (mulberry32) so a failure replays. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -9,7 +9,7 @@ import { hasVhdxSignature } from '../vhdx/headers.js';
 import { openVmdkSource, vmdkFormat } from '../vmdk/image.js';
 import { formatSpecific } from '../info.js';
 import { parseOvf, type Ovf, type OvfDisk } from './ovf.js';
-import { SubSource, allocatedBytes, openFileSource, type ByteSource } from '../source.js';
+import { SubSource, allocatedBytes, openOnFile, type ByteSource } from '../source.js';
 import { isTarHeader, listTar, type TarMember } from './tar.js';
 
 const MAX_OVF_BYTES = 16 << 20;
@@ -172,13 +172,7 @@ async function openMember(ova: ByteSource, m: TarMember, ctx: OpenContext): Prom
 
 /** Opens the OVA at `path` reading as its disk `index` (0-based, DiskSection order); `info().children` lists every disk. */
 export async function openOvaDisk(path: string, index: number, ctx: OpenContext): Promise<OvaDevice> {
-  const src = await openFileSource(path, ctx.stats);
-  try {
-    return await OvaDevice.open(src, ctx, index);
-  } catch (err) {
-    await src.close();
-    throw err;
-  }
+  return openOnFile(path, ctx.stats, (src) => OvaDevice.open(src, ctx, index));
 }
 
 export const ovaFormat: ImageFormat = {

@@ -1,8 +1,8 @@
-import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { assertFileUnderRoots } from '../policy.js';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import { FileSource } from '../file-source.js';
+import { allocatedBytes } from '../source.js';
 import type { ImageDevice, ImageFormat, ImageFormatName, OpenContext } from '../image.js';
 import { Qcow2Device } from './device.js';
 import { parseExtensions } from './extensions.js';
@@ -101,7 +101,7 @@ export async function openQcow2(path: string, ctx: OpenContext): Promise<ImageDe
       }
     }
 
-    const actualSize = (await allocated(path)) + (dataFile ? await allocated(dataFile.path) : 0);
+    const actualSize = (await allocatedBytes(src)) + (dataFile ? await allocatedBytes(dataFile) : 0);
     return new Qcow2Device({
       src,
       dataFile,
@@ -132,9 +132,4 @@ function localPath(name: string, image: string, what: string): string {
     });
   }
   return isAbsolute(n) ? n : resolve(dirname(resolve(image)), n);
-}
-
-async function allocated(p: string): Promise<number> {
-  const st = await stat(p).catch(() => undefined);
-  return st ? st.blocks * 512 : 0;
 }

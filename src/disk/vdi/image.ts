@@ -2,7 +2,7 @@ import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
 import { formatSpecific } from '../info.js';
 import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
+import { allocatedBytes, openOnFile, type ByteSource } from '../source.js';
 import { TYPE_DYNAMIC, TYPE_STATIC, VDI_HEADER_BYTES, hasVdiSignature, parseVdiHeader, type VdiHeader } from './header.js';
 
 const FREE = 0xffffffff;
@@ -117,12 +117,6 @@ export const vdiFormat: ImageFormat = {
   name: 'vdi',
   probe: (head) => hasVdiSignature(head),
   async open(path, ctx) {
-    const src = await openFileSource(path, ctx.stats);
-    try {
-      return await VdiDevice.open(src, ctx);
-    } catch (err) {
-      await src.close();
-      throw err;
-    }
+    return openOnFile(path, ctx.stats, (src) => VdiDevice.open(src, ctx));
   },
 };

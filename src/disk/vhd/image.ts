@@ -3,7 +3,7 @@ import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.
 import { addBacking, formatSpecific } from '../info.js';
 import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
 import { Lru } from '../../util/lru.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
+import { allocatedBytes, openOnFile, type ByteSource } from '../source.js';
 import { DYNAMIC_HEADER_SIZE, parseDynamicHeader, type DynamicHeader } from './dynamic-header.js';
 import { DISK_DIFFERENCING, DISK_FIXED, hasVhdCookie, parseFooter, type VhdFooter } from './footer.js';
 import { firstExisting, parentCandidates } from './parent-path.js';
@@ -240,12 +240,6 @@ export const vhdFormat: ImageFormat = {
     return (tail.length >= 512 && hasVhdCookie(tail, tail.length - 512)) || (hasVhdCookie(head) && head.length >= 1024 && head.toString('latin1', 512, 520) === 'cxsparse');
   },
   async open(path, ctx) {
-    const src = await openFileSource(path, ctx.stats);
-    try {
-      return await VhdDevice.open(src, ctx);
-    } catch (err) {
-      await src.close();
-      throw err;
-    }
+    return openOnFile(path, ctx.stats, (src) => VhdDevice.open(src, ctx));
   },
 };

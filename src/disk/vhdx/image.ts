@@ -3,7 +3,7 @@ import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.
 import { addBacking, formatSpecific } from '../info.js';
 import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
 import { Lru } from '../../util/lru.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
+import { allocatedBytes, openOnFile, type ByteSource } from '../source.js';
 import { specificData } from '../vhd/image.js';
 import { firstExisting, parentCandidates } from '../vhd/parent-path.js';
 import {
@@ -258,12 +258,6 @@ export const vhdxFormat: ImageFormat = {
   name: 'vhdx',
   probe: (head) => hasVhdxSignature(head),
   async open(path, ctx) {
-    const src = await openFileSource(path, ctx.stats);
-    try {
-      return await VhdxDevice.open(src, ctx);
-    } catch (err) {
-      await src.close();
-      throw err;
-    }
+    return openOnFile(path, ctx.stats, (src) => VhdxDevice.open(src, ctx));
   },
 };

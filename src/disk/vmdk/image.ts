@@ -3,7 +3,7 @@ import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { ImageDevice, ImageFormat, ImageInfo, OpenContext } from '../image.js';
 import { addBacking, formatSpecific } from '../info.js';
 import { readMapped, type Mapping, type MappedDevice } from '../mapped-read.js';
-import { allocatedBytes, openFileSource, type ByteSource } from '../source.js';
+import { allocatedBytes, openFileSource, openOnFile, type ByteSource } from '../source.js';
 import { assertFileUnderRoots } from '../policy.js';
 import { specificData } from '../vhd/image.js';
 import { MAX_DESCRIPTOR_BYTES, NO_PARENT_CID, looksLikeDescriptor, parseDescriptor, type Descriptor, type ExtentLine } from './descriptor.js';
@@ -255,12 +255,6 @@ export const vmdkFormat: ImageFormat = {
     return looksLikeDescriptor(head);
   },
   async open(path, ctx) {
-    const src = await openFileSource(path, ctx.stats);
-    try {
-      return await VmdkDevice.open(src, ctx, { dir: dirname(resolve(path)) });
-    } catch (err) {
-      await src.close();
-      throw err;
-    }
+    return openOnFile(path, ctx.stats, (src) => VmdkDevice.open(src, ctx, { dir: dirname(resolve(path)) }));
   },
 };
