@@ -4,6 +4,7 @@ import { after, test } from 'node:test';
 import { RawDevice } from '../../src/disk/raw.js';
 import { newReadStats, type BlockDevice } from '../../src/disk/types.js';
 import { ExtFs } from '../../src/fs/ext4/index.js';
+import { mapExtents } from '../../src/fs/ext4/extent.js';
 import { INODE_FLAGS } from '../../src/fs/ext4/inode.js';
 import { openFilesystem } from '../../src/fs/open.js';
 import { Vfs } from '../../src/fs/vfs.js';
@@ -202,6 +203,52 @@ test('ext corrupt: extent header magic, absurd depth, a looping index node', asy
   await rejectsWith(vfs.readFile('/large/big.bin'), 'CORRUPT_IMAGE', new RegExp(`block ${node}: depth 1 where 0 was expected`));
   // An extent pointing past the end of the filesystem.
   await rejectsWith((await open('ext4.img', [[at + 12 + 8, le(4, 0x7ffffff0)]])).readFile('/large/big.bin'), 'CORRUPT_IMAGE', /outside the filesystem/);
+});
+
+test('ext corrupt: index entries sharing one child (a DAG, not a tree) are walked in linear time', async () => {
+  // 4 → 84 → 84 index entries that all name the same next node: walked without clamping
+  // each child to its index's span this reads 4·84·84 leaves (depth 5 would be 4·84^4).
+  const img = fixture('ext4-1k.img');
+  const at = inodeOffset(img, '/large/big.bin', 1024) + 0x28;
+  const ex = debugfs(img, 'ex /large/big.bin');
+  const leaf = Number(/^\s*1\/\s*2\s+1\/\s*\d+\s+\d+\s+-\s+\d+\s+(\d+)/m.exec(ex)?.[1]);
+  const data: number[] = [];
+  for (const m of ex.matchAll(/^\s*2\/\s*2\s+\d+\/\s*\d+\s+\d+\s+-\s+\d+\s+(\d+)\s+-\s+(\d+)/gm)) {
+    for (let b = Number(m[1]); b <= Number(m[2]) && data.length < 2; b++) data.push(b);
+  }
+  assert.ok(leaf > 0 && data.length === 2, ex.slice(0, 300));
+  const node = (depth: number, size: number, count: number, child: number) => {
+    const b = Buffer.alloc(size);
+    b.writeUInt16LE(0xf30a, 0);
+    b.writeUInt16LE(count, 2);
+    b.writeUInt16LE((size - 12) / 12, 4);
+    b.writeUInt16LE(depth, 6);
+    for (let i = 0; i < count; i++) {
+      b.writeUInt32LE(i, 12 + i * 12);
+      b.writeUInt32LE(child, 12 + i * 12 + 4);
+    }
+    return b;
+  };
+  const [d2, d1] = data as [number, number];
+  const root = node(3, 60, 4, d2);
+  const device = await patched('ext4-1k.img', [
+    [at, root],
+    [d2 * 1024, node(2, 1024, 84, d1)],
+    [d1 * 1024, node(1, 1024, 84, leaf)],
+  ]);
+  let nodeReads = 0;
+  const ctx = {
+    blockSize: 1024,
+    blocksCount: device.size / 1024,
+    firstDataBlock: 1,
+    readMeta: (b: number) => (nodeReads++, device.read(b * 1024, 1024)),
+  };
+  const runs = await mapExtents(ctx, 0, root, 0, 3072);
+  assert.ok(nodeReads <= 4 + 2 * 84 + 84, `${nodeReads} index/leaf node reads for a 3072-block file`);
+  for (let i = 1; i < runs.length; i++) assert.ok(runs[i]!.lblk >= runs[i - 1]!.lblk + runs[i - 1]!.len, 'runs ascend without overlap');
+  // The whole file still reads (as whatever the damaged tree maps), without hanging.
+  const got = await new Vfs(await ExtFs.open(device)).readFile('/large/big.bin');
+  assert.equal(got.length, 3 * 1024 * 1024);
 });
 
 test('ext corrupt: indirect pointers past the end', async () => {

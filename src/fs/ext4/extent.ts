@@ -76,6 +76,8 @@ async function walk(
       throw bad(`index ${i} points at block ${child}, outside the filesystem's ${ctx.blocksCount} blocks`);
     }
     const buf = await ctx.readMeta(child);
-    await walk(ctx, ino, buf, `block ${child}`, depth - 1, first, end, out);
+    // A child only maps its own span [lblk, nextStart): without this clamp, index
+    // entries that share one child make the walk exponential in the depth.
+    await walk(ctx, ino, buf, `block ${child}`, depth - 1, Math.max(first, lblk), Math.min(end, nextStart), out);
   }
 }
