@@ -1,17 +1,30 @@
-/** Byte budget of an Lru: values cost `sizeOf(v)` bytes (which must not change while cached). */
+/** Byte budget of an Lru. Sizes come from `sizeOf(v)` or from the `size` given to set (any additive cost works). */
 export interface LruByteLimit<V> {
   maxBytes: number;
-  sizeOf: (v: V) => number;
+  sizeOf?: (v: V) => number;
+}
+
+class Entry<K, V> {
+  prev: Entry<K, V> | null = null;
+  next: Entry<K, V> | null = null;
+  constructor(
+    readonly key: K,
+    public value: V,
+    public size: number,
+  ) {}
 }
 
 /**
  * A bounded least-recently-used map for metadata (tables, blocks, parsed inodes):
  * at most `maxEntries` entries and, when given, at most `maxBytes` of values, so a
- * hostile image cannot make a cache grow without limit. Map iteration order is
- * insertion order: a hit re-inserts its key, so the first key is the least recently used.
+ * hostile image cannot make a cache grow without limit. Recency is a linked list
+ * beside the Map: re-inserting Map keys on every hit is very slow on large V8 maps.
  */
 export class Lru<K, V> {
-  private readonly map = new Map<K, V>();
+  private readonly map = new Map<K, Entry<K, V>>();
+  /** Least recently used end of the list (evicted first). */
+  private oldest: Entry<K, V> | null = null;
+  private newest: Entry<K, V> | null = null;
   private used = 0;
   readonly maxEntries: number;
   readonly maxBytes: number;
@@ -27,48 +40,62 @@ export class Lru<K, V> {
     return this.map.size;
   }
 
-  /** Bytes of the cached values (0 without a byte limit). */
+  /** Total size of the cached values (0 without a byte limit). */
   get bytes(): number {
     return this.used;
   }
 
   get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    if (e !== this.newest) {
+      this.unlink(e);
+      this.append(e);
     }
-    return v;
+    return e.value;
   }
 
+  /** Whether `key` is cached, without making it recently used. */
   has(key: K): boolean {
     return this.map.has(key);
   }
 
-  set(key: K, value: V): void {
-    this.delete(key);
-    const cost = this.sizeOf ? this.sizeOf(value) : 0;
-    // a value larger than the whole budget is not cached at all
-    if (cost > this.maxBytes) return;
-    this.map.set(key, value);
-    this.used += cost;
-    while (this.map.size > this.maxEntries || this.used > this.maxBytes) {
-      const first = this.map.keys().next();
-      if (first.done) break;
-      this.delete(first.value);
+  /** Caches `value` as the most recently used; a value larger than the whole byte budget is not cached at all. */
+  set(key: K, value: V, size?: number): void {
+    const cost = this.maxBytes === Infinity ? 0 : (size ?? this.sizeOf?.(value) ?? 0);
+    const old = this.map.get(key);
+    if (cost > this.maxBytes) {
+      if (old) this.remove(old);
+      return;
     }
+    if (old) {
+      this.used += cost - old.size;
+      old.value = value;
+      old.size = cost;
+      if (old !== this.newest) {
+        this.unlink(old);
+        this.append(old);
+      }
+    } else {
+      const e = new Entry(key, value, cost);
+      this.map.set(key, e);
+      this.append(e);
+      this.used += cost;
+    }
+    // the newest entry fits on its own, so this stops before reaching it
+    while ((this.map.size > this.maxEntries || this.used > this.maxBytes) && this.oldest) this.remove(this.oldest);
   }
 
   delete(key: K): boolean {
-    if (!this.sizeOf) return this.map.delete(key);
-    const old = this.map.get(key);
-    if (old === undefined) return false;
-    this.used -= this.sizeOf(old);
-    return this.map.delete(key);
+    const e = this.map.get(key);
+    if (!e) return false;
+    this.remove(e);
+    return true;
   }
 
   clear(): void {
     this.map.clear();
+    this.oldest = this.newest = null;
     this.used = 0;
   }
 
@@ -77,16 +104,37 @@ export class Lru<K, V> {
    * concurrent readers share one load; a promise that rejects is dropped so the
    * next caller tries again.
    */
-  getOrCreate(key: K, make: () => V): V {
+  getOrCreate(key: K, make: () => V, size?: number): V {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
     const v = make();
-    this.set(key, v);
+    this.set(key, v, size);
     if (v instanceof Promise) {
       v.catch(() => {
-        if (this.map.get(key) === v) this.delete(key);
+        if (this.map.get(key)?.value === v) this.delete(key);
       });
     }
     return v;
+  }
+
+  private remove(e: Entry<K, V>): void {
+    this.unlink(e);
+    this.map.delete(e.key);
+    this.used -= e.size;
+  }
+
+  private unlink(e: Entry<K, V>): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.oldest = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.newest = e.prev;
+    e.prev = e.next = null;
+  }
+
+  private append(e: Entry<K, V>): void {
+    e.prev = this.newest;
+    if (this.newest) this.newest.next = e;
+    else this.oldest = e;
+    this.newest = e;
   }
 }

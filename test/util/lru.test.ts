@@ -80,7 +80,11 @@ test('lru: matches a reference model over random operations (entries and bytes)'
   const total = () => model.reduce((s, [, b]) => s + b.length, 0);
   for (let i = 0; i < 5000; i++) {
     const k = rnd(12);
-    if (rnd(3) === 0) {
+    const op = rnd(10);
+    if (op === 0) {
+      assert.equal(c.delete(k), model.some(([mk]) => mk === k));
+      model = model.filter(([mk]) => mk !== k);
+    } else if (op < 4) {
       const got = c.get(k);
       const at = model.findIndex(([mk]) => mk === k);
       assert.equal(got, at < 0 ? undefined : model[at]![1]);
@@ -129,4 +133,28 @@ test('lru: a rejected promise replaced meanwhile does not remove its successor',
   await assert.rejects(first, /late/);
   await new Promise((r) => setImmediate(r));
   assert.equal(c.get('k'), second);
+});
+
+test('lru: an explicit size overrides sizeOf (promises, costs that are not bytes)', async () => {
+  // a directory cache bounded by total entries across directories, values cached as promises
+  const c = new Lru<number, Promise<string[]>>(Infinity, { maxBytes: 10 });
+  const p1 = c.getOrCreate(1, async () => ['a', 'b', 'c', 'd'], 1);
+  assert.equal(c.bytes, 1);
+  c.set(1, p1, (await p1).length); // re-costed once known
+  assert.equal(c.bytes, 4);
+  c.set(2, Promise.resolve(['x', 'y', 'z', 'w', 'v']), 5);
+  c.set(3, Promise.resolve(['q', 'r']), 2); // 11 > 10: evicts 1
+  assert.equal(c.has(1), false);
+  assert.equal(c.bytes, 7);
+  assert.equal(c.size, 2);
+  c.set(4, Promise.resolve([]), 11); // more than the budget: not cached
+  assert.equal(c.has(4), false);
+  assert.equal(c.bytes, 7);
+});
+
+test('lru: sizes are ignored without a byte limit', () => {
+  const c = new Lru<number, Buffer>(2);
+  c.set(1, Buffer.alloc(1 << 20), 1 << 20);
+  assert.equal(c.bytes, 0);
+  assert.equal(c.size, 1);
 });
