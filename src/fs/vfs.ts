@@ -1,4 +1,5 @@
 import { FsError } from './errors.js';
+import { TYPE_BITS } from './mode.js';
 import type { DirEntry, FileSystem, FileType, InodeStat } from './types.js';
 
 /** Linux's limit on symlinks followed while resolving one path. */
@@ -6,16 +7,6 @@ const MAX_SYMLINKS = 40;
 const MAX_PATH = 4096;
 export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 
-const TYPE_BITS: Record<FileType, number> = {
-  file: 0o100000,
-  directory: 0o040000,
-  symlink: 0o120000,
-  chardev: 0o020000,
-  blockdev: 0o060000,
-  fifo: 0o010000,
-  socket: 0o140000,
-  unknown: 0,
-};
 
 /** Node-like stat result for a guest file. `mode` carries the type bits as Node's does. */
 export class GuestStats {
