@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { EXIT_USAGE } from './output.js';
+import { EXIT_USAGE, reportError, usage } from './output.js';
 import { registerCommands } from './commands/index.js';
 
 const require = createRequire(import.meta.url);
@@ -22,7 +22,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('guestkit')
     .description('Inspect virtual-machine disk images without booting or mounting them')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError()
+    // Parse errors are reported by main() the protocol way (`guestkit: USAGE_ERROR: …`, or JSON).
+    .configureOutput({ outputError: () => undefined })
     .exitOverride();
   await registerCommands(program, argv);
   return program;
@@ -34,8 +35,13 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // help and version exit 0; everything else is a usage error.
-      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+      // help and version exit 0; help shown for a bare command group is a usage error.
+      if (err.exitCode === 0 || err.code === 'commander.help') {
+        process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+        return;
+      }
+      const message = err.message.replace(/^error: /, '');
+      process.exitCode = reportError(usage(`${message} (see --help)`), argv.includes('--json'));
       return;
     }
     throw err;

@@ -1,3 +1,5 @@
+import { GuestkitError } from '../protocol/errors.js';
+
 /** Node-shaped filesystem errors, so guest file access feels like fs.promises. */
 export type FsErrorCode = 'ENOENT' | 'ENOTDIR' | 'EISDIR' | 'ELOOP' | 'EINVAL' | 'EFBIG' | 'ENAMETOOLONG';
 
@@ -11,16 +13,47 @@ const MESSAGES: Record<FsErrorCode, string> = {
   ENAMETOOLONG: 'path too long',
 };
 
+/** What each code means for a guest path named by a user or a job. */
+const GUEST_REASONS: Record<FsErrorCode, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a component is not a directory',
+  EISDIR: 'is a directory',
+  ELOOP: 'symbolic link loop (more than 40 links followed)',
+  EINVAL: 'invalid for this file type',
+  EFBIG: 'file larger than the read limit',
+  ENAMETOOLONG: 'path too long',
+};
+
 export class FsError extends Error {
   readonly code: FsErrorCode;
   readonly path: string;
   readonly syscall: string;
-  constructor(code: FsErrorCode, syscall: string, path: string, extra?: string) {
+  constructor(
+    code: FsErrorCode,
+    syscall: string,
+    path: string,
+    readonly extra?: string,
+  ) {
     super(`${code}: ${MESSAGES[code]}${extra ? ` (${extra})` : ''}, ${syscall} '${path}'`);
     this.name = 'FsError';
     this.code = code;
     this.path = path;
     this.syscall = syscall;
+  }
+
+  /**
+   * The protocol's view: a path that does not resolve is NOT_FOUND, anything else an
+   * EXECUTION_ERROR; never worth a retry, since the guest's files decide the outcome.
+   */
+  toGuestkitError(): GuestkitError {
+    const code = this.code === 'ENOENT' || this.code === 'ENOTDIR' || this.code === 'ELOOP' ? 'NOT_FOUND' : 'EXECUTION_ERROR';
+    const reason = GUEST_REASONS[this.code] + (this.extra ? ` (${this.extra})` : '');
+    return new GuestkitError(code, `guest path ${this.path}: ${reason}`, {
+      details: { path: this.path, errno: this.code },
+      recoverable: false,
+      retryRecommended: false,
+      cause: this,
+    });
   }
 }
 

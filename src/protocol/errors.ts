@@ -128,12 +128,23 @@ export function corrupt(what: string, details?: Record<string, unknown>): Guestk
   return new GuestkitError('CORRUPT_IMAGE', what, { details });
 }
 
+/** An error of a lower layer that knows its protocol form (the guest filesystems' FsError). */
+interface ConvertibleError {
+  toGuestkitError(): GuestkitError;
+}
+
+function isConvertible(err: unknown): err is ConvertibleError {
+  return typeof err === 'object' && err !== null && typeof (err as Partial<ConvertibleError>).toGuestkitError === 'function';
+}
+
 /** Any thrown value as a protocol error; unknown errors become EXECUTION_ERROR. */
 export function toProtocolError(err: unknown, phase?: Phase): ProtocolError {
   if (err instanceof GuestkitError) return err.toProtocol();
-  const e = err as { code?: unknown; message?: unknown } | null;
+  if (isConvertible(err)) return err.toGuestkitError().toProtocol();
+  const e = err as { code?: unknown; message?: unknown; errno?: unknown } | null;
   const message = e && typeof e.message === 'string' ? e.message : String(err);
-  if (e && e.code === 'ENOENT') {
+  // Only a host system error (which carries errno) means the image file is missing.
+  if (e && e.code === 'ENOENT' && typeof e.errno === 'number') {
     return new GuestkitError('IMAGE_NOT_FOUND', message, { phase }).toProtocol();
   }
   return new GuestkitError('EXECUTION_ERROR', message, { phase }).toProtocol();

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { GuestSession } from '../../inspect/session.js';
 import type { Vfs } from '../../fs/vfs.js';
 import { FsError } from '../../fs/errors.js';
-import { GuestkitError } from '../../protocol/errors.js';
 import { humanSize, table } from '../format.js';
-import { action, writeJson } from '../output.js';
+import { checkImagePaths } from '../image-path.js';
+import { action, usage, writeJson } from '../output.js';
 
 interface CommonOpts {
   format?: string;
@@ -20,6 +20,7 @@ function disksOf(image: string, opts: CommonOpts): string[] {
 }
 
 async function withSession<T>(image: string, opts: CommonOpts, fn: (s: GuestSession) => Promise<T>): Promise<T> {
+  await checkImagePaths(disksOf(image, opts));
   const s = await GuestSession.open(disksOf(image, opts), { format: opts.format as never });
   try {
     return await fn(s);
@@ -30,13 +31,9 @@ async function withSession<T>(image: string, opts: CommonOpts, fn: (s: GuestSess
   }
 }
 
-/** A guest file error (ENOENT …) as the protocol's NOT_FOUND / EXECUTION_ERROR, with the guest path. */
+/** A guest file error (ENOENT, ELOOP …) as the protocol's NOT_FOUND / EXECUTION_ERROR, with the guest path. */
 function guestPathError(err: unknown): unknown {
-  if (!(err instanceof FsError)) return err;
-  const where = `guest path ${err.path}`;
-  if (err.code === 'ENOENT') return new GuestkitError('NOT_FOUND', `${where}: no such file or directory`, { details: { path: err.path } });
-  if (err.code === 'ENOTDIR') return new GuestkitError('NOT_FOUND', `${where}: a component is not a directory`, { details: { path: err.path } });
-  return new GuestkitError('EXECUTION_ERROR', `${where}: ${err.message}`, { details: { path: err.path, errno: err.code } });
+  return err instanceof FsError ? err.toGuestkitError() : err;
 }
 
 function view(s: GuestSession, opts: CommonOpts): Promise<Vfs> {
@@ -120,7 +117,8 @@ async function ls(image: string, path: string, opts: CommonOpts & { long?: boole
 async function cat(image: string, paths: string[], opts: CommonOpts & { maxBytes?: string }): Promise<number> {
   return withSession(image, opts, async (s) => {
     const vfs = await view(s, opts);
-    const max = opts.maxBytes ? Number(opts.maxBytes) : 256 * 1024 * 1024;
+    const max = opts.maxBytes === undefined ? 256 * 1024 * 1024 : Number(opts.maxBytes);
+    if (!/^\d+$/.test(opts.maxBytes ?? '0') || !Number.isSafeInteger(max)) throw usage(`--max-bytes must be a whole number of bytes, got "${opts.maxBytes}"`);
     for (const p of paths) process.stdout.write(await vfs.readFile(p, { maxBytes: max }));
     return 0;
   });

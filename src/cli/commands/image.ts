@@ -5,6 +5,7 @@ import { convertImage, type ConvertFormat } from '../../disk/convert.js';
 import type { ImageFormatName, OpenOptions } from '../../disk/image.js';
 import { formatInfoText, imageInfo } from '../../disk/info.js';
 import { openImage } from '../../disk/open.js';
+import { checkImagePaths } from '../image-path.js';
 import { action, usage, writeJson } from '../output.js';
 
 const INPUT_FORMATS = ['auto', 'raw', 'img', 'qcow2', 'vmdk', 'vhd', 'vhdx', 'vdi', 'ova'];
@@ -37,6 +38,7 @@ function progressBar(label: string): { update(done: number, total: number): void
 }
 
 export async function imageInfoCommand(path: string, opts: { json?: boolean; format?: string }): Promise<number> {
+  await checkImagePaths([path]);
   const dev = await openImage(path, { format: inputFormat(opts.format) });
   try {
     const info = imageInfo(dev);
@@ -56,6 +58,7 @@ export async function imageConvertCommand(
   const out = opts.outputFormat;
   if (out !== 'raw' && out !== 'qcow2') throw usage(`-O must be raw or qcow2${out ? `, not "${out}"` : ''}`);
   if (opts.compress && out !== 'qcow2') throw usage('-c (compression) needs -O qcow2');
+  await checkImagePaths([src]);
   const dev = await openImage(src, { format: inputFormat(opts.format) });
   const bar = progressBar('converting');
   try {
@@ -74,6 +77,7 @@ export async function imageConvertCommand(
 }
 
 export async function imageChecksumCommand(path: string, opts: { json?: boolean }): Promise<number> {
+  await checkImagePaths([path]);
   const bar = progressBar('hashing');
   let sum: string;
   try {

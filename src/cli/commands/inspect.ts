@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { inspect, requireOs, type Inspection, type OperatingSystem } from '../../inspect/index.js';
+import { toProtocolError, type ProtocolError } from '../../protocol/errors.js';
 import { humanSize } from '../format.js';
+import { checkImagePaths } from '../image-path.js';
 import { action, usage, writeJson } from '../output.js';
 import { StageLine } from '../progress.js';
 
@@ -71,6 +73,7 @@ async function run(images: string[], opts: InspectCliOptions): Promise<number> {
   if (images.length === 0 && disks.length === 0) throw usage('give at least one IMAGE (or --disk IMAGE)');
   if (images.length && disks.length) throw usage('give either positional IMAGEs (one guest each) or --disk (one multi-disk guest), not both');
   const guests = disks.length ? [disks] : images.map((i) => [i]);
+  await checkImagePaths(guests.flat());
   const options = {
     include_packages: opts.packages !== false,
     include_services: opts.services !== false,
@@ -79,10 +82,12 @@ async function run(images: string[], opts: InspectCliOptions): Promise<number> {
     include_security: opts.security !== false,
     include_storage: opts.storage !== false,
   };
-  const results: Inspection[] = [];
+  // With several guests a failed one is reported in its place, so none is silently missing.
+  const results: (Inspection | { disks: string[]; error: ProtocolError })[] = [];
   let failed = 0;
   for (const g of guests) {
     const line = new StageLine();
+    const done = results.length;
     try {
       const r = await inspect({ disks: g, format: opts.format as never, options, onStage: (s) => line.stage(s) });
       line.done();
@@ -93,8 +98,9 @@ async function run(images: string[], opts: InspectCliOptions): Promise<number> {
       line.done();
       failed++;
       if (guests.length === 1) throw err;
-      const e = err as Error & { code?: string };
-      process.stderr.write(`guestkit: ${e.code ?? 'EXECUTION_ERROR'}: ${e.message}\n`);
+      const perr = toProtocolError(err);
+      if (results.length === done) results.push({ disks: g, error: perr });
+      process.stderr.write(`guestkit: ${perr.code}: ${perr.message}\n`);
     }
   }
   const doc = results.length === 1 && guests.length === 1 ? results[0] : results;
