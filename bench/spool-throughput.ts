@@ -1,6 +1,7 @@
 // Echo jobs per second through the file spool (1 and 2 workers) and latency from file drop
-// to result file. Runs the compiled worker (npm run build) when dist/ exists, else tsx.
-// Usage: node --import tsx bench/spool-throughput.ts [jobs=4000] [runs=3]
+// to result file. Runs the worker from the sources (tsx) so it measures the code as it is;
+// --dist runs the compiled worker (npm run build first).
+// Usage: node --import tsx bench/spool-throughput.ts [jobs=4000] [runs=3] [--dist]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -8,9 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const N = Number(process.argv[2] ?? 4000);
-const RUNS = Number(process.argv[3] ?? 3);
-const compiled = existsSync(join(ROOT, 'dist', 'src', 'cli', 'run.js'));
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const N = Number(args[0] ?? 4000);
+const RUNS = Number(args[1] ?? 3);
+const compiled = process.argv.includes('--dist') && existsSync(join(ROOT, 'dist', 'src', 'cli', 'run.js'));
 const entry = compiled ? [join(ROOT, 'dist', 'src', 'cli', 'run.js')] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'run.ts')];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,14 +63,20 @@ async function run(workers: number): Promise<{ jobsPerSec: number; p50: number; 
     for (let i = 0; i < 20; i++) writeFileSync(join(jobs, `warm-${i}.json`), doc(`warmup-${String(i).padStart(4, '0')}`));
     await waitCount(results, '-result.json', 20, 30_000);
     await sleep(300);
+    // files are written beforehand into a staging folder on the same filesystem and renamed
+    // in: the submitter's own writes would otherwise compete with the worker for the 2 cores
+    const staging = join(root, 'staging');
+    mkdirSync(staging, { recursive: true });
+    for (let i = 0; i < N; i++) {
+      const id = `job-${String(i).padStart(6, '0')}`;
+      writeFileSync(join(staging, `${id}.json`), doc(id));
+    }
     const dropped = new Map<string, number>();
     const t0 = performance.now();
     const wall0 = Date.now();
     for (let i = 0; i < N; i++) {
       const id = `job-${String(i).padStart(6, '0')}`;
-      const tmp = join(jobs, `.${id}.tmp`);
-      writeFileSync(tmp, doc(id));
-      renameSync(tmp, join(jobs, `${id}.json`));
+      renameSync(join(staging, `${id}.json`), join(jobs, `${id}.json`));
       dropped.set(id, Date.now());
     }
     const cpu0 = procs.map(cpuMs);
@@ -97,7 +105,7 @@ function cpuMs(p: ChildProcess): number {
     return NaN;
   }
 }
-console.log(`spool throughput: ${N} echo jobs, ${RUNS} runs, ${cpus().length} cores, worker ${compiled ? 'compiled (dist)' : 'tsx'}`);
+console.log(`spool throughput: ${N} echo jobs, ${RUNS} runs, ${cpus().length} cores, worker ${compiled ? 'compiled (dist)' : 'tsx'}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const workers of [1, 2]) {
   const rs = [];
   for (let i = 0; i < RUNS; i++) rs.push(await run(workers));

@@ -560,6 +560,32 @@ export class Store {
   }
 
   /**
+   * Opens a group commit only if the write lock is free now (no busy wait): false while
+   * another process holds it, so the caller can retry later without blocking its event loop.
+   */
+  tryBeginBatch(): boolean {
+    if (this.batchOpen || this.db.inTransaction) return true;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      if (sqliteCode(err) === 'SQLITE_BUSY') return false;
+      throw this.classify('begin', err);
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+    this.batchOpen = true;
+    this.batchSeq++;
+    setImmediate(() => this.commitBatch());
+    return true;
+  }
+
+  /** How long a write waits for another process's lock (ms). */
+  get busyTimeout(): number {
+    return this.busyTimeoutMs;
+  }
+
+  /**
    * Commits the open batch. Never throws: a failed COMMIT rolls the batch back, the
    * `lost` callbacks of its afterCommit entries run, and the store reports unavailable.
    */

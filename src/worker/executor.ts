@@ -46,6 +46,8 @@ export interface ClaimedJob {
 /** A job a transport has seen and this worker may claim when a slot is free. */
 export interface JobOffer {
   readonly job: JobDocument;
+  /** Set when the transport claimed the job before offering it (claim() then returns it). */
+  readonly held?: ClaimedJob;
   /** Atomic claim; null when another worker got it first (or it vanished). */
   claim(): ClaimedJob | null;
 }
@@ -148,6 +150,8 @@ export class Executor {
   private storeDownSince = 0;
   private recoveryTimer?: NodeJS.Timeout;
   private recoveryDelayMs = 0;
+  private lockWaitSince = 0;
+  private lockRetry?: NodeJS.Timeout;
 
   constructor(private readonly o: ExecutorOptions) {
     this.retryBaseMs = o.retryBaseMs ?? 1000;
@@ -282,19 +286,20 @@ export class Executor {
     this.draining = true;
     for (const [id, w] of this.waiting) {
       w.dead = true;
-      if (w.claimed) {
+      const held = w.claimed ?? w.offer?.held;
+      if (held) {
         const t = this.backoff.get(id);
         if (t) clearTimeout(t);
         this.backoff.delete(id);
         try {
           if (w.rerun) this.o.store.releaseInterrupted(id, this.o.workerId);
-          this.o.store.unassign(id);
+          if (w.claimed) this.o.store.unassign(id);
         } catch (err) {
           // the store still says this worker holds it: only our restart may resolve it
           this.o.logger.warn({ job_id: id, err: String(err) }, 'store unavailable at shutdown: the job stays claimed for restart recovery');
           continue;
         }
-        w.claimed.release();
+        held.release();
       }
     }
     this.waiting.clear();
@@ -399,12 +404,7 @@ export class Executor {
           });
           break;
         }
-        try {
-          this.o.store.beginBatch();
-        } catch (err) {
-          if (!isStoreUnavailable(err)) throw err;
-          break; // storeFailed() paused dispatching; the job stays waiting
-        }
+        if (!this.beginBatch()) break;
         const w = this.heap.pop()!;
         if (w.dead) continue;
         this.waiting.delete(w.job.job_id);
@@ -422,6 +422,34 @@ export class Executor {
       this.dispatching = false;
       this.updateGauges();
     }
+  }
+
+  /**
+   * Opens the group commit for the jobs about to start. While another worker sharing the
+   * store holds the write lock, dispatch is retried shortly instead of sleeping in SQLite's
+   * busy handler (which would stall this worker's whole event loop); only a lock held past
+   * the busy timeout is waited on, and then counts as a store failure. False = not now.
+   */
+  private beginBatch(): boolean {
+    try {
+      if (!this.o.store.tryBeginBatch()) {
+        if (this.lockWaitSince === 0) this.lockWaitSince = Date.now();
+        if (Date.now() - this.lockWaitSince < this.o.store.busyTimeout) {
+          this.lockRetry ??= setTimeout(() => {
+            this.lockRetry = undefined;
+            this.dispatch();
+          }, 1);
+          return false;
+        }
+        this.o.store.beginBatch();
+      }
+    } catch (err) {
+      if (!isStoreUnavailable(err)) throw err;
+      return false; // storeFailed() paused dispatching; the job stays waiting
+    } finally {
+      if (this.o.store.batchId !== 0) this.lockWaitSince = 0;
+    }
+    return true;
   }
 
   private newRunning(job: JobDocument, claimed: ClaimedJob, rerun = false): Running {
@@ -610,6 +638,7 @@ export class Executor {
         return;
       }
       this.storeDown = false;
+      this.lockWaitSince = 0;
       this.o.metrics.storeAvailable.set(1);
       this.o.logger.info({ unavailable_ms: Date.now() - this.storeDownSince, waiting: this.waiting.size, unrecorded: this.unrecorded.size }, 'job store available again; resuming');
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { dropJob, echoJob, listDir, makeSpool, resultPath, sleep, startDaemon, waitForResult } from '../worker/helpers/daemon.js';
+import { dropJob, echoJob, job, listDir, makeSpool, resultPath, sleep, startDaemon, waitFor, waitForResult } from '../worker/helpers/daemon.js';
 
 test('spool: a file written slowly in place is read only once complete; dotfiles and *.tmp are ignored', async () => {
   const spool = makeSpool();
@@ -56,5 +56,24 @@ test('spool: a cancel file for a job that has not arrived yet cancels it on arri
     assert.ok(!existsSync(join(spool.jobs, 'early-cancel-01.cancel')));
   } finally {
     await d.stop();
+  }
+});
+
+test('spool: a file name reused while the first job still runs gets its own claim; both run, both are archived', async () => {
+  const spool = makeSpool();
+  const d = startDaemon(spool, ['--worker-id', 'w-reuse', '--max-concurrent', '2']);
+  try {
+    await d.ready();
+    dropJob(spool, job('reuse-first-01', 'test.sleep', { seconds: 0.8 }), 'reused.json');
+    await waitFor(() => listDir(join(spool.jobs, 'claimed', 'w-reuse')).includes('reused.json'), 5000, 'first claimed');
+    dropJob(spool, job('reuse-second-01', 'test.sleep', { seconds: 0.2 }), 'reused.json');
+    await waitFor(() => listDir(join(spool.jobs, 'claimed', 'w-reuse')).includes('reused.json~1'), 5000, 'second held under another name');
+    const [a, b] = await Promise.all([waitForResult(spool, 'reuse-first-01'), waitForResult(spool, 'reuse-second-01')]);
+    assert.equal(a.status, 'completed');
+    assert.equal(b.status, 'completed');
+    await waitFor(() => listDir(join(spool.jobs, 'done')).filter((n) => n.startsWith('reused.json')).length === 2, 5000, 'both archived');
+    assert.deepEqual(listDir(join(spool.jobs, 'claimed', 'w-reuse')), []);
+  } finally {
+    assert.equal((await d.stop()).code, 0);
   }
 });

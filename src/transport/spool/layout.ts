@@ -44,12 +44,12 @@ export class SpoolLayout {
     return join(this.resultsDir, `${jobId}-events.jsonl`);
   }
 
-  /** Moves a claimed file to done/ or failed/, never overwriting an older archive of the same name. */
-  archive(name: string, to: 'done' | 'failed', suffix = ''): void {
+  /** Moves a claimed file to done/ or failed/ (as `asName`), never overwriting an older archive of the same name. */
+  archive(held: string, to: 'done' | 'failed', suffix = '', asName = held): void {
     const dir = to === 'done' ? this.doneDir : this.failedDir;
-    let target = join(dir, name + suffix);
-    if (existsSync(target)) target = join(dir, `${name}${suffix}.${Date.now()}-${process.pid}`);
-    renameSync(this.claimed(name), target);
+    let target = join(dir, asName + suffix);
+    if (existsSync(target)) target = join(dir, `${asName}${suffix}.${Date.now()}-${process.pid}`);
+    renameSync(this.claimed(held), target);
   }
 
   /** tmp + rename in the same folder: readers see the whole result or none. */

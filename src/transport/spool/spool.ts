@@ -7,6 +7,7 @@ import {
   fstatSync,
   openSync,
   readdirSync,
+  linkSync,
   readFileSync,
   readSync,
   renameSync,
@@ -55,13 +56,14 @@ export interface SpoolOptions {
 /** A result recorded in the store that could not be written to the results folder yet. */
 interface Unpublished {
   /** The claimed job file to archive once written (none for orphans). */
-  name?: string;
+  claim?: SpoolClaim;
   result: JobResult;
   error: string;
 }
 
+/** Files in jobs/ this worker looked at and left there: still being written, or routed elsewhere. */
 interface Seen {
-  state: 'offered' | 'partial' | 'foreign';
+  state: 'partial' | 'foreign';
   jobId?: string;
   size?: number;
   since?: number;
@@ -206,7 +208,10 @@ export class SpoolTransport {
     const offers: JobOffer[] = [];
     const batchIds = new Set<string>();
     const now = Date.now();
-    for (const d of entries) {
+    // workers sharing the folder start at different places: fewer lost claim races
+    const start = entries.length > 1 ? Math.floor(Math.random() * entries.length) : 0;
+    for (let i = 0; i < entries.length; i++) {
+      const d = entries[(start + i) % entries.length]!;
       const name = d.name;
       if (name.startsWith('.') || name.endsWith('.tmp')) continue;
       if (name.endsWith('.cancel')) {
@@ -226,12 +231,7 @@ export class SpoolTransport {
     }
     // cancels first: a job and its cancel seen in the same scan is cancelled, never started
     if (offers.length) this.o.executor.offerMany(offers, { dispatch: false });
-    for (const [name, s] of this.seen) {
-      if (!present.has(name)) {
-        this.seen.delete(name);
-        if (s.state === 'offered' && s.jobId) this.o.executor.withdraw(s.jobId);
-      }
-    }
+    for (const name of this.seen.keys()) if (!present.has(name)) this.seen.delete(name);
     for (const c of cancels) {
       try {
         this.applyCancel(c);
@@ -260,7 +260,12 @@ export class SpoolTransport {
     }
   }
 
-  /** Reads and checks one new file; returns the offer to make, or undefined when it was answered or must wait. */
+  /**
+   * Reads one new file and, once it is complete JSON, claims it (atomic rename) before
+   * validating it: of several workers on one folder only the winner pays for validation,
+   * routing and the answer. Files still being written are never claimed (their writer
+   * may still append by path). Returns the offer to make, or undefined when answered.
+   */
   private consider(name: string, s: Seen | undefined, now: number, batch: ReadonlySet<string>): JobOffer | undefined {
     let text: string;
     let size: number;
@@ -272,7 +277,8 @@ export class SpoolTransport {
         size = st.size;
         ino = st.ino;
         if (size > MAX_JOB_TEXT_BYTES) {
-          this.reject(name, undefined, new GuestkitError('VALIDATION_ERROR', `job file is ${size} bytes; the limit is ${MAX_JOB_TEXT_BYTES}`, { phase: 'validation' }), 'too_large');
+          const claim = this.claim(name, ino, size);
+          if (claim) this.refuse(claim, undefined, new GuestkitError('VALIDATION_ERROR', `job file is ${size} bytes; the limit is ${MAX_JOB_TEXT_BYTES}`, { phase: 'validation' }), 'too_large');
           return;
         }
         text = readFileSync(fd, 'utf8');
@@ -297,31 +303,31 @@ export class SpoolTransport {
         this.scheduleLater();
         return;
       }
-      this.reject(name, undefined, new GuestkitError('VALIDATION_ERROR', `job file ${name} is not valid JSON: ${(err as Error).message}`, { phase: 'validation', details: { file: name } }), 'bad_json');
+      const claim = this.claim(name, ino, size);
+      if (claim) this.refuse(claim, undefined, new GuestkitError('VALIDATION_ERROR', `job file ${name} is not valid JSON: ${(err as Error).message}`, { phase: 'validation', details: { file: name } }), 'bad_json');
       return;
     }
+    const claim = this.claim(name, ino, size);
+    if (!claim) return; // another worker was faster
     const v = validateJob(doc);
     if (!v.ok || !v.job) {
-      this.reject(name, doc, validationError(v.errors, `invalid job document ${name}`), 'invalid');
+      this.refuse(claim, doc, validationError(v.errors, `invalid job document ${name}`), 'invalid');
       return;
     }
     const job = v.job;
     if (v.warnings.length) this.o.logger.warn({ file: name, job_id: job.job_id, warnings: v.warnings }, 'job document warnings');
     const routed = this.o.executor.routedHere(job);
     if (!routed.ok) {
-      this.seen.set(name, { state: 'foreign', jobId: job.job_id });
+      if (claim.giveBack()) this.seen.set(name, { state: 'foreign', jobId: job.job_id });
       this.o.logger.info({ file: name, job_id: job.job_id, why: routed.why }, 'job is routed to another worker or pool; left in the spool');
       return;
     }
     if (this.o.executor.knows(job.job_id) || batch.has(job.job_id)) {
       // the same job id already waits or runs here: a second file for it is a duplicate
-      this.seen.set(name, { state: 'offered', jobId: job.job_id });
-      const claim = this.claim(name, ino, size);
-      claim?.duplicate(`job_id ${job.job_id} is already queued or running on this worker`);
+      claim.duplicate(`job_id ${job.job_id} is already queued or running on this worker`);
       return;
     }
-    this.seen.set(name, { state: 'offered', jobId: job.job_id });
-    return { job, claim: () => this.claim(name, ino, size) };
+    return { job, held: claim, claim: () => claim };
   }
 
   private scheduleLater(): void {
@@ -330,39 +336,49 @@ export class SpoolTransport {
   }
 
   /**
-   * Atomic claim: rename into claimed/<worker>/. The file claimed must be the one parsed
+   * Atomic claim: rename into claimed/<worker>/. The file claimed must be the one read
    * (same inode and size): a new file dropped under an old name is given back unread.
    */
   private claim(name: string, ino: number, size: number): SpoolClaim | null {
     const from = this.layout.incoming(name);
-    const to = this.layout.claimed(name);
+    const held = this.heldName(name);
+    const to = this.layout.claimed(held);
+    this.seen.delete(name);
     try {
       renameSync(from, to);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'claim failed');
-      this.seen.delete(name);
       return null;
     }
+    const claim = new SpoolClaim(this, name, held);
     try {
       const st = statSync(to);
       if (st.ino !== ino || st.size !== size) {
-        renameSync(to, from);
-        this.seen.delete(name);
+        claim.giveBack();
         this.scheduleScan();
         return null;
       }
     } catch (err) {
       this.o.logger.warn({ file: name, err: String(err) }, 'claimed file vanished');
-      this.seen.delete(name);
       return null;
     }
-    return new SpoolClaim(this, name);
+    return claim;
   }
 
-  /** A file that is not a runnable job: claimed (so one worker answers), result written, moved to failed/. */
-  private reject(name: string, doc: unknown, err: GuestkitError, reason: string): void {
-    const claimed = this.claim(name, statSafe(this.layout.incoming(name))?.ino ?? -1, statSafe(this.layout.incoming(name))?.size ?? -1);
-    if (!claimed) return;
+  /**
+   * The name a file takes in our claimed folder: its own, unless a job file of the same
+   * name is still held there (a submitter reused the name): then `name~N`. Only this
+   * process writes into its claimed folder, so the check cannot race.
+   */
+  private heldName(name: string): string {
+    if (!existsSync(this.layout.claimed(name))) return name;
+    for (let i = 1; i < 1000; i++) if (!existsSync(this.layout.claimed(`${name}~${i}`))) return `${name}~${i}`;
+    return `${name}~${Date.now()}`;
+  }
+
+  /** A claimed file that is not a runnable job: its failed result is written and it moves to failed/. */
+  private refuse(claim: SpoolClaim, doc: unknown, err: GuestkitError, reason: string): void {
+    const name = claim.source;
     const jobId = jobIdFor(doc, name);
     const result = failedResult({
       job: { job_id: jobId, execution: { ...EXECUTION_DEFAULTS }, observability: observabilityOf(doc) },
@@ -374,7 +390,7 @@ export class SpoolTransport {
     this.o.metrics.spoolRejected.inc({ reason });
     this.o.metrics.jobs.inc({ operation: operationOf(doc), status: 'failed' });
     this.o.logger.warn({ file: name, job_id: jobId, reason, error: err.message }, 'job file refused');
-    claimed.finish(result as JobResult);
+    claim.finish(result as JobResult);
   }
 
   private applyCancel(name: string): void {
@@ -405,30 +421,27 @@ export class SpoolTransport {
   }
 
   /** One claimed file of a dead run: given back, finished WORKER_LOST, or archived. Returns its job id. */
-  private recoverOne(name: string): string {
+  private recoverOne(held: string): string {
     let job: JobDocument | null = null;
     let doc: unknown;
+    const name = held.replace(/~\d+$/, '');
     try {
-      doc = JSON.parse(readFileSync(this.layout.claimed(name), 'utf8'));
+      doc = JSON.parse(readFileSync(this.layout.claimed(held), 'utf8'));
       job = validateJob(doc).job ?? null;
     } catch {
       job = null;
     }
     const jobId = job?.job_id ?? jobIdFor(doc, name);
-    const claim = new SpoolClaim(this, name);
+    const claim = new SpoolClaim(this, name, held);
     if (!job) {
       // refused before the crash, or garbage: the scan answers it again
-      try {
-        renameSync(this.layout.claimed(name), this.layout.incoming(name));
-      } catch (err) {
-        this.o.logger.warn({ file: name, err: String(err) }, 'could not give an unreadable claimed file back');
-      }
+      claim.giveBack();
       return jobId;
     }
     const act = this.o.executor.recover(job, jobId);
     if (act.action === 'release') claim.release();
     else if (act.result) claim.finish(act.result);
-    else this.layout.archive(name, 'failed');
+    else this.archiveClaimed(claim, 'failed');
     return jobId;
   }
 
@@ -448,13 +461,14 @@ export class SpoolTransport {
       if (files.length === 0 || !isDead(dir)) continue;
       let n = 0;
       for (const f of files) {
+        const held = this.heldName(f);
         try {
-          renameSync(join(base, dir, f), this.layout.claimed(f));
+          renameSync(join(base, dir, f), this.layout.claimed(held));
         } catch {
           continue; // another worker adopted it first
         }
         try {
-          this.recoverOne(f);
+          this.recoverOne(held);
         } catch (err) {
           // e.g. the store is failing: the file stays in our claimed folder for our own recovery
           this.o.logger.error({ file: f, dead_worker: dir, err: String(err) }, 'could not recover an adopted claim; kept for restart recovery');
@@ -465,39 +479,64 @@ export class SpoolTransport {
     }
   }
 
-  /** @internal used by SpoolClaim */
-  forget(name: string): void {
-    this.seen.delete(name);
-  }
 
   /**
    * Writes a result and archives its job file. A results folder that fails (full, gone,
    * the name taken by a folder) keeps the result in memory and the job file in claimed/;
    * writing is retried with back-off and readiness reports it meanwhile.
    */
-  publish(name: string | undefined, result: JobResult): void {
+  publish(claim: SpoolClaim | undefined, result: JobResult): void {
     try {
       this.layout.writeResult(result.job_id, result, this.o.durableResults);
     } catch (err) {
       const first = this.unpublished.size === 0;
-      this.unpublished.set(result.job_id, { name, result, error: String(err) });
+      this.unpublished.set(result.job_id, { claim, result, error: String(err) });
       this.o.metrics.unpublished.set(this.unpublished.size);
-      this.o.logger[first ? 'error' : 'warn']({ job_id: result.job_id, file: name, err: String(err) }, 'could not write the result; kept and retried (the job file stays claimed)');
+      this.o.logger[first ? 'error' : 'warn']({ job_id: result.job_id, file: claim?.source, err: String(err) }, 'could not write the result; kept and retried (the job file stays claimed)');
       if (first) this.publishDelayMs = 100;
       this.schedulePublishRetry();
       return;
     }
-    if (name !== undefined) this.archiveClaimed(name, result.status === 'completed' ? 'done' : 'failed');
+    if (claim) this.archiveClaimed(claim, result.status === 'completed' ? 'done' : 'failed');
   }
 
-  private archiveClaimed(name: string, to: 'done' | 'failed'): void {
+  /** @internal Moves a claimed file to done/ or failed/ under its original name. */
+  archiveClaimed(claim: SpoolClaim, to: 'done' | 'failed', suffix = ''): void {
     try {
-      this.layout.archive(name, to);
+      this.layout.archive(claim.held, to, suffix, claim.source);
     } catch (err) {
       // the result is out; a claimed file someone removed by hand is no reason to fail
-      this.o.logger.warn({ file: name, err: String(err) }, 'could not archive the job file');
+      this.o.logger.warn({ file: claim.source, err: String(err) }, 'could not archive the job file');
     }
-    this.forget(name);
+  }
+
+  /**
+   * @internal Puts a claimed file back into jobs/ under its name. A link, not a rename:
+   * a newer file dropped under the same name meanwhile is never overwritten (then the
+   * claimed one stays for restart recovery). Returns whether it went back.
+   */
+  giveBack(claim: SpoolClaim): boolean {
+    const from = this.layout.claimed(claim.held);
+    const to = this.layout.incoming(claim.source);
+    try {
+      linkSync(from, to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        this.o.logger.warn({ file: claim.source }, 'a newer file took the name meanwhile; the job stays claimed until restart recovery');
+        return false;
+      }
+      if (code === 'ENOENT') return false;
+      try {
+        renameSync(from, to); // filesystems without hard links
+        return true;
+      } catch (err2) {
+        this.o.logger.error({ file: claim.source, err: String(err2) }, 'could not give the job back to the spool');
+        return false;
+      }
+    }
+    unlinkQuiet(from);
+    return true;
   }
 
   private schedulePublishRetry(): void {
@@ -520,7 +559,7 @@ export class SpoolTransport {
         continue;
       }
       this.unpublished.delete(id);
-      if (u.name !== undefined) this.archiveClaimed(u.name, u.result.status === 'completed' ? 'done' : 'failed');
+      if (u.claim) this.archiveClaimed(u.claim, u.result.status === 'completed' ? 'done' : 'failed');
     }
     this.o.metrics.unpublished.set(this.unpublished.size);
     if (this.unpublished.size === 0) {
@@ -542,9 +581,14 @@ class SpoolClaim implements ClaimedJob {
   private flushScheduled = false;
   private eventWriteFailed = false;
 
+  /**
+   * @param source the file's name in jobs/ (recorded with the job, used for archives)
+   * @param held its name in claimed/<worker>/ (the same unless that name was taken)
+   */
   constructor(
     private readonly t: SpoolTransport,
     readonly source: string,
+    readonly held: string,
   ) {}
 
   /** Events of one event-loop turn go out in one append (an open() per event is the costliest call here). */
@@ -573,26 +617,22 @@ class SpoolClaim implements ClaimedJob {
 
   finish(result: JobResult): void {
     this.flush();
-    this.t.publish(this.source, result);
+    this.t.publish(this, result);
   }
 
   release(): void {
     this.flush();
-    try {
-      renameSync(this.t.layout.claimed(this.source), this.t.layout.incoming(this.source));
-    } catch (err) {
-      this.t.options.logger.error({ file: this.source, err: String(err) }, 'could not give the job back to the spool');
-    }
-    this.t.forget(this.source);
+    this.t.giveBack(this);
+  }
+
+  /** Back into jobs/ unread by this worker (routed elsewhere, or not the file that was read). */
+  giveBack(): boolean {
+    return this.t.giveBack(this);
   }
 
   duplicate(reason: string): void {
-    try {
-      this.t.layout.archive(this.source, 'failed', '.duplicate');
-    } catch (err) {
-      this.t.options.logger.error({ file: this.source, err: String(err), reason }, 'could not archive duplicate');
-    }
-    this.t.forget(this.source);
+    this.t.options.logger.debug({ file: this.source, reason }, 'duplicate archived');
+    this.t.archiveClaimed(this, 'failed', '.duplicate');
   }
 }
 
