@@ -848,6 +848,13 @@ export class Executor {
       );
     } catch (err) {
       const code = (err as NodeJS.ErrnoException)?.code;
+      const exited = /^worker exited with code: (-?\d+)/.exec(String((err as Error)?.message));
+      if (exited && !r.abort) {
+        throw new GuestkitError('EXECUTION_ERROR', `the handler thread exited (code ${exited[1]}) before finishing the job`, {
+          phase: 'execution',
+          details: { exit_code: Number(exited[1]) },
+        });
+      }
       if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
         throw new GuestkitError('EXECUTION_ERROR', `handler exceeded its memory limit of ${cap ?? 'default'} MiB and was stopped`, {
           phase: 'execution',

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isGuestkitError } from '../../src/protocol/errors.js';
-import { Store, type AdmitInput } from '../../src/store/store.js';
+import Database from 'better-sqlite3';
+import { isStoreUnavailable, Store, type AdmitInput } from '../../src/store/store.js';
 
 const input = (jobId: string, over: Partial<AdmitInput> = {}): AdmitInput => ({
   jobId,
@@ -100,6 +101,70 @@ test('store: survives reopening (durable) and migrations are idempotent; group c
     assert.equal(s.nextEventSequence('other-job-01'), 0);
     assert.equal(s.worker('w1')!.state, 'ready');
     assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
+  } finally {
+    s.close();
+  }
+});
+
+test('store: a lock held by another process past the busy timeout is StoreUnavailableError; tryBeginBatch does not wait; the next committed write clears the failure', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gk-store-'));
+  const s = Store.open(dir, { busyTimeoutMs: 50 });
+  const other = new Database(join(dir, 'guestkit.db'));
+  const heard: string[] = [];
+  s.onUnavailable((e) => heard.push(e.sqliteCode));
+  try {
+    s.registerWorker('w1', {}, 'ready', 0);
+    s.admit(input('lock-job-01'));
+    other.exec('BEGIN IMMEDIATE');
+    assert.throws(() => s.admit(input('lock-job-02')), (e) => isStoreUnavailable(e) && e.sqliteCode === 'SQLITE_BUSY' && e.code === 'EXECUTION_ERROR' && e.retryRecommended);
+    assert.equal(s.unavailable?.code, 'SQLITE_BUSY');
+    assert.deepEqual(heard, ['SQLITE_BUSY']);
+    const t0 = performance.now();
+    assert.equal(s.tryBeginBatch(), false);
+    assert.ok(performance.now() - t0 < 40, 'no busy wait');
+    assert.throws(() => s.beginBatch(), isStoreUnavailable);
+    assert.throws(() => s.probe('w1', 'ready', 0, 10), isStoreUnavailable);
+    // reads still work in WAL mode while another process writes
+    assert.equal(s.getJob('lock-job-01')!.status, 'assigned');
+    other.exec('COMMIT');
+    s.probe('w1', 'ready', 0);
+    assert.equal(s.unavailable, undefined);
+    // a non-store error is not a store failure
+    assert.throws(() => s.startAttempt('missing-job-01', 'w1'), (e) => isGuestkitError(e, 'NOT_FOUND') && !isStoreUnavailable(e));
+    assert.equal(s.unavailable, undefined);
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    s.close();
+  }
+});
+
+test('store: a batch rolled back by a store failure runs the lost callbacks, not the commit ones; releaseInterrupted refunds the open attempt', () => {
+  const s = fresh();
+  try {
+    s.admit(input('roll-job-01'));
+    s.startAttempt('roll-job-01', 'w1');
+    s.beginBatch();
+    const id = s.batchId;
+    assert.ok(id > 0);
+    s.finish('roll-job-01', 'completed', { ok: true });
+    const seen: string[] = [];
+    s.afterCommit(() => seen.push('published'), () => seen.push('lost'));
+    // what a failed COMMIT does: the batch is rolled back
+    (s as unknown as { fail(op: string, cause: unknown): unknown }).fail('commit', Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' }));
+    assert.deepEqual(seen, ['lost']);
+    assert.equal(s.batchId, 0);
+    assert.equal(s.getJob('roll-job-01')!.status, 'running', 'the finish was rolled back');
+    assert.equal(s.unavailable?.code, 'SQLITE_IOERR_WRITE');
+    s.releaseInterrupted('roll-job-01', 'w1');
+    const row = s.getJob('roll-job-01')!;
+    assert.equal(row.status, 'pending');
+    assert.equal(row.attempt, 0, 'the interrupted attempt is refunded');
+    assert.deepEqual(s.attempts('roll-job-01').map((a) => a.status), ['interrupted']);
+    assert.equal(s.unavailable, undefined, 'a committed write clears the failure');
+    // the re-run is admitted again and counts as attempt 1
+    assert.equal(s.admit(input('roll-job-01')).kind, 'admitted');
+    assert.equal(s.startAttempt('roll-job-01', 'w1'), 1);
   } finally {
     s.close();
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { dropJob, echoJob, job, listDir, makeSpool, resultPath, sleep, startDaemon, waitFor, waitForResult } from '../worker/helpers/daemon.js';
@@ -73,6 +73,23 @@ test('spool: a file name reused while the first job still runs gets its own clai
     assert.equal(b.status, 'completed');
     await waitFor(() => listDir(join(spool.jobs, 'done')).filter((n) => n.startsWith('reused.json')).length === 2, 5000, 'both archived');
     assert.deepEqual(listDir(join(spool.jobs, 'claimed', 'w-reuse')), []);
+  } finally {
+    assert.equal((await d.stop()).code, 0);
+  }
+});
+
+test('spool: with polling all but off, the file watch alone sees jobs, survives the jobs folder being removed and re-watches the new one', async () => {
+  const spool = makeSpool();
+  const d = startDaemon(spool, ['--worker-id', 'w-watch'], { GUESTKIT_SPOOL_POLL_MS: '600000' });
+  try {
+    await d.ready();
+    dropJob(spool, echoJob('watch-before-01'));
+    assert.equal((await waitForResult(spool, 'watch-before-01', 5000)).status, 'completed');
+    rmSync(spool.jobs, { recursive: true, force: true });
+    await d.waitForLog((l) => /jobs folder was missing and was created again/.test(l.msg), 5000);
+    await waitFor(() => existsSync(join(spool.jobs, 'claimed')), 5000, 'folders recreated');
+    dropJob(spool, echoJob('watch-after-01'));
+    assert.equal((await waitForResult(spool, 'watch-after-01', 5000)).status, 'completed');
   } finally {
     assert.equal((await d.stop()).code, 0);
   }

@@ -37,6 +37,7 @@ test('a handler thread that dies (throw, process.exit, uncaught, unhandled rejec
     assert.equal(r.error?.code, 'EXECUTION_ERROR', `${mode}: ${JSON.stringify(r.error)}`);
     assert.ok(r.error!.message.length > 0);
   }
+  assert.match((await waitForResult(spool, 'crash-exit-01')).error!.message, /handler thread exited \(code 3\)/);
   dropJob(spool, echoJob('after-crash-01'));
   assert.equal((await waitForResult(spool, 'after-crash-01')).status, 'completed');
   // a thread that throws after its job ended belongs to no job: logged, the thread replaced
