@@ -291,9 +291,16 @@ export class Executor {
         const t = this.backoff.get(id);
         if (t) clearTimeout(t);
         this.backoff.delete(id);
+        if (w.rerun && this.storeDown) {
+          // its store row may still name this worker: given back now, another worker would
+          // refuse it as a duplicate; our restart resolves it instead (no wait on a dead store)
+          this.o.logger.warn({ job_id: id }, 'store unavailable at shutdown: the job stays claimed for restart recovery');
+          continue;
+        }
         try {
           if (w.rerun) this.o.store.releaseInterrupted(id, this.o.workerId);
-          if (w.claimed) this.o.store.unassign(id);
+          // a pending row left by a retry back-off: whoever admits it next resumes it anyway
+          if (w.claimed && !this.storeDown) this.o.store.unassign(id);
         } catch (err) {
           // the store still says this worker holds it: only our restart may resolve it
           this.o.logger.warn({ job_id: id, err: String(err) }, 'store unavailable at shutdown: the job stays claimed for restart recovery');
@@ -434,11 +441,13 @@ export class Executor {
     try {
       if (!this.o.store.tryBeginBatch()) {
         if (this.lockWaitSince === 0) this.lockWaitSince = Date.now();
-        if (Date.now() - this.lockWaitSince < this.o.store.busyTimeout) {
+        const waited = Date.now() - this.lockWaitSince;
+        if (waited < this.o.store.busyTimeout) {
+          // 1 ms at first (another worker's batch is short), longer while the lock stays taken
           this.lockRetry ??= setTimeout(() => {
             this.lockRetry = undefined;
             this.dispatch();
-          }, 1);
+          }, Math.min(50, 1 + waited / 10));
           return false;
         }
         this.o.store.beginBatch();

@@ -150,3 +150,33 @@ test('killed while the store is failing: the claimed jobs are found by restart r
   completedOnce(spool, ids);
   assert.deepEqual(listDir(join(spool.jobs, 'claimed', 'w-full-kill')), []);
 });
+
+test('SIGTERM while the store is locked: the worker drains promptly and exits 0; after the lock is gone a restart completes every job', async () => {
+  const spool = makeSpool();
+  const args = ['--worker-id', 'w-lock-drain', '--max-concurrent', '2', '--drain-timeout', '1'];
+  const env = { GUESTKIT_STORE_BUSY_TIMEOUT_MS: '100' };
+  const d1 = startDaemon(spool, args, env);
+  await d1.ready();
+  dropJob(spool, job('drain-slow-01', 'test.sleep', { seconds: 5 }, { execution: { max_attempts: 2 } }));
+  await waitFor(() => readEvents(spool, 'drain-slow-01').length >= 2, 10_000, 'drain-slow-01 running');
+  const db = new Database(join(spool.data, 'guestkit.db'));
+  db.exec('BEGIN IMMEDIATE');
+  const ids = Array.from({ length: 10 }, (_, i) => `drain-echo-${String(i).padStart(2, '0')}`);
+  ids.forEach((id) => dropJob(spool, echoJob(id)));
+  await d1.waitForLog((l) => /job store unavailable: no new job starts/.test(l.msg));
+  const t0 = Date.now();
+  const exit = await d1.stop('SIGTERM', 20_000);
+  assert.equal(exit.code, 0);
+  assert.ok(Date.now() - t0 < 8000, `drained in ${Date.now() - t0} ms`);
+  db.exec('COMMIT');
+  db.close();
+
+  const d2 = startDaemon(spool, args, env);
+  try {
+    await d2.ready();
+    for (const id of [...ids, 'drain-slow-01']) assert.equal((await waitForResult(spool, id, 30_000)).status, 'completed', id);
+  } finally {
+    assert.equal((await d2.stop()).code, 0);
+  }
+  completedOnce(spool, [...ids, 'drain-slow-01']);
+});

@@ -222,7 +222,8 @@ export class SpoolTransport {
       present.add(name);
       const s = this.seen.get(name);
       if (s && s.state !== 'partial') continue;
-      if (this.o.executor.queued >= this.maxQueued) continue;
+      // no claims while the store fails (nothing could start) or the queue is full
+      if (!this.o.executor.storeAvailable || this.o.executor.queued >= this.maxQueued) continue;
       const offer = this.consider(name, s, now, batchIds);
       if (offer) {
         offers.push(offer);
