@@ -45,7 +45,7 @@ function osSummary(os: OperatingSystem, explain: boolean): string[] {
     `  osinfo:       ${os.osinfo}`,
     `  mounts:       ${Object.entries(os.mountpoints).map(([m, d]) => `${m}=${d}`).join(' ')}`,
   ];
-  if (os.applications) lines.push(`  packages:     ${os.applications.length} (${os.package_format ?? '?'}/${os.package_management ?? '?'})`);
+  if (os.applications) lines.push(`  packages:     ${os.applications.length}${os.package_format ? ` (${os.package_format}/${os.package_management ?? '?'})` : ''}`);
   if (os.kernels?.length) lines.push(`  kernels:      ${os.kernels.map((k) => k.version).join(', ')}`);
   if (os.bootloader) lines.push(`  bootloader:   ${os.bootloader.type}${os.bootloader.default_entry ? `, default "${os.bootloader.default_entry}"` : ''}`);
   if (os.init_system) lines.push(`  init:         ${os.init_system}${os.default_target ? ` (${os.default_target})` : ''}, ${os.services?.length ?? 0} enabled units`);
