@@ -223,8 +223,14 @@ export class SpoolTransport {
       const s = this.seen.get(name);
       if (s && s.state !== 'partial') continue;
       // no claims while the store fails (nothing could start) or the queue is full
-      if (!this.o.executor.storeAvailable || this.o.executor.queued >= this.maxQueued) continue;
-      const offer = this.consider(name, s, now, batchIds);
+      if (!this.o.executor.storeAvailable || this.o.executor.queued + offers.length >= this.maxQueued) continue;
+      let offer: JobOffer | undefined;
+      try {
+        offer = this.consider(name, s, now, batchIds);
+      } catch (err) {
+        // one file must not cost the offers already claimed in this scan
+        this.o.logger.error({ file: name, err: String((err as Error)?.stack ?? err) }, 'could not consider job file');
+      }
       if (offer) {
         offers.push(offer);
         batchIds.add(offer.job.job_id);
@@ -310,6 +316,18 @@ export class SpoolTransport {
     }
     const claim = this.claim(name, ino, size);
     if (!claim) return; // another worker was faster
+    try {
+      return this.admitClaimed(claim, doc, batch);
+    } catch (err) {
+      // a claimed file always gets an answer, even when checking it failed unexpectedly
+      this.refuse(claim, doc, new GuestkitError('VALIDATION_ERROR', `job file ${name} could not be checked: ${(err as Error)?.message ?? String(err)}`, { phase: 'validation', details: { file: name } }), 'invalid');
+      return undefined;
+    }
+  }
+
+  /** Validation and routing of a file this worker claimed. */
+  private admitClaimed(claim: SpoolClaim, doc: unknown, batch: ReadonlySet<string>): JobOffer | undefined {
+    const name = claim.source;
     const v = validateJob(doc);
     if (!v.ok || !v.job) {
       this.refuse(claim, doc, validationError(v.errors, `invalid job document ${name}`), 'invalid');
