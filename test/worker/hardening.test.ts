@@ -138,3 +138,11 @@ test('an output.destination that is a folder is refused before the image is open
   assert.equal(r.error?.phase, 'validation');
   assert.match(r.error!.message, /is a directory/);
 });
+
+test('a refused file that carries the id of a finished job never overwrites its result', async () => {
+  dropJob(spool, echoJob('clobber-id-01', {}, 'original'));
+  const first = await waitForResult(spool, 'clobber-id-01');
+  dropJob(spool, echoJob('clobber-id-01', { kind: 'Nope' }), 'clobber-bad.json');
+  await waitFor(() => listDir(join(spool.jobs, 'failed')).includes('clobber-bad.json.duplicate'), 5000, 'archived as duplicate');
+  assert.deepEqual(JSON.parse(readFileSync(resultPath(spool, 'clobber-id-01'), 'utf8')), first);
+});

@@ -399,6 +399,13 @@ export class SpoolTransport {
   private refuse(claim: SpoolClaim, doc: unknown, err: GuestkitError, reason: string): void {
     const name = claim.source;
     const jobId = jobIdFor(doc, name);
+    if (this.o.executor.knows(jobId) || existsSync(this.layout.resultPath(jobId))) {
+      // a broken file must not overwrite the result of the job whose id it carries
+      this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
+      this.o.logger.warn({ file: name, job_id: jobId, reason, error: err.message }, 'refused job file names a job id that already has a result or is running; archived as duplicate');
+      claim.duplicate(`refused (${reason}) and job_id ${jobId} is taken`);
+      return;
+    }
     const result = failedResult({
       job: { job_id: jobId, execution: { ...EXECUTION_DEFAULTS }, observability: observabilityOf(doc) },
       workerId: this.o.workerId,
