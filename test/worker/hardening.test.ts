@@ -146,3 +146,15 @@ test('a refused file that carries the id of a finished job never overwrites its 
   await waitFor(() => listDir(join(spool.jobs, 'failed')).includes('clobber-bad.json.duplicate'), 5000, 'archived as duplicate');
   assert.deepEqual(JSON.parse(readFileSync(resultPath(spool, 'clobber-id-01'), 'utf8')), first);
 });
+
+test('the claimed folder or the results folder removed at run time is created again; no job is stuck', async () => {
+  rmSync(join(spool.jobs, 'claimed'), { recursive: true, force: true });
+  dropJob(spool, echoJob('no-claimed-dir-01'));
+  assert.equal((await waitForResult(spool, 'no-claimed-dir-01')).status, 'completed');
+  await d.waitForLog((l) => /the claimed folder was missing and was created again/.test(l.msg));
+  rmSync(spool.results, { recursive: true, force: true });
+  dropJob(spool, echoJob('no-results-dir-01'));
+  assert.equal((await waitForResult(spool, 'no-results-dir-01')).status, 'completed');
+  await d.waitForLog((l) => /the results folder was missing and was created again/.test(l.msg));
+  assert.equal((await readyz()).status, 200);
+});

@@ -358,7 +358,7 @@ export class SpoolTransport {
    * Atomic claim: rename into claimed/<worker>/. The file claimed must be the one read
    * (same inode and size): a new file dropped under an old name is given back unread.
    */
-  private claim(name: string, ino: number, size: number): SpoolClaim | null {
+  private claim(name: string, ino: number, size: number, retried = false): SpoolClaim | null {
     const from = this.layout.incoming(name);
     const held = this.heldName(name);
     const to = this.layout.claimed(held);
@@ -366,7 +366,10 @@ export class SpoolTransport {
     try {
       renameSync(from, to);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'claim failed');
+      const code = (err as NodeJS.ErrnoException).code;
+      // the file is still there but our claimed folder is not (removed by hand): recreate it
+      if (code === 'ENOENT' && !retried && existsSync(from) && this.recreateFolders('claimed folder')) return this.claim(name, ino, size, true);
+      if (code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'claim failed');
       return null;
     }
     const claim = new SpoolClaim(this, name, held);
@@ -513,7 +516,7 @@ export class SpoolTransport {
    */
   publish(claim: SpoolClaim | undefined, result: JobResult): void {
     try {
-      this.layout.writeResult(result.job_id, result, this.o.durableResults);
+      this.writeResult(result);
     } catch (err) {
       const first = this.unpublished.size === 0;
       this.unpublished.set(result.job_id, { claim, result, error: String(err) });
@@ -524,6 +527,27 @@ export class SpoolTransport {
       return;
     }
     if (claim) this.archiveClaimed(claim, result.status === 'completed' ? 'done' : 'failed');
+  }
+
+  /** A results folder removed at run time is created again (once per failure, not in a loop). */
+  private writeResult(result: JobResult): void {
+    try {
+      this.layout.writeResult(result.job_id, result, this.o.durableResults);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.o.resultsDir) || !this.recreateFolders('results folder')) throw err;
+      this.layout.writeResult(result.job_id, result, this.o.durableResults);
+    }
+  }
+
+  /** Recreates the spool's folders after one was removed; false when that fails too. */
+  private recreateFolders(what: string): boolean {
+    try {
+      this.layout.ensure();
+    } catch {
+      return false;
+    }
+    this.o.logger.warn({ jobs_dir: this.o.jobsDir, results_dir: this.o.resultsDir }, `the ${what} was missing and was created again`);
+    return true;
   }
 
   /** @internal Moves a claimed file to done/ or failed/ under its original name. */
@@ -579,7 +603,7 @@ export class SpoolTransport {
   private retryPublications(reschedule: boolean): void {
     for (const [id, u] of [...this.unpublished]) {
       try {
-        this.layout.writeResult(id, u.result, this.o.durableResults);
+        this.writeResult(u.result);
       } catch (err) {
         u.error = String(err);
         continue;
