@@ -200,6 +200,7 @@ export class Store {
           last_heartbeat = excluded.last_heartbeat`),
       heartbeat: p('UPDATE workers SET state = ?, current_jobs = ?, last_heartbeat = ? WHERE worker_id = ?'),
       getWorker: p('SELECT * FROM workers WHERE worker_id = ?'),
+      liveWorkers: p(`SELECT worker_id FROM workers WHERE last_heartbeat >= ? AND state != 'offline'`),
       activeOf: p(`SELECT * FROM jobs WHERE worker_id = ? AND status IN ('pending','assigned','running')`),
       transitions: p('SELECT * FROM transitions ORDER BY id'),
       jobTransitions: p('SELECT * FROM transitions WHERE job_id = ? ORDER BY id'),
@@ -471,6 +472,11 @@ export class Store {
   worker(workerId: string): { worker_id: string; registration: unknown; state: string; current_jobs: number; last_heartbeat: number } | undefined {
     const r = this.s.getWorker.get(workerId) as { registration: string } | undefined;
     return r ? ({ ...r, registration: JSON.parse(r.registration) as unknown } as never) : undefined;
+  }
+
+  /** Workers that heartbeated since `sinceMs` and are not offline (the store's live fleet). */
+  liveWorkers(sinceMs: number): string[] {
+    return this.read('liveWorkers', () => (this.s.liveWorkers.all(sinceMs) as { worker_id: string }[]).map((r) => r.worker_id));
   }
 
   private mustGet(jobId: string): JobRow {

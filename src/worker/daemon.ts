@@ -60,8 +60,24 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
     registration,
     retryBaseMs: cfg.retryBaseMs,
     memoryLimitMb: cfg.memoryLimitMb || undefined,
+    onSlotFree: (queued) => spool.slotFree(queued),
   });
-  const spool = new SpoolTransport({
+  // alone on the spool: claim a whole backlog; with live peers: a few slots' worth each
+  let peers = { at: 0, n: 0 };
+  const claimAhead = () => {
+    const now = Date.now();
+    if (now - peers.at > 1000) {
+      try {
+        const live = store.liveWorkers(now - 5 * cfg.heartbeatSeconds * 1000).filter((w) => w !== cfg.workerId).length;
+        peers = { at: now, n: live };
+      } catch {
+        peers = { at: now, n: peers.n };
+      }
+    }
+    return peers.n > 0 ? Math.max(16, cfg.maxConcurrent * 8) : Number.MAX_SAFE_INTEGER;
+  };
+  const spool: SpoolTransport = new SpoolTransport({
+    claimAhead,
     jobsDir: cfg.jobsDir,
     resultsDir: cfg.resultsDir,
     workerId: cfg.workerId,

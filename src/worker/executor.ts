@@ -71,6 +71,8 @@ export interface ExecutorOptions {
   /** While the store fails: first probe after this long, doubling up to storeRetryMaxMs. */
   storeRetryBaseMs?: number;
   storeRetryMaxMs?: number;
+  /** After each job leaves its slot, with the number of jobs still waiting here (transports refill). */
+  onSlotFree?: (queued: number) => void;
 }
 
 /** `store`: what the job recorded was rolled back (failed group commit); it is run again. */
@@ -735,6 +737,7 @@ export class Executor {
       this.o.metrics.inFlight.set(this.running.size);
       if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
       this.dispatch();
+      this.o.onSlotFree?.(this.waiting.size);
     }
   }
 

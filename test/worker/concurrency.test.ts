@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Store, type TransitionRow } from '../../src/store/store.js';
-import { dropJob, echoJob, job, listDir, makeSpool, startDaemon, waitFor } from './helpers/daemon.js';
+import { dropJob, echoJob, job, listDir, makeSpool, sleep, startDaemon, waitFor } from './helpers/daemon.js';
 
 /** Replays the stored transitions in commit order: the most jobs ever `running` at once. */
 function maxRunning(rows: TransitionRow[]): number {
@@ -88,4 +88,27 @@ test('two workers on one spool never run a job twice', async () => {
     store.close();
   }
   assert.deepEqual(listDir(join(spool.jobs, 'failed')), []);
+});
+
+test('with a live peer on the spool a worker claims only a few slots ahead; the rest stays for the peer', async () => {
+  const spool = makeSpool();
+  const a = startDaemon(spool, ['--worker-id', 'w-ahead-a', '--max-concurrent', '1', '--drain-timeout', '0']);
+  const b = startDaemon(spool, ['--worker-id', 'w-ahead-b', '--max-concurrent', '1', '--drain-timeout', '0']);
+  const N = 100;
+  try {
+    await Promise.all([a.ready(), b.ready()]);
+    await sleep(1200); // each has seen the other's registration
+    for (let i = 0; i < N; i++) dropJob(spool, job(`ahead-${String(i).padStart(3, '0')}`, 'test.sleep', { seconds: 30 }));
+    await waitFor(() => listDir(join(spool.jobs, 'claimed', 'w-ahead-a')).length > 0 && listDir(join(spool.jobs, 'claimed', 'w-ahead-b')).length > 0, 10_000, 'both claimed');
+    await sleep(500);
+    const heldA = listDir(join(spool.jobs, 'claimed', 'w-ahead-a')).length;
+    const heldB = listDir(join(spool.jobs, 'claimed', 'w-ahead-b')).length;
+    // 1 running + at most max(16, 8 × max-concurrent) waiting each; the rest stays for others
+    assert.ok(heldA <= 17 && heldB <= 17, `held ${heldA} and ${heldB}`);
+    assert.equal(listDir(spool.jobs).filter((n) => n.endsWith('.json')).length, N - heldA - heldB);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  // drained: every job given back, none lost
+  assert.equal(listDir(spool.jobs).filter((n) => n.endsWith('.json')).length, N);
 });

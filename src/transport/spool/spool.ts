@@ -51,6 +51,12 @@ export interface SpoolOptions {
   isWorkerDead?: (claimedDirName: string) => boolean;
   /** fsync result files (slower; default off, like synchronous=NORMAL). */
   durableResults?: boolean;
+  /**
+   * How many claimed jobs this worker may hold waiting (asked at every scan). Alone on a
+   * spool it takes a whole backlog (which then runs in priority order); with peers it
+   * takes a few slots' worth, so idle peers find work. Default: maxQueued.
+   */
+  claimAhead?: () => number;
 }
 
 /** A result recorded in the store that could not be written to the results folder yet. */
@@ -86,6 +92,8 @@ export class SpoolTransport {
   private readonly unpublished = new Map<string, Unpublished>();
   private publishTimer?: NodeJS.Timeout;
   private publishDelayMs = 0;
+  /** The last scan stopped at the claim-ahead limit: rescan once the queue has drained. */
+  private limitedAt = 0;
   private scanTimer?: NodeJS.Timeout;
   private stopped = true;
   private readonly pollMs: number;
@@ -143,6 +151,14 @@ export class SpoolTransport {
       return `spool folders not writable: ${String(err)}`;
     }
     return undefined;
+  }
+
+  /** The executor freed a slot: when the last scan left files behind, look again once the queue is half empty. */
+  slotFree(queued: number): void {
+    if (this.limitedAt > 0 && queued <= this.limitedAt / 2) {
+      this.limitedAt = 0;
+      this.scheduleScan();
+    }
   }
 
   /** Results waiting for the results folder to take them. */
@@ -208,6 +224,8 @@ export class SpoolTransport {
     const offers: JobOffer[] = [];
     const batchIds = new Set<string>();
     const now = Date.now();
+    const limit = Math.min(this.maxQueued, this.o.claimAhead?.() ?? this.maxQueued);
+    this.limitedAt = 0;
     // workers sharing the folder start at different places: fewer lost claim races
     const start = entries.length > 1 ? Math.floor(Math.random() * entries.length) : 0;
     for (let i = 0; i < entries.length; i++) {
@@ -223,7 +241,11 @@ export class SpoolTransport {
       const s = this.seen.get(name);
       if (s && s.state !== 'partial') continue;
       // no claims while the store fails (nothing could start) or the queue is full
-      if (!this.o.executor.storeAvailable || this.o.executor.queued + offers.length >= this.maxQueued) continue;
+      if (!this.o.executor.storeAvailable) continue;
+      if (this.o.executor.queued + offers.length >= limit) {
+        this.limitedAt = limit;
+        continue;
+      }
       let offer: JobOffer | undefined;
       try {
         offer = this.consider(name, s, now, batchIds);
