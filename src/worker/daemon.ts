@@ -62,7 +62,8 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
     memoryLimitMb: cfg.memoryLimitMb || undefined,
     onSlotFree: (queued) => spool.slotFree(queued),
   });
-  // alone on the spool: claim a whole backlog; with live peers: a few slots' worth each
+  // alone on the spool: claim a whole backlog; with live peers: about a second of work
+  // (fast jobs keep rescans rare, slow ones are left for idle peers)
   let peers = { at: 0, n: 0 };
   const claimAhead = () => {
     const now = Date.now();
@@ -74,7 +75,7 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
         peers = { at: now, n: peers.n };
       }
     }
-    return peers.n > 0 ? Math.max(16, cfg.maxConcurrent * 8) : Number.MAX_SAFE_INTEGER;
+    return peers.n > 0 ? Math.max(16, cfg.maxConcurrent * 8, Math.ceil(executor.recentRate)) : Number.MAX_SAFE_INTEGER;
   };
   const spool: SpoolTransport = new SpoolTransport({
     claimAhead,

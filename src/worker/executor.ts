@@ -153,6 +153,9 @@ export class Executor {
   private recoveryTimer?: NodeJS.Timeout;
   private recoveryDelayMs = 0;
   private lockWaitSince = 0;
+  private rateWindowStart = Date.now();
+  private rateCount = 0;
+  private lastRate = 0;
   private lockRetry?: NodeJS.Timeout;
 
   constructor(private readonly o: ExecutorOptions) {
@@ -164,6 +167,25 @@ export class Executor {
   /** False while the store cannot take writes: nothing new starts, accepted jobs are kept. */
   get storeAvailable(): boolean {
     return !this.storeDown;
+  }
+
+  /** Jobs finished per second lately (the last full second, or the current one when busier). */
+  get recentRate(): number {
+    const now = Date.now();
+    const span = now - this.rateWindowStart;
+    const current = (this.rateCount * 1000) / Math.max(250, span);
+    return span > 2000 ? current : Math.max(this.lastRate, current);
+  }
+
+  private noteDone(): void {
+    const now = Date.now();
+    const span = now - this.rateWindowStart;
+    if (span >= 1000) {
+      this.lastRate = span > 2000 ? 0 : (this.rateCount * 1000) / span;
+      this.rateWindowStart = now;
+      this.rateCount = 0;
+    }
+    this.rateCount++;
   }
 
   /** Finished jobs whose end waits for the store to record it. */
@@ -736,6 +758,7 @@ export class Executor {
       if (this.running.get(job.job_id) === r) this.running.delete(job.job_id);
       this.o.metrics.inFlight.set(this.running.size);
       if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.noteDone();
       this.dispatch();
       this.o.onSlotFree?.(this.waiting.size);
     }
