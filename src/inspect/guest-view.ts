@@ -67,6 +67,16 @@ export class GuestView {
     return (await this.statType(path)) !== undefined;
   }
 
+  /** Size in bytes after following symlinks, or undefined (nothing is read). */
+  async size(path: string): Promise<number | undefined> {
+    try {
+      const st = await this.vfs.stat(path);
+      return st.isFile() ? st.size : undefined;
+    } catch (err) {
+      return this.absent(err, path);
+    }
+  }
+
   /** Type after following symlinks, or undefined. */
   async statType(path: string): Promise<string | undefined> {
     try {

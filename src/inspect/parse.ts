@@ -67,3 +67,30 @@ export function parseIni(text: string): Map<string, Map<string, string>> {
   }
   return out;
 }
+
+/**
+ * Shell-style glob match of one path component (`*`, `?`; no classes), in O(name × pattern)
+ * time: a regex built from a hostile pattern like `*a*a*a…b` would backtrack exponentially.
+ */
+export function globMatch(pattern: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let mark = 0;
+  while (n < name.length) {
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === name[n])) {
+      p++;
+      n++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = n;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
+}

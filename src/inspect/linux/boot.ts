@@ -48,6 +48,20 @@ interface GrubEntry {
   options?: string;
 }
 
+/**
+ * `menuentry 'Title' … {`: the title up to its closing quote and the rest of the line. Scanned,
+ * not matched with a lazy regex, which backtracks quadratically on a long line of quotes.
+ */
+function menuentry(line: string): { title: string; rest: string } | undefined {
+  const m = /^menuentry\s+(['"])/.exec(line);
+  if (!m || !/\{\s*$/.test(line)) return undefined;
+  const start = m[0].length;
+  const end = line.indexOf(m[1]!, start);
+  if (end < 0) return undefined;
+  const rest = line.slice(end + 1);
+  return /\{\s*$/.test(rest) ? { title: line.slice(start, end), rest: rest.replace(/\{\s*$/, '') } : undefined;
+}
+
 /** menuentry blocks of a grub.cfg, submenus flattened with their "Title>Title" path. */
 export function parseGrubCfg(text: string): { entries: GrubEntry[]; defaultEntry?: string; timeout?: number } {
   const entries: GrubEntry[] = [];
@@ -61,10 +75,10 @@ export function parseGrubCfg(text: string): { entries: GrubEntry[]; defaultEntry
     if (dm && depth === 0) defaultEntry = dm[1];
     const tm = /^set\s+timeout=["']?(\d+)/.exec(line);
     if (tm && depth === 0) timeout = Number(tm[1]);
-    const me = /^menuentry\s+(['"])(.*?)\1(.*)\{\s*$/.exec(line);
+    const me = menuentry(line);
     if (me) {
-      const id = /\$menuentry_id_option\s+['"]([^'"]+)['"]/.exec(me[3]!)?.[1];
-      cur = { title: me[2]!, ...(id ? { id } : {}) };
+      const id = /\$menuentry_id_option\s+['"]([^'"]+)['"]/.exec(me.rest)?.[1];
+      cur = { title: me.title, ...(id ? { id } : {}) };
       curDepth = depth;
       entries.push(cur);
       depth++;

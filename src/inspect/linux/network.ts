@@ -1,19 +1,23 @@
 import type { GuestView } from '../guest-view.js';
+import { parseGuestYaml, yamlBudget } from './yaml.js';
 import type { NetInterface, OperatingSystem } from '../types.js';
 import { contentLines, parseIni, parseKeyValue } from '../parse.js';
 
 type Network = NonNullable<OperatingSystem['network']>;
 
+/** ifupdown files read at most (interfaces and what it sources). */
+const MAX_IFUPDOWN_FILES = 100;
+
 /** ifupdown: /etc/network/interfaces and what it sources. */
 async function ifupdown(g: GuestView, out: NetInterface[]): Promise<boolean> {
   const queue = ['/etc/network/interfaces'];
-  const seen = new Set<string>();
+  // Each file is read and each directory listed once, however often it is sourced.
+  const queued = new Set(queue);
+  const listed = new Set<string>();
   let found = false;
   const auto = new Set<string>();
-  while (queue.length && seen.size < 100) {
-    const f = queue.shift()!;
-    if (seen.has(f)) continue;
-    seen.add(f);
+  for (let i = 0; i < queue.length; i++) {
+    const f = queue[i]!;
     const text = await g.text(f);
     if (text === undefined) continue;
     found = true;
@@ -23,7 +27,16 @@ async function ifupdown(g: GuestView, out: NetInterface[]): Promise<boolean> {
       if (w[0] === 'source' || w[0] === 'source-directory') {
         const pat = w[1] ?? '';
         const dir = w[0] === 'source-directory' ? pat : pat.replace(/\/[^/]*$/, '');
-        for (const n of await g.list(dir)) if (/^[a-zA-Z0-9_-]+$/.test(n) || w[0] === 'source') queue.push(`${dir}/${n}`);
+        const key = `${w[0]}\0${dir}`;
+        if (!listed.has(key)) {
+          listed.add(key);
+          for (const n of await g.list(dir)) {
+            if (!(/^[a-zA-Z0-9_-]+$/.test(n) || w[0] === 'source') || queued.has(`${dir}/${n}`)) continue;
+            if (queued.size >= MAX_IFUPDOWN_FILES) break;
+            queued.add(`${dir}/${n}`);
+            queue.push(`${dir}/${n}`);
+          }
+        }
         cur = undefined;
       } else if (w[0] === 'auto' || w[0] === 'allow-hotplug' || w[0]?.startsWith('allow-')) {
         for (const n of w.slice(1)) auto.add(n);
@@ -87,20 +100,14 @@ async function netplan(g: GuestView, out: NetInterface[], search: string[]): Pro
   const byName = new Map<string, string>();
   for (const dir of NETPLAN_DIRS) for (const n of await g.list(dir)) if (/\.ya?ml$/.test(n)) byName.set(n, `${dir}/${n}`);
   const defs = new Map<string, { kind: string; id: string; source: string; cfg: YamlMap }>();
+  const budget = yamlBudget();
   let found = false;
   for (const name of [...byName.keys()].sort()) {
     const path = byName.get(name)!;
     const text = await g.text(path);
     if (text === undefined) continue;
     found = true;
-    let doc: unknown;
-    try {
-      const { parse: parseYaml } = await import('yaml');
-      doc = parseYaml(text);
-    } catch (err) {
-      g.warn(`${path}: invalid YAML: ${(err as Error).message}`);
-      continue;
-    }
+    const doc = await parseGuestYaml(g, path, text, budget);
     const net = isMap(doc) && isMap(doc.network) ? doc.network : {};
     for (const kind of NETPLAN_KINDS) {
       const group = net[kind];

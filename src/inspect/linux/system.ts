@@ -1,6 +1,8 @@
 import type { GuestView } from '../guest-view.js';
+import { parseGuestYaml, yamlBudget } from './yaml.js';
 import type { OperatingSystem } from '../types.js';
-import { parseDirectives, parseKeyValue } from '../parse.js';
+import { globMatch, parseDirectives, parseKeyValue } from '../parse.js';
+import { MAX_CONFIG_BYTES } from '../guest-view.js';
 
 /** Timezone: the /etc/localtime link target, else /etc/timezone, else sysconfig clock. */
 export async function detectTimezone(g: GuestView): Promise<string | undefined> {
@@ -58,18 +60,37 @@ async function isAppArmorDisabled(g: GuestView): Promise<boolean> {
 async function sshdConfig(g: GuestView): Promise<Record<string, string> | undefined> {
   const main = await g.text('/etc/ssh/sshd_config', 1024 * 1024);
   if (main === undefined) return undefined;
-  let text = '';
+  const parts: string[] = [];
+  // An included file counts once however often it is named, and all of them together stay
+  // within one config file's bound: repeated Include lines must not multiply the text.
+  const included = new Set<string>();
+  const listings = new Map<string, string[]>();
+  let budget = MAX_CONFIG_BYTES;
   for (const line of main.split('\n')) {
     const inc = /^\s*Include\s+(\S+)/i.exec(line);
     if (inc) {
       const pat = inc[1]!.startsWith('/') ? inc[1]! : `/etc/ssh/${inc[1]}`;
       const dir = pat.replace(/\/[^/]*$/, '');
-      const glob = new RegExp('^' + pat.slice(dir.length + 1).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-      for (const n of await g.list(dir)) if (glob.test(n)) text += ((await g.text(`${dir}/${n}`, 1024 * 1024)) ?? '') + '\n';
+      const glob = pat.slice(dir.length + 1);
+      let names = listings.get(dir);
+      if (!names) listings.set(dir, (names = await g.list(dir)));
+      for (const n of names) {
+        const f = `${dir}/${n}`;
+        if (included.has(f) || !globMatch(glob, n)) continue;
+        if (budget <= 0) {
+          g.warn(`/etc/ssh/sshd_config: included files beyond ${MAX_CONFIG_BYTES} bytes were not read`);
+          break;
+        }
+        included.add(f);
+        const t = (await g.text(f, Math.min(1024 * 1024, budget))) ?? '';
+        budget -= t.length;
+        parts.push(t);
+      }
       continue;
     }
-    text += line + '\n';
+    parts.push(line);
   }
+  const text = parts.join('\n');
   const d = parseDirectives(text.replace(/^\s*Match\s[\s\S]*$/im, ''));
   const out: Record<string, string> = {
     port: d.get('port') ?? '22',
@@ -93,17 +114,11 @@ export async function detectCloudInit(g: GuestView): Promise<OperatingSystem['cl
   // cloud.cfg, then cloud.cfg.d/*.cfg in name order; a later datasource_list replaces an earlier one.
   let datasources: string[] | undefined;
   const cfgs = ['/etc/cloud/cloud.cfg', ...(await g.list('/etc/cloud/cloud.cfg.d')).filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)];
-  const { parse: parseYaml } = await import('yaml');
+  const budget = yamlBudget();
   for (const f of cfgs) {
     const text = await g.text(f, 1024 * 1024);
     if (!text || !/^\s*datasource_list\s*:/m.test(text)) continue;
-    let doc: unknown;
-    try {
-      doc = parseYaml(text);
-    } catch (err) {
-      g.warn(`${f}: invalid YAML: ${(err as Error).message}`);
-      continue;
-    }
+    const doc = await parseGuestYaml(g, f, text, budget);
     const list = (doc as { datasource_list?: unknown } | null)?.datasource_list;
     if (Array.isArray(list)) datasources = list.map(String);
   }

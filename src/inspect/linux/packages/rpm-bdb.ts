@@ -35,22 +35,25 @@ export function bdbHashValues(file: Buffer): Buffer[] {
   const overhead = PAGE_HEADER + (file[26]! & DBMETA_CHKSUM ? 20 : 0);
   const pages = Math.floor(file.length / pageSize);
 
+  // Each overflow page belongs to one item: a page met twice (two items sharing a chain, or a
+  // chain looping) is corruption, which also bounds the values' total size by the file's.
+  const usedOverflow = new Set<number>();
   const overflow = (pgno: number, total: number): Buffer => {
     if (total > file.length) throw corrupt(`rpm Packages (bdb): overflow item of ${total} bytes is larger than the file`);
-    const out = Buffer.alloc(total);
+    const parts: Buffer[] = [];
     let done = 0;
-    let guard = 0;
     while (done < total) {
-      if (pgno <= 0 || pgno >= pages || ++guard > pages) throw corrupt(`rpm Packages (bdb): overflow chain broken at page ${pgno}`);
+      if (pgno <= 0 || pgno >= pages || usedOverflow.has(pgno)) throw corrupt(`rpm Packages (bdb): overflow chain broken or shared at page ${pgno}`);
+      usedOverflow.add(pgno);
       const base = pgno * pageSize;
       if (file[base + 25] !== P_OVERFLOW) throw corrupt(`rpm Packages (bdb): page ${pgno} is not an overflow page`);
       const len = u16(base + 22);
       if (len > pageSize - overhead || done + len > total) throw corrupt(`rpm Packages (bdb): overflow page ${pgno} length ${len} is invalid`);
-      file.copy(out, done, base + overhead, base + overhead + len);
+      parts.push(file.subarray(base + overhead, base + overhead + len));
       done += len;
       pgno = u32(base + 16);
     }
-    return out;
+    return Buffer.concat(parts, total);
   };
 
   const values: Buffer[] = [];
@@ -67,8 +70,10 @@ export function bdbHashValues(file: Buffer): Buffer[] {
       if (off >= pageSize || prev > pageSize || prev < off) throw corrupt(`rpm Packages (bdb): page ${p} item ${i} offset ${off} is invalid`);
       const itemType = file[base + off];
       if (itemType === H_KEYDATA) {
-        values.push(Buffer.from(file.subarray(base + off + 1, base + prev)));
+        // A view, not a copy: items pointing at one place must not multiply memory.
+        values.push(file.subarray(base + off + 1, base + prev));
       } else if (itemType === H_OFFPAGE) {
+        if (off + 12 > pageSize) throw corrupt(`rpm Packages (bdb): page ${p} item ${i} (off-page reference) runs past the page`);
         const pgno = u32(base + off + 4);
         const tlen = u32(base + off + 8);
         values.push(overflow(pgno, tlen));

@@ -29,7 +29,8 @@ export function ndbBlobs(file: Buffer): Buffer[] {
     }
     const size = file.readUInt32LE(start + 12);
     if (16 + size > blkcnt * BLK) throw corrupt(`rpm Packages.db (ndb): blob of package ${pkgidx} is larger than its slot`);
-    out.push(Buffer.from(file.subarray(start + 16, start + 16 + size)));
+    // A view, not a copy: slots naming one blob must not multiply memory.
+    out.push(file.subarray(start + 16, start + 16 + size));
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { GuestkitError, corrupt } from '../../../protocol/errors.js';
 import type { GuestView } from '../../guest-view.js';
 import type { Application } from '../../types.js';
 import { bdbHashValues } from './rpm-bdb.js';
@@ -14,11 +15,15 @@ export async function sqliteBlobs(file: Buffer): Promise<Buffer[]> {
   const copy = Buffer.from(file);
   // A WAL-mode database cannot be deserialized as such; rollback mode reads the same pages.
   if (copy.length > 19 && copy[18] === 2) copy[18] = copy[19] = 1;
-  const db = new Database(copy, { readonly: true });
+  let db: InstanceType<typeof Database> | undefined;
   try {
-    return (db.prepare('SELECT blob FROM Packages').all() as { blob: Buffer }[]).map((r) => r.blob);
+    db = new Database(copy, { readonly: true });
+    return (db.prepare('SELECT blob FROM Packages').all() as { blob: unknown }[]).map((r) => r.blob).filter((b): b is Buffer => Buffer.isBuffer(b));
+  } catch (err) {
+    // SQLITE_NOTADB, SQLITE_CORRUPT, a missing Packages table: the guest's file, not our fault.
+    throw corrupt(`rpm sqlite database: ${(err as Error).message}`, { sqlite_code: (err as { code?: unknown }).code });
   } finally {
-    db.close();
+    db?.close();
   }
 }
 
@@ -34,15 +39,19 @@ export async function rpmApplications(g: GuestView): Promise<Application[] | und
       if (!(await g.isFile(path))) continue;
       const bytes = await g.bytes(path, MAX_DB);
       if (!bytes) continue;
-      if (file === 'rpmdb.sqlite') {
-        const wal = await g.statType(`${path}-wal`);
-        if (wal === 'file' && ((await g.bytes(`${path}-wal`, MAX_DB))?.length ?? 0) > 0) {
-          g.warn(`${path}-wal is not empty: packages installed since the last checkpoint may be missing`);
-        }
+      if (file === 'rpmdb.sqlite' && ((await g.size(`${path}-wal`)) ?? 0) > 0) {
+        g.warn(`${path}-wal is not empty: packages installed since the last checkpoint may be missing`);
+      }
+      let blobs: Buffer[];
+      try {
+        blobs = await read(bytes);
+      } catch (err) {
+        if (err instanceof GuestkitError) throw corrupt(`${path}: ${err.message}`, { path, ...err.details });
+        throw err;
       }
       const apps: Application[] = [];
       let bad = 0;
-      for (const blob of await read(bytes)) {
+      for (const blob of blobs) {
         // bdb keeps a 4-byte counter record beside the headers.
         if (blob.length < 16) continue;
         try {
