@@ -226,3 +226,26 @@ test('collectors fuzz: every file made of 20,000 copies of each hostile directiv
   }
   assert.deepEqual(problems, []);
 });
+
+test('collectors fuzz: directories of 20,000 entries (kernels and modules, BLS entries) are read in bounded time', async () => {
+  const overlay = new OverlayFs(root.fs);
+  const base = new Vfs(root.fs);
+  const modulesDir = await base.realpath('/lib/modules');
+  for (let i = 0; i < 20_000; i++) {
+    await overlay.setFile(`/boot/vmlinuz-9.${i}.0-flavour${i}`, Buffer.alloc(0));
+    await overlay.setFile(`${modulesDir}/9.${i}.1-x-y-z-${i}/modules.dep`, Buffer.alloc(0));
+    await overlay.setFile(`/boot/loader/entries/e${i}.conf`, Buffer.from(`title e${i}\nlinux /vmlinuz-${i}\n`));
+  }
+  await overlay.setFile('/boot/grub/grub.cfg', Buffer.from('blscfg\n'));
+  const warnings: string[] = [];
+  const g = new GuestView(new Vfs(overlay, root.device.device), warnings);
+  let t0 = performance.now();
+  const kernels = await detectKernels(g);
+  assert.ok(performance.now() - t0 < MAX_MS, `kernels: ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.ok(kernels.length >= 40_000, `${kernels.length} kernels`);
+  t0 = performance.now();
+  const bl = await detectBootloader(g);
+  assert.ok(performance.now() - t0 < MAX_MS, `bootloader: ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.equal(bl?.entries.length, 1000);
+  assert.ok(warnings.includes('/boot/loader/entries: 20000 entries; only the first 1000 were read'), warnings.join('\n'));
+});

@@ -4,29 +4,45 @@ import { contentLines, parseKeyValue } from '../parse.js';
 
 /** Installed kernels: /boot/vmlinuz-* (and /boot/vmlinux-*) matched with /lib/modules/* and initrds. */
 export async function detectKernels(g: GuestView): Promise<Kernel[]> {
-  const boot = await g.list('/boot');
+  const bootNames = await g.list('/boot');
+  const boot = new Set(bootNames);
   const modules = new Set(await g.list('/lib/modules'));
   const versions = new Set<string>();
-  for (const n of boot) {
+  for (const n of bootNames) {
     const m = /^(?:vmlinuz|vmlinux|kernel)-(.+)$/.exec(n);
     if (m && !m[1]!.endsWith('.hmac')) versions.add(m[1]!);
   }
   // Alpine names images by flavour (vmlinuz-lts) and modules by version (6.6.14-0-lts):
   // an image without modules pairs with the one modules dir of its flavour that has no image.
+  // Modules dirs are indexed by every "-suffix" once, so pairing is linear in the names.
+  const bySuffix = new Map<string, string[]>();
+  for (const m of modules) {
+    if (versions.has(m)) continue;
+    for (let i = m.indexOf('-'); i >= 0; i = m.indexOf('-', i + 1)) {
+      const suffix = m.slice(i + 1);
+      const list = bySuffix.get(suffix);
+      if (list) list.push(m);
+      else bySuffix.set(suffix, [m]);
+    }
+  }
   const flavourOf = new Map<string, string>();
+  const modulesOf = new Map<string, string>();
   for (const v of versions) {
     if (modules.has(v)) continue;
-    const mods = [...modules].filter((m) => m.endsWith(`-${v}`) && !versions.has(m));
-    if (mods.length === 1) flavourOf.set(mods[0]!, v);
+    const mods = bySuffix.get(v) ?? [];
+    if (mods.length === 1 && !flavourOf.has(mods[0]!)) {
+      flavourOf.set(mods[0]!, v);
+      modulesOf.set(v, mods[0]!);
+    }
   }
   for (const v of modules) if (!flavourOf.has(v)) versions.add(v);
   const out: Kernel[] = [];
   for (const version of [...versions].sort(compareVersions)) {
-    const modulesVersion = [...flavourOf].find(([, f]) => f === version)?.[0];
+    const modulesVersion = modulesOf.get(version);
     const k: Kernel = { version: modulesVersion ?? version };
-    const img = ['vmlinuz', 'vmlinux', 'kernel'].map((p) => `${p}-${version}`).find((n) => boot.includes(n));
+    const img = ['vmlinuz', 'vmlinux', 'kernel'].map((p) => `${p}-${version}`).find((n) => boot.has(n));
     if (img) k.vmlinuz = `/boot/${img}`;
-    const initrd = [`initrd.img-${version}`, `initramfs-${version}.img`, `initrd-${version}`, `initrd-${version}.img`, `initramfs-${version}`].find((n) => boot.includes(n));
+    const initrd = [`initrd.img-${version}`, `initramfs-${version}.img`, `initrd-${version}`, `initrd-${version}.img`, `initramfs-${version}`].find((n) => boot.has(n));
     if (initrd) k.initrd = `/boot/${initrd}`;
     const mods = modulesVersion ?? version;
     if (modules.has(mods)) k.modules_dir = `/lib/modules/${mods}`;
@@ -145,11 +161,15 @@ function grubVars(env: string | undefined, cfg: string): Map<string, string> {
   return vars;
 }
 
+/** BLS entries read at most: a real system keeps a handful (one per installed kernel). */
+const MAX_BLS_ENTRIES = 1000;
+
 /** Boot Loader Specification entries (/boot/loader/entries/*.conf: RHEL 8+, Fedora). */
 async function blsEntries(g: GuestView, vars: Map<string, string>): Promise<GrubEntry[]> {
   const out: GrubEntry[] = [];
-  for (const n of await g.list('/boot/loader/entries')) {
-    if (!n.endsWith('.conf')) continue;
+  const names = (await g.list('/boot/loader/entries')).filter((n) => n.endsWith('.conf'));
+  if (names.length > MAX_BLS_ENTRIES) g.warn(`/boot/loader/entries: ${names.length} entries; only the first ${MAX_BLS_ENTRIES} were read`);
+  for (const n of names.slice(0, MAX_BLS_ENTRIES)) {
     const text = await g.text(`/boot/loader/entries/${n}`, 64 * 1024);
     if (!text) continue;
     const kv = new Map<string, string>();
