@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { GuestkitError, corrupt } from '../protocol/errors.js';
 import { newReadStats, type ReadStats } from './types.js';
 
@@ -12,6 +12,13 @@ export class FileSource {
   ) {}
 
   static async open(path: string, stats: ReadStats = newReadStats()): Promise<FileSource> {
+    // Opening a FIFO blocks until a writer appears: refuse anything but files and block devices first.
+    const pre = await stat(path).catch(() => undefined);
+    if (pre && !pre.isFile() && !pre.isBlockDevice() && !pre.isDirectory()) {
+      throw new GuestkitError('IMAGE_NOT_FOUND', `image path is not a regular file (FIFO, socket or character device): ${path}`, {
+        details: { path },
+      });
+    }
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');

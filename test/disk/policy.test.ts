@@ -33,3 +33,9 @@ test('the same images open when the backing folder is allowed too, or no roots a
     await dev.close();
   }
 });
+
+test('a FIFO given as an image is refused at once instead of blocking the reader', async () => {
+  const fifo = join(root, 'pipe.img');
+  execFileSync('mkfifo', [fifo]);
+  await assert.rejects(openImage(fifo), (e) => isGuestkitError(e, 'IMAGE_NOT_FOUND') && /not a regular file/.test(e.message));
+});
