@@ -11,7 +11,7 @@ import { WorkerMetrics } from './metrics.js';
 import { PathPolicy } from './path-policy.js';
 import { buildRegistration } from './registration.js';
 import { ThreadPool } from './thread-pool.js';
-import { setupTracingExport } from './tracing.js';
+import { setupTracingExport, shutdownTracingExport } from './tracing.js';
 
 export interface RunningWorker {
   readonly config: WorkerConfig;
@@ -169,6 +169,7 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
         await threads.destroy();
         if (http) await new Promise<void>((r) => http!.server.close(() => r()));
         store.close();
+        await shutdownTracingExport();
         process.off('unhandledRejection', onRejection);
         process.off('uncaughtException', onException);
         logger.info('worker stopped');

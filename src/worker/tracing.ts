@@ -58,24 +58,32 @@ export function spanContextOf(span: Span, parent: Context): Context {
 
 export { context };
 
+/** Flushes and stops the OTLP exporter, when one was registered (spans still in the batch are sent). */
+let stopExport: (() => Promise<void>) | undefined;
+
 /**
- * Registers an OTLP exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set and the SDK packages
- * are installed (@opentelemetry/sdk-trace-node + @opentelemetry/exporter-trace-otlp-http are
- * not dependencies of guestkit); otherwise spans stay no-ops. Returns what happened.
+ * Registers an OTLP/HTTP exporter when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces endpoint) is
+ * set; otherwise spans stay no-ops and nothing is sent. The SDK is loaded only then. The
+ * exporter reads the standard OTEL_* variables (headers, batch delay). Returns what happened.
  */
 export async function setupTracingExport(serviceName: string): Promise<string> {
   if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return 'disabled';
   try {
-    const sdkName = '@opentelemetry/sdk-trace-node';
-    const expName = '@opentelemetry/exporter-trace-otlp-http';
-    const sdk = (await import(sdkName)) as Record<string, new (...a: unknown[]) => Record<string, (...a: unknown[]) => unknown>>;
-    const exp = (await import(expName)) as Record<string, new (...a: unknown[]) => unknown>;
-    const exporter = new exp.OTLPTraceExporter!();
-    const processor = new sdk.BatchSpanProcessor!(exporter);
-    const provider = new sdk.NodeTracerProvider!({ spanProcessors: [processor], resource: undefined, serviceName });
-    provider.register!();
+    const sdk = await import('@opentelemetry/sdk-trace-node');
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    const { resourceFromAttributes } = await import('@opentelemetry/resources');
+    const processor = new sdk.BatchSpanProcessor(new OTLPTraceExporter());
+    const provider = new sdk.NodeTracerProvider({ spanProcessors: [processor], resource: resourceFromAttributes({ 'service.name': serviceName }) });
+    provider.register();
+    stopExport = () => provider.shutdown();
     return 'otlp';
   } catch (err) {
     return `unavailable (${(err as Error).message.split('\n')[0]})`;
   }
+}
+
+export async function shutdownTracingExport(): Promise<void> {
+  const stop = stopExport;
+  stopExport = undefined;
+  await stop?.().catch(() => undefined);
 }
