@@ -1,3 +1,4 @@
+import { inodeStat } from '../stat.js';
 import { corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
 import type { FileType, InodeStat } from '../types.js';
@@ -116,19 +117,5 @@ export function parseInode(sb: Superblock, ino: number, raw: Buffer): Inode {
 }
 
 export function toStat(i: Inode): InodeStat {
-  const s: InodeStat = {
-    ino: i.ino,
-    type: i.type,
-    mode: i.mode,
-    uid: i.uid,
-    gid: i.gid,
-    size: i.size,
-    nlink: i.nlink,
-    atimeMs: i.atimeMs,
-    mtimeMs: i.mtimeMs,
-    ctimeMs: i.ctimeMs,
-  };
-  if (i.birthtimeMs !== undefined) s.birthtimeMs = i.birthtimeMs;
-  if (i.rdev !== undefined) s.rdev = i.rdev;
-  return s;
+  return inodeStat(i.ino, i);
 }

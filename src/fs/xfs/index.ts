@@ -1,3 +1,4 @@
+import { inodeStat } from '../stat.js';
 import type { BlockDevice } from '../../disk/types.js';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import { BinaryReader } from '../../util/binary.js';
@@ -176,23 +177,9 @@ export class XfsFileSystem implements FileSystem {
   }
 
   async stat(ino: number): Promise<InodeStat> {
-    const i = await this.inode(ino);
-    const st: InodeStat = {
-      ino,
-      type: i.type,
-      mode: i.mode,
-      uid: i.uid,
-      gid: i.gid,
-      size: i.size,
-      nlink: i.nlink,
-      atimeMs: i.atimeMs,
-      mtimeMs: i.mtimeMs,
-      ctimeMs: i.ctimeMs,
-    };
-    if (i.birthtimeMs !== undefined) st.birthtimeMs = i.birthtimeMs;
-    if (i.rdev !== undefined) st.rdev = i.rdev;
-    return st;
+    return inodeStat(ino, await this.inode(ino));
   }
+
 
   async read(ino: number, offset: number, length: number): Promise<Buffer> {
     const i = await this.inode(ino);
