@@ -174,3 +174,39 @@ export async function walkEverything(fs: FileSystem, context: string, maxEntries
   await walk('/', 0);
   return visited;
 }
+
+/**
+ * Seeded byte-flip fuzzing: for each seed, damage 1–8 bytes inside `regions` of `base`,
+ * open and walk the result; anything but a typed error fails. Returns how many opened.
+ */
+export async function fuzzRegions(
+  base: Buffer,
+  regions: [number, number][],
+  seeds: number,
+  open: (dev: BlockDevice) => Promise<FileSystem>,
+  label = 'fuzz',
+  maxEntries?: number,
+): Promise<number> {
+  const buf = Buffer.from(base);
+  let opened = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const r = rng(seed);
+    const flips: [number, number][] = [];
+    const n = 1 + Math.floor(r() * 8);
+    for (let i = 0; i < n; i++) {
+      const [start, len] = regions[Math.floor(r() * regions.length)]!;
+      const at = start + Math.floor(r() * len);
+      flips.push([at, buf[at]!]);
+      buf[at] = r() < 0.3 ? 0 : r() < 0.5 ? 0xff : Math.floor(r() * 256);
+    }
+    try {
+      const fs = await open(new MemDevice(buf, `${label}-${seed}`));
+      opened++;
+      await walkEverything(fs, `seed ${seed}`, maxEntries);
+    } catch (err) {
+      expectTyped(err, `seed ${seed}`);
+    }
+    for (const [at, v] of flips.reverse()) buf[at] = v;
+  }
+  return opened;
+}

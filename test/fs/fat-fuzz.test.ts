@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { FatFs } from '../../src/fs/fat/index.js';
-import { MemDevice, expectTyped, fixture, rng, walkEverything } from './ext4-fat-helpers.js';
+import { MemDevice, fixture, fuzzRegions, walkEverything } from './ext4-fat-helpers.js';
 
 /*
  * Hostile input: random bytes over a real FAT12 image's boot sector, FAT, root directory and
@@ -31,26 +31,6 @@ test('FAT fuzz: corrupted boot sector, FAT and directories give typed errors, ne
   const clean = await walkEverything(fs0, 'clean');
   assert.ok(clean > 300, `${clean} entries in the clean image`);
 
-  const buf = Buffer.from(base);
-  let opened = 0;
-  for (let seed = 1; seed <= SEEDS; seed++) {
-    const r = rng(seed);
-    const flips: [number, number][] = [];
-    const n = 1 + Math.floor(r() * 8);
-    for (let i = 0; i < n; i++) {
-      const [start, len] = regions[Math.floor(r() * regions.length)]!;
-      const at = start + Math.floor(r() * len);
-      flips.push([at, buf[at]!]);
-      buf[at] = r() < 0.3 ? 0 : r() < 0.5 ? 0xff : Math.floor(r() * 256);
-    }
-    try {
-      const fs = await FatFs.open(new MemDevice(buf, `fuzz-${seed}`));
-      opened++;
-      await walkEverything(fs, `seed ${seed}`);
-    } catch (err) {
-      expectTyped(err, `seed ${seed}`);
-    }
-    for (const [at, v] of flips.reverse()) buf[at] = v;
-  }
+  const opened = await fuzzRegions(base, regions, SEEDS, (dev) => FatFs.open(dev), 'fuzz');
   assert.ok(opened > SEEDS / 2, `only ${opened} of ${SEEDS} corrupted images opened`);
 });
