@@ -34,7 +34,6 @@ export type SubvolRef = string | { id: number };
 /** Opens each filesystem once (per device and subvolume) and remembers failures. */
 export class FsPool {
   private readonly open = new Map<string, Promise<FileSystem>>();
-  constructor(private readonly warnings: string[]) {}
 
   get(device: GuestDevice, subvol?: SubvolRef): Promise<FileSystem> {
     // fstab writes "/@/home" where the subvolume list says "@/home": one subvolume, one open.

@@ -21,7 +21,7 @@ export interface SessionOptions {
  */
 export class GuestSession {
   readonly warnings: string[] = [];
-  readonly pool = new FsPool(this.warnings);
+  readonly pool = new FsPool();
   private mountablesP?: Promise<Mountable[]>;
 
   private constructor(
