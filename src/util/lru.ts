@@ -2,6 +2,12 @@
 export interface LruByteLimit<V> {
   maxBytes: number;
   sizeOf?: (v: V) => number;
+  /**
+   * Cache a value larger than the whole budget anyway, alone (every other entry is evicted),
+   * instead of not caching it: for values that are expensive to rebuild and read again right
+   * away, such as a huge directory being walked entry by entry.
+   */
+  keepOversized?: boolean;
 }
 
 class Entry<K, V> {
@@ -29,11 +35,13 @@ export class Lru<K, V> {
   readonly maxEntries: number;
   readonly maxBytes: number;
   private readonly sizeOf: ((v: V) => number) | undefined;
+  private readonly keepOversized: boolean;
 
   constructor(maxEntries: number, bytes?: LruByteLimit<V>) {
     this.maxEntries = Math.max(1, Math.floor(maxEntries));
     this.maxBytes = bytes ? Math.max(1, bytes.maxBytes) : Infinity;
     this.sizeOf = bytes?.sizeOf;
+    this.keepOversized = bytes?.keepOversized ?? false;
   }
 
   get size(): number {
@@ -60,11 +68,14 @@ export class Lru<K, V> {
     return this.map.has(key);
   }
 
-  /** Caches `value` as the most recently used; a value larger than the whole byte budget is not cached at all. */
+  /**
+   * Caches `value` as the most recently used; a value larger than the whole byte budget is not
+   * cached at all (or, with `keepOversized`, cached alone).
+   */
   set(key: K, value: V, size?: number): void {
     const cost = this.maxBytes === Infinity ? 0 : (size ?? this.sizeOf?.(value) ?? 0);
     const old = this.map.get(key);
-    if (cost > this.maxBytes) {
+    if (cost > this.maxBytes && !this.keepOversized) {
       if (old) this.remove(old);
       return;
     }
@@ -82,8 +93,8 @@ export class Lru<K, V> {
       this.append(e);
       this.used += cost;
     }
-    // the newest entry fits on its own, so this stops before reaching it
-    while ((this.map.size > this.maxEntries || this.used > this.maxBytes) && this.oldest) this.remove(this.oldest);
+    // the newest entry always stays (it fits on its own, or is kept oversized)
+    while ((this.map.size > this.maxEntries || this.used > this.maxBytes) && this.oldest !== this.newest) this.remove(this.oldest!);
   }
 
   delete(key: K): boolean {

@@ -158,3 +158,19 @@ test('lru: sizes are ignored without a byte limit', () => {
   assert.equal(c.bytes, 0);
   assert.equal(c.size, 1);
 });
+
+test('lru: keepOversized caches a value larger than the budget alone, and the next value evicts it', () => {
+  const c = new Lru<number, Buffer>(Infinity, { maxBytes: 100, ...bytes, keepOversized: true });
+  c.set(1, Buffer.alloc(40));
+  c.set(2, Buffer.alloc(40));
+  c.set(3, Buffer.alloc(150)); // oversized: kept, everything older evicted
+  assert.deepEqual([c.has(1), c.has(2), c.get(3)?.length], [false, false, 150]);
+  assert.equal(c.bytes, 150);
+  c.set(4, Buffer.alloc(10)); // 160 > 100: the oversized value goes, the new one stays
+  assert.equal(c.has(3), false);
+  assert.equal(c.size, 1);
+  assert.equal(c.bytes, 10);
+  c.set(4, Buffer.alloc(101)); // an oversized replacement stays too
+  assert.equal(c.get(4)?.length, 101);
+  assert.equal(c.bytes, 101);
+});

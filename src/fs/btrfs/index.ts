@@ -50,7 +50,8 @@ const SYMLINK_MAX = 4095;
 
 /** State shared by every view (subvolume) of one opened Btrfs device. */
 class BtrfsVolume {
-  readonly roots = new Map<number, TreeRoot>();
+  /** Subvolume roots by id (a hostile image may name any number of them). */
+  readonly roots = new Lru<number, TreeRoot>(4096);
   constructor(
     readonly dev: BlockDevice,
     readonly sb: BtrfsSuperblock,
@@ -69,7 +70,7 @@ class BtrfsVolume {
       break;
     }
     if (!found) throw new GuestkitError('NOT_FOUND', `btrfs: no subvolume with id ${id}`, { details: { subvolid: id } });
-    if (this.roots.size < 4096) this.roots.set(id, found);
+    this.roots.set(id, found);
     return found;
   }
 

@@ -1,9 +1,9 @@
 import type { BlockDevice } from '../../disk/types.js';
 import { GuestkitError, corrupt } from '../../protocol/errors.js';
+import { Lru } from '../../util/lru.js';
 import { FsError } from '../errors.js';
 import type { DirEntry, FileSystem, FsInfo, InodeStat } from '../types.js';
 import type { MapContext, Run } from './blockmap.js';
-import { LruCache } from './cache.js';
 import { parseDirRegion, type DirParseContext } from './directory.js';
 import { mapExtents } from './extent.js';
 import { descriptorBlock, parseDescriptor, type GroupDescriptor } from './group-descriptors.js';
@@ -47,11 +47,11 @@ interface ParsedDir {
 export class ExtFs implements FileSystem {
   readonly info: FsInfo;
   readonly rootIno = ROOT_INO;
-  private readonly meta: LruCache<number, Promise<Buffer>>;
-  private readonly itable: LruCache<string, Promise<Buffer>>;
-  private readonly inodes: LruCache<number, Promise<Inode>>;
-  private readonly dirs: LruCache<number, Promise<ParsedDir>>;
-  private readonly groups = new LruCache<number, Promise<GroupDescriptor>>(4096);
+  private readonly meta: Lru<number, Promise<Buffer>>;
+  private readonly itable: Lru<string, Promise<Buffer>>;
+  private readonly inodes: Lru<number, Promise<Inode>>;
+  private readonly dirs: Lru<number, Promise<ParsedDir>>;
+  private readonly groups = new Lru<number, Promise<GroupDescriptor>>(4096);
   private readonly mapCtx: MapContext;
   private readonly casefoldFs: boolean;
 
@@ -62,10 +62,13 @@ export class ExtFs implements FileSystem {
     cache: ExtCacheOptions,
   ) {
     const bs = sb.blockSize;
-    this.meta = new LruCache(cache.metaBytes ?? 16 * 1024 * 1024, () => bs);
-    this.itable = new LruCache(cache.inodeTableBytes ?? 32 * 1024 * 1024);
-    this.inodes = new LruCache(cache.inodes ?? 32768);
-    this.dirs = new LruCache(cache.dirEntries ?? 200_000);
+    // Byte budgets keep an oversized value alone rather than dropping it: a huge directory
+    // (more entries than the budget) is read once for a walk, not once per lookup.
+    this.meta = new Lru(Infinity, { maxBytes: cache.metaBytes ?? 16 * 1024 * 1024, sizeOf: () => bs, keepOversized: true });
+    this.itable = new Lru(Infinity, { maxBytes: cache.inodeTableBytes ?? 32 * 1024 * 1024, keepOversized: true });
+    this.inodes = new Lru(cache.inodes ?? 32768);
+    // bounded by entries summed over the cached directories (the cost given to set)
+    this.dirs = new Lru(Infinity, { maxBytes: cache.dirEntries ?? 200_000, keepOversized: true });
     this.casefoldFs = hasIncompat(sb, INCOMPAT.CASEFOLD);
     this.mapCtx = {
       blockSize: bs,

@@ -1,6 +1,6 @@
 import type { BlockDevice } from '../../disk/types.js';
 import { corrupt } from '../../protocol/errors.js';
-import { LruCache } from '../ext4/cache.js';
+import { Lru } from '../../util/lru.js';
 import type { BootSector } from './boot-sector.js';
 
 /** Contiguous clusters [start, start+len) of a chain. */
@@ -17,7 +17,7 @@ const PAGE = 64 * 1024;
  * visits a cluster twice and never exceeds the volume's cluster count.
  */
 export class FatTable {
-  private readonly pages = new LruCache<number, Promise<Buffer>>(256);
+  private readonly pages = new Lru<number, Promise<Buffer>>(256);
   private readonly bytes: number;
   private readonly eoc: number;
   private readonly badMark: number;

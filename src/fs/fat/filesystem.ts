@@ -1,6 +1,6 @@
 import type { BlockDevice } from '../../disk/types.js';
 import { corrupt } from '../../protocol/errors.js';
-import { LruCache } from '../ext4/cache.js';
+import { Lru } from '../../util/lru.js';
 import { FsError } from '../errors.js';
 import type { DirEntry, FileSystem, FsInfo, InodeStat } from '../types.js';
 import { parseBootSector, volumeIdText, type BootSector } from './boot-sector.js';
@@ -24,10 +24,11 @@ export class FatFs implements FileSystem {
   readonly info: FsInfo;
   readonly rootIno = ROOT_INO;
   readonly fat: FatTable;
-  private readonly dirents = new LruCache<number, FatDirent>(100_000);
-  private readonly dirs = new LruCache<number, Promise<ParsedDir>>(200_000);
-  private readonly chains = new LruCache<string, Promise<ClusterRun[]>>(4096);
-  private readonly dirSizes = new LruCache<number, Promise<number>>(16384);
+  private readonly dirents = new Lru<number, FatDirent>(100_000);
+  /** Bounded by entries summed over the cached directories (the cost given to set). */
+  private readonly dirs = new Lru<number, Promise<ParsedDir>>(Infinity, { maxBytes: 200_000, keepOversized: true });
+  private readonly chains = new Lru<string, Promise<ClusterRun[]>>(4096);
+  private readonly dirSizes = new Lru<number, Promise<number>>(16384);
 
   private constructor(
     private readonly dev: BlockDevice,
