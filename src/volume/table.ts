@@ -2,7 +2,7 @@ import type { BlockDevice } from '../disk/types.js';
 import { detectGptSectorSize, readGpt } from './gpt.js';
 import { isProtectiveMbr, parseMbrSector, readMbr } from './mbr.js';
 import type { PartitionTable } from './partition.js';
-import { parseFatBpb } from './probe/fat.js';
+import { parseFatBpb } from './probe/fat-bpb.js';
 
 /**
  * Reads the partition table of a disk: GPT when its header is there (or a protective MBR

@@ -7,6 +7,7 @@ import { newReadStats, type BlockDevice } from '../../src/disk/types.js';
 import { FatFs } from '../../src/fs/fat/index.js';
 import { openFilesystem } from '../../src/fs/open.js';
 import { Vfs } from '../../src/fs/vfs.js';
+import { probe } from '../../src/volume/probe.js';
 import { compareTree } from '../helpers/tree-compare.js';
 import { OUT, PatchedDevice, blkid, fixture, le, rejectsWith } from './ext4-fat-helpers.js';
 
@@ -139,6 +140,24 @@ test('FAT corrupt: BPB bytes per sector 0, sectors per cluster 3, FAT size 0', a
   await rejectsWith(patched('fat16.img', [[13, Buffer.from([3])]]), 'CORRUPT_IMAGE', /sectors per cluster 3/);
   await rejectsWith(patched('fat32.img', [[36, le(4, 0)]]), 'CORRUPT_IMAGE', /FAT size is 0/);
   await rejectsWith(patched('fat16.img', [[22, le(2, 1)]]), 'CORRUPT_IMAGE', /FAT of 1 sectors cannot describe/);
+});
+
+test('FAT: probe and driver read one boot-sector parser: same volume id and boot label; blkid-plausible but unusable is vfat to the probe, CORRUPT_IMAGE to the driver', async () => {
+  for (const img of ['fat12.img', 'fat16.img', 'fat32.img']) {
+    const d = await dev(img);
+    const p = await probe(d);
+    const fs = await FatFs.open(d);
+    assert.equal(p?.type, 'vfat');
+    assert.equal(p?.uuid, fs.info.uuid);
+    assert.equal(p?.version, `FAT${fs.bs.fatType}`);
+    assert.equal(p?.block_size, fs.bs.bytesPerSector);
+  }
+  // a FAT16 BPB without root directory entries passes blkid's test, not the driver's
+  const noRoot = new PatchedDevice(await dev('fat16.img'), [[17, le(2, 0)]]);
+  assert.equal((await probe(noRoot))?.type, 'vfat');
+  await rejectsWith(FatFs.open(noRoot), 'CORRUPT_IMAGE', /FAT16 volume without root directory entries \(byte 17\)/);
+  // a media byte blkid refuses: not FAT to the probe
+  assert.equal((await probe(new PatchedDevice(await dev('fat16.img'), [[21, Buffer.from([0x12])]])))?.type, undefined);
 });
 
 test('FAT corrupt: a looping cluster chain and a cluster past the end give CORRUPT_IMAGE, not a hang', async () => {

@@ -1,7 +1,7 @@
 import type { BlockDevice } from '../../disk/types.js';
 import { corrupt } from '../../protocol/errors.js';
 import { Lru } from '../../util/lru.js';
-import type { BootSector } from './boot-sector.js';
+import type { BootSector } from '../../volume/probe/fat-bpb.js';
 
 /** Contiguous clusters [start, start+len) of a chain. */
 export interface ClusterRun {

@@ -1,9 +1,9 @@
 import type { BlockDevice } from '../../disk/types.js';
 import { corrupt } from '../../protocol/errors.js';
 import { Lru } from '../../util/lru.js';
+import { parseBootSector, volumeIdText, type BootSector } from '../../volume/probe/fat-bpb.js';
 import { FsError } from '../errors.js';
 import type { DirEntry, FileSystem, FsInfo, InodeStat } from '../types.js';
-import { parseBootSector, volumeIdText, type BootSector } from './boot-sector.js';
 import { ATTR, parseDirectory, parseEntryFields, shortName, type FatDirent } from './directory.js';
 import { FatTable, type ClusterRun } from './fat-table.js';
 
