@@ -1,5 +1,6 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { GuestkitError } from '../protocol/errors.js';
+import { replaceFileAtomic } from '../util/atomic-write.js';
 import { Qcow2Writer } from './qcow2/writer.js';
 import type { BlockDevice } from './types.js';
 
@@ -50,7 +51,6 @@ export async function convertImage(src: BlockDevice, dstPath: string, opts: Conv
   }
   const chunk = opts.chunkSize ?? 2 * 1024 * 1024;
   if (chunk <= 0 || chunk % 65536 !== 0) throw new GuestkitError('VALIDATION_ERROR', 'chunkSize must be a positive multiple of 64 KiB');
-  const tmp = `${dstPath}.partial-${process.pid}`;
   const size = opts.format === 'qcow2' ? Math.ceil(src.size / 512) * 512 : src.size;
   const skip = allocationAware(src) ? src : undefined;
   const zero = Buffer.alloc(chunk);
@@ -83,44 +83,45 @@ export async function convertImage(src: BlockDevice, dstPath: string, opts: Conv
     }
   };
 
-  try {
-    if (opts.format === 'raw') {
-      const fh = await open(tmp, 'w');
-      try {
-        await pump(async (off, b) => {
-          // Only the non-zero 64 KiB blocks of a chunk are written, so the output stays sparse.
-          const blk = 65536;
-          let run = -1;
-          for (let i = 0; i <= b.length; i += blk) {
-            const nonZero = i < b.length && !b.subarray(i, i + blk).equals(zero.subarray(0, Math.min(blk, b.length - i)));
-            if (nonZero && run < 0) run = i;
-            if (!nonZero && run >= 0) {
-              const end = Math.min(i, b.length);
-              await fh.write(b, run, end - run, off + run);
-              run = -1;
+  // Written beside dstPath under a temporary name, renamed over it when complete (removed on failure).
+  await replaceFileAtomic(
+    dstPath,
+    async (tmp) => {
+      if (opts.format === 'raw') {
+        const fh = await open(tmp, 'w');
+        try {
+          await pump(async (off, b) => {
+            // Only the non-zero 64 KiB blocks of a chunk are written, so the output stays sparse.
+            const blk = 65536;
+            let run = -1;
+            for (let i = 0; i <= b.length; i += blk) {
+              const nonZero = i < b.length && !b.subarray(i, i + blk).equals(zero.subarray(0, Math.min(blk, b.length - i)));
+              if (nonZero && run < 0) run = i;
+              if (!nonZero && run >= 0) {
+                const end = Math.min(i, b.length);
+                await fh.write(b, run, end - run, off + run);
+                run = -1;
+              }
             }
-          }
-        });
-        await fh.truncate(size);
-        await fh.sync();
-      } finally {
-        await fh.close();
+          });
+          await fh.truncate(size);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } else {
+        const w = await Qcow2Writer.create(tmp, size, { compress: opts.compress });
+        try {
+          await pump((off, b) => w.writeClusters(off / w.clusterSize, b));
+          await w.finish();
+        } catch (err) {
+          await w.abort();
+          throw err;
+        }
       }
-    } else {
-      const w = await Qcow2Writer.create(tmp, size, { compress: opts.compress });
-      try {
-        await pump((off, b) => w.writeClusters(off / w.clusterSize, b));
-        await w.finish();
-      } catch (err) {
-        await w.abort();
-        throw err;
-      }
-    }
-    await rename(tmp, dstPath);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+    },
+    { fsync: true },
+  );
   const st = await open(dstPath, 'r').then(async (fh) => {
     try {
       return await fh.stat();

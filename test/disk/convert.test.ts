@@ -127,7 +127,7 @@ test('convert: a cancelled conversion leaves no output and throws CANCELLED', as
       await src.close();
     }
     await assert.rejects(stat(join(dir, 'x.qcow2')));
-    assert.equal(spawnSync('sh', ['-c', `ls ${dir} | wc -l`], { encoding: 'utf8' }).stdout.trim(), '0');
+    assert.equal(spawnSync('sh', ['-c', `ls -A ${dir} | wc -l`], { encoding: 'utf8' }).stdout.trim(), '0');
   });
 });
 
