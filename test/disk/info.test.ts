@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { imageInfo } from '../../src/disk/info.js';
 import { openImage } from '../../src/disk/open.js';
-import { sha256File as checksumFile, verifyChecksum } from '../../src/disk/checksum.js';
+import { parseSha256, sha256File as checksumFile, verifySha256 } from '../../src/disk/checksum.js';
 import { isGuestkitError } from '../../src/protocol/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { DISK_OUT, diskFixture, sha256File } from './helpers.js';
@@ -103,13 +103,51 @@ test('info: CLI image convert and checksum', async () => {
   }
 });
 
-test('checksum: sha256:<hex> of the file; mismatches and malformed sums are IMAGE_CHECKSUM_MISMATCH', async () => {
-  const sum = await checksumFile(diskFixture('v3.qcow2'));
-  assert.equal(sum, `sha256:${await sha256File(diskFixture('v3.qcow2'))}`);
-  assert.equal(await verifyChecksum(diskFixture('v3.qcow2'), sum.toUpperCase().replace('SHA256', 'sha256')), sum);
-  await assert.rejects(verifyChecksum(diskFixture('v3.qcow2'), `sha256:${'0'.repeat(64)}`), (e: unknown) => {
-    return isGuestkitError(e, 'IMAGE_CHECKSUM_MISMATCH') && e.message.includes(sum);
+test('checksum: sha256:<hex> of the file; mismatches are IMAGE_CHECKSUM_MISMATCH, malformed sums VALIDATION_ERROR, missing files IMAGE_NOT_FOUND', async () => {
+  const path = diskFixture('v3.qcow2');
+  const sum = await checksumFile(path);
+  const hex = await sha256File(path);
+  assert.equal(sum, `sha256:${hex}`);
+  // sha256:<hex> or bare hex, digits in any case; the bytes read come back
+  const { size } = await stat(path);
+  for (const form of [sum, `sha256:${hex.toUpperCase()}`, hex, ` ${hex.toUpperCase()}\n`]) {
+    assert.equal(await verifySha256(path, form, 'payload.data.image.checksum'), size, form);
+  }
+  assert.equal(parseSha256(`sha256:${hex.toUpperCase()}`, 'f'), hex);
+  const zeros = '0'.repeat(64);
+  await assert.rejects(verifySha256(path, `sha256:${zeros}`, 'payload.data.image.checksum'), (e: unknown) => {
+    assert.ok(isGuestkitError(e, 'IMAGE_CHECKSUM_MISMATCH'));
+    assert.equal(e.message, `payload.data.image.checksum: sha256 of ${path} is ${hex}, the job says ${zeros}`);
+    assert.deepEqual(e.details, { field: 'payload.data.image.checksum', path, expected: `sha256:${zeros}`, actual: sum });
+    assert.equal(e.phase, 'validation');
+    return true;
   });
-  await assert.rejects(verifyChecksum(diskFixture('v3.qcow2'), 'md5:abc'), (e: unknown) => isGuestkitError(e, 'IMAGE_CHECKSUM_MISMATCH'));
+  for (const bad of ['md5:abc', 'sha256:abc123...', `sha1:${zeros}`, `sha256:${zeros}0`, '']) {
+    assert.throws(() => parseSha256(bad, 'image.checksum'), (e: unknown) => isGuestkitError(e, 'VALIDATION_ERROR') && (e.details as { field: string; checksum: string }).checksum === bad);
+    // refused before the file is even opened
+    await assert.rejects(verifySha256(join(DISK_OUT, 'nope'), bad, 'image.checksum'), (e: unknown) => isGuestkitError(e, 'VALIDATION_ERROR'));
+  }
   await assert.rejects(checksumFile(join(DISK_OUT, 'nope')), (e: unknown) => isGuestkitError(e, 'IMAGE_NOT_FOUND'));
+  await assert.rejects(verifySha256(join(DISK_OUT, 'nope'), sum, 'image.checksum'), (e: unknown) => {
+    return isGuestkitError(e, 'IMAGE_NOT_FOUND') && (e.details as { field: string }).field === 'image.checksum';
+  });
+});
+
+test('checksum: an aborted signal stops hashing with its reason', async () => {
+  const path = diskFixture('v3.qcow2');
+  const ac = new AbortController();
+  const reason = new Error('attempt timed out');
+  ac.abort(reason);
+  await assert.rejects(verifySha256(path, `sha256:${'0'.repeat(64)}`, 'image.checksum', ac.signal), (e: unknown) => e === reason);
+  // aborted part-way: after the first read
+  const mid = new AbortController();
+  let reads = 0;
+  await assert.rejects(
+    checksumFile(diskFixture('ref.raw'), () => {
+      reads++;
+      mid.abort(reason);
+    }, mid.signal),
+    (e: unknown) => e === reason,
+  );
+  assert.equal(reads, 1);
 });
