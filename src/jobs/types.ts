@@ -1,10 +1,12 @@
+import type { z } from 'zod';
 import type { JobDocument } from '../protocol/envelope.js';
+import { fromZodIssues, type ValidationIssue } from '../protocol/issues.js';
 
 /** Where a handler runs: `inline` on the worker's event loop (trusted, cheap, cooperative),
  *  `thread` in a pooled worker thread that a timeout, cancel or memory cap can really stop. */
 export type Isolation = 'inline' | 'thread';
 
-/** An image a job names; the executor checks path policy and checksum before any handler code runs. */
+/** An image a job names; the runner checks path policy and checksum before any handler code runs. */
 export interface ImageRef {
   /** JSON path of the reference inside payload.data, for error messages (`image.path`). */
   field: string;
@@ -43,7 +45,8 @@ export interface HandlerOutput {
   metrics?: Record<string, number>;
 }
 
-export interface HandlerDefinition {
+/** What a handler module declares, typed by its payload. */
+export interface HandlerSpec<T> {
   operation: string;
   aliases?: readonly string[];
   isolation: Isolation;
@@ -52,9 +55,51 @@ export interface HandlerDefinition {
   diskFormats?: readonly string[];
   /** Filesystems it reads (advertised as `fs.<name>`). */
   filesystems?: readonly string[];
-  /** Output paths the handler will write (checked against the worker's allowed roots). */
-  outputs?(data: unknown): ImageRef[];
   /** Images the job names: path policy and checksum are checked before run(). */
-  images?(data: unknown): ImageRef[];
-  run(ctx: HandlerContext, data: unknown): Promise<HandlerOutput>;
+  images?(data: T): ImageRef[];
+  /** Output paths the handler will write (checked against the worker's allowed roots). */
+  outputs?(data: T): ImageRef[];
+  run(ctx: HandlerContext, data: T): Promise<HandlerOutput>;
+}
+
+/** A job's payload checked against its handler's schema, ready to run. */
+export interface PreparedJob {
+  images: ImageRef[];
+  outputs: ImageRef[];
+  run(ctx: HandlerContext): Promise<HandlerOutput>;
+}
+
+export type Preparation = { ok: true; job: PreparedJob } | { ok: false; issues: ValidationIssue[] };
+
+/** A registered handler; its payload type is closed over by defineHandler. */
+export interface HandlerDefinition {
+  readonly operation: string;
+  readonly aliases?: readonly string[];
+  readonly isolation: Isolation;
+  readonly features?: readonly string[];
+  readonly diskFormats?: readonly string[];
+  readonly filesystems?: readonly string[];
+  /** Parses payload.data with the handler's schema (defaults applied). */
+  prepare(data: unknown): Preparation;
+}
+
+/** A handler typed by its payload schema: run() receives the parsed data, never `unknown`. */
+export function defineHandler<S extends z.ZodType>(schema: S, spec: HandlerSpec<z.output<S>>): HandlerDefinition {
+  const { images, outputs, run, ...meta } = spec;
+  return {
+    ...meta,
+    prepare(data) {
+      const parsed = schema.safeParse(data);
+      if (!parsed.success) return { ok: false, issues: fromZodIssues(parsed.error.issues, 'payload.data') };
+      const value = parsed.data;
+      return {
+        ok: true,
+        job: {
+          images: images?.(value) ?? [],
+          outputs: outputs?.(value) ?? [],
+          run: (ctx) => run(ctx, value),
+        },
+      };
+    },
+  };
 }

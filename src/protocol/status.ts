@@ -15,3 +15,21 @@ export function isTerminal(status: JobStatus): status is TerminalStatus {
 export function isRetryableStatus(status: JobStatus): boolean {
   return status === 'failed' || status === 'timeout';
 }
+
+/**
+ * The legal edges of the job state machine (every store adapter refuses the others).
+ * `failed`/`timeout` may go back to pending while attempts remain.
+ */
+export const JOB_STATUS_EDGES: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  pending: ['assigned', 'cancelled', 'failed', 'timeout'],
+  assigned: ['running', 'pending', 'completed', 'failed', 'cancelled', 'timeout'],
+  running: ['completed', 'failed', 'cancelled', 'timeout', 'pending'],
+  failed: ['pending'],
+  timeout: ['pending'],
+  completed: [],
+  cancelled: [],
+};
+
+export function isLegalTransition(from: JobStatus, to: JobStatus): boolean {
+  return JOB_STATUS_EDGES[from].includes(to);
+}

@@ -9,6 +9,7 @@ import { builtinRegistry, testHandlersEnabled } from '../jobs/registry.js';
 import type { HandlerOutput, ProgressUpdate } from '../jobs/types.js';
 import type { JobDocument } from '../protocol/envelope.js';
 import { GuestkitError, toProtocolError, type ProtocolError } from '../protocol/errors.js';
+import { validationError } from '../protocol/validate.js';
 
 export interface ThreadTask {
   operation: string;
@@ -31,8 +32,9 @@ export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
   try {
     const def = registry.get(task.operation);
     if (!def) throw new GuestkitError('UNSUPPORTED_OPERATION', `no handler for ${task.operation} in the worker thread`);
-    const output = await def.run(
-      {
+    const prepared = def.prepare(task.job.payload.data);
+    if (!prepared.ok) throw validationError(prepared.issues, 'invalid payload');
+    const output = await prepared.job.run({
         job: task.job,
         attempt: task.attempt,
         workerId: task.workerId,
@@ -41,9 +43,7 @@ export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
         resolvedImages: task.resolvedImages,
         allowedRoots: task.allowedRoots,
         progress: (u: ProgressUpdate) => task.port.postMessage(u),
-      },
-      task.job.payload.data,
-    );
+    });
     return { ok: true, output, heapMb: heapMb() };
   } catch (err) {
     return { ok: false, error: toProtocolError(err, 'execution'), heapMb: heapMb() };

@@ -19,10 +19,23 @@ test('registry: capabilities are derived from what is registered; test handlers 
 
 test('echo handler returns the payload as echo', async () => {
   const events: string[] = [];
-  const out = await echoHandler.run(
-    { job: {} as never, attempt: 1, workerId: 'w', signal: new AbortController().signal, resolvedImages: [], allowedRoots: [], progress: (u) => events.push(u.phase) },
-    { a: [1, { b: null }] },
-  );
+  const prepared = echoHandler.prepare({ a: [1, { b: null }] });
+  assert.ok(prepared.ok);
+  const out = await prepared.job.run({ job: {} as never, attempt: 1, workerId: 'w', signal: new AbortController().signal, resolvedImages: [], allowedRoots: [], progress: (u) => events.push(u.phase) });
   assert.deepEqual(out, { data: { echo: { a: [1, { b: null }] } } });
   assert.deepEqual(events, ['result_generation']);
+});
+
+test('a handler parses its payload with its schema: defaults applied, bad data listed by path', async () => {
+  const reg = builtinRegistry({ testHandlers: true });
+  const sleep = reg.get('test.sleep')!;
+  const bad = sleep.prepare({ seconds: 'soon' });
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.issues.map((i) => i.path), ['payload.data.seconds']);
+  const img = reg.get('test.image')!.prepare({ image: { path: '/vms/a.qcow2', checksum: 'sha256:' + 'a'.repeat(64) } });
+  assert.ok(img.ok);
+  assert.deepEqual(img.job.images, [{ field: 'image.path', path: '/vms/a.qcow2', checksum: 'sha256:' + 'a'.repeat(64) }]);
+  const inspect = reg.get('guestkit.inspect')!.prepare({ image: { path: '/vms/b.vmdk' }, output: { destination: '/out/b.json' } });
+  assert.ok(inspect.ok);
+  assert.deepEqual(inspect.job.outputs, [{ field: 'output.destination', path: '/out/b.json' }]);
 });

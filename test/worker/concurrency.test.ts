@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Store, type TransitionRow } from '../../src/store/store.js';
+import { StoreReader, type TransitionRow } from '../helpers/store-reader.js';
 import { dropJob, echoJob, job, listDir, makeSpool, sleep, startDaemon, waitFor } from './helpers/daemon.js';
 
 /** Replays the stored transitions in commit order: the most jobs ever `running` at once. */
@@ -31,7 +31,7 @@ test('1,000 echo jobs dropped at once with --max-concurrent 4: each completes ex
   } finally {
     assert.equal((await d.stop()).code, 0);
   }
-  const store = Store.open(spool.data);
+  const store = StoreReader.open(spool.data);
   try {
     const rows = store.transitions();
     const starts = rows.filter((t) => t.to_status === 'running');
@@ -56,7 +56,7 @@ test('slow jobs in threads: exactly --max-concurrent run at once, never more', a
   } finally {
     await d.stop();
   }
-  const store = Store.open(spool.data);
+  const store = StoreReader.open(spool.data);
   try {
     assert.equal(maxRunning(store.transitions()), 4);
   } finally {
@@ -76,7 +76,7 @@ test('two workers on one spool never run a job twice', async () => {
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
-  const store = Store.open(spool.data);
+  const store = StoreReader.open(spool.data);
   try {
     const starts = store.transitions().filter((t) => t.to_status === 'running');
     assert.equal(starts.length, N);

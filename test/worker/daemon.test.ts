@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { repoRoot } from '../helpers/cli.js';
-import { Store } from '../../src/store/store.js';
+import { StoreReader } from '../helpers/store-reader.js';
 import { dropJob, echoJob, job, listDir, makeSpool, readEvents, startDaemon, waitFor, waitForResult, type Daemon, type SpoolDirs } from './helpers/daemon.js';
 
 // One daemon for the whole file: examples, every typed refusal, health and metrics.
@@ -177,10 +177,10 @@ test('health, readiness, registration and Prometheus metrics are served', async 
 test('logs are JSON lines carrying job_id and trace_id; the store holds every transition', async () => {
   const line = await d.waitForLog((l) => l.job_id === 'echo-test-001' && l.msg === 'job completed');
   assert.match(String(line.trace_id), /^[0-9a-f]{32}$/);
-  const store = Store.open(spool.data);
+  const store = StoreReader.open(spool.data);
   try {
     const tr = store.transitions('echo-test-001').map((t) => `${t.from_status ?? ''}>${t.to_status}`);
-    assert.deepEqual(tr, ['>assigned', 'assigned>running', 'running>completed']);
+    assert.deepEqual(tr, ['>pending', 'pending>assigned', 'assigned>running', 'running>completed']);
     assert.equal(store.events('echo-test-001').length, readEvents(spool, 'echo-test-001').length);
   } finally {
     store.close();

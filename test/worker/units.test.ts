@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isGuestkitError } from '../../src/protocol/errors.js';
-import { parseSha256, verifySha256 } from '../../src/worker/checksum.js';
-import { resolveWorkerConfig } from '../../src/worker/config.js';
-import { Heap } from '../../src/worker/heap.js';
+import { parseSha256, verifySha256 } from '../../src/disk/checksum.js';
+import { resolveWorkerConfig } from '../../src/app/worker-config.js';
+import { Heap } from '../../src/queue/embedded/heap.js';
 import { PathPolicy } from '../../src/worker/path-policy.js';
-import { jobParentContext, w3cTraceId } from '../../src/worker/tracing.js';
+import { jobParentContext, w3cTraceId } from '../../src/observability/tracing.js';
 import { trace } from '@opentelemetry/api';
 
 test('config: defaults < YAML file < environment < flags; bad values are usage errors', () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { resolveWorkerConfig } from '../../worker/config.js';
-import { startWorker } from '../../worker/daemon.js';
+import { resolveWorkerConfig } from '../../app/worker-config.js';
+import { startWorker } from '../../app/worker-app.js';
 import { VERSION } from '../main.js';
 import { action } from '../output.js';
 
@@ -57,6 +57,17 @@ export function registerWorkerCommands(program: Command): void {
           memoryLimitMb: flags.memoryLimitMb,
         });
         const worker = await startWorker(cfg, VERSION);
+        // last resort: every timer, watcher and store path handles its own errors; one that
+        // still escapes is a bug. A rejection is logged and the worker goes on; an exception
+        // is logged and the process exits (restart recovery resolves what it held).
+        const onRejection = (err: unknown) => worker.logger.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled promise rejection (bug); the worker keeps running');
+        const onException = (err: Error) => {
+          worker.logger.fatal({ err: String(err?.stack ?? err) }, 'uncaught exception (bug); exiting, restart recovery resolves the claimed jobs');
+          worker.logger.flush();
+          process.exit(70);
+        };
+        process.on('unhandledRejection', onRejection);
+        process.on('uncaughtException', onException);
         await new Promise<void>((resolveStop) => {
           let signals = 0;
           const onSignal = (sig: NodeJS.Signals) => {
@@ -73,6 +84,8 @@ export function registerWorkerCommands(program: Command): void {
           process.on('SIGTERM', onSignal);
           process.on('SIGINT', onSignal);
         });
+        process.off('unhandledRejection', onRejection);
+        process.off('uncaughtException', onException);
         return 0;
       }),
     );

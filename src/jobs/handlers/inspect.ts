@@ -1,12 +1,13 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { FORMATS } from '../../disk/formats.js';
 import { supportedFilesystems } from '../../fs/open.js';
 import { inspect, requireOs } from '../../inspect/index.js';
 import { GuestkitError } from '../../protocol/errors.js';
-import type { InspectPayload } from '../../protocol/payloads/inspect.js';
-import type { HandlerDefinition } from '../types.js';
+import { InspectPayloadSchema } from '../../protocol/payloads/inspect.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { defineHandler, type HandlerDefinition } from '../types.js';
 
 /**
  * guestkit.inspect: the inspection engine over one image, in a pool thread (it parses
@@ -14,23 +15,18 @@ import type { HandlerDefinition } from '../types.js';
  */
 export function inspectHandler(): HandlerDefinition {
   const filesystems = supportedFilesystems();
-  return {
+  return defineHandler(InspectPayloadSchema, {
     operation: 'guestkit.inspect',
     isolation: 'thread',
     features: filesystems,
     filesystems,
     diskFormats: FORMATS.map((f) => f.name),
-    images(data) {
-      const d = data as Partial<InspectPayload> | undefined;
-      const img = d?.image;
-      return img && typeof img.path === 'string' ? [{ field: 'image.path', path: img.path, checksum: img.checksum ?? null }] : [];
-    },
-    outputs(data) {
-      const dest = (data as Partial<InspectPayload> | undefined)?.output?.destination;
+    images: (d) => [{ field: 'image.path', path: d.image.path, checksum: d.image.checksum ?? null }],
+    outputs(d) {
+      const dest = d.output?.destination;
       return typeof dest === 'string' && dest !== '' ? [{ field: 'output.destination', path: dest }] : [];
     },
-    async run(ctx, data) {
-      const d = data as InspectPayload;
+    async run(ctx, d) {
       const result = requireOs(
         await inspect({
           disks: [ctx.resolvedImages[0] ?? d.image.path],
@@ -48,9 +44,7 @@ export function inspectHandler(): HandlerDefinition {
         const text = d.output?.format === 'yaml' ? toYaml(result) : JSON.stringify(result, null, 2) + '\n';
         try {
           mkdirSync(dirname(dest), { recursive: true });
-          const tmp = `${dest}.${process.pid}.tmp`;
-          writeFileSync(tmp, text);
-          renameSync(tmp, dest);
+          writeFileAtomic(dest, text);
         } catch (err) {
           throw new GuestkitError('EXECUTION_ERROR', `cannot write output.destination ${dest}: ${(err as Error).message}`, { phase: 'result_generation', recoverable: false, retryRecommended: false });
         }
@@ -58,5 +52,5 @@ export function inspectHandler(): HandlerDefinition {
       }
       return { data: result, outputs: out, metrics: { disk_read_bytes: result.stats.bytes_read } };
     },
-  };
+  });
 }

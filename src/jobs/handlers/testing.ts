@@ -1,21 +1,21 @@
 import { open } from 'node:fs/promises';
+import { z } from 'zod';
 import { GuestkitError } from '../../protocol/errors.js';
-import type { HandlerDefinition, ImageRef } from '../types.js';
+import { defineHandler, type HandlerDefinition } from '../types.js';
 
 /**
  * Handlers that exist only for the test suite and benchmarks; registered only when
  * GUESTKIT_TEST_HANDLERS=1 (never in production). Each stresses one executor path.
  */
 
-const num = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const Any = z.unknown();
 
 /** test.sleep {seconds}: a slow, well-behaved job (kill -9 and drain tests). */
-const sleep: HandlerDefinition = {
+const sleep = defineHandler(z.looseObject({ seconds: z.number().nonnegative().default(1) }), {
   operation: 'test.sleep',
   isolation: 'thread',
   async run(ctx, data) {
-    const ms = Math.min(num(obj(data).seconds, 1), 3600) * 1000;
+    const ms = Math.min(data.seconds, 3600) * 1000;
     const step = Math.max(10, Math.min(1000, ms / 4));
     const end = Date.now() + ms;
     while (Date.now() < end) {
@@ -24,10 +24,10 @@ const sleep: HandlerDefinition = {
     }
     return { data: { slept_ms: ms, attempt: ctx.attempt } };
   },
-};
+});
 
 /** test.spin: a parser stuck in a loop that never yields; only terminating its thread stops it. */
-const spin: HandlerDefinition = {
+const spin = defineHandler(Any, {
   operation: 'test.spin',
   isolation: 'thread',
   async run(ctx) {
@@ -35,41 +35,37 @@ const spin: HandlerDefinition = {
     let x = 0;
     for (;;) x = (x + 1) % 1_000_003;
   },
-};
+});
 
 /** test.flaky {succeed_on_attempt}: fails with a retryable error until that attempt. */
-const flaky: HandlerDefinition = {
+const flaky = defineHandler(z.looseObject({ succeed_on_attempt: z.number().int().default(2) }), {
   operation: 'test.flaky',
   isolation: 'thread',
   async run(ctx, data) {
-    const ok = num(obj(data).succeed_on_attempt, 2);
-    if (ctx.attempt < ok) {
+    if (ctx.attempt < data.succeed_on_attempt) {
       throw new GuestkitError('EXECUTION_ERROR', `flaky failure on attempt ${ctx.attempt}`, { phase: 'disk_inspection', recoverable: true, retryRecommended: true });
     }
     return { data: { attempt: ctx.attempt } };
   },
-};
+});
 
 /** test.alloc {mb}: allocates until the thread's memory cap stops it. */
-const alloc: HandlerDefinition = {
+const alloc = defineHandler(z.looseObject({ mb: z.number().nonnegative().default(64) }), {
   operation: 'test.alloc',
   isolation: 'thread',
   async run(_ctx, data) {
-    const mb = Math.min(num(obj(data).mb, 64), 64 * 1024);
+    const mb = Math.min(data.mb, 64 * 1024);
     const keep: number[][] = [];
     for (let i = 0; i < mb; i++) keep.push(new Array<number>(128 * 1024).fill(i)); // ~1 MiB each on the JS heap
     return { data: { allocated_mb: keep.length } };
   },
-};
+});
 
 /** test.image {image:{path, checksum?}}: reads the first sector of an image (path policy / checksum tests). */
-const image: HandlerDefinition = {
+const image = defineHandler(z.looseObject({ image: z.looseObject({ path: z.string(), checksum: z.string().nullish() }) }), {
   operation: 'test.image',
   isolation: 'thread',
-  images(data): ImageRef[] {
-    const img = obj(obj(data).image);
-    return typeof img.path === 'string' ? [{ field: 'image.path', path: img.path, checksum: typeof img.checksum === 'string' ? img.checksum : null }] : [];
-  },
+  images: (data) => [{ field: 'image.path', path: data.image.path, checksum: data.image.checksum ?? null }],
   async run(ctx) {
     const fh = await open(ctx.resolvedImages[0]!, 'r');
     try {
@@ -81,7 +77,7 @@ const image: HandlerDefinition = {
       await fh.close();
     }
   },
-};
+});
 
 /**
  * test.crash {mode}: a handler thread that dies the ways real code can — `throw` (a plain
@@ -90,11 +86,11 @@ const image: HandlerDefinition = {
  * RangeError from a native allocation). Each must end as a typed job result. `late`
  * succeeds but leaves a timer that throws after the job ended (no job to blame).
  */
-const crash: HandlerDefinition = {
+const crash = defineHandler(z.looseObject({ mode: z.string().optional() }), {
   operation: 'test.crash',
   isolation: 'thread',
   async run(_ctx, data) {
-    const mode = obj(data).mode;
+    const mode = data.mode;
     switch (mode) {
       case 'exit':
         process.exit(3);
@@ -123,6 +119,6 @@ const crash: HandlerDefinition = {
     }
     return { data: null };
   },
-};
+});
 
 export const testHandlers: readonly HandlerDefinition[] = [sleep, spin, flaky, alloc, image, crash];

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 
 /**
  * The spool's folders (the earlier worker's v1 layout, extended):
@@ -54,26 +55,7 @@ export class SpoolLayout {
 
   /** tmp + rename in the same folder: readers see the whole result or none. */
   writeResult(jobId: string, doc: unknown, durable = false): void {
-    const final = this.resultPath(jobId);
-    const tmp = join(this.resultsDir, `.${jobId}-result.json.${process.pid}.tmp`);
-    const fd = openSync(tmp, 'w');
-    try {
-      try {
-        writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
-        if (durable) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, final);
-    } catch (err) {
-      // a half-written tmp file must not pile up while the folder is full
-      try {
-        unlinkSync(tmp);
-      } catch {
-        /* already gone */
-      }
-      throw err;
-    }
+    writeFileAtomic(this.resultPath(jobId), JSON.stringify(doc, null, 2) + '\n', { fsync: durable });
   }
 }
 

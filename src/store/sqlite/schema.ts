@@ -2,7 +2,7 @@
  * SQLite schema of the embedded store. The API shares this database later, so it is
  * versioned (PRAGMA user_version) and only ever migrated forward.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const MIGRATIONS: readonly string[] = [
   // v1
@@ -93,5 +93,11 @@ export const MIGRATIONS: readonly string[] = [
     registered_at  INTEGER NOT NULL,
     last_heartbeat INTEGER NOT NULL
   );
+  `,
+  // v2: listing (newest first, cursor on queued_at + job_id) and filters by operation / namespace
+  `
+  CREATE INDEX jobs_by_queued ON jobs(queued_at, job_id);
+  CREATE INDEX jobs_by_operation ON jobs(operation, queued_at);
+  CREATE INDEX jobs_by_namespace ON jobs(namespace, queued_at);
   `,
 ];

@@ -15,7 +15,7 @@ export class WorkerMetrics {
   readonly storeFailures: Counter;
   readonly unpublished: Gauge;
 
-  constructor(labels: Record<string, string> = {}) {
+  constructor(labels: Record<string, string> = {}, sources: { queueDepth?: () => number } = {}) {
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry, prefix: 'guestkit_worker_' });
     const r = [this.registry];
@@ -35,7 +35,14 @@ export class WorkerMetrics {
       registers: r,
     });
     this.inFlight = new Gauge({ name: 'guestkit_jobs_in_flight', help: 'Jobs running on this worker now', registers: r });
-    this.queueDepth = new Gauge({ name: 'guestkit_queue_depth', help: 'Jobs seen by this worker and waiting to run (incl. retry back-off)', registers: r });
+    const depth = sources.queueDepth;
+    this.queueDepth = new Gauge({
+      name: 'guestkit_queue_depth',
+      help: 'Jobs seen by this worker and waiting to run (incl. retry back-off)',
+      registers: r,
+      // read at scrape time: the queue changes far more often than anyone looks
+      ...(depth ? { collect: function (this: Gauge) { this.set(depth()); } } : {}),
+    });
     this.imageBytesRead = new Counter({ name: 'guestkit_image_read_bytes_total', help: 'Bytes read from disk images', labelNames: ['operation'], registers: r });
     this.retries = new Counter({ name: 'guestkit_job_retries_total', help: 'Attempts scheduled again after a retryable failure', labelNames: ['operation'], registers: r });
     this.storeAvailable = new Gauge({ name: 'guestkit_store_available', help: '1 while the job store takes writes, 0 while it fails (jobs are kept and retried)', registers: r });

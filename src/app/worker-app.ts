@@ -1,0 +1,187 @@
+import type { Server } from 'node:http';
+import { JobEvents } from '../events/job-events.js';
+import type { Intake, IntakeSink } from '../intake/intake.js';
+import { SpoolIntake } from '../intake/spool/spool-intake.js';
+import { submitJob } from '../intake/submit.js';
+import { builtinRegistry } from '../jobs/registry.js';
+import { startHealthServer } from '../observability/health-server.js';
+import { attachJobMetrics, RateMeter } from '../observability/job-metrics.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { WorkerMetrics } from '../observability/metrics.js';
+import { setupTracingExport, shutdownTracingExport } from '../observability/tracing.js';
+import type { WorkerRegistration } from '../protocol/index.js';
+import { EmbeddedQueue } from '../queue/embedded/embedded-queue.js';
+import type { JobStore } from '../store/job-store.js';
+import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
+import { JobWorker } from '../worker/job-worker.js';
+import { PathPolicy } from '../worker/path-policy.js';
+import { failOrphans, recoverJob } from '../worker/recovery.js';
+import { buildRegistration } from '../worker/registration.js';
+import { JobRunner } from '../worker/runner.js';
+import { ThreadPool } from '../worker/thread-pool.js';
+import type { WorkerConfig } from './worker-config.js';
+
+export interface RunningWorker {
+  readonly config: WorkerConfig;
+  readonly worker: JobWorker;
+  readonly store: JobStore;
+  readonly events: JobEvents;
+  readonly logger: Logger;
+  readonly metricsPort?: number;
+  /** Graceful stop: no new claims, running jobs get the drain timeout, the rest are given back. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/**
+ * The composition root of `guestkit worker`: builds the store, queue, events, runner,
+ * worker, the spool intake, health/metrics endpoint and heartbeats from configuration.
+ * Every other module receives its collaborators; only this one picks the adapters.
+ */
+export async function startWorker(cfg: WorkerConfig, version: string): Promise<RunningWorker> {
+  if (cfg.testHandlers) process.env.GUESTKIT_TEST_HANDLERS = '1'; // pool threads read it too
+  const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
+  const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
+  const store = SqliteJobStore.open(cfg.dataDir, { busyTimeoutMs: cfg.storeBusyTimeoutMs });
+  const queue = new EmbeddedQueue();
+  const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool }, { queueDepth: () => queue.size });
+  const events = new JobEvents((event, err) => logger.error({ event, err: String((err as Error)?.stack ?? err) }, 'job event listener failed'));
+  attachJobMetrics(events, metrics);
+  const rate = new RateMeter();
+  events.on('finished', () => rate.note());
+  const threads = new ThreadPool({
+    maxThreads: cfg.maxConcurrent,
+    memoryLimitMb: cfg.memoryLimitMb,
+    onThreadError: (err) => logger.error({ err: String((err as Error)?.stack ?? err) }, 'a handler thread failed outside any job; it is replaced'),
+  });
+  const pathPolicy = new PathPolicy(cfg.allowPaths);
+  const runner = new JobRunner({ workerId: cfg.workerId, threads, pathPolicy, memoryLimitMb: cfg.memoryLimitMb || undefined });
+  const registeredAt = new Date();
+  let worker: JobWorker | undefined;
+  const regInput = { workerId: cfg.workerId, version, pool: cfg.pool, maxConcurrent: cfg.maxConcurrent, maxDiskSizeGb: cfg.maxDiskSizeGb, registry, registeredAt };
+  const registration = (): WorkerRegistration => {
+    const reg = buildRegistration(regInput, worker?.state ?? 'ready', worker?.inFlight ?? 0);
+    (reg.configuration as Record<string, unknown>).heartbeat_seconds = cfg.heartbeatSeconds;
+    return reg;
+  };
+  const w = (worker = new JobWorker({
+    workerId: cfg.workerId,
+    maxConcurrent: cfg.maxConcurrent,
+    store,
+    queue,
+    events,
+    runner,
+    registry,
+    logger,
+    metrics,
+    registration,
+    retryBaseMs: cfg.retryBaseMs,
+  }));
+  const recovery = { store, workerId: cfg.workerId, logger, metrics };
+  const heartbeatMs = (reg: WorkerRegistration) => (Number((reg.configuration as { heartbeat_seconds?: unknown }).heartbeat_seconds) || 10) * 1000;
+  const sink: IntakeSink = {
+    workerId: cfg.workerId,
+    events,
+    submit: (job, opts) => submitJob({ store, queue, events }, job, opts),
+    cancel: (jobId, reason) => w.cancel(jobId, reason),
+    knows: (jobId) => w.knows(jobId),
+    routedHere: (job) => w.routedHere(job),
+    get accepting() {
+      return w.storeAvailable && !w.isDraining;
+    },
+    get queued() {
+      return w.queued;
+    },
+    get recentRate() {
+      return rate.rate;
+    },
+    recover: (job, jobId) => recoverJob(recovery, job, jobId),
+    failOrphans: (keep) => failOrphans(recovery, (id) => keep(id) || w.knows(id)),
+    // dead = no heartbeat for 5 of its own intervals (workers sharing the data dir)
+    isWorkerDead: async (id) => {
+      if (id === cfg.workerId) return false;
+      const rec = await store.worker(id);
+      return rec !== undefined && Date.now() - rec.lastHeartbeat > 5 * heartbeatMs(rec.registration);
+    },
+    livePeers: async () => (await store.liveWorkers(Date.now() - 5 * cfg.heartbeatSeconds * 1000)).filter((x) => x !== cfg.workerId).length,
+  };
+  const spool = new SpoolIntake({
+    jobsDir: cfg.jobsDir,
+    resultsDir: cfg.resultsDir,
+    sink,
+    logger,
+    metrics,
+    pollIntervalMs: cfg.pollIntervalMs,
+    settleMs: cfg.settleMs,
+    adoptStale: true,
+    slots: cfg.maxConcurrent,
+  });
+  const intakes: Intake[] = [spool];
+
+  const tracing = await setupTracingExport('guestkit-worker');
+  if (!pathPolicy.restricted) logger.warn('no --allow-path given: jobs may name images anywhere this user can read');
+
+  let http: { server: Server; port: number } | undefined;
+  if (cfg.metricsPort !== undefined) {
+    http = await startHealthServer(cfg.metricsPort, cfg.metricsHost, {
+      metrics: metrics.registry,
+      ready: () => {
+        if (w.isDraining) return { ok: false, reason: 'draining' };
+        const down = store.unavailable;
+        if (down || !w.storeAvailable) return { ok: false, reason: `job store unavailable since ${new Date(down?.since ?? Date.now()).toISOString()}: ${down?.code ?? 'probing'}` };
+        for (const i of intakes) {
+          const p = i.problem();
+          if (p) return { ok: false, reason: p };
+        }
+        return { ok: true };
+      },
+      registration,
+      onError: (err) => logger.error({ err: String(err) }, 'health endpoint error'),
+    });
+  }
+  await store.registerWorker(registration());
+  w.start();
+  for (const i of intakes) await i.start();
+  let beats = 0;
+  const beat = setInterval(() => {
+    // while the store fails the worker's recovery probe is the heartbeat
+    if (!w.storeAvailable) return;
+    store.heartbeat(cfg.workerId, w.state, w.inFlight).then(
+      () => (++beats % 3 === 0 ? spool.tick() : undefined),
+      (err: unknown) => logger.warn({ err: String(err) }, 'heartbeat failed'),
+    ).catch((err: unknown) => logger.error({ err: String(err) }, 'adopting stale claims failed'));
+  }, cfg.heartbeatSeconds * 1000);
+  beat.unref();
+
+  const caps = registry.capabilities();
+  logger.info(
+    { version, pool: cfg.pool, jobs_dir: cfg.jobsDir, results_dir: cfg.resultsDir, data_dir: cfg.dataDir, max_concurrent: cfg.maxConcurrent, metrics_port: http?.port ?? null, operations: caps.operations, tracing },
+    'worker ready',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config: cfg,
+    worker: w,
+    store,
+    events,
+    logger,
+    metricsPort: http?.port,
+    shutdown(reason = 'shutdown') {
+      stopping ??= (async () => {
+        logger.info({ reason, in_flight: w.inFlight, drain_timeout_s: cfg.drainTimeout }, 'draining');
+        for (const i of intakes) i.stop();
+        await w.drain(cfg.drainTimeout * 1000);
+        for (const i of intakes) await i.close();
+        clearInterval(beat);
+        if (w.storeAvailable) await store.heartbeat(cfg.workerId, 'offline', 0).catch(() => undefined);
+        await threads.destroy();
+        if (http) await new Promise<void>((r) => http!.server.close(() => r()));
+        await store.close();
+        await shutdownTracingExport();
+        logger.info('worker stopped');
+        logger.flush();
+      })();
+      return stopping;
+    },
+  };
+}

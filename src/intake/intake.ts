@@ -1,0 +1,56 @@
+import type { JobEvents } from '../events/job-events.js';
+import type { JobDocument } from '../protocol/envelope.js';
+import type { JobResult } from '../protocol/result.js';
+import type { SubmitOutcome } from '../store/job-store.js';
+
+/** A way jobs arrive (the file spool; the HTTP API next). Started and stopped by the composition root. */
+export interface Intake {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stops taking new jobs (what is held stays held until the worker drained). */
+  stop(): void;
+  /** After the worker drained: last writes (unpublished results). */
+  close(): Promise<void>;
+  /** Readiness: why this intake cannot serve now, or undefined. */
+  problem(): string | undefined;
+}
+
+export interface SubmitOptions {
+  /** Where it came from (spool file name, `http`). */
+  source?: string;
+  /** The worker whose intake holds the job (the spool's claim); unset for shared intakes. */
+  owner?: string;
+}
+
+export type CancelOutcome = 'cancelled' | 'cancelling' | 'refused' | 'unknown';
+
+export type RecoverAction = { action: 'release' } | { action: 'archive'; result: JobResult | undefined };
+
+/**
+ * What an intake may ask of the pipeline: one submit path (store first, then queue), cancel,
+ * and restart recovery of jobs it held. Results and progress reach it as job events.
+ */
+export interface IntakeSink {
+  readonly workerId: string;
+  readonly events: JobEvents;
+  /** Durable `pending` in the store, then queued; resolves once accepted (or refused as a duplicate). */
+  submit(job: JobDocument, opts?: SubmitOptions): Promise<SubmitOutcome>;
+  cancel(jobId: string, reason: string): CancelOutcome;
+  /** The worker holds this job already (waiting, running, or ended but not yet recorded). */
+  knows(jobId: string): boolean;
+  /** False when only routing sends the job elsewhere (another worker or pool). */
+  routedHere(job: JobDocument): { ok: true } | { ok: false; why: string };
+  /** The store takes writes and the worker is not draining. */
+  readonly accepting: boolean;
+  /** Jobs waiting in this worker's queue. */
+  readonly queued: number;
+  /** Jobs finished per second lately (claim-ahead sizing). */
+  readonly recentRate: number;
+  recover(job: JobDocument | null, jobId: string): Promise<RecoverAction>;
+  /** Jobs the store says this worker holds that no intake found: ended WORKER_LOST. */
+  failOrphans(keep: (jobId: string) => boolean): Promise<JobResult[]>;
+  /** Another worker's heartbeat is stale (its claims may be adopted). */
+  isWorkerDead(workerId: string): Promise<boolean>;
+  /** Live workers other than this one (per the shared store). */
+  livePeers(): Promise<number>;
+}

@@ -1,0 +1,612 @@
+import { accessSync, closeSync, constants, existsSync, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
+import type { Logger } from '../../observability/logger.js';
+import type { WorkerMetrics } from '../../observability/metrics.js';
+import {
+  EXECUTION_DEFAULTS,
+  failedResult,
+  GuestkitError,
+  jobIdProblems,
+  MAX_JOB_TEXT_BYTES,
+  validateJob,
+  validationError,
+  type JobDocument,
+  type JobResult,
+} from '../../protocol/index.js';
+import { isStoreUnavailable } from '../../store/job-store.js';
+import type { Intake, IntakeSink } from '../intake.js';
+import { SpoolClaim, type ClaimHost } from './claim.js';
+import { cancelReason, jobIdFor, observabilityOf, operationOf, statSafe, unlinkQuiet } from './files.js';
+import { SpoolLayout } from './layout.js';
+import { ResultPublisher } from './publisher.js';
+import { adoptStale, recoverClaims } from './recovery.js';
+
+export interface SpoolOptions {
+  jobsDir: string;
+  resultsDir: string;
+  sink: IntakeSink;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** Fallback scan interval (fs.watch misses events on network filesystems). */
+  pollIntervalMs?: number;
+  /** A file that does not parse as JSON is given this long without changing before it is refused. */
+  settleMs?: number;
+  /** Parsed-but-waiting jobs kept in memory; beyond it files wait in the folder unread. */
+  maxQueued?: number;
+  /** fsync result files (slower; default off, like synchronous=NORMAL). */
+  durableResults?: boolean;
+  /** Adopt the claims of workers whose heartbeat went stale (workers sharing a store). */
+  adoptStale?: boolean;
+  /** The worker's concurrency (claim-ahead sizing while peers share the spool). */
+  slots?: number;
+}
+
+/** Files in jobs/ this worker looked at and left there: still being written, or routed elsewhere. */
+interface Seen {
+  state: 'partial' | 'foreign';
+  jobId?: string;
+  size?: number;
+  since?: number;
+}
+
+/** A job file claimed in this scan, on its way to the store. */
+interface Claimed {
+  claim: SpoolClaim;
+  job: JobDocument;
+}
+
+/**
+ * The file spool intake (the earlier worker's v1). Jobs are claimed by an atomic rename
+ * into claimed/<worker>/, so two workers on one folder never run a file twice; then
+ * submitted (durable `pending` in the store) and queued. Results come back as job events
+ * and are written tmp + rename. The hot path uses synchronous fs calls: a few
+ * microseconds each on a local disk, far cheaper than a libuv round trip per call.
+ */
+export class SpoolIntake implements Intake, ClaimHost {
+  readonly name = 'spool';
+  readonly layout: SpoolLayout;
+  /** Claimed jobs this intake answers for, by job id. */
+  readonly held = new Map<string, SpoolClaim>();
+  private readonly seen = new Map<string, Seen>();
+  /** Job ids submitted but not yet answered by the store. */
+  private readonly submitting = new Set<string>();
+  private watcher?: FSWatcher;
+  private watchedIno?: number;
+  private poll?: NodeJS.Timeout;
+  /** errno code while the jobs folder cannot be read (logged once per code). */
+  private folderError?: string;
+  private readonly publisher: ResultPublisher;
+  /** The last scan stopped at the claim-ahead limit: rescan once the queue has drained. */
+  private limitedAt = 0;
+  private scanTimer?: NodeJS.Timeout;
+  private scanning = false;
+  private rescan = false;
+  private stopped = true;
+  private readonly pollMs: number;
+  private readonly settleMs: number;
+  private readonly maxQueued: number;
+  private readonly unsubscribe: (() => void)[] = [];
+  private peers = { at: 0, n: 0, refreshing: false };
+
+  constructor(private readonly o: SpoolOptions) {
+    this.layout = new SpoolLayout(o.jobsDir, o.resultsDir, o.sink.workerId);
+    this.pollMs = o.pollIntervalMs ?? 500;
+    this.settleMs = o.settleMs ?? 1000;
+    this.maxQueued = o.maxQueued ?? 20_000;
+    this.publisher = new ResultPublisher(this.layout, {
+      logger: o.logger,
+      metrics: o.metrics,
+      durable: o.durableResults,
+      archive: (c, to) => this.archive(c, to),
+      recreateFolders: (what) => this.recreateFolders(what),
+    });
+  }
+
+  get logger(): Logger {
+    return this.o.logger;
+  }
+
+  get sink(): IntakeSink {
+    return this.o.sink;
+  }
+
+  /** Creates the folders, recovers this worker's claims from a previous run, starts watching. */
+  async start(): Promise<void> {
+    this.layout.ensure();
+    this.listen();
+    await recoverClaims(this);
+    this.stopped = false;
+    this.watch();
+    this.poll = setInterval(() => this.scan(), this.pollMs);
+    if (this.o.adoptStale) await adoptStale(this);
+    this.scan();
+  }
+
+  /** Stops watching and claiming (the worker drains what it holds). */
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.poll) clearInterval(this.poll);
+    if (this.scanTimer) clearTimeout(this.scanTimer);
+  }
+
+  /** After the worker drained: a last try at unwritten results. */
+  async close(): Promise<void> {
+    this.publisher.close();
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+
+  /** Heartbeat tick: claims of workers that died are taken over. */
+  async tick(): Promise<void> {
+    if (this.o.adoptStale && !this.stopped) await adoptStale(this);
+  }
+
+  problem(): string | undefined {
+    if (this.folderError) return `jobs folder ${this.o.jobsDir} unreadable (${this.folderError})`;
+    if (this.publisher.count) return `${this.publisher.count} result(s) not written to ${this.o.resultsDir}: ${this.publisher.firstError}`;
+    try {
+      accessSync(this.o.jobsDir, constants.W_OK);
+      accessSync(this.o.resultsDir, constants.W_OK);
+    } catch (err) {
+      return `spool folders not writable: ${String(err)}`;
+    }
+    return undefined;
+  }
+
+  /** Results waiting for the results folder to take them. */
+  get unpublishedCount(): number {
+    return this.publisher.count;
+  }
+
+  /** Progress lines, results, give-backs and duplicates of the jobs this spool holds. */
+  private listen(): void {
+    const ev = this.o.sink.events;
+    this.unsubscribe.push(
+      ev.on('progress', ({ event }) => this.held.get(event.job_id)?.event(event)),
+      ev.on('finished', ({ job, result }) => {
+        const c = this.held.get(job.job_id);
+        if (c) {
+          this.held.delete(job.job_id);
+          c.finish(result);
+        }
+        // the last scan left files behind: look again once the queue is half empty
+        if (this.limitedAt > 0 && this.o.sink.queued <= this.limitedAt / 2) {
+          this.limitedAt = 0;
+          this.scheduleScan();
+        }
+      }),
+      ev.on('released', ({ job }) => {
+        const c = this.held.get(job.job_id);
+        if (c) {
+          this.held.delete(job.job_id);
+          c.release();
+        }
+      }),
+      ev.on('duplicate', ({ job }) => {
+        const c = this.held.get(job.job_id);
+        if (c) {
+          this.held.delete(job.job_id);
+          this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
+          c.duplicate();
+        }
+      }),
+    );
+  }
+
+  /** (Re)watches jobs/: at start, after a watcher error, and when the folder was replaced. */
+  private watch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.watchedIno = undefined;
+    try {
+      const w = watch(this.o.jobsDir, { persistent: false }, () => this.scheduleScan());
+      w.on('error', (err) => {
+        // a dead watcher is replaced at the next successful scan; polling covers the gap
+        this.o.logger.warn({ err: String(err) }, 'fs.watch failed; polling until the jobs folder can be watched again');
+        w.close();
+        if (this.watcher === w) this.watcher = undefined;
+      });
+      this.watcher = w;
+      this.watchedIno = statSync(this.o.jobsDir).ino;
+    } catch (err) {
+      this.o.logger.warn({ err: String(err) }, 'fs.watch unavailable; polling only');
+      // the folder vanished between listing and watching: the next scan recreates it
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.scheduleLater();
+    }
+  }
+
+  private scheduleScan(): void {
+    if (this.stopped || this.scanTimer) return;
+    // coalesce bursts of watch events (1,000 files dropped at once = one or a few scans)
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined;
+      this.scan();
+    }, 5);
+  }
+
+  /** One pass over jobs/: new files are claimed and submitted, cancels applied. One at a time. */
+  scan(): void {
+    if (this.stopped) return;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
+    this.scanning = true;
+    this.scanOnce()
+      .catch((err: unknown) => {
+        // never let a scan (run from timers and the watcher) take the worker down
+        this.o.logger.error({ err: String((err as Error)?.stack ?? err) }, 'spool scan failed; retried at the next poll');
+      })
+      .finally(() => {
+        this.scanning = false;
+        if (this.rescan) {
+          this.rescan = false;
+          this.scheduleScan();
+        }
+      });
+  }
+
+  private async scanOnce(): Promise<void> {
+    let entries;
+    try {
+      entries = readdirSync(this.o.jobsDir, { withFileTypes: true });
+    } catch (err) {
+      this.folderFailed(err as NodeJS.ErrnoException);
+      return;
+    }
+    if (this.folderError) {
+      this.o.logger.info({ jobs_dir: this.o.jobsDir }, 'jobs folder readable again');
+      this.folderError = undefined;
+    }
+    if (!this.watcher || statSafe(this.o.jobsDir)?.ino !== this.watchedIno) this.watch();
+    const present = new Set<string>();
+    const cancels = new Map<string, string>();
+    const claimed: Claimed[] = [];
+    const batchIds = new Set<string>();
+    const now = Date.now();
+    const limit = Math.min(this.maxQueued, this.claimAhead());
+    this.limitedAt = 0;
+    for (const d of entries) if (d.name.endsWith('.cancel') && d.isFile()) cancels.set(d.name.slice(0, -'.cancel'.length), d.name);
+    // workers sharing the folder start at different places: fewer lost claim races
+    const start = entries.length > 1 ? Math.floor(Math.random() * entries.length) : 0;
+    for (let i = 0; i < entries.length; i++) {
+      const d = entries[(start + i) % entries.length]!;
+      const name = d.name;
+      if (name.startsWith('.') || name.endsWith('.tmp') || !name.endsWith('.json') || !d.isFile()) continue;
+      present.add(name);
+      const s = this.seen.get(name);
+      if (s && s.state !== 'partial') continue;
+      // no claims while the store fails (nothing could start) or the queue is full
+      if (!this.o.sink.accepting) continue;
+      if (this.o.sink.queued + this.submitting.size + claimed.length >= limit) {
+        this.limitedAt = limit;
+        continue;
+      }
+      try {
+        const c = this.consider(name, s, now, batchIds);
+        if (c) {
+          claimed.push(c);
+          batchIds.add(c.job.job_id);
+        }
+      } catch (err) {
+        // one file must not cost the claims already made in this scan
+        this.o.logger.error({ file: name, err: String((err as Error)?.stack ?? err) }, 'could not consider job file');
+      }
+    }
+    for (const name of this.seen.keys()) if (!present.has(name)) this.seen.delete(name);
+    // a job and its cancel seen in the same scan is cancelled, never started
+    await Promise.all(claimed.map((c) => this.submit(c, cancels)));
+    for (const [jobId, file] of cancels) {
+      try {
+        this.applyCancel(jobId, file);
+      } catch (err) {
+        this.o.logger.error({ file, err: String(err) }, 'cancel request failed; retried at the next scan');
+      }
+    }
+  }
+
+  /** The claimed job goes to the store (durable `pending`), then the queue; on failure the file goes back. */
+  private async submit(c: Claimed, cancels: Map<string, string>): Promise<void> {
+    const id = c.job.job_id;
+    this.submitting.add(id);
+    this.held.set(id, c.claim);
+    try {
+      const out = await this.o.sink.submit(c.job, { source: c.claim.source, owner: this.o.sink.workerId });
+      if (out.kind === 'duplicate') {
+        this.held.delete(id);
+        const rec = out.record;
+        const why = `job_id ${id} was already submitted (status ${rec.status}${rec.workerId ? ` on ${rec.workerId}` : ''}); this copy is not run`;
+        this.o.logger.warn({ job_id: id, file: c.claim.source, existing_status: rec.status }, why);
+        this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
+        c.claim.duplicate();
+        return;
+      }
+      this.submitting.delete(id);
+      // its cancel arrived with it: applied before the job can start (the queue hands out on a later tick)
+      const cancelFile = cancels.get(id);
+      if (cancelFile) {
+        cancels.delete(id);
+        this.applyCancel(id, cancelFile);
+      }
+    } catch (err) {
+      this.held.delete(id);
+      if (!isStoreUnavailable(err)) this.o.logger.error({ job_id: id, file: c.claim.source, err: String(err) }, 'could not submit the job; it goes back to the spool');
+      // not accepted: back into jobs/ for the next scan (or another worker)
+      c.claim.release();
+    } finally {
+      this.submitting.delete(id);
+    }
+  }
+
+  /** Alone on a spool: claim a whole backlog; with live peers about a second of work. */
+  private claimAhead(): number {
+    const now = Date.now();
+    if (now - this.peers.at > 1000 && !this.peers.refreshing) {
+      this.peers.refreshing = true;
+      this.o.sink.livePeers().then(
+        (n) => (this.peers = { at: Date.now(), n, refreshing: false }),
+        () => (this.peers = { ...this.peers, at: Date.now(), refreshing: false }),
+      );
+    }
+    // fast jobs keep rescans rare, slow ones are left for idle peers
+    return this.peers.n > 0 ? Math.max(16, (this.o.slots ?? 1) * 8, Math.ceil(this.o.sink.recentRate)) : this.maxQueued;
+  }
+
+  /** jobs/ cannot be listed: logged once per cause; a missing folder tree is recreated. */
+  private folderFailed(err: NodeJS.ErrnoException): void {
+    const code = err.code ?? 'EIO';
+    if (this.folderError !== code) {
+      this.folderError = code;
+      this.o.logger.error({ jobs_dir: this.o.jobsDir, err: String(err) }, 'cannot read the jobs folder; retrying at every poll');
+    }
+    if (code === 'ENOENT') {
+      try {
+        this.layout.ensure();
+        this.o.logger.warn({ jobs_dir: this.o.jobsDir }, 'the jobs folder was missing and was created again');
+        this.watch();
+      } catch {
+        /* e.g. a parent is not a folder: still failing, still reported by readiness */
+      }
+    }
+  }
+
+  /**
+   * Reads one new file and, once it is complete JSON, claims it (atomic rename) before
+   * validating it: of several workers on one folder only the winner pays for validation,
+   * routing and the answer. Files still being written are never claimed (their writer
+   * may still append by path). Returns the claimed job, or undefined when answered.
+   */
+  private consider(name: string, s: Seen | undefined, now: number, batch: ReadonlySet<string>): Claimed | undefined {
+    let text: string;
+    let size: number;
+    let ino: number;
+    try {
+      const fd = openSync(this.layout.incoming(name), 'r');
+      try {
+        const st = fstatSync(fd);
+        size = st.size;
+        ino = st.ino;
+        if (size > MAX_JOB_TEXT_BYTES) {
+          const claim = this.claim(name, ino, size);
+          if (claim) this.refuse(claim, undefined, new GuestkitError('VALIDATION_ERROR', `job file is ${size} bytes; the limit is ${MAX_JOB_TEXT_BYTES}`, { phase: 'validation' }), 'too_large');
+          return;
+        }
+        text = readFileSync(fd, 'utf8');
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'cannot read job file');
+      return;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    } catch (err) {
+      // maybe still being written: refuse only once it stopped changing for settleMs
+      if (!s || s.size !== size) {
+        this.seen.set(name, { state: 'partial', size, since: now });
+        this.scheduleLater();
+        return;
+      }
+      if (now - (s.since ?? now) < this.settleMs) {
+        this.scheduleLater();
+        return;
+      }
+      const claim = this.claim(name, ino, size);
+      if (claim) this.refuse(claim, undefined, new GuestkitError('VALIDATION_ERROR', `job file ${name} is not valid JSON: ${(err as Error).message}`, { phase: 'validation', details: { file: name } }), 'bad_json');
+      return;
+    }
+    const claim = this.claim(name, ino, size);
+    if (!claim) return; // another worker was faster
+    try {
+      return this.checkClaimed(claim, doc, batch);
+    } catch (err) {
+      // a claimed file always gets an answer, even when checking it failed unexpectedly
+      this.refuse(claim, doc, new GuestkitError('VALIDATION_ERROR', `job file ${name} could not be checked: ${(err as Error)?.message ?? String(err)}`, { phase: 'validation', details: { file: name } }), 'invalid');
+      return undefined;
+    }
+  }
+
+  /** Validation and routing of a file this worker claimed. */
+  private checkClaimed(claim: SpoolClaim, doc: unknown, batch: ReadonlySet<string>): Claimed | undefined {
+    const name = claim.source;
+    const v = validateJob(doc);
+    if (!v.ok || !v.job) {
+      this.refuse(claim, doc, validationError(v.errors, `invalid job document ${name}`), 'invalid');
+      return;
+    }
+    const job = v.job;
+    if (v.warnings.length) this.o.logger.warn({ file: name, job_id: job.job_id, warnings: v.warnings }, 'job document warnings');
+    const routed = this.o.sink.routedHere(job);
+    if (!routed.ok) {
+      if (this.giveBack(claim)) this.seen.set(name, { state: 'foreign', jobId: job.job_id });
+      this.o.logger.info({ file: name, job_id: job.job_id, why: routed.why }, 'job is routed to another worker or pool; left in the spool');
+      return;
+    }
+    if (this.o.sink.knows(job.job_id) || this.held.has(job.job_id) || batch.has(job.job_id)) {
+      // the same job id already waits or runs here: a second file for it is a duplicate
+      this.o.logger.debug({ file: name, job_id: job.job_id }, 'duplicate archived');
+      this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
+      claim.duplicate();
+      return;
+    }
+    return { claim, job };
+  }
+
+  private scheduleLater(): void {
+    if (this.stopped) return;
+    setTimeout(() => this.scheduleScan(), Math.min(this.settleMs, this.pollMs) + 5).unref();
+  }
+
+  /**
+   * Atomic claim: rename into claimed/<worker>/. The file claimed must be the one read
+   * (same inode and size): a new file dropped under an old name is given back unread.
+   */
+  private claim(name: string, ino: number, size: number, retried = false): SpoolClaim | null {
+    const from = this.layout.incoming(name);
+    const held = this.heldName(name);
+    const to = this.layout.claimed(held);
+    this.seen.delete(name);
+    try {
+      renameSync(from, to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // the file is still there but our claimed folder is not (removed by hand): recreate it
+      if (code === 'ENOENT' && !retried && existsSync(from) && this.recreateFolders('claimed folder')) return this.claim(name, ino, size, true);
+      if (code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'claim failed');
+      return null;
+    }
+    const claim = new SpoolClaim(this, name, held);
+    try {
+      const st = statSync(to);
+      if (st.ino !== ino || st.size !== size) {
+        this.giveBack(claim);
+        this.scheduleScan();
+        return null;
+      }
+    } catch (err) {
+      this.o.logger.warn({ file: name, err: String(err) }, 'claimed file vanished');
+      return null;
+    }
+    return claim;
+  }
+
+  /**
+   * The name a file takes in our claimed folder: its own, unless a job file of the same
+   * name is still held there (a submitter reused the name): then `name~N`. Only this
+   * process writes into its claimed folder, so the check cannot race.
+   */
+  heldName(name: string): string {
+    if (!existsSync(this.layout.claimed(name))) return name;
+    for (let i = 1; i < 1000; i++) if (!existsSync(this.layout.claimed(`${name}~${i}`))) return `${name}~${i}`;
+    return `${name}~${Date.now()}`;
+  }
+
+  /** A claimed file that is not a runnable job: its failed result is written and it moves to failed/. */
+  private refuse(claim: SpoolClaim, doc: unknown, err: GuestkitError, reason: string): void {
+    const name = claim.source;
+    const jobId = jobIdFor(doc, name);
+    if (this.o.sink.knows(jobId) || this.held.has(jobId) || existsSync(this.layout.resultPath(jobId))) {
+      // a broken file must not overwrite the result of the job whose id it carries
+      this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
+      this.o.logger.warn({ file: name, job_id: jobId, reason, error: err.message }, 'refused job file names a job id that already has a result or is running; archived as duplicate');
+      claim.duplicate();
+      return;
+    }
+    const result = failedResult({
+      job: { job_id: jobId, execution: { ...EXECUTION_DEFAULTS }, observability: observabilityOf(doc) },
+      workerId: this.o.sink.workerId,
+      startedAt: new Date(),
+      error: err,
+    });
+    (result as Record<string, unknown>).source_file = name;
+    this.o.metrics.spoolRejected.inc({ reason });
+    this.o.metrics.jobs.inc({ operation: operationOf(doc), status: 'failed' });
+    this.o.logger.warn({ file: name, job_id: jobId, reason, error: err.message }, 'job file refused');
+    claim.finish(result as JobResult);
+  }
+
+  private applyCancel(jobId: string, name: string): void {
+    const path = this.layout.incoming(name);
+    if (jobIdProblems(jobId).length > 0) {
+      this.o.logger.warn({ file: name, problems: jobIdProblems(jobId) }, 'cancel request does not name a valid job id; removed');
+      unlinkQuiet(path);
+      return;
+    }
+    if (this.submitting.has(jobId)) return; // answered once the store accepted it
+    const out = this.o.sink.cancel(jobId, cancelReason(path) ?? `cancel requested by ${name}`);
+    if (out === 'cancelled' || out === 'cancelling' || out === 'refused') {
+      if (out === 'refused') this.o.logger.warn({ job_id: jobId }, 'cancel refused: the job is not cancellable');
+      unlinkQuiet(path);
+      return;
+    }
+    // unknown here: another worker's job, or one that already ended (then the request is stale)
+    if (existsSync(this.layout.resultPath(jobId)) && ![...this.seen.values()].some((s) => s.jobId === jobId)) unlinkQuiet(path);
+  }
+
+  // ClaimHost: what a claim asks of its spool
+
+  eventsPath(jobId: string): string {
+    return this.layout.eventsPath(jobId);
+  }
+
+  publish(claim: SpoolClaim | undefined, result: JobResult): void {
+    this.publisher.publish(claim, result);
+  }
+
+  warn(fields: Record<string, unknown>, msg: string): void {
+    this.o.logger.warn(fields, msg);
+  }
+
+  /** Moves a claimed file to done/ or failed/ under its original name. */
+  archive(claim: SpoolClaim, to: 'done' | 'failed', suffix = ''): void {
+    try {
+      this.layout.archive(claim.held, to, suffix, claim.source);
+    } catch (err) {
+      // the result is out; a claimed file someone removed by hand is no reason to fail
+      this.o.logger.warn({ file: claim.source, err: String(err) }, 'could not archive the job file');
+    }
+  }
+
+  /**
+   * Puts a claimed file back into jobs/ under its name. A link, not a rename: a newer file
+   * dropped under the same name meanwhile is never overwritten (then the claimed one
+   * stays for restart recovery). Returns whether it went back.
+   */
+  giveBack(claim: SpoolClaim): boolean {
+    const from = this.layout.claimed(claim.held);
+    const to = this.layout.incoming(claim.source);
+    try {
+      linkSync(from, to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        this.o.logger.warn({ file: claim.source }, 'a newer file took the name meanwhile; the job stays claimed until restart recovery');
+        return false;
+      }
+      if (code === 'ENOENT') return false;
+      try {
+        renameSync(from, to); // filesystems without hard links
+        return true;
+      } catch (err2) {
+        this.o.logger.error({ file: claim.source, err: String(err2) }, 'could not give the job back to the spool');
+        return false;
+      }
+    }
+    unlinkQuiet(from);
+    this.scheduleScan();
+    return true;
+  }
+
+  /** Recreates the spool's folders after one was removed; false when that fails too. */
+  recreateFolders(what: string): boolean {
+    try {
+      this.layout.ensure();
+    } catch {
+      return false;
+    }
+    this.o.logger.warn({ jobs_dir: this.o.jobsDir, results_dir: this.o.resultsDir }, `the ${what} was missing and was created again`);
+    return true;
+  }
+}

@@ -1,0 +1,22 @@
+import type { JobEvents } from '../events/job-events.js';
+import type { JobDocument } from '../protocol/envelope.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import type { JobStore, SubmitOutcome } from '../store/job-store.js';
+import type { SubmitOptions } from './intake.js';
+
+/**
+ * The one submit path of every intake: the store records the job as `pending` (durable:
+ * nobody hears "accepted" before), then the queue offers it to workers, then listeners
+ * hear `submitted`.
+ */
+export async function submitJob(
+  deps: { store: JobStore; queue: JobQueue; events: JobEvents },
+  job: JobDocument,
+  opts: SubmitOptions = {},
+): Promise<SubmitOutcome> {
+  const out = await deps.store.submit({ job, source: opts.source, owner: opts.owner });
+  if (out.kind !== 'accepted') return out;
+  deps.queue.enqueue({ job, source: opts.source });
+  deps.events.emit('submitted', { job, source: opts.source, resumed: out.resumed });
+  return out;
+}

@@ -1,0 +1,227 @@
+import { GuestkitError } from '../protocol/errors.js';
+import type { JobDocument } from '../protocol/envelope.js';
+import type { ProgressEvent } from '../protocol/progress.js';
+import type { JobResult } from '../protocol/result.js';
+import type { JobStatus, TerminalStatus } from '../protocol/status.js';
+import type { WorkerRegistration, WorkerState } from '../protocol/worker.js';
+
+/**
+ * The job store port: where jobs, attempts, results, events, idempotency keys and
+ * workers are kept. Every adapter (SQLite embedded, PostgreSQL for clusters) passes the
+ * contract suite in test/store/contract.ts. A promise that resolves means the write is
+ * durable; storage failures reject with StoreUnavailableError, nothing else.
+ */
+export interface JobStore {
+  /** Records a job as `pending` (durable before the submitter hears "accepted"). */
+  submit(input: SubmitInput): Promise<SubmitOutcome>;
+  /** pending → assigned for `workerId`; a finished job or one another worker holds is a duplicate. */
+  claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome>;
+  /** Takes the idempotency key (if any) and moves assigned → running as the next attempt. */
+  start(jobId: string, workerId: string, opts?: StartOptions): Promise<StartOutcome>;
+  /** One edge of the state machine (illegal edges are refused with EXECUTION_ERROR). */
+  transition(jobId: string, to: JobStatus, opts?: TransitionOptions): Promise<void>;
+  /** Terminal status + result + attempt outcome + idempotency key (kept on success, freed otherwise). */
+  finish(jobId: string, status: TerminalStatus, result: JobResult, opts?: FinishOptions): Promise<void>;
+  /** A job whose last writes may be lost (store outage): back to pending, the open attempt refunded. */
+  releaseInterrupted(jobId: string, workerId: string): Promise<void>;
+  /** A pending job handed back: no worker holds it any more. */
+  unassign(jobId: string): Promise<void>;
+
+  appendEvent(event: StoredEvent): Promise<void>;
+  events(jobId: string, afterSequence?: number): Promise<StoredEvent[]>;
+  /** Next free event sequence number of a job (continues after a restart). */
+  nextEventSequence(jobId: string): Promise<number>;
+
+  get(jobId: string): Promise<JobRecord | undefined>;
+  result(jobId: string): Promise<JobResult | undefined>;
+  attempts(jobId: string): Promise<AttemptRecord[]>;
+  transitions(jobId: string): Promise<TransitionRecord[]>;
+  /** Jobs a worker holds: assigned/running, or pending with it as owner. */
+  activeJobsOf(workerId: string): Promise<JobRecord[]>;
+  /** Filtered, cursor-paginated listing in a stable order (newest first). */
+  list(query?: JobQuery): Promise<JobPage>;
+
+  registerWorker(registration: WorkerRegistration): Promise<void>;
+  heartbeat(workerId: string, state: WorkerState, currentJobs: number): Promise<void>;
+  worker(workerId: string): Promise<WorkerRecord | undefined>;
+  /** Workers that heartbeated since `sinceMs` and are not offline. */
+  liveWorkers(sinceMs: number): Promise<string[]>;
+
+  /** One real write with a short wait: resolves only when the store takes writes again. */
+  probe(workerId: string, state: WorkerState, currentJobs: number): Promise<void>;
+  /** Why writes fail now; undefined while the store works. */
+  readonly unavailable: StoreFailure | undefined;
+  /** Called each time a write fails for storage reasons (never throws into the store). */
+  onUnavailable(cb: (err: StoreUnavailableError) => void): void;
+  close(): Promise<void>;
+}
+
+export interface JobRecord {
+  job: JobDocument;
+  status: JobStatus;
+  /** Attempts started so far. */
+  attempt: number;
+  maxAttempts: number;
+  /** The worker holding it (assigned/running) or owning its intake claim (pending). */
+  workerId: string | null;
+  /** Where it came from (spool file name, `http`, queue id). */
+  source: string | null;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  nextAttemptAt: number | null;
+  errorCode: string | null;
+  updatedAt: number;
+}
+
+export interface SubmitInput {
+  job: JobDocument;
+  source?: string;
+  /** The worker whose intake holds the job (spool claim); unset for shared intakes (HTTP). */
+  owner?: string;
+}
+
+export type SubmitOutcome =
+  | { kind: 'accepted'; record: JobRecord; resumed: boolean }
+  /** the job id is known and finished, or another worker holds it */
+  | { kind: 'duplicate'; record: JobRecord };
+
+export type ClaimOutcome =
+  /** `nextSequence`: where the job's event numbering continues (0 for a new job). */
+  | { kind: 'claimed'; record: JobRecord; resumed: boolean; nextSequence: number }
+  | { kind: 'duplicate'; record: JobRecord };
+
+export interface StartOptions {
+  /** The attempt number to start at least (the document's execution.attempt). */
+  minAttempt?: number;
+  /** Idempotency key and its scope (the namespace). */
+  idempotency?: { scope: string; key: string };
+}
+
+export type StartOutcome =
+  | { kind: 'started'; attempt: number }
+  /** the key's first job completed: its result is returned without running */
+  | { kind: 'replay'; originalJobId: string; result: JobResult }
+  /** the key is held by a job that still runs */
+  | { kind: 'held'; holderJobId: string };
+
+export interface TransitionOptions {
+  /** null releases the job (no worker holds it); undefined keeps the holder. */
+  workerId?: string | null;
+  reason?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  nextAttemptAt?: number;
+  /** How the open attempt is recorded when it differs from the new status (`lost`, `interrupted`). */
+  attemptOutcome?: string;
+  /** running → pending without counting the attempt (a drain interrupted it, not the job). */
+  refundAttempt?: boolean;
+}
+
+export interface FinishOptions {
+  errorCode?: string;
+  errorMessage?: string;
+  reason?: string;
+}
+
+export interface StoredEvent extends ProgressEvent {
+  sequence: number;
+  phase: string;
+  timestamp: string;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  workerId: string;
+  status: string;
+  errorCode: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface TransitionRecord {
+  jobId: string;
+  from: JobStatus | null;
+  to: JobStatus;
+  attempt: number;
+  workerId: string | null;
+  at: number;
+  reason: string | null;
+}
+
+export interface WorkerRecord {
+  workerId: string;
+  registration: WorkerRegistration;
+  state: string;
+  currentJobs: number;
+  registeredAt: number;
+  lastHeartbeat: number;
+}
+
+export interface JobQuery {
+  status?: JobStatus | readonly JobStatus[];
+  operation?: string;
+  namespace?: string;
+  /** `key=value`, `key!=value` and `key` (present) requirements, all of which must hold. */
+  labels?: readonly LabelRequirement[];
+  /** queued_at bounds, ms since epoch (inclusive from, exclusive to). */
+  queuedFrom?: number;
+  queuedTo?: number;
+  /** At most 1,000 per page; default 100. */
+  limit?: number;
+  /** The `next` of the previous page. */
+  cursor?: string;
+}
+
+export type LabelRequirement = { key: string; op: '=' | '!='; value: string } | { key: string; op: 'exists' };
+
+export interface JobPage {
+  items: JobRecord[];
+  /** Present when more items follow. */
+  next?: string;
+}
+
+/** Why the store is failing, since when (ms since epoch). */
+export interface StoreFailure {
+  since: number;
+  code: string;
+  error: string;
+}
+
+/**
+ * The store could not take a write (or commit): lock held too long, disk full, I/O
+ * error, connection lost. Nothing of that write is durable; callers keep the work and
+ * try again once the store answers.
+ */
+export class StoreUnavailableError extends GuestkitError {
+  readonly storeCode: string;
+
+  constructor(op: string, storeCode: string, cause: unknown) {
+    super('EXECUTION_ERROR', `job store unavailable (${op}): ${storeCode}: ${(cause as Error)?.message ?? String(cause)}`, {
+      phase: 'execution',
+      recoverable: true,
+      retryRecommended: true,
+      details: { store_error: storeCode, operation: op },
+      cause,
+    });
+    this.storeCode = storeCode;
+  }
+}
+
+export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
+  return err instanceof StoreUnavailableError;
+}
+
+export const MAX_PAGE = 1000;
+
+/** Parses a label selector (`env=prod,tier!=db,team`) into requirements; throws VALIDATION_ERROR. */
+export function parseLabelSelector(selector: string): LabelRequirement[] {
+  const out: LabelRequirement[] = [];
+  for (const part of selector.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9._/-]+)\s*(!=|==|=)\s*(.*)$/.exec(part);
+    if (m) out.push({ key: m[1]!, op: m[2] === '!=' ? '!=' : '=', value: m[3]!.trim() });
+    else if (/^[A-Za-z0-9._/-]+$/.test(part)) out.push({ key: part, op: 'exists' });
+    else throw new GuestkitError('VALIDATION_ERROR', `label selector: cannot parse ${JSON.stringify(part)}`, { phase: 'validation', details: { selector } });
+  }
+  return out;
+}

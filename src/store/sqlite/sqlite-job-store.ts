@@ -1,0 +1,362 @@
+import type Database from 'better-sqlite3';
+import { GuestkitError } from '../../protocol/errors.js';
+import type { JobResult } from '../../protocol/result.js';
+import { isLegalTransition, isTerminal, type JobStatus, type TerminalStatus } from '../../protocol/status.js';
+import type { WorkerRegistration, WorkerState } from '../../protocol/worker.js';
+import type {
+  AttemptRecord,
+  ClaimOutcome,
+  FinishOptions,
+  JobPage,
+  JobQuery,
+  JobRecord,
+  JobStore,
+  StartOptions,
+  StartOutcome,
+  StoredEvent,
+  StoreFailure,
+  StoreUnavailableError,
+  SubmitInput,
+  SubmitOutcome,
+  TransitionOptions,
+  TransitionRecord,
+  WorkerRecord,
+} from '../job-store.js';
+import { classify, openDatabase } from './connection.js';
+import { GroupCommit } from './group-commit.js';
+import { buildListQuery, encodeCursor } from './list-query.js';
+import { toAttempt, toJobRecord, toTransition, toWorker, type JobRow } from './records.js';
+import { prepareStatements, type Statements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  /** ms a write waits for another process's lock (workers sharing a data dir) before the store counts as failing. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * The embedded JobStore: one SQLite file (`<dataDir>/guestkit.db`) holding jobs, attempts,
+ * state transitions, progress events, results, idempotency keys and workers. Writes go
+ * through the group commit; reads run directly against the last committed state.
+ */
+export class SqliteJobStore implements JobStore {
+  private readonly s: Statements;
+  private readonly commits: GroupCommit;
+  private failure?: StoreFailure;
+  private readonly listeners: ((err: StoreUnavailableError) => void)[] = [];
+  private readonly probeWaitMs: number;
+
+  private constructor(
+    readonly db: Database.Database,
+    busyTimeoutMs: number,
+  ) {
+    this.s = prepareStatements(db);
+    this.probeWaitMs = Math.min(busyTimeoutMs, 250);
+    this.commits = new GroupCommit(db, busyTimeoutMs, {
+      failed: (err) => this.fail(err),
+      committed: () => {
+        this.failure = undefined;
+      },
+    });
+  }
+
+  /** Opens (creating and migrating) `<dataDir>/guestkit.db`, a file path ending in .db, or ':memory:'. */
+  static open(location: string, opts: SqliteStoreOptions = {}): SqliteJobStore {
+    const busy = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5_000));
+    return new SqliteJobStore(openDatabase(location, busy), busy);
+  }
+
+  async close(): Promise<void> {
+    this.commits.close();
+    if (this.db.open) this.db.close();
+  }
+
+  get unavailable(): StoreFailure | undefined {
+    return this.failure;
+  }
+
+  onUnavailable(cb: (err: StoreUnavailableError) => void): void {
+    this.listeners.push(cb);
+  }
+
+  submit(input: SubmitInput): Promise<SubmitOutcome> {
+    return this.write('submit', () => this.submitTx(input, Date.now()));
+  }
+
+  private readonly submitTx = this.tx((input: SubmitInput, now: number): SubmitOutcome => {
+    const job = input.job;
+    const row = this.row(job.job_id);
+    if (!row) {
+      this.s.insertJob.run({
+        job_id: job.job_id,
+        operation: job.operation,
+        namespace: job.metadata?.namespace ?? null,
+        priority: job.execution.priority,
+        max_attempts: job.execution.max_attempts,
+        idempotency_key: job.execution.idempotency_key ?? null,
+        worker_id: input.owner ?? null,
+        source: input.source ?? null,
+        trace_id: job.observability?.trace_id ?? null,
+        doc: JSON.stringify(job),
+        created_at: job.created_at,
+        now,
+      });
+      this.s.transition.run(job.job_id, null, 'pending', 0, input.owner ?? null, now, null);
+      return { kind: 'accepted', record: toJobRecord(this.row(job.job_id)!), resumed: false };
+    }
+    if (isTerminal(row.status)) return { kind: 'duplicate', record: toJobRecord(row) };
+    if (row.status !== 'pending') {
+      // held by another worker (or by the owner's previous life: then restart recovery resolves it)
+      return { kind: 'duplicate', record: toJobRecord(row) };
+    }
+    this.s.resubmit.run({ job_id: row.job_id, worker_id: input.owner ?? null, source: input.source ?? row.source, now });
+    return { kind: 'accepted', record: toJobRecord(this.row(job.job_id)!), resumed: true };
+  });
+
+  claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome> {
+    return this.write('claim', () => this.claimTx(jobId, workerId, source, Date.now()));
+  }
+
+  private readonly claimTx = this.tx((jobId: string, workerId: string, source: string | undefined, now: number): ClaimOutcome => {
+    const row = this.mustGet(jobId);
+    if (isTerminal(row.status)) return { kind: 'duplicate', record: toJobRecord(row) };
+    if (row.status !== 'pending' && row.worker_id !== workerId) return { kind: 'duplicate', record: toJobRecord(row) };
+    if (row.status === 'running') throw illegal(jobId, row.status, 'assigned');
+    const resumed = row.attempt > 0 || row.status === 'assigned';
+    if (row.status === 'pending') {
+      this.s.assign.run({ job_id: jobId, worker_id: workerId, source: source ?? row.source, now, from: 'pending' });
+      this.s.transition.run(jobId, 'pending', 'assigned', row.attempt, workerId, now, resumed ? 'resumed' : null);
+    }
+    const m = resumed ? (this.s.maxSeq.get(jobId) as { m: number | null }).m : null;
+    return { kind: 'claimed', record: toJobRecord(this.row(jobId)!), resumed, nextSequence: m === null ? 0 : m + 1 };
+  });
+
+  start(jobId: string, workerId: string, opts: StartOptions = {}): Promise<StartOutcome> {
+    return this.write('start', () => this.startTx(jobId, workerId, opts, Date.now()));
+  }
+
+  private readonly startTx = this.tx((jobId: string, workerId: string, opts: StartOptions, now: number): StartOutcome => {
+    const row = this.mustGet(jobId);
+    if (row.status !== 'assigned') throw illegal(jobId, row.status, 'running');
+    if (opts.idempotency) {
+      const held = this.idempotency(opts.idempotency.scope, opts.idempotency.key, jobId, now);
+      if (held) return held;
+    }
+    const attempt = Math.max(row.attempt + 1, opts.minAttempt ?? 1);
+    this.s.startAttempt.run({ job_id: jobId, attempt, now });
+    this.s.insertAttempt.run(jobId, attempt, workerId, now);
+    this.s.transition.run(jobId, 'assigned', 'running', attempt, workerId, now, null);
+    return { kind: 'started', attempt };
+  });
+
+  /**
+   * Takes an idempotency key: free → taken (undefined); held by a completed job → its
+   * result; held by a running job → refused. The same job re-taking its own key (retry,
+   * restart) takes it again; a holder that is not active any more gives it up.
+   */
+  private idempotency(scope: string, key: string, jobId: string, now: number): StartOutcome | undefined {
+    const held = this.s.getIdem.get(scope, key) as { job_id: string; state: string } | undefined;
+    if (!held) {
+      this.s.insertIdem.run(scope, key, jobId, now, now);
+      return undefined;
+    }
+    if (held.state === 'completed') {
+      const r = this.s.getResult.get(held.job_id) as { doc: string } | undefined;
+      if (r) return { kind: 'replay', originalJobId: held.job_id, result: JSON.parse(r.doc) as JobResult };
+      this.s.takeIdem.run(jobId, now, scope, key); // result row lost: this job runs and owns the key
+      return undefined;
+    }
+    if (held.job_id === jobId) return undefined;
+    const holder = this.row(held.job_id);
+    if (!holder || isTerminal(holder.status)) {
+      this.s.takeIdem.run(jobId, now, scope, key);
+      return undefined;
+    }
+    return { kind: 'held', holderJobId: held.job_id };
+  }
+
+  transition(jobId: string, to: JobStatus, opts: TransitionOptions = {}): Promise<void> {
+    return this.write('transition', () => {
+      this.transitionTx(jobId, to, opts, Date.now());
+    });
+  }
+
+  private readonly transitionTx = this.tx((jobId: string, to: JobStatus, opts: TransitionOptions, now: number): JobRow => {
+    const row = this.mustGet(jobId);
+    if (!isLegalTransition(row.status, to)) throw illegal(jobId, row.status, to);
+    const terminal = isTerminal(to);
+    const workerId = opts.workerId === undefined ? row.worker_id : opts.workerId;
+    this.s.setStatus.run({
+      job_id: jobId,
+      from: row.status,
+      to,
+      worker_id: terminal ? null : workerId,
+      next_attempt_at: opts.nextAttemptAt ?? null,
+      error_code: opts.errorCode ?? (to === 'pending' ? row.error_code : null),
+      terminal: terminal ? 1 : 0,
+      now,
+    });
+    if (row.status === 'running') {
+      this.s.finishAttempt.run({
+        job_id: jobId,
+        attempt: row.attempt,
+        status: opts.attemptOutcome ?? to,
+        error_code: opts.errorCode ?? null,
+        error_message: opts.errorMessage ?? null,
+        now,
+      });
+    }
+    this.s.transition.run(jobId, row.status, to, row.attempt, row.worker_id ?? workerId ?? null, now, opts.reason ?? null);
+    if (to === 'pending' && opts.refundAttempt && row.status === 'running') this.s.refund.run(jobId);
+    return row;
+  });
+
+  finish(jobId: string, status: TerminalStatus, result: JobResult, opts: FinishOptions = {}): Promise<void> {
+    return this.write('finish', () => this.finishTx(jobId, status, result, opts, Date.now()));
+  }
+
+  private readonly finishTx = this.tx((jobId: string, status: TerminalStatus, result: JobResult, opts: FinishOptions, now: number): void => {
+    const row = this.transitionTx(jobId, status, { errorCode: opts.errorCode, errorMessage: opts.errorMessage, reason: opts.reason, workerId: null }, now);
+    this.s.putResult.run(jobId, status, JSON.stringify(result), now);
+    if (row.idempotency_key !== null) {
+      const scope = row.namespace ?? '';
+      if (status === 'completed') this.s.completeIdem.run(now, scope, row.idempotency_key, jobId);
+      else this.s.releaseIdem.run(scope, row.idempotency_key, jobId);
+    }
+  });
+
+  releaseInterrupted(jobId: string, workerId: string): Promise<void> {
+    return this.write('releaseInterrupted', () => {
+      const row = this.row(jobId);
+      if (!row || row.worker_id !== workerId || (row.status !== 'running' && row.status !== 'assigned')) return;
+      this.transitionTx(jobId, 'pending', { workerId: null, reason: 'store_unavailable', attemptOutcome: 'interrupted', refundAttempt: true }, Date.now());
+    });
+  }
+
+  unassign(jobId: string): Promise<void> {
+    return this.write('unassign', () => {
+      this.s.unassign.run(Date.now(), jobId);
+    });
+  }
+
+  appendEvent(ev: StoredEvent): Promise<void> {
+    return this.write('appendEvent', () => {
+      this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+    });
+  }
+
+  async events(jobId: string, afterSequence = -1): Promise<StoredEvent[]> {
+    return this.read('events', () => (this.s.events.all(jobId, afterSequence) as { doc: string }[]).map((r) => JSON.parse(r.doc) as StoredEvent));
+  }
+
+  async nextEventSequence(jobId: string): Promise<number> {
+    const r = this.read('nextEventSequence', () => this.s.maxSeq.get(jobId) as { m: number | null });
+    return r.m === null ? 0 : r.m + 1;
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const row = this.read('get', () => this.row(jobId));
+    return row ? toJobRecord(row) : undefined;
+  }
+
+  async result(jobId: string): Promise<JobResult | undefined> {
+    const r = this.read('result', () => this.s.getResult.get(jobId) as { doc: string } | undefined);
+    return r ? (JSON.parse(r.doc) as JobResult) : undefined;
+  }
+
+  async attempts(jobId: string): Promise<AttemptRecord[]> {
+    return this.read('attempts', () => (this.s.attempts.all(jobId) as Parameters<typeof toAttempt>[0][]).map(toAttempt));
+  }
+
+  async transitions(jobId: string): Promise<TransitionRecord[]> {
+    return this.read('transitions', () => (this.s.jobTransitions.all(jobId) as Parameters<typeof toTransition>[0][]).map(toTransition));
+  }
+
+  async activeJobsOf(workerId: string): Promise<JobRecord[]> {
+    return this.read('activeJobsOf', () => (this.s.activeOf.all(workerId) as JobRow[]).map(toJobRecord));
+  }
+
+  async list(query: JobQuery = {}): Promise<JobPage> {
+    const { sql, params, limit } = buildListQuery(query);
+    const rows = this.read('list', () => this.db.prepare(sql).all(...params) as JobRow[]);
+    const items = rows.slice(0, limit).map(toJobRecord);
+    const last = rows.length > limit ? rows[limit - 1] : undefined;
+    return last ? { items, next: encodeCursor(last.queued_at, last.job_id) } : { items };
+  }
+
+  registerWorker(reg: WorkerRegistration): Promise<void> {
+    return this.write('registerWorker', () => {
+      this.s.upsertWorker.run({ worker_id: reg.worker_id, registration: JSON.stringify(reg), state: reg.status.state, current_jobs: reg.status.current_jobs, now: Date.now() });
+    });
+  }
+
+  heartbeat(workerId: string, state: WorkerState, currentJobs: number): Promise<void> {
+    return this.write('heartbeat', () => {
+      this.s.heartbeat.run(state, currentJobs, Date.now(), workerId);
+    });
+  }
+
+  async worker(workerId: string): Promise<WorkerRecord | undefined> {
+    const r = this.read('worker', () => this.s.getWorker.get(workerId) as Parameters<typeof toWorker>[0] | undefined);
+    return r ? toWorker(r) : undefined;
+  }
+
+  async liveWorkers(sinceMs: number): Promise<string[]> {
+    return this.read('liveWorkers', () => (this.s.liveWorkers.all(sinceMs) as { worker_id: string }[]).map((r) => r.worker_id));
+  }
+
+  probe(workerId: string, state: WorkerState, currentJobs: number): Promise<void> {
+    const p = this.commits.run('probe', () => void this.s.heartbeat.run(state, currentJobs, Date.now(), workerId), this.probeWaitMs);
+    return p;
+  }
+
+  private row(jobId: string): JobRow | undefined {
+    return this.s.getJob.get(jobId) as JobRow | undefined;
+  }
+
+  private mustGet(jobId: string): JobRow {
+    const row = this.row(jobId);
+    if (!row) throw new GuestkitError('NOT_FOUND', `job ${jobId} is not in the store`, { phase: 'execution', details: { job_id: jobId } });
+    return row;
+  }
+
+  /** A multi-statement write as one unit (a savepoint inside the group commit's transaction). */
+  private tx<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
+    // created on first use: field initializers run before the connection is set
+    let t: ((...args: A) => T) | undefined;
+    return (...args: A) => (t ??= this.db.transaction(fn) as unknown as (...args: A) => T)(...args);
+  }
+
+  private write<T>(op: string, fn: () => T): Promise<T> {
+    return this.commits.run(op, fn);
+  }
+
+  private read<T>(op: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const e = classify(op, err);
+      if (e !== err) this.fail(e as StoreUnavailableError);
+      throw e;
+    }
+  }
+
+  private fail(err: StoreUnavailableError): void {
+    this.failure = { since: this.failure?.since ?? Date.now(), code: err.storeCode, error: err.message };
+    for (const cb of this.listeners) {
+      try {
+        cb(err);
+      } catch {
+        /* a listener must not break the store */
+      }
+    }
+  }
+}
+
+function illegal(jobId: string, from: JobStatus, to: JobStatus): GuestkitError {
+  return new GuestkitError('EXECUTION_ERROR', `job ${jobId}: illegal state change ${from} → ${to}`, {
+    phase: 'execution',
+    details: { job_id: jobId, from, to },
+    recoverable: false,
+    retryRecommended: false,
+  });
+}

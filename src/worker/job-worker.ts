@@ -1,0 +1,477 @@
+import type { Span } from '@opentelemetry/api';
+import type { JobEvents } from '../events/job-events.js';
+import type { CancelOutcome } from '../intake/intake.js';
+import type { HandlerRegistry } from '../jobs/registry.js';
+import type { HandlerOutput, ProgressUpdate } from '../jobs/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { WorkerMetrics } from '../observability/metrics.js';
+import { endSpan, jobParentContext, startSpan } from '../observability/tracing.js';
+import {
+  cancelledResult,
+  completedResult,
+  failedResult,
+  GuestkitError,
+  nowTimestamp,
+  timeoutResult,
+  timestampMillis,
+  toProtocolError,
+  type JobDocument,
+  type JobResult,
+  type ProgressEvent,
+  type ProtocolError,
+  type TerminalStatus,
+  type WorkerRegistration,
+  type WorkerState,
+} from '../protocol/index.js';
+import type { JobQueue, Lease } from '../queue/job-queue.js';
+import { isStoreUnavailable, type JobStore, type StoredEvent } from '../store/job-store.js';
+import { precheck, routedHere } from './prechecks.js';
+import { AttemptAborted, fromProtocol, type AbortKind, type JobRunner } from './runner.js';
+import { StoreHealth } from './store-health.js';
+
+export interface JobWorkerOptions {
+  workerId: string;
+  maxConcurrent: number;
+  store: JobStore;
+  queue: JobQueue;
+  events: JobEvents;
+  runner: JobRunner;
+  registry: HandlerRegistry;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** The current registration document (capabilities, pool, version) for constraint checks. */
+  registration: () => WorkerRegistration;
+  /** First retry back-off; doubles per attempt up to retryMaxMs. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** While the store fails: first probe after this long, doubling up to storeRetryMaxMs. */
+  storeRetryBaseMs?: number;
+  storeRetryMaxMs?: number;
+}
+
+
+/** One job on its way through this worker, from reservation to its recorded end. */
+interface Running {
+  lease: Lease;
+  job: JobDocument;
+  attempt: number;
+  nextSeq: number;
+  startedAt: Date;
+  ctl: AbortController;
+  abort?: AbortKind;
+  span: Span;
+  log: Logger;
+  done: boolean;
+}
+
+/** A finished job whose end the store could not record yet; published once it is. */
+interface Unrecorded {
+  r: Running;
+  status: TerminalStatus;
+  result: JobResult;
+}
+
+/**
+ * The worker: takes jobs from the queue (up to maxConcurrent at once), walks each through
+ * the store's state machine (claim, prechecks, idempotency, attempt, result), runs the
+ * attempt with the JobRunner, retries with exponential back-off, cancels, drains, and
+ * keeps every job through a store outage. It knows the ports only: where jobs come from
+ * and where results go is the intakes' business, told through job events.
+ */
+export class JobWorker {
+  private readonly running = new Map<string, Running>();
+  private readonly unrecorded = new Map<string, Unrecorded>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly health: StoreHealth;
+  private slots: Promise<void>[] = [];
+  private draining = false;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+
+  constructor(private readonly o: JobWorkerOptions) {
+    this.retryBaseMs = o.retryBaseMs ?? 1000;
+    this.retryMaxMs = o.retryMaxMs ?? 300_000;
+    this.health = new StoreHealth({
+      store: o.store,
+      workerId: o.workerId,
+      logger: o.logger,
+      metrics: o.metrics,
+      baseMs: o.storeRetryBaseMs,
+      maxMs: o.storeRetryMaxMs,
+      state: () => ({ state: this.state, jobs: this.running.size }),
+      recovered: () => void this.recordParked(),
+    });
+  }
+
+  /** Starts the slots: each takes the next job from the queue once the one before ended. */
+  start(): void {
+    for (let i = 0; i < this.o.maxConcurrent; i++) this.slots.push(this.slot());
+  }
+
+  get state(): WorkerState {
+    return this.draining ? 'draining' : this.running.size >= this.o.maxConcurrent ? 'busy' : 'ready';
+  }
+
+  /** False while the store cannot take writes: nothing new starts, accepted jobs are kept. */
+  get storeAvailable(): boolean {
+    return this.health.available;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  get queued(): number {
+    return this.o.queue.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Whether this worker already holds the job (waiting, backing off, running or parked). */
+  knows(jobId: string): boolean {
+    return this.running.has(jobId) || this.o.queue.peek(jobId) !== undefined || this.unrecorded.has(jobId);
+  }
+
+  routedHere(job: JobDocument): { ok: true } | { ok: false; why: string } {
+    return routedHere(job, this.o.registration());
+  }
+
+  /** The store failed somewhere else (an intake's submit, a heartbeat). */
+  storeFailed(): void {
+    this.health.failed();
+  }
+
+  /** Cancels a waiting or running job (refused when the job says cancellable: false). */
+  cancel(jobId: string, reason = 'cancel requested'): CancelOutcome {
+    const r = this.running.get(jobId);
+    if (r) {
+      if (!r.job.execution.cancellable) return 'refused';
+      if (!r.abort) {
+        r.abort = 'cancel';
+        r.log.info({ reason }, 'cancelling running job');
+        r.ctl.abort(new AttemptAborted('cancel', reason));
+      }
+      return 'cancelling';
+    }
+    const entry = this.o.queue.peek(jobId);
+    if (!entry) return 'unknown';
+    if (!entry.job.execution.cancellable) return 'refused';
+    if (!this.health.available) {
+      entry.cancel = reason; // recorded when the job is taken after recovery
+      return 'cancelling';
+    }
+    this.o.queue.remove(jobId);
+    // answered now, outside the slots: a cancel must not wait for a busy worker
+    void this.process({ ...entry, cancel: reason, jobId });
+    return 'cancelled';
+  }
+
+  /**
+   * Stops taking jobs; running ones get `timeoutMs` to finish, the rest are interrupted
+   * and given back (their attempt is not counted). Jobs still waiting are given back.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    for (const entry of this.o.queue.close()) {
+      const id = entry.job.job_id;
+      if (!this.health.available) {
+        // its store row may still name this worker: our restart resolves it (no wait on a dead store)
+        this.o.logger.warn({ job_id: id }, 'store unavailable at shutdown: the job stays claimed for restart recovery');
+        continue;
+      }
+      try {
+        if (entry.rerun) await this.o.store.releaseInterrupted(id, this.o.workerId);
+        await this.o.store.unassign(id);
+      } catch (err) {
+        this.o.logger.warn({ job_id: id, err: String(err) }, 'store unavailable at shutdown: the job stays claimed for restart recovery');
+        continue;
+      }
+      this.o.events.emit('released', { job: entry.job, reason: 'drain' });
+    }
+    if (this.running.size > 0) {
+      await Promise.race([this.whenIdle(), new Promise((r) => setTimeout(r, Math.max(0, timeoutMs)).unref())]);
+    }
+    for (const r of this.running.values()) {
+      if (!r.abort) {
+        r.abort = 'drain';
+        r.ctl.abort(new AttemptAborted('drain', 'worker is shutting down'));
+      }
+    }
+    await this.whenIdle();
+    if (this.unrecorded.size > 0 && (await this.health.probeNow())) await this.recordParked();
+    this.health.stop();
+    await Promise.all(this.slots);
+    if (this.unrecorded.size > 0) {
+      this.o.logger.warn({ jobs: [...this.unrecorded.keys()] }, 'store unavailable at shutdown: finished jobs could not be recorded; they stay claimed for restart recovery');
+    }
+  }
+
+  /** Resolves when nothing is running. */
+  whenIdle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async slot(): Promise<void> {
+    while (!this.draining) {
+      await this.health.whenAvailable();
+      if (this.draining) return;
+      const lease = await this.o.queue.reserve();
+      if (!lease) return;
+      await this.process(lease);
+    }
+  }
+
+  /** One job from reservation to its recorded end (or back to the queue). */
+  private async process(lease: Lease): Promise<void> {
+    const r = this.newRunning(lease);
+    this.running.set(lease.jobId, r);
+    this.o.metrics.inFlight.set(this.running.size);
+    try {
+      await this.walk(r);
+    } catch (err) {
+      if (isStoreUnavailable(err)) this.requeueForStore(r);
+      else {
+        // a bug in the worker itself: never leave the job in limbo
+        r.log.error({ err: String((err as Error)?.stack ?? err) }, 'worker error');
+        if (!r.done) await this.finishError(r, err, 'execution').catch((e: unknown) => this.requeueForStore(r, e));
+      }
+    } finally {
+      if (this.running.get(lease.jobId) === r) this.running.delete(lease.jobId);
+      this.o.metrics.inFlight.set(this.running.size);
+      if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async walk(r: Running): Promise<void> {
+    const { job } = r;
+    const store = this.o.store;
+    if (r.lease.rerun) await store.releaseInterrupted(job.job_id, this.o.workerId);
+    const claim = await store.claim(job.job_id, this.o.workerId, r.lease.source);
+    if (claim.kind === 'duplicate') {
+      r.done = true;
+      const rec = claim.record;
+      const why = `job_id ${job.job_id} was already submitted (status ${rec.status}${rec.workerId ? ` on ${rec.workerId}` : ''}); this copy is not run`;
+      r.log.warn({ existing_status: rec.status }, why);
+      endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
+      this.o.events.emit('duplicate', { job, source: r.lease.source, reason: why });
+      return;
+    }
+    r.attempt = Math.max(job.execution.attempt, claim.record.attempt + 1);
+    r.nextSeq = claim.nextSequence;
+    if (r.lease.cancel !== undefined || r.abort === 'cancel') {
+      return this.finish(r, 'cancelled', cancelledResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, message: r.lease.cancel, phase: 'validation' }));
+    }
+    const pre = precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
+    if (!pre.ok) {
+      if (pre.kind === 'failed') return this.finishError(r, pre.error, 'validation');
+      return this.finish(r, 'timeout', this.observed(r, timeoutResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, phase: 'validation', message: pre.message })));
+    }
+    const key = job.execution.idempotency_key;
+    const started = await store.start(job.job_id, this.o.workerId, { minAttempt: r.attempt, idempotency: key ? { scope: job.metadata?.namespace ?? '', key } : undefined });
+    if (started.kind === 'replay') {
+      const result: JobResult = { ...started.result, job_id: job.job_id, worker_id: this.o.workerId, idempotent_replay: { idempotency_key: key, original_job_id: started.originalJobId } };
+      r.log.info({ original_job_id: started.originalJobId, idempotency_key: key }, 'idempotency key already completed: returning the first result without running');
+      this.emit(r, { phase: 'validation', progress_percent: 100, message: `idempotency key already completed by job ${started.originalJobId}; returning its result` });
+      return this.finish(r, 'completed', result);
+    }
+    if (started.kind === 'held') {
+      return this.finishError(r, new GuestkitError('DUPLICATE_JOB', `idempotency key ${JSON.stringify(key)} is held by job ${started.holderJobId}, which is still running`, {
+        phase: 'validation',
+        recoverable: true,
+        retryRecommended: true,
+        details: { idempotency_key: key, running_job_id: started.holderJobId },
+      }), 'validation');
+    }
+    r.attempt = started.attempt;
+    r.startedAt = new Date();
+    r.span.setAttribute('guestkit.attempt', r.attempt);
+    r.log.debug({ attempt: r.attempt }, 'job started');
+    this.o.events.emit('started', { job, attempt: r.attempt, workerId: this.o.workerId });
+    if (r.abort) return this.afterAbort(r, r.abort, false);
+
+    // timeout_seconds, cut short by the deadline
+    let budget = job.execution.timeout_seconds * 1000;
+    let budgetIsDeadline = false;
+    if (job.execution.deadline) {
+      const left = timestampMillis(job.execution.deadline) - Date.now();
+      if (left < budget) {
+        budget = left;
+        budgetIsDeadline = true;
+      }
+    }
+    const t0 = process.hrtime.bigint();
+    const out = await this.o.runner.run({
+      job: this.jobAt(r),
+      attempt: r.attempt,
+      handler: pre.handler,
+      prepared: pre.prepared,
+      signal: r.ctl.signal,
+      timeoutMs: budget,
+      span: r.span,
+      progress: (u) => this.emit(r, u),
+    });
+    this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - t0) / 1e9);
+    if (out.kind === 'completed') return this.completed(r, out.output, out.bytesRead);
+    if (out.kind === 'aborted') return this.afterAbort(r, out.reason, budgetIsDeadline, out.bytesRead);
+    return this.afterFailure(r, out.error, out.bytesRead);
+  }
+
+  private async completed(r: Running, output: HandlerOutput, bytesRead: number): Promise<void> {
+    this.emit(r, { phase: 'result_generation', progress_percent: 100, message: 'completed' });
+    const metrics = { disk_read_bytes: bytesRead, ...(output.metrics ?? {}) };
+    if (typeof output.metrics?.disk_read_bytes === 'number') metrics.disk_read_bytes = bytesRead + output.metrics.disk_read_bytes;
+    const result = completedResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, data: output.data, outputs: output.outputs, metrics });
+    return this.finish(r, 'completed', this.observed(r, result));
+  }
+
+  private async afterAbort(r: Running, kind: AbortKind, budgetIsDeadline: boolean, bytesRead = 0): Promise<void> {
+    const { job } = r;
+    if (kind === 'store') return this.requeueForStore(r);
+    if (kind === 'drain') {
+      await this.o.store.transition(job.job_id, 'pending', { workerId: null, reason: 'drain', attemptOutcome: 'interrupted', refundAttempt: true });
+      r.done = true;
+      r.log.info('interrupted by shutdown; job given back');
+      endSpan(r.span);
+      this.o.events.emit('released', { job, reason: 'drain' });
+      return;
+    }
+    if (kind === 'cancel') return this.finish(r, 'cancelled', this.observed(r, cancelledResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt })));
+    const secs = job.execution.timeout_seconds;
+    const message = budgetIsDeadline ? `job did not finish before its deadline ${job.execution.deadline}` : `job exceeded its timeout of ${secs} s and was stopped`;
+    if (r.attempt < job.execution.max_attempts && !deadlinePassed(job)) return this.retry(r, { code: 'TIMEOUT', message });
+    const result = timeoutResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, message });
+    if (bytesRead) result.metrics = { ...(result.metrics ?? {}), disk_read_bytes: bytesRead };
+    return this.finish(r, 'timeout', this.observed(r, result));
+  }
+
+  private async afterFailure(r: Running, err: unknown, bytesRead: number): Promise<void> {
+    const perr = toProtocolError(err, 'execution');
+    if (perr.retry_recommended && r.attempt < r.job.execution.max_attempts && !deadlinePassed(r.job)) return this.retry(r, perr);
+    return this.finishError(r, err, 'execution', bytesRead);
+  }
+
+  private async retry(r: Running, err: Pick<ProtocolError, 'code' | 'message'>): Promise<void> {
+    const { job } = r;
+    const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (r.attempt - 1)) * (1 + Math.random() * 0.1);
+    await this.o.store.transition(job.job_id, 'pending', { reason: `retry after ${err.code}`, errorCode: err.code, errorMessage: err.message, attemptOutcome: err.code === 'TIMEOUT' ? 'timeout' : 'failed', nextAttemptAt: Date.now() + delay });
+    this.emit(r, { phase: 'execution', message: `attempt ${r.attempt} failed (${err.code}: ${err.message}); retrying in ${Math.round(delay)} ms`, details: { code: err.code, next_attempt: r.attempt + 1 } });
+    r.log.warn({ attempt: r.attempt, code: err.code, delay_ms: Math.round(delay) }, 'attempt failed; will retry');
+    r.done = true;
+    endSpan(r.span, err);
+    this.o.events.emit('retrying', { job, attempt: r.attempt, delayMs: delay, code: err.code, message: err.message });
+    this.o.queue.retry({ ...r.lease, rerun: false }, delay);
+  }
+
+  private async finishError(r: Running, err: unknown, phase: string, bytesRead = 0): Promise<void> {
+    const error = err instanceof GuestkitError ? err : fromProtocol(toProtocolError(err, phase));
+    const result = failedResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, error });
+    if (bytesRead) result.metrics = { ...(result.metrics ?? {}), disk_read_bytes: bytesRead };
+    return this.finish(r, 'failed', this.observed(r, result));
+  }
+
+  private observed(r: Running, result: JobResult): JobResult {
+    result.observability = { trace_id: r.job.observability?.trace_id ?? r.span.spanContext().traceId, span_id: r.span.spanContext().spanId };
+    return result;
+  }
+
+  /** Records the end, then tells the listeners (the result is published only once durable). */
+  private async finish(r: Running, status: TerminalStatus, result: JobResult): Promise<void> {
+    if (r.done) return;
+    r.done = true;
+    if (!this.health.available) return this.park(r, status, result);
+    try {
+      await this.o.store.finish(r.job.job_id, status, result, { errorCode: result.error?.code, errorMessage: result.error?.message });
+    } catch (err) {
+      if (isStoreUnavailable(err)) return this.park(r, status, result);
+      r.log.error({ err: String(err) }, 'could not record the job end in the store');
+    }
+    this.ended(r, status, result);
+  }
+
+  private ended(r: Running, status: TerminalStatus, result: JobResult): void {
+    this.o.queue.ack(r.lease, status);
+    this.o.events.emit('finished', { job: r.job, status, result });
+    const duration = (Date.now() - r.startedAt.getTime()) / 1000;
+    const fields = { status, attempt: r.attempt, duration_ms: Math.round(duration * 1000), ...(result.error ? { code: result.error.code, error: result.error.message } : {}) };
+    if (status === 'completed') r.log.info(fields, 'job completed');
+    else r.log.warn(fields, `job ${status}`);
+    endSpan(r.span, result.error ?? undefined);
+  }
+
+  /** The store could not record a finished job: keep the result, record and publish it later. */
+  private park(r: Running, status: TerminalStatus, result: JobResult): void {
+    this.unrecorded.set(r.job.job_id, { r, status, result });
+    r.log.warn({ status }, 'job store unavailable: the job ended but its result is published only once the store records it');
+    this.health.failed();
+  }
+
+  private async recordParked(): Promise<void> {
+    for (const [id, p] of [...this.unrecorded]) {
+      if (!this.health.available) return;
+      this.unrecorded.delete(id);
+      p.r.done = false;
+      await this.finish(p.r, p.status, p.result);
+    }
+  }
+
+  /**
+   * The store could not take what this job recorded: nothing of it was published, so it
+   * goes back to the queue (its intake claim kept) and runs again once the store answers.
+   */
+  private requeueForStore(r: Running, cause?: unknown): void {
+    if (cause !== undefined && !isStoreUnavailable(cause)) r.log.error({ err: String(cause) }, 'could not record a failure');
+    r.done = true;
+    endSpan(r.span, { code: 'EXECUTION_ERROR', message: 'job store unavailable; job kept for a re-run' });
+    this.health.failed();
+    if (this.draining) {
+      r.log.warn('job store unavailable during shutdown: the job stays claimed for restart recovery');
+      return;
+    }
+    r.log.warn('job store unavailable: the job is kept and runs again once the store answers');
+    this.o.queue.retry({ ...r.lease, rerun: true, cancel: r.lease.cancel ?? (r.abort === 'cancel' ? 'cancel requested' : undefined) }, 0);
+  }
+
+  private emit(r: Running, u: ProgressUpdate): void {
+    if (r.done) return;
+    const ev: StoredEvent = { job_id: r.job.job_id, timestamp: nowTimestamp(), sequence: r.nextSeq++, phase: u.phase, message: u.message };
+    if (typeof u.progress_percent === 'number' && Number.isFinite(u.progress_percent)) ev.progress_percent = Math.min(100, Math.max(0, Math.round(u.progress_percent)));
+    if (u.details) ev.details = u.details;
+    const obs = r.job.observability;
+    if (obs?.trace_id) ev.observability = { trace_id: obs.trace_id, span_id: r.span.spanContext().spanId };
+    const publish = () => this.o.events.emit('progress', { job: r.job, event: ev as ProgressEvent });
+    if (!this.health.available) return publish(); // the store misses it; the listeners do not
+    this.o.store.appendEvent(ev).then(publish, (err: unknown) => {
+      if (!isStoreUnavailable(err)) r.log.warn({ err: String(err) }, 'could not record progress event');
+      publish();
+    });
+  }
+
+  private newRunning(lease: Lease): Running {
+    const job = lease.job;
+    const span = startSpan(`job ${job.operation}`, jobParentContext(job.observability), { 'guestkit.job_id': job.job_id, 'guestkit.operation': job.operation, 'guestkit.worker_id': this.o.workerId });
+    const traceId = job.observability?.trace_id ?? span.spanContext().traceId;
+    return {
+      lease,
+      job,
+      attempt: job.execution.attempt,
+      nextSeq: 0,
+      startedAt: new Date(),
+      ctl: new AbortController(),
+      span,
+      log: this.o.logger.child({ job_id: job.job_id, trace_id: traceId, operation: job.operation }),
+      done: false,
+    };
+  }
+
+  /** The job document with the attempt actually running (result builders read it there). */
+  private jobAt(r: Running): JobDocument {
+    return r.attempt === r.job.execution.attempt ? r.job : { ...r.job, execution: { ...r.job.execution, attempt: r.attempt } };
+  }
+}
+
+function deadlinePassed(job: JobDocument): boolean {
+  return job.execution.deadline ? timestampMillis(job.execution.deadline) <= Date.now() + 50 : false;
+}

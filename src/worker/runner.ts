@@ -1,0 +1,164 @@
+import type { Span } from '@opentelemetry/api';
+import { verifySha256 } from '../disk/checksum.js';
+import type { HandlerDefinition, HandlerOutput, PreparedJob, ProgressUpdate } from '../jobs/types.js';
+import type { JobDocument } from '../protocol/envelope.js';
+import { GuestkitError, toProtocolError, type ProtocolError } from '../protocol/errors.js';
+import { endSpan, jobParentContext, spanContextOf, startSpan } from '../observability/tracing.js';
+import type { PathPolicy } from './path-policy.js';
+import type { ThreadPool } from './thread-pool.js';
+
+/** Why an attempt was stopped from outside its handler. `store`: what it recorded was lost; it runs again. */
+export type AbortKind = 'timeout' | 'cancel' | 'drain' | 'store';
+
+/** The abort reason an attempt's signal carries. */
+export class AttemptAborted extends GuestkitError {
+  constructor(readonly kind: AbortKind, message: string) {
+    super(kind === 'cancel' ? 'CANCELLED' : kind === 'timeout' ? 'TIMEOUT' : 'EXECUTION_ERROR', message, { phase: 'execution' });
+  }
+}
+
+export interface Attempt {
+  job: JobDocument;
+  attempt: number;
+  handler: HandlerDefinition;
+  prepared: PreparedJob;
+  /** Aborted with an AttemptAborted reason (cancel, drain, store loss). */
+  signal: AbortSignal;
+  /** The attempt's time budget (timeout_seconds, cut short by the deadline). */
+  timeoutMs: number;
+  /** The job's span: validation and execution spans hang below it. */
+  span: Span;
+  progress(u: ProgressUpdate): void;
+}
+
+export type AttemptOutcome =
+  | { kind: 'completed'; output: HandlerOutput; bytesRead: number }
+  | { kind: 'failed'; error: unknown; bytesRead: number }
+  | { kind: 'aborted'; reason: AbortKind; bytesRead: number };
+
+export interface RunnerOptions {
+  workerId: string;
+  threads: ThreadPool;
+  pathPolicy: PathPolicy;
+  /** Default per-job memory cap of thread handlers (MiB); jobs may set constraints.max_memory_mb. */
+  memoryLimitMb?: number;
+}
+
+/**
+ * Runs one attempt of one job: path policy and checksums before any handler code, then
+ * the handler inline or in a pool thread, stopped for real (thread terminated) by its
+ * timeout, a cancel or a drain. Knows nothing of where the job came from or where its
+ * result goes.
+ */
+export class JobRunner {
+  constructor(private readonly o: RunnerOptions) {}
+
+  async run(a: Attempt): Promise<AttemptOutcome> {
+    const ctl = new AbortController();
+    const stop = (reason: unknown) => {
+      if (!ctl.signal.aborted) ctl.abort(reason);
+    };
+    const onOuter = () => stop(a.signal.reason);
+    if (a.signal.aborted) onOuter();
+    else a.signal.addEventListener('abort', onOuter, { once: true });
+    const timer = setTimeout(() => stop(new AttemptAborted('timeout', 'timeout')), Math.max(0, a.timeoutMs));
+    const aborted = new Promise<never>((_, reject) => ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason as Error), { once: true }));
+    aborted.catch(() => undefined);
+    const read = { bytes: 0 };
+    try {
+      const output = await Promise.race([this.attempt(a, ctl.signal, read), aborted]);
+      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: read.bytes };
+      return { kind: 'completed', output, bytesRead: read.bytes };
+    } catch (error) {
+      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: read.bytes };
+      return { kind: 'failed', error, bytesRead: read.bytes };
+    } finally {
+      clearTimeout(timer);
+      a.signal.removeEventListener('abort', onOuter);
+    }
+  }
+
+  /** Path policy and checksum (before any parsing), then the handler. */
+  private async attempt(a: Attempt, signal: AbortSignal, read: { bytes: number }): Promise<HandlerOutput> {
+    const { job, prepared } = a;
+    a.progress({ phase: 'validation', progress_percent: 0, message: `attempt ${a.attempt} of ${job.execution.max_attempts} started` });
+    const parent = spanContextOf(a.span, jobParentContext(job.observability));
+    const resolved: string[] = [];
+    if (prepared.images.length > 0 || prepared.outputs.length > 0) {
+      const span = startSpan('validation', parent);
+      try {
+        for (const ref of prepared.images) {
+          const real = await this.o.pathPolicy.resolve(ref.path, `payload.data.${ref.field}`);
+          if (ref.checksum) {
+            a.progress({ phase: 'validation', message: `verifying sha256 of ${ref.path}` });
+            read.bytes += await verifySha256(real, ref.checksum, `payload.data.${ref.field.replace(/\.path$/, '')}.checksum`, signal);
+          }
+          resolved.push(real);
+        }
+        for (const out of prepared.outputs) await this.o.pathPolicy.checkOutput(out.path, `payload.data.${out.field}`);
+      } catch (err) {
+        endSpan(span, toProtocolError(err));
+        throw err;
+      }
+      endSpan(span);
+    }
+    const span = startSpan('execute', parent, { 'guestkit.isolation': a.handler.isolation, 'guestkit.attempt': a.attempt });
+    try {
+      const out = await this.handler(a, signal, resolved);
+      endSpan(span);
+      return out;
+    } catch (err) {
+      endSpan(span, toProtocolError(err));
+      throw err;
+    }
+  }
+
+  private async handler(a: Attempt, signal: AbortSignal, resolved: string[]): Promise<HandlerOutput> {
+    const { job } = a;
+    const allowedRoots = this.o.pathPolicy.allowedRoots();
+    if (a.handler.isolation === 'inline') {
+      return a.prepared.run({ job, attempt: a.attempt, workerId: this.o.workerId, signal, resolvedImages: resolved, allowedRoots, progress: a.progress });
+    }
+    const cap = memoryCapOf(job) ?? this.o.memoryLimitMb;
+    let reply;
+    try {
+      reply = await this.o.threads.run(
+        { operation: job.operation, job, attempt: a.attempt, workerId: this.o.workerId, resolvedImages: resolved, allowedRoots },
+        { signal, onProgress: a.progress, memoryLimitMb: cap },
+      );
+    } catch (err) {
+      const exited = /^worker exited with code: (-?\d+)/.exec(String((err as Error)?.message));
+      if (exited && !signal.aborted) {
+        throw new GuestkitError('EXECUTION_ERROR', `the handler thread exited (code ${exited[1]}) before finishing the job`, {
+          phase: 'execution',
+          details: { exit_code: Number(exited[1]) },
+        });
+      }
+      if ((err as NodeJS.ErrnoException)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        throw new GuestkitError('EXECUTION_ERROR', `handler exceeded its memory limit of ${cap ?? 'default'} MiB and was stopped`, {
+          phase: 'execution',
+          recoverable: false,
+          retryRecommended: false,
+          details: { memory_limit_mb: cap ?? null },
+        });
+      }
+      throw err;
+    }
+    if (!reply.ok) throw fromProtocol(reply.error);
+    return { ...reply.output, metrics: { peak_memory_mb: reply.heapMb, ...(reply.output.metrics ?? {}) } };
+  }
+}
+
+function kindOf(reason: unknown): AbortKind {
+  return reason instanceof AttemptAborted ? reason.kind : 'cancel';
+}
+
+/** A job's own memory cap (constraints.max_memory_mb, a guestkit extension), bounded. */
+function memoryCapOf(job: JobDocument): number | undefined {
+  const v = job.constraints ? (job.constraints as { max_memory_mb?: unknown }).max_memory_mb : undefined;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 16 ? Math.min(Math.floor(v), 64 * 1024) : undefined;
+}
+
+export function fromProtocol(e: ProtocolError): GuestkitError {
+  return new GuestkitError(e.code, e.message, { phase: e.phase, details: e.details, recoverable: e.recoverable, retryRecommended: e.retry_recommended });
+}
