@@ -35,7 +35,7 @@ test('a handler parses its payload with its schema: defaults applied, bad data l
   const img = reg.get('test.image')!.prepare({ image: { path: '/vms/a.qcow2', checksum: 'sha256:' + 'a'.repeat(64) } });
   assert.ok(img.ok);
   assert.deepEqual(img.job.images, [{ field: 'image.path', path: '/vms/a.qcow2', checksum: 'sha256:' + 'a'.repeat(64) }]);
-  const inspect = reg.get('guestkit.inspect')!.prepare({ image: { path: '/vms/b.vmdk' }, output: { destination: '/out/b.json' } });
+  const inspect = reg.get('guestkit.inspect')!.prepare({ image: { path: '/vms/b.vmdk', format: 'vmdk' }, output: { destination: '/out/b.json', format: 'json' } });
   assert.ok(inspect.ok);
   assert.deepEqual(inspect.job.outputs, [{ field: 'output.destination', path: '/out/b.json' }]);
 });

@@ -132,7 +132,7 @@ test('killed while the store is failing: the accepted jobs are found by restart 
   dropJob(spool, echoJob('kill-warm-01'));
   await waitForResult(spool, 'kill-warm-01');
   // one slow job holds the only slot, so the echo jobs are accepted (pending in the store) and wait
-  dropJob(spool, job('kill-slow-01', 'test.sleep', { seconds: 1 }));
+  dropJob(spool, job('kill-slow-01', 'test.sleep', { seconds: 1 }, { execution: { max_attempts: 2 } }));
   await waitFor(() => readEvents(spool, 'kill-slow-01').length >= 1, 10_000, 'kill-slow-01 running');
   const ids = Array.from({ length: 12 }, (_, i) => `kill-echo-${String(i).padStart(2, '0')}`);
   ids.forEach((id) => dropJob(spool, echoJob(id)));

@@ -121,12 +121,12 @@ export class SqliteJobStore implements JobStore {
     if (isTerminal(row.status)) return { kind: 'duplicate', record: toJobRecord(row) };
     if (row.status !== 'pending' && row.worker_id !== workerId) return { kind: 'duplicate', record: toJobRecord(row) };
     if (row.status === 'running') throw illegal(jobId, row.status, 'assigned');
-    const resumed = row.attempt > 0 || row.status === 'assigned';
+    const m = (this.s.maxSeq.get(jobId) as { m: number | null }).m;
+    const resumed = row.attempt > 0 || row.status === 'assigned' || m !== null;
     if (row.status === 'pending') {
       this.s.assign.run({ job_id: jobId, worker_id: workerId, source: source ?? row.source, now, from: 'pending' });
       this.s.transition.run(jobId, 'pending', 'assigned', row.attempt, workerId, now, resumed ? 'resumed' : null);
     }
-    const m = resumed ? (this.s.maxSeq.get(jobId) as { m: number | null }).m : null;
     return { kind: 'claimed', record: toJobRecord(this.row(jobId)!), resumed, nextSequence: m === null ? 0 : m + 1 };
   });
 

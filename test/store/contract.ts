@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isGuestkitError } from '../../src/protocol/errors.js';
+import type { JobDocument, JobResult, WorkerRegistration } from '../../src/protocol/index.js';
+import { isStoreUnavailable, parseLabelSelector, type JobStore } from '../../src/store/job-store.js';
+
+/**
+ * The JobStore contract: every adapter (SQLite now, PostgreSQL next) runs these tests.
+ * `open` gives a fresh, empty store; `reopen` (when the adapter is durable) a second
+ * handle on the same data.
+ */
+export interface StoreFactory {
+  name: string;
+  open(): Promise<{ store: JobStore; reopen?: () => Promise<JobStore>; cleanup?: () => Promise<void> }>;
+}
+
+export function jobDoc(id: string, over: Partial<JobDocument> = {}): JobDocument {
+  return {
+    version: '1.0',
+    job_id: id,
+    created_at: '2026-01-30T16:00:00Z',
+    kind: 'VMOperation',
+    operation: 'system.echo',
+    execution: { priority: 5, timeout_seconds: 60, max_attempts: 2, attempt: 1, cancellable: true },
+    payload: { type: 'system.echo.v1', data: { id } },
+    ...over,
+  } as JobDocument;
+}
+
+const result = (id: string, status: JobResult['status'] = 'completed', data: unknown = { ok: true }): JobResult =>
+  ({ job_id: id, status, worker_id: 'w1', execution_summary: { started_at: '2026-01-30T16:00:00Z', duration_seconds: 0, attempt: 1 }, data }) as JobResult;
+
+function registration(id: string): WorkerRegistration {
+  return {
+    worker_id: id,
+    version: '0.1.0',
+    hostname: 'h',
+    registered_at: '2026-01-30T16:00:00Z',
+    capabilities: { operations: ['system.echo'], features: [], disk_formats: [], filesystems: [], tags: [] },
+    resources: { max_concurrent_jobs: 2, max_disk_size_gb: 1, cpu_cores: 2, memory_gb: 1 },
+    configuration: { privileged: false, worker_pool: 'default', data_locality: [] },
+    status: { state: 'ready', current_jobs: 0, last_heartbeat: '2026-01-30T16:00:00Z' },
+  } as WorkerRegistration;
+}
+
+export function jobStoreContract(f: StoreFactory): void {
+  const withStore = (title: string, fn: (s: JobStore, reopen?: () => Promise<JobStore>) => Promise<void>) =>
+    test(`${f.name} JobStore contract: ${title}`, async () => {
+      const { store, reopen, cleanup } = await f.open();
+      try {
+        await fn(store, reopen);
+      } finally {
+        await store.close();
+        await cleanup?.();
+      }
+    });
+
+  withStore('submit is pending; claim → start → finish walks the state machine; illegal edges are refused', async (s) => {
+    const sub = await s.submit({ job: jobDoc('c-walk-01'), source: 'c-walk-01.json', owner: 'w1' });
+    assert.equal(sub.kind, 'accepted');
+    assert.equal(sub.record.status, 'pending');
+    assert.equal(sub.record.workerId, 'w1');
+    assert.deepEqual(sub.record.job, jobDoc('c-walk-01'), 'the document comes back as submitted');
+    const claim = await s.claim('c-walk-01', 'w1');
+    assert.ok(claim.kind === 'claimed' && !claim.resumed && claim.nextSequence === 0);
+    assert.deepEqual(await s.start('c-walk-01', 'w1'), { kind: 'started', attempt: 1 });
+    await assert.rejects(s.start('c-walk-01', 'w1'), (e) => isGuestkitError(e) && /illegal state change running → running/.test(e.message) && !isStoreUnavailable(e));
+    await s.finish('c-walk-01', 'completed', result('c-walk-01'));
+    await assert.rejects(s.transition('c-walk-01', 'running'), /illegal state change completed → running/);
+    assert.deepEqual(await s.result('c-walk-01'), result('c-walk-01'));
+    assert.deepEqual((await s.transitions('c-walk-01')).map((t) => `${t.from ?? ''}>${t.to}`), ['>pending', 'pending>assigned', 'assigned>running', 'running>completed']);
+    const rec = (await s.get('c-walk-01'))!;
+    assert.equal(rec.status, 'completed');
+    assert.equal(rec.workerId, null);
+    assert.ok(rec.finishedAt !== null);
+    assert.deepEqual((await s.attempts('c-walk-01')).map((a) => [a.attempt, a.workerId, a.status]), [[1, 'w1', 'completed']]);
+    // a finished job id submitted again is a duplicate; so is a claim of it
+    assert.equal((await s.submit({ job: jobDoc('c-walk-01') })).kind, 'duplicate');
+    assert.equal((await s.claim('c-walk-01', 'w2')).kind, 'duplicate');
+    await assert.rejects(s.claim('c-missing-01', 'w1'), (e) => isGuestkitError(e, 'NOT_FOUND'));
+  });
+
+  withStore('a job held by another worker is not taken over; a pending one is, and resumes its attempt count', async (s) => {
+    await s.submit({ job: jobDoc('c-take-01') });
+    await s.claim('c-take-01', 'w1');
+    await s.start('c-take-01', 'w1');
+    assert.equal((await s.claim('c-take-01', 'w2')).kind, 'duplicate');
+    assert.equal((await s.submit({ job: jobDoc('c-take-01'), owner: 'w2' })).kind, 'duplicate');
+    await s.transition('c-take-01', 'pending', { workerId: null, attemptOutcome: 'lost', errorCode: 'WORKER_LOST' });
+    const again = await s.submit({ job: jobDoc('c-take-01'), owner: 'w2', source: 'again.json' });
+    assert.ok(again.kind === 'accepted' && again.resumed);
+    assert.equal(again.record.source, 'again.json');
+    const claim = await s.claim('c-take-01', 'w2');
+    assert.ok(claim.kind === 'claimed' && claim.resumed);
+    assert.deepEqual(await s.start('c-take-01', 'w2'), { kind: 'started', attempt: 2 });
+    // a drained attempt is refunded
+    await s.transition('c-take-01', 'pending', { workerId: null, refundAttempt: true, attemptOutcome: 'interrupted' });
+    assert.equal((await s.get('c-take-01'))!.attempt, 1);
+    assert.deepEqual((await s.attempts('c-take-01')).map((a) => [a.attempt, a.workerId, a.status]), [[1, 'w1', 'lost'], [2, 'w2', 'interrupted']]);
+    // minAttempt (the document's execution.attempt) wins when higher
+    await s.claim('c-take-01', 'w3');
+    assert.deepEqual(await s.start('c-take-01', 'w3', { minAttempt: 5 }), { kind: 'started', attempt: 5 });
+  });
+
+  withStore('releaseInterrupted refunds the open attempt of this worker only; unassign frees a pending job', async (s) => {
+    await s.submit({ job: jobDoc('c-int-01'), owner: 'w1' });
+    await s.claim('c-int-01', 'w1');
+    await s.start('c-int-01', 'w1');
+    await s.releaseInterrupted('c-int-01', 'w2');
+    assert.equal((await s.get('c-int-01'))!.status, 'running', 'another worker cannot release it');
+    await s.releaseInterrupted('c-int-01', 'w1');
+    const rec = (await s.get('c-int-01'))!;
+    assert.equal(rec.status, 'pending');
+    assert.equal(rec.attempt, 0);
+    assert.equal(rec.workerId, null);
+    await s.submit({ job: jobDoc('c-int-02'), owner: 'w1' });
+    assert.deepEqual((await s.activeJobsOf('w1')).map((r) => r.job.job_id), ['c-int-02']);
+    await s.unassign('c-int-02');
+    assert.deepEqual(await s.activeJobsOf('w1'), []);
+  });
+
+  withStore('idempotency keys: taken, replayed once completed, refused while held, freed on failure, scoped by namespace', async (s) => {
+    const key = (id: string, ns = 'ns') => jobDoc(id, { metadata: { namespace: ns }, execution: { ...jobDoc(id).execution, idempotency_key: 'k' } } as Partial<JobDocument>);
+    const begin = async (id: string, ns = 'ns') => {
+      await s.submit({ job: key(id, ns) });
+      await s.claim(id, 'w1');
+      return s.start(id, 'w1', { idempotency: { scope: ns, key: 'k' } });
+    };
+    assert.equal((await begin('c-idem-01')).kind, 'started');
+    assert.deepEqual(await begin('c-idem-02'), { kind: 'held', holderJobId: 'c-idem-01' });
+    assert.equal((await begin('c-idem-03', 'other')).kind, 'started', 'another namespace has its own keys');
+    await s.finish('c-idem-01', 'completed', result('c-idem-01', 'completed', { answer: 42 }));
+    const replay = await s.start('c-idem-02', 'w1', { idempotency: { scope: 'ns', key: 'k' } });
+    assert.ok(replay.kind === 'replay' && replay.originalJobId === 'c-idem-01');
+    assert.deepEqual(replay.result.data, { answer: 42 });
+    // a failed holder frees its key
+    await s.finish('c-idem-03', 'failed', result('c-idem-03', 'failed'));
+    assert.equal((await begin('c-idem-04', 'other')).kind, 'started');
+  });
+
+  withStore('events keep their order, continue their numbering, and can be read after a sequence', async (s) => {
+    await s.submit({ job: jobDoc('c-ev-01') });
+    await s.claim('c-ev-01', 'w1');
+    for (let i = 0; i < 5; i++) await s.appendEvent({ job_id: 'c-ev-01', sequence: i, timestamp: '2026-01-30T16:00:00Z', phase: 'validation', message: `m${i}` });
+    assert.deepEqual((await s.events('c-ev-01')).map((e) => e.message), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    assert.deepEqual((await s.events('c-ev-01', 2)).map((e) => e.sequence), [3, 4]);
+    assert.equal(await s.nextEventSequence('c-ev-01'), 5);
+    assert.equal(await s.nextEventSequence('c-ev-none'), 0);
+    await s.transition('c-ev-01', 'pending', { workerId: null });
+    const claim = await s.claim('c-ev-01', 'w2');
+    assert.ok(claim.kind === 'claimed' && claim.nextSequence === 5, 'a resumed job continues its numbering');
+  });
+
+  withStore('list: filters by status, operation, namespace, labels and time; cursor pages are stable and complete', async (s) => {
+    const labels = [{ env: 'prod', tier: 'web' }, { env: 'prod', tier: 'db' }, { env: 'dev' }, {}];
+    for (let i = 0; i < 24; i++) {
+      const doc = jobDoc(`c-list-${String(i).padStart(2, '0')}`, {
+        operation: i % 3 === 0 ? 'guestkit.inspect' : 'system.echo',
+        metadata: { namespace: i % 2 === 0 ? 'team-a' : 'team-b', labels: labels[i % 4] },
+      } as Partial<JobDocument>);
+      await s.submit({ job: doc });
+    }
+    await s.claim('c-list-00', 'w1');
+    const all = await s.list({ limit: 1000 });
+    assert.equal(all.items.length, 24);
+    assert.equal(all.next, undefined);
+    // pages of 5 cover everything once, in the same order
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await s.list({ limit: 5, cursor });
+      seen.push(...page.items.map((r) => r.job.job_id));
+      cursor = page.next;
+      assert.ok(++pages <= 5, 'bounded number of pages');
+    } while (cursor);
+    assert.deepEqual(seen, all.items.map((r) => r.job.job_id));
+    assert.equal(new Set(seen).size, 24);
+    assert.deepEqual((await s.list({ status: 'assigned' })).items.map((r) => r.job.job_id), ['c-list-00']);
+    assert.equal((await s.list({ status: ['pending', 'assigned'] })).items.length, 24);
+    assert.equal((await s.list({ operation: 'guestkit.inspect' })).items.length, 8);
+    assert.equal((await s.list({ namespace: 'team-a' })).items.length, 12);
+    assert.equal((await s.list({ labels: parseLabelSelector('env=prod') })).items.length, 12);
+    assert.equal((await s.list({ labels: parseLabelSelector('env=prod,tier!=db') })).items.length, 6);
+    assert.equal((await s.list({ labels: parseLabelSelector('tier') })).items.length, 12);
+    assert.equal((await s.list({ labels: parseLabelSelector('tier!=db') })).items.length, 18, '!= matches jobs without the label');
+    assert.equal((await s.list({ queuedFrom: Date.now() + 60_000 })).items.length, 0);
+    assert.equal((await s.list({ queuedTo: Date.now() + 60_000 })).items.length, 24);
+    await assert.rejects(s.list({ cursor: 'not-a-cursor' }), (e) => isGuestkitError(e, 'VALIDATION_ERROR'));
+    assert.throws(() => parseLabelSelector('env=prod,=x'), (e) => isGuestkitError(e, 'VALIDATION_ERROR'));
+  });
+
+  withStore('workers: registration, heartbeats and the live set', async (s) => {
+    await s.registerWorker(registration('w-live'));
+    await s.registerWorker(registration('w-gone'));
+    await s.heartbeat('w-gone', 'offline', 0);
+    const rec = (await s.worker('w-live'))!;
+    assert.equal(rec.registration.worker_id, 'w-live');
+    assert.equal(rec.state, 'ready');
+    assert.deepEqual(await s.liveWorkers(Date.now() - 60_000), ['w-live']);
+    assert.deepEqual(await s.liveWorkers(Date.now() + 60_000), []);
+    assert.equal(await s.worker('w-none'), undefined);
+    await s.probe('w-live', 'busy', 2);
+    assert.equal((await s.worker('w-live'))!.state, 'busy');
+    assert.equal(s.unavailable, undefined);
+  });
+
+  withStore('many writes at once are all durable and each refusal stays its own', async (s, reopen) => {
+    const ids = Array.from({ length: 200 }, (_, i) => `c-many-${String(i).padStart(3, '0')}`);
+    const outs = await Promise.allSettled([...ids.map((id) => s.submit({ job: jobDoc(id) })), s.start('c-many-000', 'w1')]);
+    assert.equal(outs.filter((o) => o.status === 'fulfilled').length, 200);
+    assert.equal(outs.at(-1)!.status, 'rejected', 'an illegal start fails alone');
+    if (!reopen) return;
+    const again = await reopen();
+    try {
+      assert.equal((await again.list({ limit: 1000 })).items.length, 200);
+    } finally {
+      await again.close();
+    }
+  });
+}
