@@ -95,19 +95,58 @@ test('vmdk child with parent: unallocated grains read the parent, zeroed grains 
   }
 });
 
-test('vmdk child: a parent CID mismatch is a warning in info; backing:false leaves the parent closed', async () => {
+/**
+ * Sets the CID of a single-file sparse VMDK by editing its embedded descriptor as text: the
+ * `CID=` line is replaced and the descriptor area (header descriptorOffset/descriptorSize, in
+ * sectors) rewritten NUL-padded, as qemu's vmdk_write_cid does. qemu writes CIDs as unpadded
+ * `%x`, so the old value is 1 to 8 digits long: an 8-byte overwrite can eat the line break and
+ * glue `parentCID=` onto the CID line.
+ */
+async function setEmbeddedCid(path: string, cid: string): Promise<void> {
+  const h = await readAt(path, 0, 512);
+  const off = Number(h.readBigUInt64LE(28)) * 512;
+  const len = Number(h.readBigUInt64LE(36)) * 512;
+  const text = (await readAt(path, off, len)).toString('latin1').replace(/\0+$/, '');
+  const edited = text.replace(/^CID=[0-9a-fA-F]+$/m, `CID=${cid}`);
+  assert.notEqual(edited, text, `fixture: ${path} has a CID line`);
+  assert.ok(edited.length <= len, 'the edited descriptor fits its area');
+  const area = Buffer.alloc(len);
+  area.write(edited, 'latin1');
+  await patch(path, off, area);
+}
+
+test('vmdk child: a parent CID mismatch is a warning in info, reads still use the parent; backing:false leaves the parent closed', async () => {
   const s = await scratchCopy('child.vmdk');
   try {
     await copyFile(formatFixture('sparse.vmdk'), join(s.dir, 'sparse.vmdk'));
     const parent = join(s.dir, 'sparse.vmdk');
-    const text = (await readAt(parent, 512, 2048)).toString('latin1');
-    const at = 512 + text.indexOf('CID=') + 4;
-    await patch(parent, at, Buffer.from('0badc0de'));
+    // the child's parentCID, read from its descriptor text (qemu writes it unpadded)
+    const childText = (await readAt(s.path, 512, 1024)).toString('latin1');
+    const expected = /^parentCID=([0-9a-f]{1,8})$/m.exec(childText)?.[1];
+    assert.ok(expected && parseInt(expected, 16) !== 0x0badc0de, 'fixture: the edit changes the parent CID');
+    // the parent changed after the child was made (checked by hand: qemu-img info/check accept both
+    // files; qemu-io refuses reads that reach the parent with EINVAL, guestkit warns and reads)
+    await setEmbeddedCid(parent, '0badc0de');
+    const p = await openWith(vmdkFormat, parent);
+    assert.equal(fsd(p.info())['cid'], 0x0badc0de);
+    assert.equal(fsd(p.info())['parent_cid'], 0xffffffff, 'the next line is intact');
+    await p.close();
     const dev = await openWith(vmdkFormat, s.path);
-    assert.match(String(fsd(dev.info())['warnings']), /parent CID mismatch.*0badc0de/);
-    await dev.close();
+    try {
+      const want = `parent CID mismatch: ${parent} has CID 0badc0de, the child expects ${expected.padStart(8, '0')}`;
+      const warnings = fsd(dev.info())['warnings'] as string[];
+      assert.equal(warnings.length, 1);
+      assert.ok(warnings[0]!.startsWith(want), warnings[0]);
+      assert.ok(dev.backing, 'the parent is open');
+      // grain 0 is unallocated in the child: its bytes come from the parent
+      assert.ok((await dev.read(0, 4096)).equals(await readAt(formatFixture('child.raw'), 0, 4096)));
+      assert.ok(!(await dev.read(0, 4096)).equals(Buffer.alloc(4096)), 'fixture: the parent has data there');
+    } finally {
+      await dev.close();
+    }
     const alone = await openWith(vmdkFormat, s.path, { backing: false });
     assert.equal(alone.backing, undefined);
+    assert.equal(fsd(alone.info())['warnings'], undefined, 'no parent opened, nothing compared');
     assert.equal(alone.info().backing_filename, 'sparse.vmdk');
     assert.equal((alone.info() as { full_backing_filename?: string }).full_backing_filename, parent);
     // without the parent, unallocated grains read as zeros
