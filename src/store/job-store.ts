@@ -18,6 +18,8 @@ export interface JobStore {
   claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome>;
   /** Takes the idempotency key (if any) and moves assigned → running as the next attempt. */
   start(jobId: string, workerId: string, opts?: StartOptions): Promise<StartOutcome>;
+  /** claim + start in one durable step (the hot path: one commit instead of two). */
+  begin(jobId: string, workerId: string, opts?: StartOptions & { source?: string }): Promise<BeginOutcome>;
   /** One edge of the state machine (illegal edges are refused with EXECUTION_ERROR). */
   transition(jobId: string, to: JobStatus, opts?: TransitionOptions): Promise<void>;
   /** Terminal status + result + attempt outcome + idempotency key (kept on success, freed otherwise). */
@@ -81,15 +83,28 @@ export interface SubmitInput {
   owner?: string;
 }
 
+/** Where a job stands, without its document (what the hot path needs). */
+export interface JobState {
+  jobId: string;
+  status: JobStatus;
+  /** Attempts started so far. */
+  attempt: number;
+  workerId: string | null;
+  source: string | null;
+}
+
 export type SubmitOutcome =
-  | { kind: 'accepted'; record: JobRecord; resumed: boolean }
+  | { kind: 'accepted'; state: JobState; resumed: boolean }
   /** the job id is known and finished, or another worker holds it */
-  | { kind: 'duplicate'; record: JobRecord };
+  | { kind: 'duplicate'; state: JobState };
 
 export type ClaimOutcome =
   /** `nextSequence`: where the job's event numbering continues (0 for a new job). */
-  | { kind: 'claimed'; record: JobRecord; resumed: boolean; nextSequence: number }
-  | { kind: 'duplicate'; record: JobRecord };
+  | { kind: 'claimed'; state: JobState; resumed: boolean; nextSequence: number }
+  | { kind: 'duplicate'; state: JobState };
+
+/** A claim and what starting it gave (replay/held leave the job assigned, to be finished). */
+export type BeginOutcome = { kind: 'duplicate'; state: JobState } | { kind: 'claimed'; state: JobState; resumed: boolean; nextSequence: number; start: StartOutcome };
 
 export interface StartOptions {
   /** The attempt number to start at least (the document's execution.attempt). */

@@ -24,7 +24,7 @@ import {
   type WorkerState,
 } from '../protocol/index.js';
 import type { JobQueue, Lease } from '../queue/job-queue.js';
-import { isStoreUnavailable, type JobStore, type StoredEvent } from '../store/job-store.js';
+import { isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../store/job-store.js';
 import { precheck, routedHere } from './prechecks.js';
 import { AttemptAborted, fromProtocol, type AbortKind, type JobRunner } from './runner.js';
 import { StoreHealth } from './store-health.js';
@@ -62,6 +62,8 @@ interface Running {
   span: Span;
   log: Logger;
   done: boolean;
+  /** Its end is being recorded while its slot already runs the next job. */
+  recording?: Promise<void>;
 }
 
 /** A finished job whose end the store could not record yet; published once it is. */
@@ -239,38 +241,37 @@ export class JobWorker {
         if (!r.done) await this.finishError(r, err, 'execution').catch((e: unknown) => this.requeueForStore(r, e));
       }
     } finally {
-      if (this.running.get(lease.jobId) === r) this.running.delete(lease.jobId);
-      this.o.metrics.inFlight.set(this.running.size);
-      if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+      if (r.recording) void r.recording.finally(() => this.forget(r));
+      else this.forget(r);
     }
+  }
+
+  private forget(r: Running): void {
+    if (this.running.get(r.lease.jobId) === r) this.running.delete(r.lease.jobId);
+    this.o.metrics.inFlight.set(this.running.size);
+    if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private async walk(r: Running): Promise<void> {
     const { job } = r;
     const store = this.o.store;
     if (r.lease.rerun) await store.releaseInterrupted(job.job_id, this.o.workerId);
-    const claim = await store.claim(job.job_id, this.o.workerId, r.lease.source);
-    if (claim.kind === 'duplicate') {
-      r.done = true;
-      const rec = claim.record;
-      const why = `job_id ${job.job_id} was already submitted (status ${rec.status}${rec.workerId ? ` on ${rec.workerId}` : ''}); this copy is not run`;
-      r.log.warn({ existing_status: rec.status }, why);
-      endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
-      this.o.events.emit('duplicate', { job, source: r.lease.source, reason: why });
-      return;
-    }
-    r.attempt = Math.max(job.execution.attempt, claim.record.attempt + 1);
-    r.nextSeq = claim.nextSequence;
-    if (r.lease.cancel !== undefined || r.abort === 'cancel') {
-      return this.finish(r, 'cancelled', cancelledResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, message: r.lease.cancel, phase: 'validation' }));
-    }
-    const pre = precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
-    if (!pre.ok) {
+    const key = job.execution.idempotency_key;
+    const pre = r.lease.cancel !== undefined || r.abort === 'cancel' ? undefined : precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
+    if (!pre?.ok) {
+      // answered before it runs: only claimed
+      const c = await store.claim(job.job_id, this.o.workerId, r.lease.source);
+      if (c.kind === 'duplicate') return this.duplicate(r, c.state);
+      this.claimed(r, c.state, c.nextSequence);
+      if (!pre) return this.finish(r, 'cancelled', cancelledResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, message: r.lease.cancel, phase: 'validation' }));
       if (pre.kind === 'failed') return this.finishError(r, pre.error, 'validation');
       return this.finish(r, 'timeout', this.observed(r, timeoutResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, phase: 'validation', message: pre.message })));
     }
-    const key = job.execution.idempotency_key;
-    const started = await store.start(job.job_id, this.o.workerId, { minAttempt: r.attempt, idempotency: key ? { scope: job.metadata?.namespace ?? '', key } : undefined });
+    // the hot path: claimed and started in one commit
+    const b = await store.begin(job.job_id, this.o.workerId, { source: r.lease.source, minAttempt: job.execution.attempt, idempotency: key ? { scope: job.metadata?.namespace ?? '', key } : undefined });
+    if (b.kind === 'duplicate') return this.duplicate(r, b.state);
+    this.claimed(r, b.state, b.nextSequence);
+    const started = b.start;
     if (started.kind === 'replay') {
       const result: JobResult = { ...started.result, job_id: job.job_id, worker_id: this.o.workerId, idempotent_replay: { idempotency_key: key, original_job_id: started.originalJobId } };
       r.log.info({ original_job_id: started.originalJobId, idempotency_key: key }, 'idempotency key already completed: returning the first result without running');
@@ -319,12 +320,27 @@ export class JobWorker {
     return this.afterFailure(r, out.error, out.bytesRead);
   }
 
+  private duplicate(r: Running, state: JobState): void {
+    r.done = true;
+    const why = `job_id ${r.job.job_id} was already submitted (status ${state.status}${state.workerId ? ` on ${state.workerId}` : ''}); this copy is not run`;
+    r.log.warn({ existing_status: state.status }, why);
+    endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
+    this.o.events.emit('duplicate', { job: r.job, source: r.lease.source, reason: why });
+  }
+
+  private claimed(r: Running, state: JobState, nextSequence: number): void {
+    r.attempt = Math.max(r.job.execution.attempt, state.attempt + 1);
+    r.nextSeq = nextSequence;
+  }
+
   private async completed(r: Running, output: HandlerOutput, bytesRead: number): Promise<void> {
     this.emit(r, { phase: 'result_generation', progress_percent: 100, message: 'completed' });
     const metrics = { disk_read_bytes: bytesRead, ...(output.metrics ?? {}) };
     if (typeof output.metrics?.disk_read_bytes === 'number') metrics.disk_read_bytes = bytesRead + output.metrics.disk_read_bytes;
     const result = completedResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, data: output.data, outputs: output.outputs, metrics });
-    return this.finish(r, 'completed', this.observed(r, result));
+    // the slot is free once the handler ended: the next job's start shares the commit that
+    // records this end (queued first, so no more than maxConcurrent are ever running)
+    r.recording = this.finish(r, 'completed', this.observed(r, result));
   }
 
   private async afterAbort(r: Running, kind: AbortKind, budgetIsDeadline: boolean, bytesRead = 0): Promise<void> {

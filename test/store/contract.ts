@@ -58,9 +58,9 @@ export function jobStoreContract(f: StoreFactory): void {
   withStore('submit is pending; claim → start → finish walks the state machine; illegal edges are refused', async (s) => {
     const sub = await s.submit({ job: jobDoc('c-walk-01'), source: 'c-walk-01.json', owner: 'w1' });
     assert.equal(sub.kind, 'accepted');
-    assert.equal(sub.record.status, 'pending');
-    assert.equal(sub.record.workerId, 'w1');
-    assert.deepEqual(sub.record.job, jobDoc('c-walk-01'), 'the document comes back as submitted');
+    assert.equal(sub.state.status, 'pending');
+    assert.equal(sub.state.workerId, 'w1');
+    assert.deepEqual((await s.get('c-walk-01'))!.job, jobDoc('c-walk-01'), 'the document comes back as submitted');
     const claim = await s.claim('c-walk-01', 'w1');
     assert.ok(claim.kind === 'claimed' && !claim.resumed && claim.nextSequence === 0);
     assert.deepEqual(await s.start('c-walk-01', 'w1'), { kind: 'started', attempt: 1 });
@@ -89,7 +89,7 @@ export function jobStoreContract(f: StoreFactory): void {
     await s.transition('c-take-01', 'pending', { workerId: null, attemptOutcome: 'lost', errorCode: 'WORKER_LOST' });
     const again = await s.submit({ job: jobDoc('c-take-01'), owner: 'w2', source: 'again.json' });
     assert.ok(again.kind === 'accepted' && again.resumed);
-    assert.equal(again.record.source, 'again.json');
+    assert.equal(again.state.source, 'again.json');
     const claim = await s.claim('c-take-01', 'w2');
     assert.ok(claim.kind === 'claimed' && claim.resumed);
     assert.deepEqual(await s.start('c-take-01', 'w2'), { kind: 'started', attempt: 2 });
@@ -100,6 +100,22 @@ export function jobStoreContract(f: StoreFactory): void {
     // minAttempt (the document's execution.attempt) wins when higher
     await s.claim('c-take-01', 'w3');
     assert.deepEqual(await s.start('c-take-01', 'w3', { minAttempt: 5 }), { kind: 'started', attempt: 5 });
+  });
+
+  withStore('begin claims and starts in one step; duplicates and idempotency answer as claim and start do', async (s) => {
+    await s.submit({ job: jobDoc('c-begin-01') });
+    const b = await s.begin('c-begin-01', 'w1', { source: 'b.json' });
+    assert.ok(b.kind === 'claimed' && b.start.kind === 'started' && b.start.attempt === 1 && b.nextSequence === 0);
+    assert.equal(b.state.source, 'b.json');
+    assert.deepEqual((await s.transitions('c-begin-01')).map((t) => t.to), ['pending', 'assigned', 'running']);
+    assert.equal((await s.begin('c-begin-01', 'w2')).kind, 'duplicate');
+    const idem = (id: string) => jobDoc(id, { execution: { ...jobDoc(id).execution, idempotency_key: 'bk' } });
+    await s.submit({ job: idem('c-begin-02') });
+    await s.submit({ job: idem('c-begin-03') });
+    assert.equal(((await s.begin('c-begin-02', 'w1', { idempotency: { scope: '', key: 'bk' } })) as { start: { kind: string } }).start.kind, 'started');
+    const held = await s.begin('c-begin-03', 'w1', { idempotency: { scope: '', key: 'bk' } });
+    assert.ok(held.kind === 'claimed' && held.start.kind === 'held' && held.start.holderJobId === 'c-begin-02');
+    assert.equal((await s.get('c-begin-03'))!.status, 'assigned', 'a refused start leaves the job claimed, to be finished');
   });
 
   withStore('releaseInterrupted refunds the open attempt of this worker only; unassign frees a pending job', async (s) => {

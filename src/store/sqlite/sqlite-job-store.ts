@@ -5,6 +5,8 @@ import { isLegalTransition, isTerminal, type JobStatus, type TerminalStatus } fr
 import type { WorkerRegistration, WorkerState } from '../../protocol/worker.js';
 import type {
   AttemptRecord,
+  BeginOutcome,
+  JobState,
   ClaimOutcome,
   FinishOptions,
   JobPage,
@@ -84,7 +86,7 @@ export class SqliteJobStore implements JobStore {
 
   private readonly submitTx = this.tx((input: SubmitInput, now: number): SubmitOutcome => {
     const job = input.job;
-    const row = this.row(job.job_id);
+    const row = this.state(job.job_id);
     if (!row) {
       this.s.insertJob.run({
         job_id: job.job_id,
@@ -101,41 +103,54 @@ export class SqliteJobStore implements JobStore {
         now,
       });
       this.s.transition.run(job.job_id, null, 'pending', 0, input.owner ?? null, now, null);
-      return { kind: 'accepted', record: toJobRecord(this.row(job.job_id)!), resumed: false };
+      return { kind: 'accepted', state: { jobId: job.job_id, status: 'pending', attempt: 0, workerId: input.owner ?? null, source: input.source ?? null }, resumed: false };
     }
-    if (isTerminal(row.status)) return { kind: 'duplicate', record: toJobRecord(row) };
-    if (row.status !== 'pending') {
-      // held by another worker (or by the owner's previous life: then restart recovery resolves it)
-      return { kind: 'duplicate', record: toJobRecord(row) };
-    }
-    this.s.resubmit.run({ job_id: row.job_id, worker_id: input.owner ?? null, source: input.source ?? row.source, now });
-    return { kind: 'accepted', record: toJobRecord(this.row(job.job_id)!), resumed: true };
+    // a finished job, or one held by another worker (or by the owner's previous life: restart recovery resolves it)
+    if (row.status !== 'pending') return { kind: 'duplicate', state: stateOf(row) };
+    const source = input.source ?? row.source;
+    this.s.resubmit.run({ job_id: row.job_id, worker_id: input.owner ?? null, source, now });
+    return { kind: 'accepted', state: { ...stateOf(row), workerId: input.owner ?? null, source }, resumed: true };
   });
 
   claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome> {
     return this.write('claim', () => this.claimTx(jobId, workerId, source, Date.now()));
   }
 
-  private readonly claimTx = this.tx((jobId: string, workerId: string, source: string | undefined, now: number): ClaimOutcome => {
-    const row = this.mustGet(jobId);
-    if (isTerminal(row.status)) return { kind: 'duplicate', record: toJobRecord(row) };
-    if (row.status !== 'pending' && row.worker_id !== workerId) return { kind: 'duplicate', record: toJobRecord(row) };
+  private readonly claimBody = (jobId: string, workerId: string, source: string | undefined, now: number): ClaimOutcome => {
+    const row = this.state(jobId);
+    if (!row) throw notFound(jobId);
+    if (isTerminal(row.status)) return { kind: 'duplicate', state: stateOf(row) };
+    if (row.status !== 'pending' && row.worker_id !== workerId) return { kind: 'duplicate', state: stateOf(row) };
     if (row.status === 'running') throw illegal(jobId, row.status, 'assigned');
     const m = (this.s.maxSeq.get(jobId) as { m: number | null }).m;
     const resumed = row.attempt > 0 || row.status === 'assigned' || m !== null;
+    const src = source ?? row.source;
     if (row.status === 'pending') {
-      this.s.assign.run({ job_id: jobId, worker_id: workerId, source: source ?? row.source, now, from: 'pending' });
+      this.s.assign.run({ job_id: jobId, worker_id: workerId, source: src, now, from: 'pending' });
       this.s.transition.run(jobId, 'pending', 'assigned', row.attempt, workerId, now, resumed ? 'resumed' : null);
     }
-    return { kind: 'claimed', record: toJobRecord(this.row(jobId)!), resumed, nextSequence: m === null ? 0 : m + 1 };
+    return { kind: 'claimed', state: { jobId, status: 'assigned', attempt: row.attempt, workerId, source: src }, resumed, nextSequence: m === null ? 0 : m + 1 };
+  };
+
+  private readonly claimTx = this.tx(this.claimBody);
+
+  begin(jobId: string, workerId: string, opts: StartOptions & { source?: string } = {}): Promise<BeginOutcome> {
+    return this.write('begin', () => this.beginTx(jobId, workerId, opts, Date.now()));
+  }
+
+  private readonly beginTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, now: number): BeginOutcome => {
+    const claim = this.claimBody(jobId, workerId, opts.source, now);
+    if (claim.kind === 'duplicate') return claim;
+    return { ...claim, start: this.startBody(jobId, workerId, opts, now) };
   });
 
   start(jobId: string, workerId: string, opts: StartOptions = {}): Promise<StartOutcome> {
     return this.write('start', () => this.startTx(jobId, workerId, opts, Date.now()));
   }
 
-  private readonly startTx = this.tx((jobId: string, workerId: string, opts: StartOptions, now: number): StartOutcome => {
-    const row = this.mustGet(jobId);
+  private readonly startBody = (jobId: string, workerId: string, opts: StartOptions, now: number): StartOutcome => {
+    const row = this.state(jobId);
+    if (!row) throw notFound(jobId);
     if (row.status !== 'assigned') throw illegal(jobId, row.status, 'running');
     if (opts.idempotency) {
       const held = this.idempotency(opts.idempotency.scope, opts.idempotency.key, jobId, now);
@@ -146,7 +161,9 @@ export class SqliteJobStore implements JobStore {
     this.s.insertAttempt.run(jobId, attempt, workerId, now);
     this.s.transition.run(jobId, 'assigned', 'running', attempt, workerId, now, null);
     return { kind: 'started', attempt };
-  });
+  };
+
+  private readonly startTx = this.tx(this.startBody);
 
   /**
    * Takes an idempotency key: free → taken (undefined); held by a completed job → its
@@ -180,8 +197,9 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  private readonly transitionTx = this.tx((jobId: string, to: JobStatus, opts: TransitionOptions, now: number): JobRow => {
-    const row = this.mustGet(jobId);
+  private readonly transitionTx = this.tx((jobId: string, to: JobStatus, opts: TransitionOptions, now: number): StateRow => {
+    const row = this.state(jobId);
+    if (!row) throw notFound(jobId);
     if (!isLegalTransition(row.status, to)) throw illegal(jobId, row.status, to);
     const terminal = isTerminal(to);
     const workerId = opts.workerId === undefined ? row.worker_id : opts.workerId;
@@ -313,10 +331,9 @@ export class SqliteJobStore implements JobStore {
     return this.s.getJob.get(jobId) as JobRow | undefined;
   }
 
-  private mustGet(jobId: string): JobRow {
-    const row = this.row(jobId);
-    if (!row) throw new GuestkitError('NOT_FOUND', `job ${jobId} is not in the store`, { phase: 'execution', details: { job_id: jobId } });
-    return row;
+  /** The state columns only: the document is not read (nor parsed) on the hot path. */
+  private state(jobId: string): StateRow | undefined {
+    return this.s.getState.get(jobId) as StateRow | undefined;
   }
 
   /** A multi-statement write as one unit (a savepoint inside the group commit's transaction). */
@@ -350,6 +367,16 @@ export class SqliteJobStore implements JobStore {
       }
     }
   }
+}
+
+type StateRow = Pick<JobRow, 'job_id' | 'status' | 'attempt' | 'worker_id' | 'source' | 'idempotency_key' | 'namespace' | 'error_code'>;
+
+function stateOf(r: StateRow): JobState {
+  return { jobId: r.job_id, status: r.status, attempt: r.attempt, workerId: r.worker_id, source: r.source };
+}
+
+function notFound(jobId: string): GuestkitError {
+  return new GuestkitError('NOT_FOUND', `job ${jobId} is not in the store`, { phase: 'execution', details: { job_id: jobId } });
 }
 
 function illegal(jobId: string, from: JobStatus, to: JobStatus): GuestkitError {

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 /** Every statement the SQLite store runs. */
 const SQL = {
   getJob: 'SELECT * FROM jobs WHERE job_id = ?',
+  getState: 'SELECT job_id, status, attempt, worker_id, source, idempotency_key, namespace, error_code FROM jobs WHERE job_id = ?',
   insertJob: `INSERT INTO jobs (job_id, operation, namespace, status, priority, attempt, max_attempts,
         idempotency_key, worker_id, source, trace_id, doc, created_at, queued_at, updated_at)
       VALUES (@job_id, @operation, @namespace, 'pending', @priority, 0, @max_attempts,
