@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-system.sh
 bash test/fixtures/build-all.sh
+rm -rf dist  # no stale compiled tests of removed sources
 npm run build --silent
 files=$(find dist/test -name '*.test.js' | sort)
 if [ "$#" -gt 0 ]; then files=$(printf '%s\n' $files | grep -E "$1" || true); fi

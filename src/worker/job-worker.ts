@@ -26,7 +26,7 @@ import {
 import type { JobQueue, Lease } from '../queue/job-queue.js';
 import { isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../store/job-store.js';
 import { precheck, routedHere } from './prechecks.js';
-import { AttemptAborted, fromProtocol, type AbortKind, type JobRunner } from './runner.js';
+import { AttemptAborted, fromProtocol, type AbortKind, type AttemptRunner } from './runner.js';
 import { StoreHealth } from './store-health.js';
 
 export interface JobWorkerOptions {
@@ -35,7 +35,7 @@ export interface JobWorkerOptions {
   store: JobStore;
   queue: JobQueue;
   events: JobEvents;
-  runner: JobRunner;
+  runner: AttemptRunner;
   registry: HandlerRegistry;
   logger: Logger;
   metrics: WorkerMetrics;
@@ -193,7 +193,9 @@ export class JobWorker {
       this.o.events.emit('released', { job: entry.job, reason: 'drain' });
     }
     if (this.running.size > 0) {
-      await Promise.race([this.whenIdle(), new Promise((r) => setTimeout(r, Math.max(0, timeoutMs)).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.whenIdle(), new Promise((r) => (timer = setTimeout(r, Math.max(0, timeoutMs))))]);
+      clearTimeout(timer);
     }
     for (const r of this.running.values()) {
       if (!r.abort) {

@@ -44,13 +44,18 @@ export interface RunnerOptions {
   memoryLimitMb?: number;
 }
 
+/** What the worker needs of a runner (the JobRunner; tests give fakes). */
+export interface AttemptRunner {
+  run(a: Attempt): Promise<AttemptOutcome>;
+}
+
 /**
  * Runs one attempt of one job: path policy and checksums before any handler code, then
  * the handler inline or in a pool thread, stopped for real (thread terminated) by its
  * timeout, a cancel or a drain. Knows nothing of where the job came from or where its
  * result goes.
  */
-export class JobRunner {
+export class JobRunner implements AttemptRunner {
   constructor(private readonly o: RunnerOptions) {}
 
   async run(a: Attempt): Promise<AttemptOutcome> {
