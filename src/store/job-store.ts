@@ -229,6 +229,11 @@ export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
 
 export const MAX_PAGE = 1000;
 
+/** Why a second copy of a job id is not run (logged and archived by whoever met it). */
+export function duplicateReason(jobId: string, state: JobState): string {
+  return `job_id ${jobId} was already submitted (status ${state.status}${state.workerId ? ` on ${state.workerId}` : ''}); this copy is not run`;
+}
+
 /** Parses a label selector (`env=prod,tier!=db,team`) into requirements; throws VALIDATION_ERROR. */
 export function parseLabelSelector(selector: string): LabelRequirement[] {
   const out: LabelRequirement[] = [];

@@ -24,7 +24,7 @@ import {
   type WorkerState,
 } from '../protocol/index.js';
 import type { JobQueue, Lease } from '../queue/job-queue.js';
-import { isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../store/job-store.js';
+import { duplicateReason, isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../store/job-store.js';
 import { precheck, routedHere } from './prechecks.js';
 import { AttemptAborted, fromProtocol, type AbortKind, type AttemptRunner } from './runner.js';
 import { StoreHealth } from './store-health.js';
@@ -324,7 +324,7 @@ export class JobWorker {
 
   private duplicate(r: Running, state: JobState): void {
     r.done = true;
-    const why = `job_id ${r.job.job_id} was already submitted (status ${state.status}${state.workerId ? ` on ${state.workerId}` : ''}); this copy is not run`;
+    const why = duplicateReason(r.job.job_id, state);
     r.log.warn({ existing_status: state.status }, why);
     endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
     this.o.events.emit('duplicate', { job: r.job, source: r.lease.source, reason: why });

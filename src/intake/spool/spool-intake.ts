@@ -12,7 +12,7 @@ import {
   type JobDocument,
   type JobResult,
 } from '../../protocol/index.js';
-import { isStoreUnavailable } from '../../store/job-store.js';
+import { duplicateReason, isStoreUnavailable } from '../../store/job-store.js';
 import type { Intake, IntakeSink } from '../intake.js';
 import { SpoolClaim, type ClaimHost } from './claim.js';
 import { cancelReason, jobIdFor, observabilityOf, operationOf, statSafe, unlinkQuiet } from './files.js';
@@ -314,9 +314,8 @@ export class SpoolIntake implements Intake, ClaimHost {
       const out = await this.o.sink.submit(c.job, { source: c.claim.source, owner: this.o.sink.workerId });
       if (out.kind === 'duplicate') {
         this.held.delete(id);
-        const rec = out.record;
-        const why = `job_id ${id} was already submitted (status ${rec.status}${rec.workerId ? ` on ${rec.workerId}` : ''}); this copy is not run`;
-        this.o.logger.warn({ job_id: id, file: c.claim.source, existing_status: rec.status }, why);
+        const why = duplicateReason(id, out.state);
+        this.o.logger.warn({ job_id: id, file: c.claim.source, existing_status: out.state.status }, why);
         this.o.metrics.spoolRejected.inc({ reason: 'duplicate_job_id' });
         c.claim.duplicate();
         return;
