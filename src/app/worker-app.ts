@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { JobEvents } from '../events/job-events.js';
-import type { Intake, IntakeSink } from '../intake/intake.js';
+import type { Intake, IntakeSink } from '../ports/intake.js';
 import { SpoolIntake } from '../intake/spool/spool-intake.js';
 import { submitJob } from '../intake/submit.js';
 import { builtinRegistry } from '../jobs/registry.js';
@@ -11,7 +11,7 @@ import { WorkerMetrics } from '../observability/metrics.js';
 import { setupTracingExport, shutdownTracingExport } from '../observability/tracing.js';
 import type { WorkerRegistration } from '../protocol/index.js';
 import { EmbeddedQueue } from '../queue/embedded/embedded-queue.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobStore } from '../ports/job-store.js';
 import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
 import { JobWorker } from '../worker/job-worker.js';
 import { PathPolicy } from '../worker/path-policy.js';

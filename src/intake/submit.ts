@@ -1,8 +1,8 @@
 import type { JobEvents } from '../events/job-events.js';
 import type { JobDocument } from '../protocol/envelope.js';
-import type { JobQueue } from '../queue/job-queue.js';
-import type { JobStore, SubmitOutcome } from '../store/job-store.js';
-import type { SubmitOptions } from './intake.js';
+import type { JobQueue } from '../ports/job-queue.js';
+import type { JobStore, SubmitOutcome } from '../ports/job-store.js';
+import type { SubmitOptions } from '../ports/intake.js';
 
 /**
  * The one submit path of every intake: the store records the job as `pending` (durable:

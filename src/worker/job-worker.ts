@@ -1,6 +1,6 @@
 import type { Span } from '@opentelemetry/api';
 import type { JobEvents } from '../events/job-events.js';
-import type { CancelOutcome } from '../intake/intake.js';
+import type { CancelOutcome } from '../ports/intake.js';
 import type { HandlerRegistry } from '../jobs/registry.js';
 import type { HandlerOutput, ProgressUpdate } from '../jobs/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -23,8 +23,8 @@ import {
   type WorkerRegistration,
   type WorkerState,
 } from '../protocol/index.js';
-import type { JobQueue, Lease } from '../queue/job-queue.js';
-import { duplicateReason, isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../store/job-store.js';
+import type { JobQueue, Lease } from '../ports/job-queue.js';
+import { duplicateReason, isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../ports/job-store.js';
 import { precheck, routedHere } from './prechecks.js';
 import { AttemptAborted, fromProtocol, type AbortKind, type AttemptRunner } from './runner.js';
 import { StoreHealth } from './store-health.js';

@@ -1,8 +1,8 @@
-import type { RecoverAction } from '../intake/intake.js';
+import type { RecoverAction } from '../ports/intake.js';
 import type { Logger } from '../observability/logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import { failedResult, GuestkitError, type JobDocument, type JobResult } from '../protocol/index.js';
-import type { JobRecord, JobStore } from '../store/job-store.js';
+import type { JobRecord, JobStore } from '../ports/job-store.js';
 
 
 export interface RecoveryContext {

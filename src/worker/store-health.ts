@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
-import { isStoreUnavailable, type JobStore } from '../store/job-store.js';
+import { isStoreUnavailable, type JobStore } from '../ports/job-store.js';
 import type { WorkerState } from '../protocol/worker.js';
 
 export interface StoreHealthOptions {

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { JobEvents } from '../../src/events/job-events.js';
-import type { IntakeSink, SubmitOptions } from '../../src/intake/intake.js';
+import type { IntakeSink, SubmitOptions } from '../../src/ports/intake.js';
 import { SpoolIntake } from '../../src/intake/spool/spool-intake.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
 import { completedResult, type JobDocument } from '../../src/protocol/index.js';
-import { StoreUnavailableError, type SubmitOutcome } from '../../src/store/job-store.js';
+import { StoreUnavailableError, type SubmitOutcome } from '../../src/ports/job-store.js';
 import { jobDoc } from '../store/contract.js';
 
 // The spool intake in process, with a fake pipeline behind it: what it claims, submits,

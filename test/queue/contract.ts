@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JobQueue } from '../../src/queue/job-queue.js';
+import type { JobQueue } from '../../src/ports/job-queue.js';
 import { jobDoc } from '../store/contract.js';
 
 /** The JobQueue contract: the embedded queue now, BullMQ (Redis, PostgreSQL) next. */

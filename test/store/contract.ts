@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isGuestkitError } from '../../src/protocol/errors.js';
 import type { JobDocument, JobResult, WorkerRegistration } from '../../src/protocol/index.js';
-import { isStoreUnavailable, parseLabelSelector, type JobStore } from '../../src/store/job-store.js';
+import { isStoreUnavailable, parseLabelSelector, type JobStore } from '../../src/ports/job-store.js';
 
 /**
  * The JobStore contract: every adapter (SQLite now, PostgreSQL next) runs these tests.

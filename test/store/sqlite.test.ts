@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { isStoreUnavailable } from '../../src/store/job-store.js';
+import { isStoreUnavailable } from '../../src/ports/job-store.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { jobDoc, jobStoreContract } from './contract.js';
 

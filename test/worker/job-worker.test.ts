@@ -7,7 +7,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
 import { GuestkitError, type JobDocument, type JobResult, type TerminalStatus } from '../../src/protocol/index.js';
 import { EmbeddedQueue } from '../../src/queue/embedded/embedded-queue.js';
-import { StoreUnavailableError, type JobStore } from '../../src/store/job-store.js';
+import { StoreUnavailableError, type JobStore } from '../../src/ports/job-store.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { JobWorker } from '../../src/worker/job-worker.js';
 import { buildRegistration } from '../../src/worker/registration.js';

@@ -12,8 +12,8 @@ import {
   type JobDocument,
   type JobResult,
 } from '../../protocol/index.js';
-import { duplicateReason, isStoreUnavailable } from '../../store/job-store.js';
-import type { Intake, IntakeSink } from '../intake.js';
+import { duplicateReason, isStoreUnavailable } from '../../ports/job-store.js';
+import type { Intake, IntakeSink } from '../../ports/intake.js';
 import { SpoolClaim, type ClaimHost } from './claim.js';
 import { cancelReason, jobIdFor, observabilityOf, operationOf, statSafe, unlinkQuiet } from './files.js';
 import { SpoolLayout } from './layout.js';

@@ -1,5 +1,5 @@
 import type { TerminalStatus } from '../../protocol/status.js';
-import type { JobQueue, Lease, QueueEntry } from '../job-queue.js';
+import type { JobQueue, Lease, QueueEntry } from '../../ports/job-queue.js';
 import { Heap } from './heap.js';
 
 interface Slot {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { StoreUnavailableError } from '../job-store.js';
+import { StoreUnavailableError } from '../../ports/job-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 /**

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { isStoreUnavailable, StoreUnavailableError } from '../job-store.js';
+import { isStoreUnavailable, StoreUnavailableError } from '../../ports/job-store.js';
 import { classify, sqliteCode } from './connection.js';
 
 interface Op {

@@ -1,5 +1,5 @@
 import { GuestkitError } from '../../protocol/errors.js';
-import { MAX_PAGE, type JobQuery } from '../job-store.js';
+import { MAX_PAGE, type JobQuery } from '../../ports/job-store.js';
 
 /** Cursor = the last item's (queued_at, job_id), newest first: stable while jobs are added. */
 export function encodeCursor(queuedAt: number, jobId: string): string {

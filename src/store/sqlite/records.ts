@@ -1,7 +1,7 @@
 import type { JobDocument } from '../../protocol/envelope.js';
 import type { JobStatus } from '../../protocol/status.js';
 import type { WorkerRegistration } from '../../protocol/worker.js';
-import type { AttemptRecord, JobRecord, TransitionRecord, WorkerRecord } from '../job-store.js';
+import type { AttemptRecord, JobRecord, TransitionRecord, WorkerRecord } from '../../ports/job-store.js';
 
 /** Rows as SQLite returns them; they never leave this folder. */
 export interface JobRow {

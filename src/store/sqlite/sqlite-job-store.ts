@@ -23,7 +23,7 @@ import type {
   TransitionOptions,
   TransitionRecord,
   WorkerRecord,
-} from '../job-store.js';
+} from '../../ports/job-store.js';
 import { classify, openDatabase } from './connection.js';
 import { GroupCommit } from './group-commit.js';
 import { buildListQuery, encodeCursor } from './list-query.js';

@@ -1,7 +1,7 @@
 import type { JobEvents } from '../events/job-events.js';
 import type { JobDocument } from '../protocol/envelope.js';
 import type { JobResult } from '../protocol/result.js';
-import type { SubmitOutcome } from '../store/job-store.js';
+import type { SubmitOutcome } from './job-store.js';
 
 /** A way jobs arrive (the file spool; the HTTP API next). Started and stopped by the composition root. */
 export interface Intake {
