@@ -16,8 +16,12 @@ export interface JobEventMap {
   progress: { job: JobDocument; event: ProgressEvent };
   /** An attempt failed and the job runs again after a back-off. */
   retrying: { job: JobDocument; attempt: number; delayMs: number; code: string; message: string };
-  /** The job ended: completed, failed, cancelled or timeout. */
+  /** The job ended: completed, failed, cancelled or timeout (also emitted under that status's name). */
   finished: { job: JobDocument; status: TerminalStatus; result: JobResult };
+  completed: { job: JobDocument; result: JobResult };
+  failed: { job: JobDocument; result: JobResult };
+  cancelled: { job: JobDocument; result: JobResult };
+  timeout: { job: JobDocument; result: JobResult };
   /** Given back unfinished (drain, start-up recovery): its intake hands it to the next taker. */
   released: { job: JobDocument; reason: string };
   /** A copy of a job id that already ran or runs elsewhere: archived, its result untouched. */

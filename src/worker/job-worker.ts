@@ -412,6 +412,7 @@ export class JobWorker {
   private ended(r: Running, status: TerminalStatus, result: JobResult): void {
     this.o.queue.ack(r.lease, status);
     this.o.events.emit('finished', { job: r.job, status, result });
+    this.o.events.emit(status, { job: r.job, result });
     const duration = (Date.now() - r.startedAt.getTime()) / 1000;
     const fields = { status, attempt: r.attempt, duration_ms: Math.round(duration * 1000), ...(result.error ? { code: result.error.code, error: result.error.message } : {}) };
     if (status === 'completed') r.log.info(fields, 'job completed');

@@ -108,11 +108,15 @@ test('worker: retryable failures are retried with back-off and counted; the last
       : done(a),
   );
   const retries: number[] = [];
+  const heard: string[] = [];
   t.events.on('retrying', ({ attempt }) => retries.push(attempt));
+  t.events.on('started', ({ attempt }) => heard.push(`started ${attempt}`));
+  t.events.on('completed', ({ job }) => heard.push(`completed ${job.job_id}`));
   await t.submit(echo('r-flaky-01', { max_attempts: 3 }));
   t.worker.start();
   await t.until(['r-flaky-01']);
   assert.deepEqual(retries, [1, 2]);
+  assert.deepEqual(heard, ['started 1', 'started 2', 'started 3', 'completed r-flaky-01']);
   const r = t.finished.get('r-flaky-01')!;
   assert.equal(r.status, 'completed');
   assert.equal(r.result.execution_summary.attempt, 3);

@@ -30,7 +30,7 @@ export function inspectHandler(): HandlerDefinition {
       const result = requireOs(
         await inspect({
           disks: [ctx.resolvedImages[0] ?? d.image.path],
-          format: d.image.format as never,
+          format: d.image.format,
           options: d.options ?? {},
           // backing files / extents / parents the image names obey the same roots as the image
           allowedRoots: ctx.allowedRoots.length > 0 ? ctx.allowedRoots : undefined,
