@@ -40,7 +40,11 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
         return;
       }
-      const message = err.message.replace(/^error: /, '');
+      // One line, as the README promises: commander puts its "(Did you mean …?)" hint on a line of its own.
+      const message = err.message
+        .replace(/^error: /, '')
+        .replace(/\s*\n\s*\(Did you mean (.*)\?\)\s*$/s, '; did you mean $1?')
+        .replace(/\s*\n\s*/g, ' ');
       process.exitCode = reportError(usage(`${message} (see --help)`), argv.includes('--json'));
       return;
     }

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli, type CliResult } from '../helpers/cli.js';
+
+/* Usage errors found on a fresh clone: each is one `guestkit: USAGE_ERROR: …` line, exit 2. */
+
+function assertUsage(r: CliResult, message: RegExp): void {
+  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0]!, /^guestkit: USAGE_ERROR: /);
+  assert.match(lines[0]!, message);
+  assert.equal(r.stdout, '');
+}
+
+test('CLI: an unknown option with a "did you mean" hint is still one line', async () => {
+  const r = await runCli(['inspect', '--jsn', 'x']);
+  assertUsage(r, /unknown option '--jsn'; did you mean --json\? \(see --help\)$/);
+  const sub = await runCli(['image', 'info', '--jsno', 'x']);
+  assertUsage(sub, /unknown option '--jsno'; did you mean --json\?/);
+  const cmd = await runCli(['inspekt', 'x']);
+  assertUsage(cmd, /unknown command 'inspekt'; did you mean inspect\?/);
+});
