@@ -21,3 +21,14 @@ test('CLI: an unknown option with a "did you mean" hint is still one line', asyn
   const cmd = await runCli(['inspekt', 'x']);
   assertUsage(cmd, /unknown command 'inspekt'; did you mean inspect\?/);
 });
+
+test('CLI: --json and --yaml together are a usage error on every command that takes both', async () => {
+  for (const args of [['inspect', '--json', '--yaml', 'x.img'], ['inspect', '--yaml', 'x.img', '--json']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, r.stderr);
+    // --json asks for the error object on stdout
+    const doc = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+    assert.equal(doc.error.code, 'USAGE_ERROR');
+    assert.match(doc.error.message, /option '--yaml' cannot be used with option '--json'|option '--json' cannot be used with option '--yaml'/);
+  }
+});

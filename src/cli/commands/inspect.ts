@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { inspect, requireOs, type Inspection, type OperatingSystem } from '../../inspect/index.js';
 import { toProtocolError, type ProtocolError } from '../../protocol/errors.js';
 import { humanSize } from '../format.js';
@@ -116,7 +116,7 @@ export function registerInspectCommands(program: Command): void {
     .argument('[image...]', 'disk images; each one is a separate guest')
     .option('--disk <image>', 'a disk of ONE multi-disk guest (repeat: first is /dev/sda)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'the full inspection document as JSON')
-    .option('--yaml', 'the full inspection document as YAML')
+    .addOption(new Option('--yaml', 'the full inspection document as YAML').conflicts('json'))
     .option('-f, --format <format>', 'stated image format (raw, qcow2, vmdk, vhd, vhdx, vdi, ova, auto)')
     .option('--explain', 'show which guest files each fact came from')
     .option('--no-packages', 'skip installed applications, kernels and boot loader')
