@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fixture } from '../helpers/fixtures.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 
 /* Usage errors found on a fresh clone: each is one `guestkit: USAGE_ERROR: …` line, exit 2. */
@@ -31,4 +32,19 @@ test('CLI: --json and --yaml together are a usage error on every command that ta
     assert.equal(doc.error.code, 'USAGE_ERROR');
     assert.match(doc.error.message, /option '--yaml' cannot be used with option '--json'|option '--json' cannot be used with option '--yaml'/);
   }
+});
+
+test('CLI: an unknown -f/--format is a usage error listing the allowed formats, on every command that takes it', async () => {
+  const img = fixture('cli', 'empty.img');
+  const commands = [['inspect', img], ['filesystems', img], ['ls', img, '/'], ['cat', img, '/etc/hostname'], ['image', 'info', img], ['image', 'convert', img, '/nonexistent/out.raw']];
+  for (const cmd of commands) {
+    const at = cmd[0] === 'image' ? 2 : 1;
+    for (const flag of [['-f', 'bogus'], ['--format=bogus']]) {
+      const r = await runCli([...cmd.slice(0, at), ...flag, ...cmd.slice(at)]);
+      assertUsage(r, /argument 'bogus' is invalid\. Allowed choices are auto, raw, img, qcow2, vmdk, vhd, vhdx, vdi, ova/);
+    }
+  }
+  // a known format still reaches the image opener
+  const ok = await runCli(['filesystems', '--all', '-f', 'raw', fixture('cli', 'garbage.img')]);
+  assert.notEqual(ok.code, 2, ok.stderr);
 });

@@ -4,6 +4,7 @@ import type { Vfs } from '../../fs/vfs.js';
 import { FsError } from '../../fs/errors.js';
 import { humanSize, table } from '../format.js';
 import { checkImagePaths } from '../image-path.js';
+import { formatOption } from '../options.js';
 import { action, usage, writeJson } from '../output.js';
 
 interface CommonOpts {
@@ -127,7 +128,7 @@ async function cat(image: string, paths: string[], opts: CommonOpts & { maxBytes
 export function registerFileCommands(program: Command): void {
   const common = (c: Command) =>
     c
-      .option('-f, --format <format>', 'stated image format (raw, qcow2, vmdk, vhd, vhdx, vdi, ova, auto)')
+      .addOption(formatOption())
       .option('--disk <image>', 'a further disk of the same guest (/dev/sdb, …)', collect);
   common(
     program

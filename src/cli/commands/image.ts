@@ -6,13 +6,13 @@ import type { ImageFormatName, OpenOptions } from '../../disk/image.js';
 import { formatInfoText, imageInfo } from '../../disk/info.js';
 import { openImage } from '../../disk/open.js';
 import { checkImagePaths } from '../image-path.js';
+import { formatOption, INPUT_FORMATS } from '../options.js';
 import { action, usage, writeJson } from '../output.js';
 
-const INPUT_FORMATS = ['auto', 'raw', 'img', 'qcow2', 'vmdk', 'vhd', 'vhdx', 'vdi', 'ova'];
-
+/** The parser has checked the value against INPUT_FORMATS (formatOption); this is for direct callers. */
 function inputFormat(f: string | undefined): OpenOptions['format'] {
   if (f === undefined) return undefined;
-  if (!INPUT_FORMATS.includes(f)) throw usage(`unknown image format "${f}" (one of ${INPUT_FORMATS.join(', ')})`);
+  if (!(INPUT_FORMATS as readonly string[]).includes(f)) throw usage(`unknown image format "${f}" (one of ${INPUT_FORMATS.join(', ')})`);
   return f as ImageFormatName | 'img' | 'auto';
 }
 
@@ -97,7 +97,7 @@ export function registerImageCommands(program: Command): void {
     .description('Show image facts (like qemu-img info), including the backing chain')
     .argument('<image>', 'image file')
     .option('--json', 'JSON output (keys documented in docs/image-info.md)')
-    .option('-f, --format <fmt>', 'stated input format (must match the magic bytes)')
+    .addOption(formatOption())
     .action(action((path: string, opts: { json?: boolean; format?: string }) => imageInfoCommand(path, opts)));
   image
     .command('convert')
@@ -106,7 +106,7 @@ export function registerImageCommands(program: Command): void {
     .argument('<dst>', 'destination file')
     .option('-O, --output-format <fmt>', 'output format: raw or qcow2')
     .option('-c, --compress', 'zlib-compress qcow2 clusters')
-    .option('-f, --format <fmt>', 'stated input format (must match the magic bytes)')
+    .addOption(formatOption())
     .option('--json', 'print the result as JSON')
     .action(
       action((src: string, dst: string, opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean }) =>

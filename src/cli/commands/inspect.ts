@@ -3,6 +3,7 @@ import { inspect, requireOs, type Inspection, type OperatingSystem } from '../..
 import { toProtocolError, type ProtocolError } from '../../protocol/errors.js';
 import { humanSize } from '../format.js';
 import { checkImagePaths } from '../image-path.js';
+import { formatOption } from '../options.js';
 import { action, usage, writeJson } from '../output.js';
 import { StageLine } from '../progress.js';
 
@@ -117,7 +118,7 @@ export function registerInspectCommands(program: Command): void {
     .option('--disk <image>', 'a disk of ONE multi-disk guest (repeat: first is /dev/sda)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'the full inspection document as JSON')
     .addOption(new Option('--yaml', 'the full inspection document as YAML').conflicts('json'))
-    .option('-f, --format <format>', 'stated image format (raw, qcow2, vmdk, vhd, vhdx, vdi, ova, auto)')
+    .addOption(formatOption())
     .option('--explain', 'show which guest files each fact came from')
     .option('--no-packages', 'skip installed applications, kernels and boot loader')
     .option('--no-services', 'skip init system and services')
