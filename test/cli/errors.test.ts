@@ -49,9 +49,12 @@ test('CLI: a path inside the guest with a symlink loop is NOT_FOUND, not a retry
 
 test('CLI: cat of a guest directory and over --max-bytes are non-retryable errors; a bad --max-bytes is usage', async () => {
   const dir = await runCli(['cat', '--json', '--device', '/dev/sda', loopImg(), '/etc']);
-  const err = assertJsonError(dir, 'EXECUTION_ERROR');
-  assert.equal(err.message, 'guest path /etc: is a directory');
-  assert.equal(err.retry_recommended, false);
+  const err = assertJsonError(dir, 'NOT_FOUND');
+  assert.equal(err.message, 'guest path /etc: is a directory, not a file (list it with ls)');
+  assert.deepEqual([err.recoverable, err.retry_recommended, (err.details as { errno: string }).errno], [false, false, 'EISDIR']);
+  const plain = await runCli(['cat', '--device', '/dev/sda', loopImg(), '/etc/hostname', '/etc']);
+  assertReported(plain, 'NOT_FOUND', /^guestkit: NOT_FOUND: guest path \/etc: is a directory, not a file/);
+  assert.equal(plain.stdout, 'loop-host\n');
   const big = await runCli(['cat', '--max-bytes', '4', '--device', '/dev/sda', loopImg(), '/etc/hostname']);
   assertReported(big, 'EXECUTION_ERROR', /guest path \/etc\/hostname: file larger than the read limit \(10 bytes > limit 4\)/);
   assert.equal(big.stdout, '');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { GuestSession } from '../../inspect/session.js';
 import type { Vfs } from '../../fs/vfs.js';
 import { FsError } from '../../fs/errors.js';
+import { GuestkitError } from '../../protocol/errors.js';
 import { humanSize, table } from '../format.js';
 import { checkImagePaths } from '../image-path.js';
 import { formatOption } from '../options.js';
@@ -32,9 +33,22 @@ async function withSession<T>(image: string, opts: CommonOpts, fn: (s: GuestSess
   }
 }
 
-/** A guest file error (ENOENT, ELOOP …) as the protocol's NOT_FOUND / EXECUTION_ERROR, with the guest path. */
+/**
+ * A guest file error (ENOENT, ELOOP …) as the protocol's NOT_FOUND / EXECUTION_ERROR, with the guest path.
+ * The protocol has no code for "is a directory": a file was asked for and there is none at that path,
+ * so it is NOT_FOUND, with a message that says what is there instead.
+ */
 function guestPathError(err: unknown): unknown {
-  return err instanceof FsError ? err.toGuestkitError() : err;
+  if (!(err instanceof FsError)) return err;
+  if (err.code === 'EISDIR') {
+    return new GuestkitError('NOT_FOUND', `guest path ${err.path}: is a directory, not a file (list it with ls)`, {
+      details: { path: err.path, errno: err.code },
+      recoverable: false,
+      retryRecommended: false,
+      cause: err,
+    });
+  }
+  return err.toGuestkitError();
 }
 
 function view(s: GuestSession, opts: CommonOpts): Promise<Vfs> {
