@@ -85,16 +85,21 @@ test('CLI: image paths that are missing, directories or FIFOs fail at once with 
   }
 });
 
-test('CLI: empty and garbage images are raw disks without an OS: NO_OS_FOUND, empty listings, exact facts', async () => {
+test('CLI: empty and garbage images are raw disks without an OS: NO_OS_FOUND, UNSUPPORTED_FORMAT listings, exact facts', async () => {
   for (const name of ['empty.img', 'garbage.img']) {
     const path = fixture('cli', name);
     const insp = await runCli(['inspect', path]);
     assertReported(insp, 'NO_OS_FOUND', new RegExp(`no operating system found on ${path} \\(0 filesystems examined\\)`));
     const ls = await runCli(['ls', path, '/']);
     assertReported(ls, 'NO_OS_FOUND', /use --device to read one filesystem/);
+    // no partition table and no filesystem: a typed failure, not an empty table
     const fsj = await runCli(['filesystems', '--json', path]);
-    assert.equal(fsj.code, 0, fsj.stderr);
-    assert.deepEqual((JSON.parse(fsj.stdout) as { filesystems: unknown[] }).filesystems, []);
+    assert.match(String(assertJsonError(fsj, 'UNSUPPORTED_FORMAT').message), /^no partition table or filesystem found on /);
+    for (const args of [['filesystems', path], ['filesystems', '--all', path]]) {
+      const fst = await runCli(args);
+      assertReported(fst, 'UNSUPPORTED_FORMAT', new RegExp(`no partition table or filesystem found on ${path}$`));
+      assert.equal(fst.stdout, '');
+    }
     const info = await runCli(['image', 'info', '--json', path]);
     assert.equal(info.code, 0, info.stderr);
     assert.deepEqual(

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
@@ -47,4 +50,18 @@ test('CLI: an unknown -f/--format is a usage error listing the allowed formats, 
   // a known format still reaches the image opener
   const ok = await runCli(['filesystems', '--all', '-f', 'raw', fixture('cli', 'garbage.img')]);
   assert.notEqual(ok.code, 2, ok.stderr);
+});
+
+test('CLI: filesystems of a text file fails with UNSUPPORTED_FORMAT (exit 1), not an empty table', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'guestkit-cli-text-'));
+  const text = join(dir, 'notes.txt');
+  writeFileSync(text, 'just some text, not a disk image\n'.repeat(100));
+  const r = await runCli(['filesystems', text]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `guestkit: UNSUPPORTED_FORMAT: no partition table or filesystem found on ${text}\n`);
+  // an image with filesystems still lists them
+  const ok = await runCli(['filesystems', fixture('inspect', 'debian.qcow2')]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^\/dev\/sda4\s+partition\s+ext4\s+root/m);
 });

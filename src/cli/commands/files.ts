@@ -57,6 +57,13 @@ function view(s: GuestSession, opts: CommonOpts): Promise<Vfs> {
 
 async function filesystems(image: string, opts: CommonOpts & { all?: boolean }): Promise<number> {
   return withSession(image, opts, async (s) => {
+    // Nothing readable at all (a text file, zeros, an unknown layout): say so rather than print an empty table.
+    if (s.layout.tables.length === 0 && s.devices.every((d) => d.kind === 'disk' && d.fsType === undefined)) {
+      const disks = disksOf(image, opts);
+      throw new GuestkitError('UNSUPPORTED_FORMAT', `no partition table or filesystem found on ${disks.join(', ')}`, {
+        details: { disks, warnings: s.warnings },
+      });
+    }
     const rows = s.devices
       .filter((d) => opts.all || d.fsType !== undefined)
       .map((d) => ({
