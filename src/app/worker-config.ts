@@ -72,6 +72,11 @@ function bad(message: string): GuestkitError {
   return new GuestkitError('USAGE_ERROR', message, { phase: 'validation' });
 }
 
+/** The flag as the user typed it: maxConcurrent → --max-concurrent. */
+function flagName(field: Field): string {
+  return `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 function fromText(field: Field, text: string, where: string): unknown {
   const kind = FIELDS[field].kind;
   if (kind === 'string') return text;
@@ -113,7 +118,7 @@ export function resolveWorkerConfig(
   }
   for (const [field, v] of Object.entries(flags) as [Field, unknown][]) {
     if (field in FIELDS && v !== undefined) {
-      merged[field] = typeof v === 'string' && FIELDS[field].kind !== 'string' && FIELDS[field].kind !== 'list' ? fromText(field, v, `--${field}`) : v;
+      merged[field] = typeof v === 'string' && FIELDS[field].kind !== 'string' && FIELDS[field].kind !== 'list' ? fromText(field, v, flagName(field)) : v;
     }
   }
 
