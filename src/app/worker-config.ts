@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -159,4 +159,27 @@ export function resolveWorkerConfig(
   if (!LOG_LEVELS.includes(cfg.logLevel)) throw bad(`log-level must be one of ${LOG_LEVELS.join(', ')}, got ${cfg.logLevel}`);
   if (cfg.workerId.trim() === '') throw bad('worker-id must not be empty');
   return cfg;
+}
+
+/**
+ * The worker creates the jobs folder and its subfolders (and the default results/state folders
+ * beside it), never a whole tree: the jobs folder's parent must exist, so a mistyped
+ * --jobs-dir is a usage error instead of a spool nobody drops jobs into. Checked before
+ * anything is created; kept apart from resolveWorkerConfig, which reads no folders.
+ */
+export function checkWorkerDirs(cfg: Pick<WorkerConfig, 'jobsDir'>): void {
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return undefined;
+    }
+  };
+  const jobs = isDir(cfg.jobsDir);
+  if (jobs === false) throw bad(`jobs folder ${cfg.jobsDir} is not a folder`);
+  if (jobs) return;
+  const parent = dirname(cfg.jobsDir);
+  const up = isDir(parent);
+  if (up === undefined) throw bad(`jobs folder ${cfg.jobsDir}: its parent ${parent} does not exist (only the jobs folder itself is created)`);
+  if (up === false) throw bad(`jobs folder ${cfg.jobsDir}: its parent ${parent} is not a folder`);
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveWorkerConfig } from '../../app/worker-config.js';
+import { checkWorkerDirs, resolveWorkerConfig } from '../../app/worker-config.js';
 import { startWorker } from '../../app/worker-app.js';
 import { VERSION } from '../main.js';
 import { action } from '../output.js';
@@ -56,6 +56,7 @@ export function registerWorkerCommands(program: Command): void {
           drainTimeout: flags.drainTimeout,
           memoryLimitMb: flags.memoryLimitMb,
         });
+        checkWorkerDirs(cfg);
         const worker = await startWorker(cfg, VERSION);
         // last resort: every timer, watcher and store path handles its own errors; one that
         // still escapes is a bug. A rejection is logged and the worker goes on; an exception
