@@ -41,12 +41,12 @@ test('job create with every option', async () => {
 });
 
 test('job create: invalid values fail with exit 1 and every error; bad usage exits 2', async () => {
-  const bad = await runCli(['job', 'create', 'inspect', '--priority', '11']);
+  const bad = await runCli(['job', 'create', 'guestkit.inspect', '--priority', '11', '--timeout', '0']);
   assert.equal(bad.code, 1);
   assert.equal(bad.stdout, '');
   assert.match(bad.stderr, /^guestkit: VALIDATION_ERROR: cannot build job: /);
-  assert.match(bad.stderr, /operation: must be namespaced/);
   assert.match(bad.stderr, /execution\.priority: must be between 1 and 10/);
+  assert.match(bad.stderr, /execution\.timeout_seconds: must be greater than 0/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
 
   const json = await runCli(['job', 'create', 'guestkit.inspect', '--json']);
@@ -131,4 +131,23 @@ test('job schema prints the JSON Schemas', async () => {
   const bad = await runCli(['job', 'schema', 'nope']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^guestkit: USAGE_ERROR: unknown schema "nope"/);
+});
+
+test('job create: an unknown or misspelt operation is a usage error naming the known operations', async () => {
+  const known = 'known operations: system.echo, test.echo, guestkit.inspect, guestkit.profile, guestkit.compare, guestkit.convert, guestkit.fix';
+  const cases: [string, string][] = [
+    ['guestkit.inspekt', 'unknown operation "guestkit.inspekt"; did you mean guestkit.inspect?'],
+    ['inspect', 'unknown operation "inspect"; did you mean guestkit.inspect?'],
+    ['guestkit.proflie', 'unknown operation "guestkit.proflie"; did you mean guestkit.profile?'],
+    ['acme.scan', 'unknown operation "acme.scan"'],
+  ];
+  for (const [op, message] of cases) {
+    const r = await runCli(['job', 'create', op, '--image', '/vms/a.qcow2']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `guestkit: USAGE_ERROR: ${message} (${known})\n`);
+  }
+  const j = await runCli(['job', 'create', 'guestkit.inspekt', '--json']);
+  assert.equal(j.code, 2);
+  assert.equal(JSON.parse(j.stdout).error.code, 'USAGE_ERROR');
 });

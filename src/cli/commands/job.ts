@@ -4,9 +4,11 @@ import { GuestkitError } from '../../protocol/errors.js';
 import { formatIssue, type ValidationIssue } from '../../protocol/issues.js';
 import { job as newJob } from '../../protocol/builder.js';
 import { IMAGE_FORMATS } from '../../protocol/payloads/image.js';
+import { KNOWN_OPERATIONS } from '../../protocol/payloads/registry.js';
 import { SCHEMA_NAMES, jsonSchema, type SchemaName } from '../../protocol/json-schema.js';
 import { MAX_JOB_TEXT_BYTES, parseJsonText, validateDocument } from '../../protocol/validate.js';
 import { action, EXIT_FAILED, EXIT_OK, usage, writeJson } from '../output.js';
+import { suggest } from '../suggest.js';
 
 interface FileReport {
   file: string;
@@ -104,6 +106,12 @@ function intOption(flag: string, value: string | undefined): number | undefined 
 }
 
 async function createCmd(operation: string, opts: CreateOpts): Promise<number> {
+  if (!KNOWN_OPERATIONS.includes(operation)) {
+    const near = suggest(operation, KNOWN_OPERATIONS);
+    throw usage(
+      `unknown operation "${operation}"${near.length ? `; did you mean ${near.join(' or ')}?` : ''} (known operations: ${KNOWN_OPERATIONS.join(', ')})`,
+    );
+  }
   const b = newJob(operation);
   if (opts.format !== undefined && opts.image === undefined) throw usage('--format needs --image');
   if (opts.format !== undefined && !(IMAGE_FORMATS as readonly string[]).includes(opts.format)) {
@@ -160,7 +168,7 @@ export function registerJobCommands(program: Command): void {
   job
     .command('create')
     .description('print a new, valid job document')
-    .argument('<operation>', 'e.g. guestkit.inspect, system.echo')
+    .argument('<operation>', `one of ${KNOWN_OPERATIONS.join(', ')}`)
     .option('--image <path>', 'disk image path (payload data.image)')
     .option('--format <format>', `image format: ${IMAGE_FORMATS.join(', ')} (default auto)`)
     .option('--priority <n>', 'priority 1..10 (default 5)')
