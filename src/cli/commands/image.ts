@@ -55,8 +55,8 @@ export async function imageConvertCommand(
   dst: string,
   opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean },
 ): Promise<number> {
-  const out = opts.outputFormat;
-  if (out !== 'raw' && out !== 'qcow2') throw usage(`-O must be raw or qcow2${out ? `, not "${out}"` : ''}`);
+  const out = opts.outputFormat ?? 'raw'; // as qemu-img convert
+  if (out !== 'raw' && out !== 'qcow2') throw usage(`-O must be raw or qcow2, not "${out}"`);
   if (opts.compress && out !== 'qcow2') throw usage('-c (compression) needs -O qcow2');
   await checkImagePaths([src]);
   const dev = await openImage(src, { format: inputFormat(opts.format) });
@@ -104,7 +104,7 @@ export function registerImageCommands(program: Command): void {
     .description('Convert an image (any readable format, backing chains flattened) to raw or qcow2')
     .argument('<src>', 'source image')
     .argument('<dst>', 'destination file')
-    .option('-O, --output-format <fmt>', 'output format: raw or qcow2')
+    .option('-O, --output-format <fmt>', 'output format: raw or qcow2 (default: raw, as qemu-img)')
     .option('-c, --compress', 'zlib-compress qcow2 clusters')
     .addOption(formatOption())
     .option('--json', 'print the result as JSON')
