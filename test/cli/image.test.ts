@@ -23,3 +23,28 @@ test('image convert without -O writes raw, as qemu-img convert does', async () =
   assert.equal(c.code, 2);
   assert.equal(c.stderr, 'guestkit: USAGE_ERROR: -c (compression) needs -O qcow2\n');
 });
+
+test('image info accepts qemu-img --output=json|human', async () => {
+  const img = fixture('disk', 'top.qcow2');
+  const json = await runCli(['image', 'info', '--json', img]);
+  assert.equal(json.code, 0, json.stderr);
+  for (const args of [['--output=json'], ['--output', 'json']]) {
+    const r = await runCli(['image', 'info', ...args, img]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(json.stdout));
+  }
+  const text = await runCli(['image', 'info', img]);
+  const human = await runCli(['image', 'info', '--output=human', img]);
+  assert.deepEqual([human.code, human.stdout], [0, text.stdout]);
+  assert.match(human.stdout, /file format: qcow2/);
+  // errors follow the output format
+  const missing = await runCli(['image', 'info', '--output=json', join(tmp, 'no-such.qcow2')]);
+  assert.equal(missing.code, 1);
+  assert.equal((JSON.parse(missing.stdout) as { error: { code: string } }).error.code, 'IMAGE_NOT_FOUND');
+  const bad = await runCli(['image', 'info', '--output=xml', img]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^guestkit: USAGE_ERROR: option '--output <fmt>' argument 'xml' is invalid\. Allowed choices are human, json\./);
+  const both = await runCli(['image', 'info', '--json', '--output=human', img]);
+  assert.equal(both.code, 2);
+  assert.match((JSON.parse(both.stdout) as { error: { message: string } }).error.message, /--json and --output=human/);
+});

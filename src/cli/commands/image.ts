@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { sha256File } from '../../disk/checksum.js';
 import { convertImage, type ConvertFormat } from '../../disk/convert.js';
@@ -37,7 +37,8 @@ function progressBar(label: string): { update(done: number, total: number): void
   };
 }
 
-export async function imageInfoCommand(path: string, opts: { json?: boolean; format?: string }): Promise<number> {
+export async function imageInfoCommand(path: string, opts: { json?: boolean; format?: string; output?: string }): Promise<number> {
+  if (opts.output === 'human' && opts.json) throw usage('--json and --output=human contradict each other');
   await checkImagePaths([path]);
   const dev = await openImage(path, { format: inputFormat(opts.format) });
   try {
@@ -97,8 +98,13 @@ export function registerImageCommands(program: Command): void {
     .description('Show image facts (like qemu-img info), including the backing chain')
     .argument('<image>', 'image file')
     .option('--json', 'JSON output (keys documented in docs/image-info.md)')
+    .addOption(new Option('--output <fmt>', 'output format, as qemu-img: human or json (--output=json is --json)').choices(['human', 'json']))
     .addOption(formatOption())
-    .action(action((path: string, opts: { json?: boolean; format?: string }) => imageInfoCommand(path, opts)));
+    // --output=json is --json, errors included (the error object on stdout).
+    .hook('preAction', (cmd) => {
+      if (cmd.opts().output === 'json') cmd.setOptionValue('json', true);
+    })
+    .action(action((path: string, opts: { json?: boolean; format?: string; output?: string }) => imageInfoCommand(path, opts)));
   image
     .command('convert')
     .description('Convert an image (any readable format, backing chains flattened) to raw or qcow2')
