@@ -154,17 +154,17 @@ export function registerFileCommands(program: Command): void {
   common(
     program
       .command('filesystems')
-      .description('list partitions, LVs and filesystems with type, UUID, label and size (like virt-filesystems)')
-      .argument('<image>')
+      .description('List partitions, LVs and filesystems with type, UUID, label and size (like virt-filesystems)')
+      .argument('<image>', 'disk image (the first disk; more with --disk)')
       .option('--all', 'also list devices without a recognised filesystem')
       .option('--json', 'machine-readable output'),
   ).action(action(filesystems));
   common(
     program
       .command('ls')
-      .description("list a guest directory, in the OS's own view (fstab mounts attached) or of one --device")
-      .argument('<image>')
-      .argument('<path>')
+      .description("List a guest directory, in the OS's own view (fstab mounts attached) or of one --device")
+      .argument('<image>', 'disk image (the first disk; more with --disk)')
+      .argument('<path>', 'guest path: a directory to list, or a file')
       .option('-l, --long', 'long listing: mode, owner, size, mtime, link target')
       .option('--device <dev>', 'read this filesystem directly (/dev/sda1, /dev/VG/LV)')
       .option('--json', 'machine-readable output'),
@@ -172,9 +172,9 @@ export function registerFileCommands(program: Command): void {
   common(
     program
       .command('cat')
-      .description("print guest files, in the OS's own view or of one --device")
-      .argument('<image>')
-      .argument('<path...>')
+      .description("Print guest files, in the OS's own view or of one --device")
+      .argument('<image>', 'disk image (the first disk; more with --disk)')
+      .argument('<path...>', 'guest files to print, in order')
       .option('--device <dev>', 'read this filesystem directly (/dev/sda1, /dev/VG/LV)')
       .option('--max-bytes <n>', 'refuse files larger than this (default 256 MiB)')
       .option('--json', 'errors as JSON'),

@@ -121,7 +121,7 @@ export function registerImageCommands(program: Command): void {
     );
   image
     .command('checksum')
-    .description('sha256 of the image file, as job documents state it (sha256:<hex>)')
+    .description('Print the sha256 of the image file, as job documents state it (sha256:<hex>)')
     .argument('<image>', 'image file')
     .option('--json', 'JSON output')
     .action(action((path: string, opts: { json?: boolean }) => imageChecksumCommand(path, opts)));

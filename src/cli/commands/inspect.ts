@@ -113,7 +113,7 @@ async function run(images: string[], opts: InspectCliOptions): Promise<number> {
 export function registerInspectCommands(program: Command): void {
   program
     .command('inspect')
-    .description('find the operating systems on disk images and report their facts (like virt-inspector)')
+    .description('Find the operating systems on disk images and report their facts (like virt-inspector)')
     .argument('[image...]', 'disk images; each one is a separate guest')
     .option('--disk <image>', 'a disk of ONE multi-disk guest (repeat: first is /dev/sda)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'the full inspection document as JSON')

@@ -156,18 +156,18 @@ async function schemaCmd(name: string): Promise<number> {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function registerJobCommands(program: Command): void {
-  const job = program.command('job').description('create, validate and describe job documents (job protocol v1)');
+  const job = program.command('job').description('Create, validate and describe job documents (job protocol v1)');
 
   job
     .command('validate')
-    .description('check job documents; every error with its JSON path ("-" reads stdin)')
+    .description('Check job documents; every error with its JSON path ("-" reads stdin)')
     .argument('<files...>', 'job files, or - for stdin')
     .option('--json', 'print a JSON report')
     .action(action(validateCmd));
 
   job
     .command('create')
-    .description('print a new, valid job document')
+    .description('Print a new, valid job document')
     .argument('<operation>', `one of ${KNOWN_OPERATIONS.join(', ')}`)
     .option('--image <path>', 'disk image path (payload data.image)')
     .option('--format <format>', `image format: ${IMAGE_FORMATS.join(', ')} (default auto)`)
@@ -186,7 +186,7 @@ export function registerJobCommands(program: Command): void {
 
   job
     .command('schema')
-    .description(`print a JSON Schema: ${SCHEMA_NAMES.join(', ')}`)
+    .description(`Print a JSON Schema: ${SCHEMA_NAMES.join(', ')}`)
     .argument('[name]', 'which document', 'job')
     .option('--json', 'errors as JSON on stdout')
     .action(action(schemaCmd));
