@@ -4,18 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, assertUsage as assertUsageLine, type CliResult } from '../helpers/cli.js';
 
 /* Usage errors found on a fresh clone: each is one `guestkit: USAGE_ERROR: …` line, exit 2. */
 
-function assertUsage(r: CliResult, message: RegExp): void {
-  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^guestkit: USAGE_ERROR: /);
-  assert.match(lines[0]!, message);
-  assert.equal(r.stdout, '');
-}
+const assertUsage = (r: CliResult, message: RegExp) => assertUsageLine(r, message, { stdoutEmpty: true });
 
 test('CLI: an unknown option with a "did you mean" hint is still one line', async () => {
   const r = await runCli(['inspect', '--jsn', 'x']);

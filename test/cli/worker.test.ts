@@ -4,17 +4,11 @@ import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot, runCli, type CliResult } from '../helpers/cli.js';
+import { repoRoot, runCli, assertUsage as assertUsageLine, type CliResult } from '../helpers/cli.js';
 
 /* `guestkit worker` option errors: reported before the daemon starts, one USAGE_ERROR line, exit 2. */
 
-function assertUsage(r: CliResult, message: RegExp): void {
-  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^guestkit: USAGE_ERROR: /);
-  assert.match(lines[0]!, message);
-}
+const assertUsage = (r: CliResult, message: RegExp) => assertUsageLine(r, message);
 
 test('worker: a non-number option value names the flag as typed (--max-concurrent, not --maxConcurrent)', async () => {
   const cases: [string[], RegExp][] = [

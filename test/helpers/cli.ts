@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -67,4 +68,14 @@ export function runCli(args: readonly string[], stdin?: string | Buffer, opts: C
     });
     child.stdin.end(stdin ?? '');
   });
+}
+
+/** A usage error as the README promises it: one `guestkit: USAGE_ERROR: …` line on stderr, exit 2. */
+export function assertUsage(r: CliResult, message: RegExp, opts: { stdoutEmpty?: boolean } = {}): void {
+  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0]!, /^guestkit: USAGE_ERROR: /);
+  assert.match(lines[0]!, message);
+  if (opts.stdoutEmpty) assert.equal(r.stdout, '');
 }
