@@ -81,7 +81,12 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
   const sink: IntakeSink = {
     workerId: cfg.workerId,
     events,
-    submit: (job, opts) => submitJob({ store, queue, events }, job, opts),
+    submit: async (job, opts) => {
+      const out = await submitJob({ store, queue, events }, job, opts);
+      // a cancel that came with the job is answered now, not when a slot frees
+      if (out.kind === 'accepted' && opts?.cancel !== undefined && job.execution.cancellable) w.cancel(job.job_id, opts.cancel);
+      return out;
+    },
     cancel: (jobId, reason) => w.cancel(jobId, reason),
     knows: (jobId) => w.knows(jobId),
     routedHere: (job) => w.routedHere(job),

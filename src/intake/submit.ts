@@ -16,7 +16,7 @@ export async function submitJob(
 ): Promise<SubmitOutcome> {
   const out = await deps.store.submit({ job, source: opts.source, owner: opts.owner });
   if (out.kind !== 'accepted') return out;
-  deps.queue.enqueue({ job, source: opts.source });
+  deps.queue.enqueue({ job, source: opts.source, cancel: job.execution.cancellable ? opts.cancel : undefined });
   deps.events.emit('submitted', { job, source: opts.source, resumed: out.resumed });
   return out;
 }

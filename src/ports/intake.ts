@@ -20,6 +20,8 @@ export interface SubmitOptions {
   source?: string;
   /** The worker whose intake holds the job (the spool's claim); unset for shared intakes. */
   owner?: string;
+  /** A cancel that came with the job: it ends cancelled without running (cancellable jobs only). */
+  cancel?: string;
 }
 
 export type CancelOutcome = 'cancelled' | 'cancelling' | 'refused' | 'unknown';

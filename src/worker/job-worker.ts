@@ -259,7 +259,8 @@ export class JobWorker {
     const store = this.o.store;
     if (r.lease.rerun) await store.releaseInterrupted(job.job_id, this.o.workerId);
     const key = job.execution.idempotency_key;
-    const pre = r.lease.cancel !== undefined || r.abort === 'cancel' ? undefined : precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
+    const cancelled = (r.lease.cancel !== undefined && job.execution.cancellable) || r.abort === 'cancel';
+    const pre = cancelled ? undefined : precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
     if (!pre?.ok) {
       // answered before it runs: only claimed
       const c = await store.claim(job.job_id, this.o.workerId, r.lease.source);

@@ -73,7 +73,7 @@ function setup(script: Script, opts: { maxConcurrent?: number; store?: JobStore 
     finished.set(job.job_id, { status, result });
     for (const w of waiters.filter((x) => x.ids.every((id) => finished.has(id)))) w.resolve();
   });
-  const submit = (job: JobDocument) => submitJob({ store, queue, events }, job, { owner: 'w-test' });
+  const submit = (job: JobDocument, cancel?: string) => submitJob({ store, queue, events }, job, { owner: 'w-test', cancel });
   const until = (ids: string[]) =>
     ids.every((id) => finished.has(id)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ ids, resolve }));
   return { store, queue, events, worker, runner, finished, submit, until };
@@ -218,5 +218,19 @@ test('worker: an idempotency key returns the first result to the second job with
   assert.equal(second.idempotent_replay?.original_job_id, 'i-first-01');
   assert.deepEqual(second.data, { ok: 'i-first-01' });
   assert.deepEqual(t.runner.started, ['i-first-01#1']);
+  await t.worker.drain(0);
+});
+
+test('worker: a cancel submitted with its job ends it cancelled without running, even with a slot free; a non-cancellable job ignores it', async () => {
+  const t = setup(done);
+  t.worker.start();
+  await t.submit(echo('e-cancel-01'), 'arrived with its cancel');
+  await t.submit(echo('e-keep-01', { cancellable: false }), 'ignored');
+  await t.until(['e-cancel-01', 'e-keep-01']);
+  const r = t.finished.get('e-cancel-01')!.result;
+  assert.equal(r.status, 'cancelled');
+  assert.equal(r.error?.message, 'arrived with its cancel');
+  assert.equal(t.finished.get('e-keep-01')!.status, 'completed');
+  assert.deepEqual(t.runner.started, ['e-keep-01#1']);
   await t.worker.drain(0);
 });

@@ -308,10 +308,13 @@ export class SpoolIntake implements Intake, ClaimHost {
   /** The claimed job goes to the store (durable `pending`), then the queue; on failure the file goes back. */
   private async submit(c: Claimed, cancels: Map<string, string>): Promise<void> {
     const id = c.job.job_id;
+    // a cancel seen with its job goes with it: the job cannot start before it is applied
+    const cancelFile = cancels.get(id);
+    const cancel = cancelFile ? (cancelReason(this.layout.incoming(cancelFile)) ?? `cancel requested by ${cancelFile}`) : undefined;
     this.submitting.add(id);
     this.held.set(id, c.claim);
     try {
-      const out = await this.o.sink.submit(c.job, { source: c.claim.source, owner: this.o.sink.workerId });
+      const out = await this.o.sink.submit(c.job, { source: c.claim.source, owner: this.o.sink.workerId, ...(cancel !== undefined ? { cancel } : {}) });
       if (out.kind === 'duplicate') {
         this.held.delete(id);
         const why = duplicateReason(id, out.state);
@@ -320,12 +323,10 @@ export class SpoolIntake implements Intake, ClaimHost {
         c.claim.duplicate();
         return;
       }
-      this.submitting.delete(id);
-      // its cancel arrived with it: applied before the job can start (the queue hands out on a later tick)
-      const cancelFile = cancels.get(id);
       if (cancelFile) {
         cancels.delete(id);
-        this.applyCancel(id, cancelFile);
+        if (!c.job.execution.cancellable) this.o.logger.warn({ job_id: id }, 'cancel refused: the job is not cancellable');
+        unlinkQuiet(this.layout.incoming(cancelFile));
       }
     } catch (err) {
       this.held.delete(id);
