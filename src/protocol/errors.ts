@@ -17,6 +17,12 @@ export const ERROR_CODES = [
   'DUPLICATE_JOB',
   'NOT_FOUND',
   'USAGE_ERROR',
+  // the control plane's answers (HTTP API): who may do what, and when
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'QUOTA_EXCEEDED',
+  'INVALID_STATE',
+  'UNAVAILABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -67,6 +73,9 @@ const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'DUPLICATE_JOB',
   'NOT_FOUND',
   'USAGE_ERROR',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'INVALID_STATE',
 ]);
 
 /** The one error class of the project: thrown where the fault is known, turned into a ProtocolError at the edge. */
@@ -109,6 +118,9 @@ function defaultPhase(code: ErrorCode): Phase {
     case 'PATH_NOT_ALLOWED':
     case 'IMAGE_CHECKSUM_MISMATCH':
     case 'USAGE_ERROR':
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
+    case 'QUOTA_EXCEEDED':
       return 'validation';
     case 'IMAGE_NOT_FOUND':
     case 'UNSUPPORTED_FORMAT':
