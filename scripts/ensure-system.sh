@@ -1,38 +1,52 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the fixtures are made with and starts the local
-# services the tests talk to. Safe to run repeatedly; does nothing when all is there.
+# Installs the Debian tools that guest images are made with.
+#   ensure-system.sh demo   what `npm start` needs (the RPM/pacman guests of build-distros.sh)
+#   ensure-system.sh test   that plus what every fixture of the test suite needs (default)
+# Safe to run repeatedly: silent and quick when all is there. apt's output goes to a log.
 set -euo pipefail
+mode=${1:-test}
+case "$mode" in demo | test) ;; *) echo "usage: ensure-system.sh [demo|test]" >&2; exit 2 ;; esac
 
-# command -> Debian package
+# command -> Debian package. The demo builds test/fixtures/inspect/build-distros.sh's guests.
 declare -A NEED=(
-  [qemu-img]=qemu-utils [sgdisk]=gdisk [sfdisk]=fdisk [mkfs.xfs]=xfsprogs
-  [mkfs.btrfs]=btrfs-progs [mkfs.vfat]=dosfstools [mcopy]=mtools [pvcreate]=lvm2
-  [mkntfs]=ntfs-3g [wimlib-imagex]=wimtools [debootstrap]=debootstrap [rpm]=rpm
-  [rpmbuild]=rpm [mkfs.ext4]=e2fsprogs [zstd]=zstd [cryptsetup]=cryptsetup-bin
-  [genisoimage]=genisoimage [mkfs.exfat]=exfatprogs [sqlite3]=sqlite3 [db_load]=db-util
-  [hivexsh]=libhivex-bin [hivexregedit]=libwin-hivex-perl [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target [pacman]=pacman-package-manager [blkid]=util-linux [losetup]=mount [redis-server]=redis-server [setfattr]=attr
-  [netplan]=netplan.io [grub-editenv]=grub-common [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
+  [qemu-img]=qemu-utils [sgdisk]=gdisk [sfdisk]=fdisk [mkfs.ext4]=e2fsprogs [rpm]=rpm [rpmbuild]=rpm
+  [sqlite3]=sqlite3 [db_load]=db-util [python3]=python3 [pacman]=pacman-package-manager [zstd]=zstd
 )
-missing=()
-for cmd in "${!NEED[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || missing+=("${NEED[$cmd]}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
-  echo "ensure-system: installing Debian packages: $pkgs" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $pkgs >&2
+if [ "$mode" = test ]; then
+  NEED+=(
+    [mkfs.xfs]=xfsprogs [mkfs.btrfs]=btrfs-progs [mkfs.vfat]=dosfstools [mcopy]=mtools [pvcreate]=lvm2
+    [mkntfs]=ntfs-3g [wimlib-imagex]=wimtools [debootstrap]=debootstrap [cryptsetup]=cryptsetup-bin
+    [genisoimage]=genisoimage [mkfs.exfat]=exfatprogs [hivexsh]=libhivex-bin [hivexregedit]=libwin-hivex-perl
+    [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target
+    [blkid]=util-linux [losetup]=mount [setfattr]=attr [netplan]=netplan.io [grub-editenv]=grub-common
+    [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
+  )
 fi
 
-# Services: Redis and PostgreSQL (used by the cluster-mode tests).
-if command -v redis-cli >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-  echo "ensure-system: starting redis" >&2
-  mkdir -p /var/lib/redis /var/log/redis
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-    --dir /var/lib/redis --logfile /var/log/redis/ci.log >&2 || true
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+missing() { for cmd in "${!NEED[@]}"; do have "$cmd" || echo "${NEED[$cmd]}"; done | sort -u; }
+
+pkgs=$(missing | tr '\n' ' ')
+[ -n "$pkgs" ] || exit 0
+
+log="$(cd "$(dirname "$0")/.." && pwd)/.cache/ensure-system.log"
+mkdir -p "$(dirname "$log")"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+n=$(wc -w <<<"$pkgs")
+# One line: the count and the log first, the outcome when apt is done.
+s=s; [ "$n" -ne 1 ] || s=
+printf 'ensure-system: installing %s Debian package%s (log: %s) … ' "$n" "$s" "$log" >&2
+if ! { echo "== $(date -Is) ensure-system $mode: $pkgs"; $SUDO apt-get update -q \
+       && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $pkgs; } >>"$log" 2>&1; then
+  echo "failed; the log ends:" >&2
+  tail -n 25 "$log" >&2
+  exit 1
 fi
-if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
-  echo "ensure-system: starting postgresql" >&2
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start >&2 || true
+still=$(missing | tr '\n' ' ')
+if [ -n "$still" ]; then
+  echo "done, but still missing the commands of: $still" >&2
+  exit 1
 fi
+echo "done" >&2
+
+# Redis and PostgreSQL are no longer started here: the tests that need a service start their own.

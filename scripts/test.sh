@@ -2,7 +2,7 @@
 # The whole test suite: system tools, fixtures (built with the real tools), build, node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-system.sh
+bash scripts/ensure-system.sh test
 bash test/fixtures/build-all.sh
 rm -rf dist  # no stale compiled tests of removed sources
 npm run build --silent
