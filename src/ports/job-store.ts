@@ -42,10 +42,18 @@ export interface JobStore {
   activeJobsOf(workerId: string): Promise<JobRecord[]>;
   /** Filtered, cursor-paginated listing in a stable order (newest first). */
   list(query?: JobQuery): Promise<JobPage>;
+  /** Deletes a finished job with its result, events, attempts and transitions. */
+  remove(jobId: string): Promise<RemoveOutcome>;
+  /** What a namespace has waiting and running now, and how many it submitted since `sinceMs` (quotas). */
+  namespaceLoad(namespace: string, sinceMs: number): Promise<NamespaceLoad>;
+  /** The newest job of a namespace carrying this idempotency key, if any. */
+  findByIdempotencyKey(namespace: string, key: string): Promise<JobRecord | undefined>;
 
   registerWorker(registration: WorkerRegistration): Promise<void>;
   heartbeat(workerId: string, state: WorkerState, currentJobs: number): Promise<void>;
   worker(workerId: string): Promise<WorkerRecord | undefined>;
+  /** Every registered worker, live or not, by id. */
+  workers(): Promise<WorkerRecord[]>;
   /** Workers that heartbeated since `sinceMs` and are not offline. */
   liveWorkers(sinceMs: number): Promise<string[]>;
 
@@ -173,10 +181,39 @@ export interface WorkerRecord {
   lastHeartbeat: number;
 }
 
+export type RemoveOutcome = 'removed' | 'active' | 'unknown';
+
+export interface NamespaceLoad {
+  /** pending */
+  queued: number;
+  /** assigned or running */
+  running: number;
+  submittedSince: number;
+}
+
+/** The namespace of jobs that name none. */
+export const DEFAULT_NAMESPACE = 'default';
+
+export function namespaceOf(job: JobDocument): string {
+  return job.metadata?.namespace || DEFAULT_NAMESPACE;
+}
+
+/** The image a job is about (the payload's `image.path`), for listings and filters. */
+export function primaryImagePath(job: JobDocument): string | null {
+  const data = job.payload?.data as { image?: { path?: unknown } } | null | undefined;
+  const p = data && typeof data === 'object' ? data.image?.path : undefined;
+  return typeof p === 'string' ? p : null;
+}
+
 export interface JobQuery {
   status?: JobStatus | readonly JobStatus[];
   operation?: string;
+  /** `default` also matches jobs that name no namespace. */
   namespace?: string;
+  /** Jobs whose image path starts with this. */
+  imagePrefix?: string;
+  /** Case-insensitive substring of the job id, name, labels or image path. */
+  search?: string;
   /** `key=value`, `key!=value` and `key` (present) requirements, all of which must hold. */
   labels?: readonly LabelRequirement[];
   /** queued_at bounds, ms since epoch (inclusive from, exclusive to). */

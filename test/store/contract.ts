@@ -234,4 +234,73 @@ export function jobStoreContract(f: StoreFactory): void {
       await again.close();
     }
   });
+
+  withStore('list: image path prefix, text search, and the default namespace', async (s) => {
+    const img = (id: string, path: string, over: Partial<JobDocument> = {}) =>
+      jobDoc(id, { operation: 'guestkit.inspect', payload: { type: 'guestkit.inspect.v1', data: { image: { path, format: 'qcow2' } } }, ...over } as Partial<JobDocument>);
+    await s.submit({ job: img('c-img-01', '/data/vm/web-01.qcow2', { metadata: { name: 'Web One', labels: { app: 'Shop' } } } as Partial<JobDocument>) });
+    await s.submit({ job: img('c-img-02', '/data/vm/db_01.qcow2', { metadata: { namespace: 'default' } } as Partial<JobDocument>) });
+    await s.submit({ job: img('c-img-03', '/data/vmx/other%.qcow2', { metadata: { namespace: 'team-a' } } as Partial<JobDocument>) });
+    const ids = async (q: Parameters<JobStore['list']>[0]) => (await s.list(q)).items.map((r) => r.job.job_id).sort();
+    assert.deepEqual(await ids({ imagePrefix: '/data/vm/' }), ['c-img-01', 'c-img-02']);
+    assert.deepEqual(await ids({ imagePrefix: '/data/vm' }), ['c-img-01', 'c-img-02', 'c-img-03']);
+    assert.deepEqual(await ids({ imagePrefix: '/data/vmx/other%' }), ['c-img-03'], '% is literal in a prefix');
+    assert.deepEqual(await ids({ search: 'web one' }), ['c-img-01'], 'the name, case-insensitively');
+    assert.deepEqual(await ids({ search: 'shop' }), ['c-img-01'], 'labels');
+    assert.deepEqual(await ids({ search: 'DB_01' }), ['c-img-02'], 'image path; _ is literal');
+    assert.deepEqual(await ids({ search: 'img-03' }), ['c-img-03'], 'job id');
+    assert.deepEqual(await ids({ namespace: 'default' }), ['c-img-01', 'c-img-02'], 'no namespace is the default one');
+  });
+
+  withStore('remove: finished jobs only, with everything kept about them', async (s) => {
+    await s.submit({ job: jobDoc('c-rm-01') });
+    assert.equal(await s.remove('c-rm-01'), 'active');
+    await s.claim('c-rm-01', 'w1');
+    await s.start('c-rm-01', 'w1');
+    assert.equal(await s.remove('c-rm-01'), 'active');
+    await s.appendEvent({ job_id: 'c-rm-01', sequence: 0, timestamp: '2026-01-30T16:00:00Z', phase: 'validation', message: 'x' });
+    await s.finish('c-rm-01', 'failed', result('c-rm-01', 'failed'));
+    assert.equal(await s.remove('c-rm-01'), 'removed');
+    assert.equal(await s.get('c-rm-01'), undefined);
+    assert.equal(await s.result('c-rm-01'), undefined);
+    assert.deepEqual(await s.events('c-rm-01'), []);
+    assert.deepEqual(await s.attempts('c-rm-01'), []);
+    assert.deepEqual(await s.transitions('c-rm-01'), []);
+    assert.equal(await s.remove('c-rm-01'), 'unknown');
+    // the id is free again
+    assert.equal((await s.submit({ job: jobDoc('c-rm-01') })).kind, 'accepted');
+  });
+
+  withStore('namespaceLoad counts waiting, running and recent submissions per namespace', async (s) => {
+    const before = Date.now();
+    for (let i = 0; i < 5; i++) await s.submit({ job: jobDoc(`c-load-a${i}`, { metadata: { namespace: 'team-a' } } as Partial<JobDocument>) });
+    for (let i = 0; i < 3; i++) await s.submit({ job: jobDoc(`c-load-d${i}`) });
+    await s.begin('c-load-a0', 'w1');
+    await s.claim('c-load-a1', 'w1');
+    await s.begin('c-load-a2', 'w1');
+    await s.finish('c-load-a2', 'completed', result('c-load-a2'));
+    assert.deepEqual(await s.namespaceLoad('team-a', before), { queued: 2, running: 2, submittedSince: 5 });
+    assert.deepEqual(await s.namespaceLoad('default', before), { queued: 3, running: 0, submittedSince: 3 });
+    assert.deepEqual(await s.namespaceLoad('team-a', Date.now() + 60_000), { queued: 2, running: 2, submittedSince: 0 });
+    assert.deepEqual(await s.namespaceLoad('nobody', 0), { queued: 0, running: 0, submittedSince: 0 });
+  });
+
+  withStore('findByIdempotencyKey: the newest job of that namespace with the key', async (s) => {
+    const keyed = (id: string, key: string, ns?: string) =>
+      jobDoc(id, { execution: { priority: 5, timeout_seconds: 60, max_attempts: 1, attempt: 1, cancellable: true, idempotency_key: key }, ...(ns ? { metadata: { namespace: ns } } : {}) } as Partial<JobDocument>);
+    await s.submit({ job: keyed('c-idk-01', 'k1', 'team-a') });
+    await s.submit({ job: keyed('c-idk-02', 'k1', 'team-b') });
+    await s.submit({ job: keyed('c-idk-03', 'k2') });
+    assert.equal((await s.findByIdempotencyKey('team-a', 'k1'))?.job.job_id, 'c-idk-01');
+    assert.equal((await s.findByIdempotencyKey('team-b', 'k1'))?.job.job_id, 'c-idk-02');
+    assert.equal((await s.findByIdempotencyKey('default', 'k2'))?.job.job_id, 'c-idk-03');
+    assert.equal(await s.findByIdempotencyKey('team-a', 'k2'), undefined);
+  });
+
+  withStore('workers() lists every registration', async (s) => {
+    await s.registerWorker(registration('w-b'));
+    await s.registerWorker(registration('w-a'));
+    await s.heartbeat('w-b', 'offline', 0);
+    assert.deepEqual((await s.workers()).map((w) => [w.workerId, w.state]), [['w-a', 'ready'], ['w-b', 'offline']]);
+  });
 }

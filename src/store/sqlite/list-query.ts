@@ -1,5 +1,5 @@
 import { GuestkitError } from '../../protocol/errors.js';
-import { MAX_PAGE, type JobQuery } from '../../ports/job-store.js';
+import { DEFAULT_NAMESPACE, MAX_PAGE, type JobQuery } from '../../ports/job-store.js';
 
 /** Cursor = the last item's (queued_at, job_id), newest first: stable while jobs are added. */
 export function encodeCursor(queuedAt: number, jobId: string): string {
@@ -30,8 +30,20 @@ export function buildListQuery(q: JobQuery): { sql: string; params: unknown[]; l
     params.push(q.operation);
   }
   if (q.namespace !== undefined) {
-    where.push('namespace = ?');
+    where.push(q.namespace === DEFAULT_NAMESPACE ? '(namespace = ? OR namespace IS NULL)' : 'namespace = ?');
     params.push(q.namespace);
+  }
+  if (q.imagePrefix !== undefined) {
+    // substr, not LIKE: a prefix may hold % and _
+    where.push(`substr(json_extract(doc, '$.payload.data.image.path'), 1, ?) = ?`);
+    params.push(q.imagePrefix.length, q.imagePrefix);
+  }
+  if (q.search !== undefined && q.search.trim() !== '') {
+    const needle = `%${q.search.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(`(lower(job_id) LIKE ? ESCAPE '\\' OR lower(coalesce(json_extract(doc, '$.metadata.name'), '')) LIKE ? ESCAPE '\\'
+      OR lower(coalesce(json_extract(doc, '$.metadata.labels'), '')) LIKE ? ESCAPE '\\'
+      OR lower(coalesce(json_extract(doc, '$.payload.data.image.path'), '')) LIKE ? ESCAPE '\\')`);
+    params.push(needle, needle, needle, needle);
   }
   if (q.queuedFrom !== undefined) {
     where.push('queued_at >= ?');

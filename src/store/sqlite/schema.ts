@@ -2,7 +2,7 @@
  * SQLite schema of the embedded store. The API shares this database later, so it is
  * versioned (PRAGMA user_version) and only ever migrated forward.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const MIGRATIONS: readonly string[] = [
   // v1
@@ -117,5 +117,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE transitions;
   ALTER TABLE transitions_v3 RENAME TO transitions;
   CREATE INDEX transitions_by_job ON transitions(job_id, id);
+  `,
+  // v4: the control plane's lookups — quota counts per namespace and status, idempotency keys at submit
+  `
+  CREATE INDEX jobs_by_namespace_status ON jobs(namespace, status);
+  CREATE INDEX jobs_by_idempotency_key ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
   `,
 ];

@@ -8,6 +8,8 @@ import type {
   BeginOutcome,
   JobState,
   ClaimOutcome,
+  NamespaceLoad,
+  RemoveOutcome,
   FinishOptions,
   JobPage,
   JobQuery,
@@ -24,6 +26,7 @@ import type {
   TransitionRecord,
   WorkerRecord,
 } from '../../ports/job-store.js';
+import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
 import { classify, openDatabase } from './connection.js';
 import { GroupCommit } from './group-commit.js';
 import { buildListQuery, encodeCursor } from './list-query.js';
@@ -323,6 +326,36 @@ export class SqliteJobStore implements JobStore {
     const items = rows.slice(0, limit).map(toJobRecord);
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return last ? { items, next: encodeCursor(last.queued_at, last.job_id) } : { items };
+  }
+
+  remove(jobId: string): Promise<RemoveOutcome> {
+    return this.write('remove', () => this.removeTx(jobId));
+  }
+
+  private readonly removeTx = this.tx((jobId: string): RemoveOutcome => {
+    const row = this.state(jobId);
+    if (!row) return 'unknown';
+    if (!isTerminal(row.status)) return 'active';
+    for (const st of [this.s.removeResult, this.s.removeEvents, this.s.removeAttempts, this.s.removeTransitions, this.s.removeIdem, this.s.removeJob]) st.run(jobId);
+    return 'removed';
+  });
+
+  async namespaceLoad(namespace: string, sinceMs: number): Promise<NamespaceLoad> {
+    return this.read('namespaceLoad', () => {
+      const dflt = namespace === DEFAULT_NAMESPACE;
+      const load = (dflt ? this.s.loadOfDefault.get() : this.s.loadOf.get(namespace)) as { queued: number; running: number };
+      const since = (dflt ? this.s.submittedSinceDefault.get(sinceMs) : this.s.submittedSince.get(namespace, sinceMs)) as { n: number };
+      return { queued: load.queued, running: load.running, submittedSince: since.n };
+    });
+  }
+
+  async findByIdempotencyKey(namespace: string, key: string): Promise<JobRecord | undefined> {
+    const row = this.read('findByIdempotencyKey', () => this.s.byIdemKey.get(key, namespace, namespace === DEFAULT_NAMESPACE ? 1 : 0) as JobRow | undefined);
+    return row ? toJobRecord(row) : undefined;
+  }
+
+  async workers(): Promise<WorkerRecord[]> {
+    return this.read('workers', () => (this.s.allWorkers.all() as Parameters<typeof toWorker>[0][]).map(toWorker));
   }
 
   registerWorker(reg: WorkerRegistration): Promise<void> {

@@ -49,6 +49,25 @@ const SQL = {
   attempts: 'SELECT * FROM attempts WHERE job_id = ? ORDER BY attempt',
   unassign: `UPDATE jobs SET worker_id = NULL, updated_at = ? WHERE job_id = ? AND status = 'pending'`,
   refund: 'UPDATE jobs SET attempt = MAX(0, attempt - 1) WHERE job_id = ?',
+  allWorkers: 'SELECT * FROM workers ORDER BY worker_id',
+  removeJob: 'DELETE FROM jobs WHERE job_id = ?',
+  removeResult: 'DELETE FROM results WHERE job_id = ?',
+  removeEvents: 'DELETE FROM events WHERE job_id = ?',
+  removeAttempts: 'DELETE FROM attempts WHERE job_id = ?',
+  removeTransitions: 'DELETE FROM transitions WHERE job_id = ?',
+  removeIdem: 'DELETE FROM idempotency WHERE job_id = ?',
+  loadOf: `SELECT
+        COALESCE(SUM(status = 'pending'), 0) AS queued,
+        COALESCE(SUM(status IN ('assigned','running')), 0) AS running
+      FROM jobs WHERE namespace = ? AND status IN ('pending','assigned','running')`,
+  loadOfDefault: `SELECT
+        COALESCE(SUM(status = 'pending'), 0) AS queued,
+        COALESCE(SUM(status IN ('assigned','running')), 0) AS running
+      FROM jobs WHERE (namespace = 'default' OR namespace IS NULL) AND status IN ('pending','assigned','running')`,
+  submittedSince: 'SELECT COUNT(*) AS n FROM jobs WHERE namespace = ? AND queued_at >= ?',
+  submittedSinceDefault: `SELECT COUNT(*) AS n FROM jobs WHERE (namespace = 'default' OR namespace IS NULL) AND queued_at >= ?`,
+  byIdemKey: `SELECT * FROM jobs WHERE idempotency_key = ? AND (namespace = ? OR (? AND namespace IS NULL))
+      ORDER BY queued_at DESC, job_id DESC LIMIT 1`,
 } as const;
 
 export type Statements = Record<keyof typeof SQL, Database.Statement>;
