@@ -1,73 +1,94 @@
 import type { TerminalStatus } from '../../protocol/status.js';
 import type { JobQueue, Lease, QueueEntry } from '../../ports/job-queue.js';
-import { Heap } from './heap.js';
+import { namespaceOf } from '../../ports/job-store.js';
+import { FairShare, type RunningCap, type Slot } from './fair-share.js';
 
-interface Slot {
+interface Waiting extends Slot {
   entry: QueueEntry;
-  priority: number;
-  seq: number;
-  /** Taken out (removed or handed out) while still in the heap. */
-  dead: boolean;
+}
+
+export interface EmbeddedQueueOptions {
+  /** A namespace's running cap (quota max_running): at the cap, its jobs wait. */
+  cap?: RunningCap;
 }
 
 /**
- * The embedded queue: the jobs this process's intakes accepted, handed out by priority
- * then arrival, with retries held back for their back-off. Durability is the store's:
- * what waits here is `pending` there and is found again by restart recovery.
+ * The embedded queue: the jobs this process's intakes accepted, handed out by fair share
+ * among namespaces (see FairShare), then priority and arrival, with retries held back for
+ * their back-off. Durability is the store's: what waits here is `pending` there and is
+ * found again by restart recovery.
  */
 export class EmbeddedQueue implements JobQueue {
-  private readonly heap = new Heap<Slot>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq));
-  private readonly waiting = new Map<string, Slot>();
+  private readonly fair: FairShare;
+  private readonly waiting = new Map<string, Waiting>();
   private readonly delayed = new Map<string, NodeJS.Timeout>();
   private readonly takers: ((l: Lease | null) => void)[] = [];
   private seq = 0;
   private closed = false;
   private pumpScheduled = false;
 
+  constructor(opts: EmbeddedQueueOptions = {}) {
+    this.fair = new FairShare(opts.cap);
+  }
+
   get size(): number {
     return this.waiting.size;
   }
 
+  /** Jobs of a namespace handed out and not yet acked, retried or released. */
+  inFlight(namespace: string): number {
+    return this.fair.inFlight(namespace);
+  }
+
+  /** The running caps changed: namespaces held at their cap are looked at again. */
+  capsChanged(): void {
+    if (this.fair.recheck()) this.schedulePump();
+  }
+
   enqueue(entry: QueueEntry): boolean {
     if (this.closed || this.waiting.has(entry.job.job_id)) return false;
-    this.push(entry);
+    this.fair.push(this.hold(entry));
+    this.schedulePump();
     return true;
   }
 
   reserve(): Promise<Lease | null> {
     if (this.closed) return Promise.resolve(null);
-    const s = this.takers.length === 0 ? this.popLive() : undefined;
+    const s = this.takers.length === 0 ? this.take() : undefined;
     if (s) return Promise.resolve(lease(s.entry));
     return new Promise((resolve) => this.takers.push(resolve));
   }
 
-  ack(_lease: Lease, _status: TerminalStatus): void {
-    // the store holds the outcome; nothing is kept here for a reserved job
+  ack(l: Lease, _status: TerminalStatus): void {
+    // the store holds the outcome; only the in-flight count changes here
+    this.settle(l);
   }
 
   retry(l: Lease, delayMs: number): void {
+    this.settle(l);
     if (this.closed) return;
     const entry: QueueEntry = { job: l.job, source: l.source, cancel: l.cancel, rerun: l.rerun };
     if (delayMs <= 0) {
-      this.push(entry);
+      this.fair.push(this.hold(entry));
+      this.schedulePump();
       return;
     }
     // counted as waiting during the back-off (queue depth, drain gives it back)
-    const slot: Slot = { entry, priority: entry.job.execution.priority, seq: this.seq++, dead: false };
-    this.waiting.set(l.jobId, slot);
+    const slot = this.hold(entry);
     this.delayed.set(
-      l.jobId,
+      slot.jobId,
       setTimeout(() => {
-        this.delayed.delete(l.jobId);
+        this.delayed.delete(slot.jobId);
         if (slot.dead || this.closed) return;
-        this.heap.push(slot);
+        this.fair.push(slot);
         this.schedulePump();
       }, delayMs),
     );
   }
 
-  release(_lease: Lease): void {
+  release(l: Lease): void {
     // the intake that owns the job gives it back to its source (spool file back in jobs/)
+    this.settle(l);
   }
 
   remove(jobId: string): QueueEntry | undefined {
@@ -78,6 +99,7 @@ export class EmbeddedQueue implements JobQueue {
     const t = this.delayed.get(jobId);
     if (t) clearTimeout(t);
     this.delayed.delete(jobId);
+    this.fair.dropped(s);
     return s.entry;
   }
 
@@ -92,15 +114,21 @@ export class EmbeddedQueue implements JobQueue {
     const left = [...this.waiting.values()].map((s) => s.entry);
     for (const s of this.waiting.values()) s.dead = true;
     this.waiting.clear();
+    this.fair.clear();
     for (const take of this.takers.splice(0)) take(null);
     return left;
   }
 
-  private push(entry: QueueEntry): void {
-    const slot: Slot = { entry, priority: entry.job.execution.priority, seq: this.seq++, dead: false };
-    this.waiting.set(entry.job.job_id, slot);
-    this.heap.push(slot);
-    this.schedulePump();
+  /** A new slot for the entry, counted as waiting. */
+  private hold(entry: QueueEntry): Waiting {
+    const job = entry.job;
+    const slot: Waiting = { entry, jobId: job.job_id, namespace: namespaceOf(job), priority: job.execution.priority, seq: this.seq++, dead: false };
+    this.waiting.set(slot.jobId, slot);
+    return slot;
+  }
+
+  private settle(l: Lease): void {
+    if (this.fair.settle(l.jobId)) this.schedulePump();
   }
 
   /** Hands jobs to waiting takers on a microtask: cancels applied in the same turn win. */
@@ -110,22 +138,17 @@ export class EmbeddedQueue implements JobQueue {
     queueMicrotask(() => {
       this.pumpScheduled = false;
       while (this.takers.length > 0) {
-        const s = this.popLive();
+        const s = this.take();
         if (!s) break;
         this.takers.shift()!(lease(s.entry));
       }
     });
   }
 
-  private popLive(): Slot | undefined {
-    for (;;) {
-      const s = this.heap.pop();
-      if (!s) return undefined;
-      if (s.dead) continue;
-      s.dead = true;
-      this.waiting.delete(s.entry.job.job_id);
-      return s;
-    }
+  private take(): Waiting | undefined {
+    const s = this.fair.take() as Waiting | undefined;
+    if (s) this.waiting.delete(s.jobId);
+    return s;
   }
 }
 
