@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   ls: async () => (await import('./files.js')).registerFileCommands,
   cat: async () => (await import('./files.js')).registerFileCommands,
   worker: async () => (await import('./worker.js')).registerWorkerCommands,
+  serve: async () => (await import('./serve.js')).registerServeCommands,
 };
 
 export async function registerCommands(program: Command, argv: string[]): Promise<void> {
