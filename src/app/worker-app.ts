@@ -3,7 +3,7 @@ import { JobEvents } from '../events/job-events.js';
 import type { Intake, IntakeSink } from '../ports/intake.js';
 import { SpoolIntake } from '../intake/spool/spool-intake.js';
 import { submitJob } from '../intake/submit.js';
-import { builtinRegistry } from '../jobs/registry.js';
+import { builtinRegistry, type HandlerRegistry } from '../jobs/registry.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { attachJobMetrics, RateMeter } from '../observability/job-metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -27,9 +27,21 @@ export interface RunningWorker {
   readonly store: JobStore;
   readonly events: JobEvents;
   readonly logger: Logger;
+  readonly metrics: WorkerMetrics;
+  readonly registry: HandlerRegistry;
+  readonly pathPolicy: PathPolicy;
   readonly metricsPort?: number;
+  /** Why the node cannot serve now (draining, store down, an intake's problem), or ok. */
+  ready(): { ok: true } | { ok: false; reason: string };
   /** Graceful stop: no new claims, running jobs get the drain timeout, the rest are given back. */
   shutdown(reason?: string): Promise<void>;
+}
+
+export interface NodeOptions {
+  /** Intakes besides the file spool (the HTTP API's); started before it, so their recovery runs first. */
+  intakes?: (ctx: { sink: IntakeSink; store: JobStore; logger: Logger }) => Intake[];
+  /** The most jobs of one namespace running at once (quotas), or null for no cap. */
+  runningCap?: (namespace: string) => number | null;
 }
 
 /**
@@ -37,12 +49,12 @@ export interface RunningWorker {
  * worker, the spool intake, health/metrics endpoint and heartbeats from configuration.
  * Every other module receives its collaborators; only this one picks the adapters.
  */
-export async function startWorker(cfg: WorkerConfig, version: string): Promise<RunningWorker> {
+export async function startWorker(cfg: WorkerConfig, version: string, opts: NodeOptions = {}): Promise<RunningWorker> {
   if (cfg.testHandlers) process.env.GUESTKIT_TEST_HANDLERS = '1'; // pool threads read it too
   const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
   const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
   const store = SqliteJobStore.open(cfg.dataDir, { busyTimeoutMs: cfg.storeBusyTimeoutMs });
-  const queue = new EmbeddedQueue();
+  const queue = new EmbeddedQueue({ cap: opts.runningCap });
   const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool }, { queueDepth: () => queue.size });
   const events = new JobEvents((event, err) => logger.error({ event, err: String((err as Error)?.stack ?? err) }, 'job event listener failed'));
   attachJobMetrics(events, metrics);
@@ -120,25 +132,26 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
     adoptStale: true,
     slots: cfg.maxConcurrent,
   });
-  const intakes: Intake[] = [spool];
+  const intakes: Intake[] = [...(opts.intakes?.({ sink, store, logger }) ?? []), spool];
 
   const tracing = await setupTracingExport('guestkit-worker');
   if (!pathPolicy.restricted) logger.warn('no --allow-path given: jobs may name images anywhere this user can read');
 
+  const ready = (): { ok: true } | { ok: false; reason: string } => {
+    if (w.isDraining) return { ok: false, reason: 'draining' };
+    const down = store.unavailable;
+    if (down || !w.storeAvailable) return { ok: false, reason: `job store unavailable since ${new Date(down?.since ?? Date.now()).toISOString()}: ${down?.code ?? 'probing'}` };
+    for (const i of intakes) {
+      const p = i.problem();
+      if (p) return { ok: false, reason: p };
+    }
+    return { ok: true };
+  };
   let http: { server: Server; port: number } | undefined;
   if (cfg.metricsPort !== undefined) {
     http = await startHealthServer(cfg.metricsPort, cfg.metricsHost, {
       metrics: metrics.registry,
-      ready: () => {
-        if (w.isDraining) return { ok: false, reason: 'draining' };
-        const down = store.unavailable;
-        if (down || !w.storeAvailable) return { ok: false, reason: `job store unavailable since ${new Date(down?.since ?? Date.now()).toISOString()}: ${down?.code ?? 'probing'}` };
-        for (const i of intakes) {
-          const p = i.problem();
-          if (p) return { ok: false, reason: p };
-        }
-        return { ok: true };
-      },
+      ready,
       registration,
       onError: (err) => logger.error({ err: String(err) }, 'health endpoint error'),
     });
@@ -170,6 +183,10 @@ export async function startWorker(cfg: WorkerConfig, version: string): Promise<R
     store,
     events,
     logger,
+    metrics,
+    registry,
+    pathPolicy,
+    ready,
     metricsPort: http?.port,
     shutdown(reason = 'shutdown') {
       stopping ??= (async () => {

@@ -32,6 +32,13 @@ export interface WorkerConfig {
   testHandlers: boolean;
 }
 
+export interface WorkerConfigOptions {
+  /** Config-file keys another command (serve) reads itself: allowed here, not checked. */
+  extraFileKeys?: readonly string[];
+  /** Folder defaults from the data dir as given (undefined: not given), for commands that keep all under one. */
+  defaults?: (dataDir: string | undefined) => { jobsDir: string; resultsDir: string; dataDir: string };
+}
+
 /** The flags / config-file keys / environment variables, one row each. */
 const FIELDS = {
   workerId: { env: 'GUESTKIT_WORKER_ID', key: 'worker_id', kind: 'string' },
@@ -94,6 +101,7 @@ function fromText(field: Field, text: string, where: string): unknown {
 export function resolveWorkerConfig(
   flags: Partial<Record<Field, unknown>> & { config?: string },
   env: NodeJS.ProcessEnv = process.env,
+  opts: WorkerConfigOptions = {},
 ): WorkerConfig {
   const merged: Partial<Record<Field, unknown>> = {};
   if (flags.config) {
@@ -103,7 +111,8 @@ export function resolveWorkerConfig(
     } catch (err) {
       throw bad(`--config ${flags.config}: ${(err as Error).message}`);
     }
-    const parsed = FileSchema.safeParse(doc);
+    const schema = opts.extraFileKeys ? FileSchema.extend(Object.fromEntries(opts.extraFileKeys.map((k) => [k, z.unknown()]))) : FileSchema;
+    const parsed = schema.safeParse(doc);
     if (!parsed.success) {
       throw bad(`--config ${flags.config}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
     }
@@ -122,13 +131,14 @@ export function resolveWorkerConfig(
     }
   }
 
-  const jobsDir = resolve(String(merged.jobsDir ?? '/var/lib/guestkit/jobs'));
+  const d = opts.defaults?.(merged.dataDir === undefined ? undefined : String(merged.dataDir));
+  const jobsDir = resolve(String(merged.jobsDir ?? d?.jobsDir ?? '/var/lib/guestkit/jobs'));
   const cfg: WorkerConfig = {
     workerId: String(merged.workerId ?? hostname()),
     pool: String(merged.pool ?? 'default'),
     jobsDir,
-    resultsDir: resolve(String(merged.resultsDir ?? join(dirname(jobsDir), 'results'))),
-    dataDir: resolve(String(merged.dataDir ?? join(dirname(jobsDir), 'state'))),
+    resultsDir: resolve(String(merged.resultsDir ?? d?.resultsDir ?? join(dirname(jobsDir), 'results'))),
+    dataDir: resolve(String(merged.dataDir ?? d?.dataDir ?? join(dirname(jobsDir), 'state'))),
     maxConcurrent: Number(merged.maxConcurrent ?? cpus().length),
     allowPaths: ((merged.allowPaths as string[] | undefined) ?? []).map((p) => resolve(p)),
     metricsPort: merged.metricsPort === undefined ? undefined : Number(merged.metricsPort),

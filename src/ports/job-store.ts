@@ -4,6 +4,7 @@ import type { ProgressEvent } from '../protocol/progress.js';
 import type { JobResult } from '../protocol/result.js';
 import type { JobStatus, TerminalStatus } from '../protocol/status.js';
 import type { WorkerRegistration, WorkerState } from '../protocol/worker.js';
+import type { UsageQuery, UsageRow } from './usage.js';
 
 /**
  * The job store port: where jobs, attempts, results, events, idempotency keys and
@@ -46,6 +47,8 @@ export interface JobStore {
   remove(jobId: string): Promise<RemoveOutcome>;
   /** What a namespace has waiting and running now, and how many it submitted since `sinceMs` (quotas). */
   namespaceLoad(namespace: string, sinceMs: number): Promise<NamespaceLoad>;
+  /** What finished jobs consumed (their results' metrics), summed per operation or day. */
+  usage(query: UsageQuery): Promise<UsageRow[]>;
   /** The newest job of a namespace carrying this idempotency key, if any. */
   findByIdempotencyKey(namespace: string, key: string): Promise<JobRecord | undefined>;
 

@@ -58,6 +58,19 @@ export class PathPolicy {
   }
 
   /**
+   * The submit-time check (the API's): the same rules as resolve(), but an image that does
+   * not exist (yet, or on this node) is let through — the worker reports it when it runs.
+   */
+  async admit(path: string, field = 'image.path'): Promise<void> {
+    try {
+      await this.resolve(path, field);
+    } catch (err) {
+      if (err instanceof GuestkitError && err.code === 'IMAGE_NOT_FOUND') return;
+      throw err;
+    }
+  }
+
+  /**
    * An output path a handler will create: same rules, checked on the real path of its
    * nearest existing ancestor (the file itself usually does not exist yet).
    */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { checkWorkerDirs, resolveWorkerConfig } from '../../app/worker-config.js';
 import { startWorker } from '../../app/worker-app.js';
 import { VERSION } from '../main.js';
+import { runUntilSignal } from '../daemon.js';
 import { action } from '../output.js';
 
 interface WorkerFlags {
@@ -58,35 +59,7 @@ export function registerWorkerCommands(program: Command): void {
         });
         checkWorkerDirs(cfg);
         const worker = await startWorker(cfg, VERSION);
-        // last resort: every timer, watcher and store path handles its own errors; one that
-        // still escapes is a bug. A rejection is logged and the worker goes on; an exception
-        // is logged and the process exits (restart recovery resolves what it held).
-        const onRejection = (err: unknown) => worker.logger.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled promise rejection (bug); the worker keeps running');
-        const onException = (err: Error) => {
-          worker.logger.fatal({ err: String(err?.stack ?? err) }, 'uncaught exception (bug); exiting, restart recovery resolves the claimed jobs');
-          worker.logger.flush();
-          process.exit(70);
-        };
-        process.on('unhandledRejection', onRejection);
-        process.on('uncaughtException', onException);
-        await new Promise<void>((resolveStop) => {
-          let signals = 0;
-          const onSignal = (sig: NodeJS.Signals) => {
-            signals++;
-            if (signals > 1) {
-              worker.logger.warn({ signal: sig }, 'second signal: exiting without waiting');
-              process.exit(130);
-            }
-            void worker.shutdown(sig).then(resolveStop, (err: unknown) => {
-              worker.logger.error({ err: String(err) }, 'shutdown failed');
-              resolveStop();
-            });
-          };
-          process.on('SIGTERM', onSignal);
-          process.on('SIGINT', onSignal);
-        });
-        process.off('unhandledRejection', onRejection);
-        process.off('uncaughtException', onException);
+        await runUntilSignal(worker);
         return 0;
       }),
     );

@@ -27,7 +27,9 @@ import type {
   WorkerRecord,
 } from '../../ports/job-store.js';
 import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
+import type { UsageQuery, UsageRow } from '../../ports/usage.js';
 import { classify, openDatabase } from './connection.js';
+import { usageQuery } from './usage-query.js';
 import { GroupCommit } from './group-commit.js';
 import { buildListQuery, encodeCursor } from './list-query.js';
 import { toAttempt, toJobRecord, toTransition, toWorker, type JobRow } from './records.js';
@@ -352,6 +354,10 @@ export class SqliteJobStore implements JobStore {
   async findByIdempotencyKey(namespace: string, key: string): Promise<JobRecord | undefined> {
     const row = this.read('findByIdempotencyKey', () => this.s.byIdemKey.get(key, namespace, namespace === DEFAULT_NAMESPACE ? 1 : 0) as JobRow | undefined);
     return row ? toJobRecord(row) : undefined;
+  }
+
+  async usage(query: UsageQuery): Promise<UsageRow[]> {
+    return this.read('usage', () => usageQuery(this.db, query));
   }
 
   async workers(): Promise<WorkerRecord[]> {

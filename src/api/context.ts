@@ -1,0 +1,109 @@
+import type { FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { JobEvents } from '../events/job-events.js';
+import type { HandlerRegistry } from '../jobs/registry.js';
+import type { Logger } from '../observability/logger.js';
+import type { AuditLog } from '../ports/audit-log.js';
+import type { CancelOutcome, SubmitOptions } from '../ports/intake.js';
+import type { JobStore, SubmitOutcome } from '../ports/job-store.js';
+import type { UsageQuery, UsageRow } from '../ports/usage.js';
+import type { JobDocument } from '../protocol/envelope.js';
+import { GuestkitError } from '../protocol/errors.js';
+import type { PathPolicy } from '../worker/path-policy.js';
+import { allows, seesNamespace, type Authenticator, type Principal, type Role } from './auth.js';
+import { notFound } from './errors.js';
+import type { QuotaGate } from './quotas.js';
+import type { SseHub } from './sse-hub.js';
+import { namespaceOf, type JobRecord } from '../ports/job-store.js';
+
+/** Everything the API needs from the node it runs in; built by the composition root. */
+export interface ApiDeps {
+  store: JobStore;
+  events: JobEvents;
+  registry: HandlerRegistry;
+  pathPolicy: PathPolicy;
+  auth: Authenticator;
+  authMethod: 'bearer' | 'none';
+  audit: AuditLog;
+  quotas: QuotaGate;
+  /** The HTTP intake: the one submit path, and cancel of what this node runs. */
+  intake: {
+    submit(job: JobDocument, opts?: SubmitOptions): Promise<SubmitOutcome>;
+    cancel(jobId: string, reason: string): CancelOutcome;
+  };
+  usage(q: UsageQuery): Promise<UsageRow[]>;
+  prices: { cpuSecond: number; gibRead: number; currency: string };
+  ready(): { ok: boolean; reason?: string };
+  metrics: Registry;
+  logger: Logger;
+  version: string;
+}
+
+/** Per-request helpers shared by the routes: who is asking, and the audit trail. */
+export class ApiContext {
+  constructor(
+    readonly deps: ApiDeps,
+    readonly hub: SseHub,
+  ) {}
+
+  /** The caller, checked for `need`; a refusal is audited and thrown (401/403). */
+  async caller(req: FastifyRequest, need: Role, action: string, target: string | null = null): Promise<Principal> {
+    let p: Principal | undefined;
+    try {
+      p = await this.deps.auth.authenticate(authorization(req));
+    } catch (err) {
+      await this.record(req, undefined, action, target, 'denied', 401, { reason: (err as GuestkitError).details?.reason });
+      throw err;
+    }
+    if (!allows(p, need)) {
+      await this.record(req, p, action, target, 'denied', 403);
+      throw new GuestkitError('FORBIDDEN', `a ${p.role} token may not ${action.replace('.', ' ')} (needs ${need})`, { phase: 'validation', details: { role: p.role, needs: need } });
+    }
+    return p;
+  }
+
+  /** A job the caller may see; another namespace's job is a 404, as a missing one. */
+  async visibleJob(p: Principal, jobId: string): Promise<JobRecord> {
+    const rec = await this.deps.store.get(jobId);
+    if (!rec || !seesNamespace(p, namespaceOf(rec.job))) throw notFound(`no job ${jobId}`, { job_id: jobId });
+    return rec;
+  }
+
+  /**
+   * Appends to the audit log after the action took effect. An audit failure is logged
+   * loudly but does not turn an accepted job into an error the client would retry.
+   */
+  async record(
+    req: FastifyRequest,
+    p: Principal | undefined,
+    action: string,
+    target: string | null,
+    outcome: 'ok' | 'denied' | 'error',
+    status: number,
+    details?: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await this.deps.audit.append({
+        actor: p?.actor ?? 'unknown',
+        role: p?.role ?? 'none',
+        namespace: p?.namespace ?? null,
+        action,
+        target,
+        sourceIp: req.ip ?? null,
+        outcome,
+        status,
+        details,
+      });
+    } catch (err) {
+      this.deps.logger.error({ err: String(err), action, target, outcome }, 'audit append failed: this call is missing from the audit log');
+    }
+  }
+}
+
+/** The bearer token: the Authorization header, or `access_token` in the query (EventSource cannot set headers). */
+function authorization(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (h !== undefined) return h;
+  const q = (req.query as { access_token?: unknown } | undefined)?.access_token;
+  return typeof q === 'string' ? `Bearer ${q}` : undefined;
+}

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { ERROR_CODES } from '../protocol/errors.js';
+import { jsonSchema } from '../protocol/json-schema.js';
+import { JOB_STATUSES } from '../protocol/status.js';
+
+/** API shapes beyond the protocol documents, as zod (the OpenAPI document is generated from them). */
+const Time = z.string().meta({ format: 'date-time' });
+const ProtocolErrorSchema = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  phase: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  recoverable: z.boolean(),
+  retry_recommended: z.boolean(),
+});
+const ErrorBodySchema = z.object({ error: ProtocolErrorSchema, request_id: z.string() });
+const AttemptSchema = z.object({ attempt: z.int(), worker_id: z.string(), status: z.string(), error_code: z.string().nullable(), started_at: Time, finished_at: Time.nullable() });
+const JobViewSchema = z.object({
+  job_id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  operation: z.string(),
+  namespace: z.string(),
+  labels: z.record(z.string(), z.string()),
+  name: z.string().nullable(),
+  image_path: z.string().nullable(),
+  priority: z.int(),
+  attempt: z.int(),
+  max_attempts: z.int(),
+  worker_id: z.string().nullable(),
+  source: z.string().nullable(),
+  queued_at: Time,
+  started_at: Time.nullable(),
+  finished_at: Time.nullable(),
+  updated_at: Time,
+  error_code: z.string().nullable(),
+  job: z.object({}).loose().optional().meta({ description: 'the job document (see #/components/schemas/Job)' }),
+  attempts: z.array(AttemptSchema).optional(),
+});
+const WorkerViewSchema = z.object({
+  worker_id: z.string(),
+  state: z.string(),
+  live: z.boolean(),
+  current_jobs: z.int(),
+  max_concurrent: z.int().nullable(),
+  pool: z.string().nullable(),
+  version: z.string(),
+  hostname: z.string(),
+  registered_at: Time,
+  last_heartbeat: Time,
+  capabilities: z.unknown(),
+});
+const UsageFigures = { jobs: z.int(), cpu_seconds: z.number(), wall_seconds: z.number(), bytes_read: z.int(), image_bytes: z.int(), peak_memory_mb: z.number(), cost: z.number() };
+const UsageSchema = z.object({
+  groups: z.array(z.object({ key: z.string(), ...UsageFigures })),
+  totals: z.object(UsageFigures),
+  prices: z.object({ cpu_second: z.number(), gib_read: z.number(), currency: z.string() }),
+});
+const AuditEntrySchema = z.object({
+  seq: z.int(),
+  at: Time,
+  actor: z.string(),
+  role: z.string(),
+  namespace: z.string().nullable(),
+  action: z.string(),
+  target: z.string().nullable(),
+  source_ip: z.string().nullable(),
+  outcome: z.enum(['ok', 'denied', 'error']),
+  status: z.int(),
+  prev_hash: z.string(),
+  hash: z.string(),
+});
+
+const API_SCHEMAS: Record<string, z.ZodType> = {
+  ErrorBody: ErrorBodySchema,
+  JobView: JobViewSchema,
+  WorkerView: WorkerViewSchema,
+  Usage: UsageSchema,
+  AuditEntry: AuditEntrySchema,
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const errors = Object.fromEntries(
+  [
+    ['400', 'validation error (details.issues lists each problem with its JSON path)'],
+    ['401', 'token missing, malformed, unknown, revoked or expired'],
+    ['403', 'the token’s role may not do this'],
+    ['404', 'no such job in the caller’s namespace'],
+    ['503', 'the job store cannot take writes; nothing was accepted'],
+  ].map(([code, description]) => [code, { description, ...json(ref('ErrorBody')) }]),
+);
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const q = (name: string, description: string, schema: unknown = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+const page = (item: string) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) }, next: { type: 'string' } } });
+
+/** The OpenAPI 3.1 document of /api/v1, from the protocol's and the API's zod schemas. */
+export function buildOpenApi(version: string): Record<string, unknown> {
+  const schemas: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(API_SCHEMAS)) {
+    const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+    schemas[name] = rest;
+  }
+  for (const [name, key] of [['Job', 'job'], ['JobResult', 'result'], ['ProgressEvent', 'progress'], ['WorkerRegistration', 'worker']] as const) {
+    const { $schema: _drop, $id: _id, ...rest } = jsonSchema(key);
+    schemas[name] = rest;
+  }
+  const submitBody = { oneOf: [ref('Job'), { type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', maxItems: 1000, items: ref('Job') } } }] };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'guestkit API', version, description: 'Submit and follow VM disk inspection jobs. See docs/api.md.' },
+    servers: [{ url: '/api/v1' }],
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths: {
+      '/jobs': {
+        post: {
+          summary: 'Submit one job or a batch of up to 1,000',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
+          requestBody: { required: true, ...json(submitBody) },
+          responses: {
+            '202': { description: 'accepted (durably pending)', ...json({ oneOf: [{ type: 'object', properties: { job: ref('JobView') } }, { type: 'object', properties: { jobs: { type: 'array', items: ref('JobView') } } }] }) },
+            '409': { description: 'job id taken, or idempotency key used for a different request', ...json(ref('ErrorBody')) },
+            '413': { description: 'body too large', ...json(ref('ErrorBody')) },
+            '415': { description: 'not application/json', ...json(ref('ErrorBody')) },
+            '429': { description: 'namespace quota exceeded (Retry-After)', ...json(ref('ErrorBody')) },
+            ...errors,
+          },
+        },
+        get: {
+          summary: 'List jobs, newest first',
+          parameters: [
+            q('status', 'comma-separated statuses'),
+            q('operation', 'operation name'),
+            q('namespace', 'admins only; others see their own'),
+            q('labels', 'label selector: env=prod,tier!=db,team'),
+            q('image_prefix', 'image path prefix'),
+            q('q', 'text search over id, name, labels, image path'),
+            q('from', 'queued at or after (RFC 3339)', { type: 'string', format: 'date-time' }),
+            q('to', 'queued before (RFC 3339)', { type: 'string', format: 'date-time' }),
+            q('limit', '1..1000, default 100', { type: 'integer', minimum: 1, maximum: 1000 }),
+            q('cursor', 'the previous page’s next'),
+            q('include', '"job" to include documents'),
+          ],
+          responses: { '200': { description: 'a page', ...json(page('JobView')) }, ...errors },
+        },
+      },
+      '/jobs/{id}': {
+        get: { summary: 'One job with its attempts', parameters: [idParam], responses: { '200': { description: 'the job', ...json(ref('JobView')) }, ...errors } },
+        delete: { summary: 'Delete a finished job and its result', parameters: [idParam], responses: { '204': { description: 'deleted' }, '409': { description: 'still active', ...json(ref('ErrorBody')) }, ...errors } },
+      },
+      '/jobs/{id}/result': { get: { summary: 'The result document', parameters: [idParam], responses: { '200': { description: 'result', ...json(ref('JobResult')) }, ...errors } } },
+      '/jobs/{id}/events': {
+        get: {
+          summary: 'Progress: server-sent events (Accept: text/event-stream; Last-Event-ID resumes), or the stored events',
+          parameters: [idParam, q('after', 'resume after this sequence', { type: 'integer' }), q('format', '"jsonl" for JSON lines')],
+          responses: { '200': { description: 'events', content: { 'text/event-stream': { schema: { type: 'string' } }, 'application/json': { schema: page('ProgressEvent') } } }, ...errors },
+        },
+      },
+      '/jobs/{id}/cancel': { post: { summary: 'Cancel a waiting or running job', parameters: [idParam], responses: { '202': { description: 'cancelled or cancelling' }, '409': { description: 'already ended', ...json(ref('ErrorBody')) }, ...errors } } },
+      '/jobs/{id}/retry': { post: { summary: 'Run a failed, timed-out or cancelled job again as a new job', parameters: [idParam], responses: { '202': { description: 'the new job', ...json({ type: 'object', properties: { job: ref('JobView') } }) }, '409': { description: 'not retryable', ...json(ref('ErrorBody')) }, ...errors } } },
+      '/workers': { get: { summary: 'Registered workers', responses: { '200': { description: 'workers', ...json(page('WorkerView')) }, ...errors } } },
+      '/capabilities': { get: { summary: 'What live workers can run', responses: { '200': { description: 'union of capabilities' }, ...errors } } },
+      '/usage': {
+        get: {
+          summary: 'Usage and cost',
+          parameters: [q('namespace', 'admins: any; others: their own'), q('from', 'finished at or after', { type: 'string', format: 'date-time' }), q('to', 'finished before', { type: 'string', format: 'date-time' }), q('group_by', 'operation or day')],
+          responses: { '200': { description: 'sums', ...json(ref('Usage')) }, ...errors },
+        },
+      },
+      '/audit': { get: { summary: 'The audit log (admins)', parameters: [q('limit', 'page size', { type: 'integer' }), q('cursor', 'next page'), q('from', 'since'), q('to', 'before')], responses: { '200': { description: 'entries', ...json(page('AuditEntry')) }, ...errors } } },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } } },
+      '/readyz': { get: { summary: 'Readiness', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'not ready, with the reason' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format' } } } },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}

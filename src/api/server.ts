@@ -1,0 +1,79 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { ApiContext, type ApiDeps } from './context.js';
+import { notFound, sendError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
+import { buildOpenApi } from './openapi.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerClusterRoutes } from './routes/cluster.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerUsageRoutes } from './routes/usage.js';
+import { SseHub } from './sse-hub.js';
+
+export interface ApiOptions {
+  /** Largest request body in bytes (413 above it). */
+  bodyLimit: number;
+  /** Keep-alive comment interval of event streams. */
+  ssePingMs?: number;
+}
+
+export interface Api {
+  app: FastifyInstance;
+  hub: SseHub;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The REST API (docs/api.md): fastify, routes under /api/v1, probes at the root too,
+ * every error as the protocol's error object with a request id.
+ */
+export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit,
+    // a client's own request id is kept when it looks like one
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      const v = Array.isArray(h) ? h[0] : h;
+      return v && REQUEST_ID.test(v) ? v : `req-${randomBytes(8).toString('hex')}`;
+    },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  const hub = new SseHub(deps.events, deps.store, opts.ssePingMs);
+  const api = new ApiContext(deps, hub);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, notFound(`no such endpoint: ${req.method} ${req.url.split('?')[0]}`)));
+
+  const openapi = buildOpenApi(deps.version);
+  app.register(
+    async (v1) => {
+      registerJobRoutes(v1, api);
+      registerEventRoutes(v1, api);
+      registerClusterRoutes(v1, api);
+      registerUsageRoutes(v1, api);
+      registerAuditRoutes(v1, api);
+      registerHealthRoutes(v1, api);
+      v1.get('/openapi.json', async () => openapi);
+    },
+    { prefix: '/api/v1' },
+  );
+  registerHealthRoutes(app, api);
+  app.addHook('onClose', async () => hub.close());
+  return { app, hub };
+}

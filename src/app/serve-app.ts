@@ -1,0 +1,127 @@
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { noAuth, tokenAuthenticator } from '../api/auth.js';
+import { QuotaGate } from '../api/quotas.js';
+import { buildApi } from '../api/server.js';
+import { HttpIntake } from '../intake/http/http-intake.js';
+import { GuestkitError } from '../protocol/errors.js';
+import { openControlStores } from '../store/sqlite/control-db.js';
+import type { ServeConfig } from './serve-config.js';
+import { startWorker, type RunningWorker } from './worker-app.js';
+
+export interface RunningServe {
+  readonly node: RunningWorker;
+  readonly app: FastifyInstance;
+  /** The address the API listens on, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly port: number;
+  /** Where a first admin token was saved when the server made one. */
+  readonly bootstrapTokenFile?: string;
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** The file a first admin token is written to (readable by this user only). */
+export function adminTokenFile(dataDir: string): string {
+  return join(dataDir, 'admin-token');
+}
+
+/**
+ * The composition root of `guestkit serve`: the embedded node (worker pool, SQLite store,
+ * file spool) with the HTTP intake, the control stores (tokens, audit) and the API.
+ */
+export async function startServe(cfg: ServeConfig, version: string): Promise<RunningServe> {
+  ensureDataDir(cfg.dataDir);
+  const control = openControlStores(cfg.dataDir);
+  let http: HttpIntake | undefined;
+  let quotas: QuotaGate | undefined;
+  let node: RunningWorker;
+  try {
+    node = await startWorker(cfg.worker, version, {
+      intakes: (ctx) => [(http = new HttpIntake(ctx))],
+      runningCap: (ns) => quotas?.runningCap(ns) ?? null,
+    });
+  } catch (err) {
+    await control.close();
+    throw err;
+  }
+  const { store, logger } = node;
+  quotas = new QuotaGate(cfg.quotas, async (ns) => {
+    const l = await store.namespaceLoad(ns, Date.now() - 3_600_000);
+    return { queued: l.queued, running: l.running, submittedLastHour: l.submittedSince };
+  });
+  const intake = http!;
+  const { app } = buildApi(
+    {
+      store,
+      events: node.events,
+      registry: node.registry,
+      pathPolicy: node.pathPolicy,
+      auth: cfg.auth === 'none' ? noAuth : tokenAuthenticator(control.tokens),
+      authMethod: cfg.auth === 'none' ? 'none' : 'bearer',
+      audit: control.audit,
+      quotas,
+      intake,
+      usage: (q) => store.usage(q),
+      prices: cfg.prices,
+      ready: () => node.ready(),
+      metrics: node.metrics.registry,
+      logger,
+      version,
+    },
+    { bodyLimit: cfg.bodyLimit },
+  );
+  let bootstrapTokenFile: string | undefined;
+  if (cfg.auth === 'none') logger.warn({ host: cfg.host }, '--auth none: every caller on this machine is an admin; use tokens when others share it');
+  else if ((await control.tokens.list({})).length === 0) {
+    const made = await control.tokens.create({ namespace: 'default', role: 'admin', description: 'first admin token, made by guestkit serve' });
+    bootstrapTokenFile = adminTokenFile(cfg.dataDir);
+    writeFileSync(bootstrapTokenFile, made.token + '\n', { mode: 0o600 });
+    logger.warn({ file: bootstrapTokenFile, token_id: made.record.id }, 'no tokens yet: made an admin token and saved it (readable by this user only); make others with `guestkit token create`');
+  }
+  let address: string;
+  try {
+    address = await app.listen({ host: cfg.host, port: cfg.port });
+  } catch (err) {
+    await node.shutdown('listen failed');
+    await control.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GuestkitError('USAGE_ERROR', `cannot listen on ${cfg.host}:${cfg.port}: ${code ?? (err as Error).message}${code === 'EADDRINUSE' ? ' (another process has this port; pick one with --port)' : ''}`, { phase: 'validation' });
+  }
+  const port = (app.server.address() as { port: number }).port;
+  const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
+  logger.info({ url, port, api: `${url}/api/v1`, data_dir: cfg.dataDir, auth: cfg.auth }, 'api ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    node,
+    app,
+    url,
+    port,
+    bootstrapTokenFile,
+    shutdown(reason = 'shutdown') {
+      stopping ??= (async () => {
+        await app.close();
+        await node.shutdown(reason);
+        await control.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The data dir is made when missing, its parent must exist (a typo must not build a tree). */
+function ensureDataDir(dir: string): void {
+  try {
+    if (statSync(dir).isDirectory()) return;
+    throw new GuestkitError('USAGE_ERROR', `--data-dir ${dir} is not a folder`, { phase: 'validation' });
+  } catch (err) {
+    if (err instanceof GuestkitError) throw err;
+  }
+  try {
+    if (!statSync(dirname(dir)).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw new GuestkitError('USAGE_ERROR', `--data-dir ${dir}: its parent ${dirname(dir)} does not exist (only the data folder itself is created)`, { phase: 'validation' });
+  }
+  mkdirSync(dir);
+}
