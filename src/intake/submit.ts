@@ -14,7 +14,7 @@ export async function submitJob(
   job: JobDocument,
   opts: SubmitOptions = {},
 ): Promise<SubmitOutcome> {
-  const out = await deps.store.submit({ job, source: opts.source, owner: opts.owner });
+  const out = await deps.store.submit({ job, source: opts.source, owner: opts.owner, exclusive: opts.exclusive });
   if (out.kind !== 'accepted') return out;
   deps.queue.enqueue({ job, source: opts.source, cancel: job.execution.cancellable ? opts.cancel : undefined });
   deps.events.emit('submitted', { job, source: opts.source, resumed: out.resumed });

@@ -22,6 +22,8 @@ export interface SubmitOptions {
   owner?: string;
   /** A cancel that came with the job: it ends cancelled without running (cancellable jobs only). */
   cancel?: string;
+  /** Only a job id the store does not know yet is accepted (HTTP submits; restart recovery resumes). */
+  exclusive?: boolean;
 }
 
 export type CancelOutcome = 'cancelled' | 'cancelling' | 'refused' | 'unknown';

@@ -92,6 +92,8 @@ export interface SubmitInput {
   source?: string;
   /** The worker whose intake holds the job (spool claim); unset for shared intakes (HTTP). */
   owner?: string;
+  /** A new job only: an id the store knows already is a duplicate, even while pending (HTTP). */
+  exclusive?: boolean;
 }
 
 /** Where a job stands, without its document (what the hot path needs). */

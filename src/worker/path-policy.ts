@@ -65,8 +65,11 @@ export class PathPolicy {
     try {
       await this.resolve(path, field);
     } catch (err) {
-      if (err instanceof GuestkitError && err.code === 'IMAGE_NOT_FOUND') return;
-      throw err;
+      if (!(err instanceof GuestkitError) || err.code !== 'IMAGE_NOT_FOUND') throw err;
+      // not there: its nearest existing folder must still be inside the roots (no symlink out)
+      if (this.restricted) {
+        await this.checkOutputUnderRoots(path, (why) => new GuestkitError('PATH_NOT_ALLOWED', `${field}: ${path}: ${why}`, { phase: 'validation', details: { field, path, allowed_roots: this.roots } }));
+      }
     }
   }
 

@@ -252,6 +252,15 @@ export function jobStoreContract(f: StoreFactory): void {
     assert.deepEqual(await ids({ namespace: 'default' }), ['c-img-01', 'c-img-02'], 'no namespace is the default one');
   });
 
+  withStore('an exclusive submit accepts new ids only, even while the known one waits', async (s) => {
+    assert.equal((await s.submit({ job: jobDoc('c-excl-01'), exclusive: true })).kind, 'accepted');
+    const again = await s.submit({ job: jobDoc('c-excl-01', { payload: { type: 'system.echo.v1', data: { other: 1 } } } as Partial<JobDocument>), exclusive: true });
+    assert.equal(again.kind, 'duplicate');
+    assert.equal(again.state.status, 'pending');
+    assert.deepEqual((await s.get('c-excl-01'))!.job.payload.data, { id: 'c-excl-01' }, 'the stored document is untouched');
+    assert.equal((await s.submit({ job: jobDoc('c-excl-01') })).kind, 'accepted', 'a resume (restart recovery) still takes it');
+  });
+
   withStore('remove: finished jobs only, with everything kept about them', async (s) => {
     await s.submit({ job: jobDoc('c-rm-01') });
     assert.equal(await s.remove('c-rm-01'), 'active');

@@ -124,7 +124,7 @@ async function submitOne(api: ApiContext, job: JobDocument): Promise<{ view: Job
     }
   }
   const now = Date.now();
-  const out = await intake.submit(job, { source: 'http' });
+  const out = await intake.submit(job, { source: 'http', exclusive: true });
   if (out.kind === 'accepted') return { view: acceptedView(job, out.state, now), replayed: false };
   // the id exists: the same job posted again while it waits or runs is fine; anything else is a conflict
   const rec = await store.get(job.job_id);

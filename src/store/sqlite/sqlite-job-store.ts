@@ -111,7 +111,7 @@ export class SqliteJobStore implements JobStore {
       return { kind: 'accepted', state: { jobId: job.job_id, status: 'pending', attempt: 0, workerId: input.owner ?? null, source: input.source ?? null }, resumed: false };
     }
     // a finished job, or one held by another worker (or by the owner's previous life: restart recovery resolves it)
-    if (row.status !== 'pending') return { kind: 'duplicate', state: stateOf(row) };
+    if (row.status !== 'pending' || input.exclusive) return { kind: 'duplicate', state: stateOf(row) };
     const source = input.source ?? row.source;
     this.s.resubmit.run({ job_id: row.job_id, worker_id: input.owner ?? null, source, now });
     return { kind: 'accepted', state: { ...stateOf(row), workerId: input.owner ?? null, source }, resumed: true };
