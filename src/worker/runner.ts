@@ -6,6 +6,7 @@ import { GuestkitError, toProtocolError, type ProtocolError } from '../protocol/
 import { endSpan, jobParentContext, spanContextOf, startSpan } from '../observability/tracing.js';
 import type { PathPolicy } from './path-policy.js';
 import type { ThreadPool } from './thread-pool.js';
+import { cpuSecondsOf, imageBytes, usageFigures, type AttemptUsage, type ThreadUsage } from './usage.js';
 
 /** Why an attempt was stopped from outside its handler. `store`: what it recorded was lost; it runs again. */
 export type AbortKind = 'timeout' | 'cancel' | 'drain' | 'store';
@@ -31,10 +32,22 @@ export interface Attempt {
   progress(u: ProgressUpdate): void;
 }
 
+/**
+ * `usage`: what the attempt consumed (also merged into a completed output's metrics).
+ * Optional for runners that measure nothing (test fakes).
+ */
 export type AttemptOutcome =
-  | { kind: 'completed'; output: HandlerOutput; bytesRead: number }
-  | { kind: 'failed'; error: unknown; bytesRead: number }
-  | { kind: 'aborted'; reason: AbortKind; bytesRead: number };
+  | { kind: 'completed'; output: HandlerOutput; bytesRead: number; usage?: AttemptUsage }
+  | { kind: 'failed'; error: unknown; bytesRead: number; usage?: AttemptUsage }
+  | { kind: 'aborted'; reason: AbortKind; bytesRead: number; usage?: AttemptUsage };
+
+/** What an attempt measured so far (a stopped thread leaves its last report). */
+interface Meter {
+  read: { bytes: number };
+  cpuSeconds: number;
+  peakMb: number;
+  imageBytes: number;
+}
 
 export interface RunnerOptions {
   workerId: string;
@@ -69,14 +82,18 @@ export class JobRunner implements AttemptRunner {
     const timer = setTimeout(() => stop(new AttemptAborted('timeout', 'timeout')), Math.max(0, a.timeoutMs));
     const aborted = new Promise<never>((_, reject) => ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason as Error), { once: true }));
     aborted.catch(() => undefined);
-    const read = { bytes: 0 };
+    const t0 = performance.now();
+    const m: Meter = { read: { bytes: 0 }, cpuSeconds: 0, peakMb: 0, imageBytes: 0 };
+    const usage = () => usageFigures({ wallMs: performance.now() - t0, cpuSeconds: m.cpuSeconds, peakMb: m.peakMb, imageBytes: m.imageBytes });
     try {
-      const output = await Promise.race([this.attempt(a, ctl.signal, read), aborted]);
-      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: read.bytes };
-      return { kind: 'completed', output, bytesRead: read.bytes };
+      const output = await Promise.race([this.attempt(a, ctl.signal, m), aborted]);
+      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: m.read.bytes, usage: usage() };
+      const u = usage();
+      // measured figures win over a handler's; its own keys (disk_read_bytes) stay
+      return { kind: 'completed', output: { ...output, metrics: { ...output.metrics, ...u } }, bytesRead: m.read.bytes, usage: u };
     } catch (error) {
-      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: read.bytes };
-      return { kind: 'failed', error, bytesRead: read.bytes };
+      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: m.read.bytes, usage: usage() };
+      return { kind: 'failed', error, bytesRead: m.read.bytes, usage: usage() };
     } finally {
       clearTimeout(timer);
       a.signal.removeEventListener('abort', onOuter);
@@ -84,7 +101,7 @@ export class JobRunner implements AttemptRunner {
   }
 
   /** Path policy and checksum (before any parsing), then the handler. */
-  private async attempt(a: Attempt, signal: AbortSignal, read: { bytes: number }): Promise<HandlerOutput> {
+  private async attempt(a: Attempt, signal: AbortSignal, m: Meter): Promise<HandlerOutput> {
     const { job, prepared } = a;
     a.progress({ phase: 'validation', progress_percent: 0, message: `attempt ${a.attempt} of ${job.execution.max_attempts} started` });
     const parent = spanContextOf(a.span, jobParentContext(job.observability));
@@ -96,11 +113,12 @@ export class JobRunner implements AttemptRunner {
           const real = await this.o.pathPolicy.resolve(ref.path, `payload.data.${ref.field}`);
           if (ref.checksum) {
             a.progress({ phase: 'validation', message: `verifying sha256 of ${ref.path}` });
-            read.bytes += await verifySha256(real, ref.checksum, `payload.data.${ref.field.replace(/\.path$/, '')}.checksum`, signal);
+            m.read.bytes += await verifySha256(real, ref.checksum, `payload.data.${ref.field.replace(/\.path$/, '')}.checksum`, signal);
           }
           resolved.push(real);
         }
         for (const out of prepared.outputs) await this.o.pathPolicy.checkOutput(out.path, `payload.data.${out.field}`);
+        m.imageBytes = await imageBytes(resolved);
       } catch (err) {
         endSpan(span, toProtocolError(err));
         throw err;
@@ -109,7 +127,7 @@ export class JobRunner implements AttemptRunner {
     }
     const span = startSpan('execute', parent, { 'guestkit.isolation': a.handler.isolation, 'guestkit.attempt': a.attempt });
     try {
-      const out = await this.handler(a, signal, resolved);
+      const out = await this.handler(a, signal, resolved, m);
       endSpan(span);
       return out;
     } catch (err) {
@@ -118,18 +136,45 @@ export class JobRunner implements AttemptRunner {
     }
   }
 
-  private async handler(a: Attempt, signal: AbortSignal, resolved: string[]): Promise<HandlerOutput> {
+  private async handler(a: Attempt, signal: AbortSignal, resolved: string[], m: Meter): Promise<HandlerOutput> {
     const { job } = a;
     const allowedRoots = this.o.pathPolicy.allowedRoots();
     if (a.handler.isolation === 'inline') {
-      return a.prepared.run({ job, attempt: a.attempt, workerId: this.o.workerId, signal, resolvedImages: resolved, allowedRoots, progress: a.progress });
+      // The main thread runs nothing else while the handler's synchronous part runs: that
+      // time is the handler's. Continuations after an await share the thread and are not
+      // told apart, nor is its heap (peak_memory_mb stays 0 for inline handlers).
+      const t0 = performance.now();
+      let running: Promise<HandlerOutput>;
+      try {
+        running = a.prepared.run({ job, attempt: a.attempt, workerId: this.o.workerId, signal, resolvedImages: resolved, allowedRoots, progress: a.progress });
+      } finally {
+        m.cpuSeconds = (performance.now() - t0) / 1000;
+      }
+      return running;
     }
     const cap = memoryCapOf(job) ?? this.o.memoryLimitMb;
+    let clock: ThreadUsage['clock'];
+    // runs before the pool's own abort listener terminates the thread: a thread stuck in
+    // a loop sends nothing, but its clock can still be read from here
+    const onAbort = () => {
+      const now = clock && cpuSecondsOf(clock.tid);
+      if (clock && now !== undefined) m.cpuSeconds = Math.max(m.cpuSeconds, now - clock.startSeconds);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
     let reply;
     try {
       reply = await this.o.threads.run(
         { operation: job.operation, job, attempt: a.attempt, workerId: this.o.workerId, resolvedImages: resolved, allowedRoots },
-        { signal, onProgress: a.progress, memoryLimitMb: cap },
+        {
+          signal,
+          onProgress: a.progress,
+          onUsage: (u) => {
+            clock ??= u.clock;
+            m.cpuSeconds = u.cpuSeconds;
+            m.peakMb = u.peakMb;
+          },
+          memoryLimitMb: cap,
+        },
       );
     } catch (err) {
       const exited = /^worker exited with code: (-?\d+)/.exec(String((err as Error)?.message));
@@ -140,6 +185,7 @@ export class JobRunner implements AttemptRunner {
         });
       }
       if ((err as NodeJS.ErrnoException)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        if (cap) m.peakMb = Math.max(m.peakMb, cap); // it reached its cap at least
         throw new GuestkitError('EXECUTION_ERROR', `handler exceeded its memory limit of ${cap ?? 'default'} MiB and was stopped`, {
           phase: 'execution',
           recoverable: false,
@@ -148,9 +194,13 @@ export class JobRunner implements AttemptRunner {
         });
       }
       throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
+    m.cpuSeconds = reply.cpuSeconds;
+    m.peakMb = reply.heapMb;
     if (!reply.ok) throw fromProtocol(reply.error);
-    return { ...reply.output, metrics: { peak_memory_mb: reply.heapMb, ...(reply.output.metrics ?? {}) } };
+    return reply.output;
   }
 }
 

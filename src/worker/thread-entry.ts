@@ -4,12 +4,12 @@
  * Errors come back as protocol errors (class identity does not survive the thread hop).
  */
 import type { MessagePort } from 'node:worker_threads';
-import { getHeapStatistics } from 'node:v8';
 import { builtinRegistry, testHandlersEnabled } from '../jobs/registry.js';
 import type { HandlerOutput, ProgressUpdate } from '../jobs/types.js';
 import type { JobDocument } from '../protocol/envelope.js';
 import { GuestkitError, toProtocolError, type ProtocolError } from '../protocol/errors.js';
 import { validationError } from '../protocol/validate.js';
+import { threadCpuSeconds, threadMemoryMb, threadTaskId, type ThreadUsage } from './usage.js';
 
 export interface ThreadTask {
   operation: string;
@@ -21,14 +21,32 @@ export interface ThreadTask {
   port: MessagePort;
 }
 
+/** `heapMb`: the thread's peak memory during the task; `cpuSeconds`: its CPU time. */
 export type ThreadReply =
-  | { ok: true; output: HandlerOutput; heapMb: number }
-  | { ok: false; error: ProtocolError; heapMb: number };
+  | { ok: true; output: HandlerOutput; heapMb: number; cpuSeconds: number }
+  | { ok: false; error: ProtocolError; heapMb: number; cpuSeconds: number };
+
+/** A message on the task's port that is not progress: the usage so far. */
+export interface UsageMessage {
+  usage: ThreadUsage;
+}
+
+/** How often a running task samples its memory and reports its usage (while its event loop turns). */
+const SAMPLE_MS = 100;
 
 const registry = builtinRegistry({ testHandlers: testHandlersEnabled() });
 
 export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
-  const heapMb = () => Math.round(getHeapStatistics().total_heap_size / 1048576);
+  const cpu0 = threadCpuSeconds();
+  let peak = threadMemoryMb();
+  const usage = (): ThreadUsage => {
+    peak = Math.max(peak, threadMemoryMb());
+    return { cpuSeconds: threadCpuSeconds() - cpu0, peakMb: peak };
+  };
+  const tid = threadTaskId();
+  if (tid !== undefined) task.port.postMessage({ usage: { cpuSeconds: 0, peakMb: peak, clock: { tid, startSeconds: cpu0 } } } satisfies UsageMessage);
+  // a terminated thread sends no reply: the runner keeps the last of these
+  const sampler = setInterval(() => task.port.postMessage({ usage: usage() } satisfies UsageMessage), SAMPLE_MS);
   try {
     const def = registry.get(task.operation);
     if (!def) throw new GuestkitError('UNSUPPORTED_OPERATION', `no handler for ${task.operation} in the worker thread`);
@@ -42,12 +60,18 @@ export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
         signal: new AbortController().signal,
         resolvedImages: task.resolvedImages,
         allowedRoots: task.allowedRoots,
-        progress: (u: ProgressUpdate) => task.port.postMessage(u),
+        progress: (u: ProgressUpdate) => {
+          peak = Math.max(peak, threadMemoryMb());
+          task.port.postMessage(u);
+        },
     });
-    return { ok: true, output, heapMb: heapMb() };
+    const u = usage();
+    return { ok: true, output, heapMb: u.peakMb, cpuSeconds: u.cpuSeconds };
   } catch (err) {
-    return { ok: false, error: toProtocolError(err, 'execution'), heapMb: heapMb() };
+    const u = usage();
+    return { ok: false, error: toProtocolError(err, 'execution'), heapMb: u.peakMb, cpuSeconds: u.cpuSeconds };
   } finally {
+    clearInterval(sampler);
     task.port.close();
   }
 }

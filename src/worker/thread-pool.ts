@@ -1,7 +1,8 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ProgressUpdate } from '../jobs/types.js';
-import type { ThreadReply, ThreadTask } from './thread-entry.js';
+import type { ThreadReply, ThreadTask, UsageMessage } from './thread-entry.js';
+import type { ThreadUsage } from './usage.js';
 
 export interface ThreadPoolOptions {
   maxThreads: number;
@@ -33,12 +34,15 @@ export class ThreadPool {
 
   async run(
     task: Omit<ThreadTask, 'port'>,
-    opts: { signal: AbortSignal; onProgress: (u: ProgressUpdate) => void; memoryLimitMb?: number },
+    opts: { signal: AbortSignal; onProgress: (u: ProgressUpdate) => void; onUsage?: (u: ThreadUsage) => void; memoryLimitMb?: number },
   ): Promise<ThreadReply> {
     const cap = Math.max(0, Math.floor(opts.memoryLimitMb ?? this.opts.memoryLimitMb ?? 0));
     const entry = this.poolFor(cap);
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (m: ProgressUpdate) => opts.onProgress(m));
+    port1.on('message', (m: ProgressUpdate | UsageMessage) => {
+      if ('usage' in m) opts.onUsage?.(m.usage);
+      else opts.onProgress(m);
+    });
     entry.busy++;
     try {
       return (await entry.pool.run({ ...task, port: port2 }, { signal: opts.signal, transferList: [port2] })) as ThreadReply;
