@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
@@ -23,8 +23,13 @@ test('guestkit.inspect through the worker: facts of the Debian fixture, in a poo
     const data = r.data as { operating_systems: { distro: string; hostname: string }[] };
     assert.equal(data.operating_systems[0]!.distro, 'debian');
     assert.equal(data.operating_systems[0]!.hostname, 'web-01');
-    const m = r.metrics as { disk_read_bytes: number };
+    const m = r.metrics as Record<'disk_read_bytes' | 'image_bytes' | 'cpu_seconds' | 'wall_seconds' | 'peak_memory_mb', number>;
     assert.ok(m.disk_read_bytes > 0 && m.disk_read_bytes < 477_233_152, `read ${m.disk_read_bytes} bytes, not the whole image`);
+    // the usage figures: the image file's size, the thread's CPU within the attempt's wall time, its memory
+    assert.equal(m.image_bytes, statSync(image).size);
+    assert.ok(m.disk_read_bytes < m.image_bytes, `read ${m.disk_read_bytes} of ${m.image_bytes} bytes`);
+    assert.ok(m.cpu_seconds > 0 && m.cpu_seconds <= m.wall_seconds + 0.01, `cpu ${m.cpu_seconds} s, wall ${m.wall_seconds} s`);
+    assert.ok(m.peak_memory_mb > 0);
     assert.deepEqual(r.outputs, { primary: join(outDir, 'debian.json') });
     assert.deepEqual(JSON.parse(readFileSync(join(outDir, 'debian.json'), 'utf8')).operating_systems[0].hostname, 'web-01');
     const phases = new Set(readEvents(spool, 'inspect-debian-01').map((e) => e.phase));
