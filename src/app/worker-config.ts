@@ -111,7 +111,7 @@ export function resolveWorkerConfig(
     } catch (err) {
       throw bad(`--config ${flags.config}: ${(err as Error).message}`);
     }
-    const schema = opts.extraFileKeys ? FileSchema.extend(Object.fromEntries(opts.extraFileKeys.map((k) => [k, z.unknown()]))) : FileSchema;
+    const schema = opts.extraFileKeys ? FileSchema.extend(Object.fromEntries(opts.extraFileKeys.map((k) => [k, z.unknown().optional()]))) : FileSchema;
     const parsed = schema.safeParse(doc);
     if (!parsed.success) {
       throw bad(`--config ${flags.config}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);

@@ -35,7 +35,12 @@ export async function startServe(opts: { dataDir?: string; args?: string[]; env?
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const daemon = new Daemon(proc);
-  const ready = await daemon.waitForLog((l) => l.msg === 'api ready', 30_000);
+  const ready = await Promise.race([
+    daemon.waitForLog((l) => l.msg === 'api ready', 30_000),
+    daemon.exited.then((e) => {
+      throw new Error(`guestkit serve exited (${e.code ?? e.signal}) before it was ready: ${daemon.stderr.join('')}`);
+    }),
+  ]);
   let adminToken = '';
   try {
     adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
