@@ -9,6 +9,7 @@ import { SCHEMA_NAMES, jsonSchema, type SchemaName } from '../../protocol/json-s
 import { MAX_JOB_TEXT_BYTES, parseJsonText, validateDocument } from '../../protocol/validate.js';
 import { action, EXIT_FAILED, EXIT_OK, usage, writeJson } from '../output.js';
 import { suggest } from '../suggest.js';
+import { registerRemoteJobCommands } from './remote.js';
 
 interface FileReport {
   file: string;
@@ -190,4 +191,6 @@ export function registerJobCommands(program: Command): void {
     .argument('[name]', 'which document', 'job')
     .option('--json', 'errors as JSON on stdout')
     .action(action(schemaCmd));
+
+  registerRemoteJobCommands(job);
 }
