@@ -16,6 +16,8 @@ const MODULES: Record<string, () => Promise<Register>> = {
   cat: async () => (await import('./files.js')).registerFileCommands,
   worker: async () => (await import('./worker.js')).registerWorkerCommands,
   serve: async () => (await import('./serve.js')).registerServeCommands,
+  workers: async () => (await import('./fleet.js')).registerFleetCommands,
+  usage: async () => (await import('./fleet.js')).registerFleetCommands,
   token: async () => (await import('./token.js')).registerTokenCommands,
   audit: async () => (await import('./audit.js')).registerAuditCommands,
 };
