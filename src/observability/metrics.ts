@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+type UsageLabel = 'namespace' | 'operation' | 'status';
+
 /** The worker's Prometheus metrics, in their own registry (several workers may share a process in tests). */
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -10,6 +12,11 @@ export class WorkerMetrics {
   readonly queueDepth: Gauge;
   readonly imageBytesRead: Counter<'operation'>;
   readonly retries: Counter<'operation'>;
+  /** Usage of finished jobs (what GET /usage sums), by namespace, operation and final status. */
+  readonly jobsFinished: Counter<UsageLabel>;
+  readonly jobCpuSeconds: Counter<UsageLabel>;
+  readonly jobWallSeconds: Counter<UsageLabel>;
+  readonly jobReadBytes: Counter<UsageLabel>;
   readonly spoolRejected: Counter<'reason'>;
   readonly storeAvailable: Gauge;
   readonly storeFailures: Counter;
@@ -44,6 +51,11 @@ export class WorkerMetrics {
       ...(depth ? { collect: function (this: Gauge) { this.set(depth()); } } : {}),
     });
     this.imageBytesRead = new Counter({ name: 'guestkit_image_read_bytes_total', help: 'Bytes read from disk images', labelNames: ['operation'], registers: r });
+    const usage = { labelNames: ['namespace', 'operation', 'status'] as const, registers: r };
+    this.jobsFinished = new Counter({ name: 'guestkit_jobs_finished_total', help: 'Jobs that ended, by namespace, operation and final status', ...usage });
+    this.jobCpuSeconds = new Counter({ name: 'guestkit_job_cpu_seconds_total', help: 'CPU seconds of the last attempt of finished jobs (metrics.cpu_seconds)', ...usage });
+    this.jobWallSeconds = new Counter({ name: 'guestkit_job_wall_seconds_total', help: 'Wall seconds of the last attempt of finished jobs (metrics.wall_seconds)', ...usage });
+    this.jobReadBytes = new Counter({ name: 'guestkit_job_read_bytes_total', help: 'Bytes finished jobs read from disk images (metrics.disk_read_bytes)', ...usage });
     this.retries = new Counter({ name: 'guestkit_job_retries_total', help: 'Attempts scheduled again after a retryable failure', labelNames: ['operation'], registers: r });
     this.storeAvailable = new Gauge({ name: 'guestkit_store_available', help: '1 while the job store takes writes, 0 while it fails (jobs are kept and retried)', registers: r });
     this.storeAvailable.set(1);
