@@ -112,6 +112,8 @@ export interface OperatingSystem {
   name: string;
   distro: string;
   product_name?: string;
+  /** os-release's PRETTY_NAME ("Debian GNU/Linux 12 (bookworm)"); product_name follows libguestfs and can be a bare version. */
+  pretty_name?: string;
   product_variant?: string;
   major_version: number;
   minor_version: number;

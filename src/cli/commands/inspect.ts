@@ -36,12 +36,20 @@ function summary(r: Inspection, explain: boolean): string {
   return out.join('\n');
 }
 
+/** "Debian GNU/Linux 12 (bookworm) — debian 12.15, x86_64": the name a person knows, then the exact version. */
+export function osTitle(os: OperatingSystem): string {
+  // libguestfs's product name for Debian is the bare debian_version ("12.15"): no name to show.
+  const name = os.pretty_name ?? (os.product_name && /[a-z]/i.test(os.product_name) ? os.product_name : undefined);
+  let exact = `${os.distro} ${os.major_version}.${os.minor_version}`;
+  if (os.product_name && /^\d+(\.\d+)+$/.test(os.product_name) && os.product_name.startsWith(`${os.major_version}.`)) exact = `${os.distro} ${os.product_name}`;
+  if (os.build_id) exact += ` build ${os.build_id}`;
+  const facts = `${exact}, ${os.arch ?? 'unknown arch'}`;
+  return name ? `${name} — ${facts}` : facts;
+}
+
 function osSummary(os: OperatingSystem, explain: boolean): string[] {
-  const ver = `${os.major_version}.${os.minor_version}`;
-  // libguestfs's product name for Debian is just the version; say the distro too.
-  const title = os.product_name && /[a-z]/i.test(os.product_name) ? os.product_name : `${os.distro} ${os.product_name ?? ver}`;
   const lines = [
-    `${title} (${os.distro} ${ver}, ${os.arch ?? 'unknown arch'}) on ${os.root}`,
+    `${osTitle(os)} on ${os.root}`,
     `  hostname:     ${os.hostname ?? '(unknown)'}`,
     `  osinfo:       ${os.osinfo}`,
     `  mounts:       ${Object.entries(os.mountpoints).map(([m, d]) => `${m}=${d}`).join(' ')}`,

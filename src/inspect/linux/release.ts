@@ -4,6 +4,7 @@ import { parseKeyValue, parseMajorMinor } from '../parse.js';
 export interface ReleaseFacts {
   distro: string;
   product_name?: string;
+  pretty_name?: string;
   product_variant?: string;
   major_version: number;
   minor_version: number;
@@ -12,6 +13,7 @@ export interface ReleaseFacts {
 interface Draft {
   distro?: string;
   product_name?: string;
+  pretty_name?: string;
   product_variant?: string;
   version?: [number, number];
 }
@@ -72,7 +74,10 @@ const parseOsRelease: Parser = async (g, file, d) => {
     else g.warn(`${file}: unknown ID=${id}`);
   }
   const pretty = kv.get('PRETTY_NAME');
-  if (pretty) d.product_name = pretty;
+  if (pretty) {
+    d.product_name = pretty;
+    d.pretty_name ??= pretty; // /etc/os-release overrides /usr/lib/os-release
+  }
   const variant = kv.get('VARIANT');
   if (variant) d.product_variant = variant;
   const vid = kv.get('VERSION_ID');
@@ -212,6 +217,7 @@ export async function detectRelease(g: GuestView): Promise<ReleaseFacts> {
   return {
     distro: d.distro ?? 'unknown',
     ...(d.product_name !== undefined ? { product_name: d.product_name } : {}),
+    ...(d.pretty_name !== undefined ? { pretty_name: d.pretty_name } : {}),
     ...(d.product_variant !== undefined ? { product_variant: d.product_variant } : {}),
     major_version: d.version?.[0] ?? 0,
     minor_version: d.version?.[1] ?? 0,
