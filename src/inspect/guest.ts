@@ -4,7 +4,7 @@ import { Vfs } from '../fs/vfs.js';
 import { classifyFilesystem, type FsRole } from './classify.js';
 import { resolveSpec, type GuestDevice } from './devices.js';
 import { GuestView } from './guest-view.js';
-import { isMountable, mountOption, parseCrypttab, parseFstab } from './linux/fstab.js';
+import { expectsDevice, isMountable, mountOption, parseCrypttab, parseFstab } from './linux/fstab.js';
 import type { CrypttabEntry, FstabEntry } from './types.js';
 
 /** A filesystem that can be mounted, optionally a Btrfs subvolume of it. */
@@ -111,23 +111,28 @@ export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool
   const mountpoints: Record<string, string> = { '/': root.device.device };
   const filesystems = new Set<string>([root.device.device]);
   for (const e of fstab) {
-    const dev = resolveSpec(e.spec, devices);
+    // The kernel's name for whatever it booted as root.
+    const dev = e.file === '/' && e.spec === '/dev/root' ? root.device : resolveSpec(e.spec, devices);
     if (dev) e.device = dev.device;
     // A dm-crypt mapping opened from crypttab at boot: its backing device is what the disks hold.
     const crypt = dev ? undefined : cryptMapping(e.spec, crypttab, devices);
     if (crypt?.backing) filesystems.add(crypt.backing.device);
     if (e.vfstype === 'swap') {
       if (dev) filesystems.add(dev.device);
-      else if (!crypt && !isSwapFile(e.spec)) warnings.push(`fstab: swap ${e.spec} not found on the given disks`);
+      else if (!crypt && expectsDevice(e)) warnings.push(`fstab: swap ${e.spec} not found on the given disks`);
       continue;
     }
     if (!isMountable(e)) continue;
-    if (e.file === '/') continue;
+    if (e.file === '/') {
+      // The root was found by its contents; an fstab naming a device no disk holds is still worth saying.
+      if (!dev && !crypt && expectsDevice(e)) warnings.push(`fstab: ${e.spec} (for /) not found on the given disks; the root inspected is ${root.device.device}`);
+      continue;
+    }
     if (!dev) {
       if (crypt) {
         const where = crypt.backing?.device ?? `${crypt.entry.device}, not found on the given disks`;
         warnings.push(`fstab: ${e.file} is on the encrypted volume ${crypt.entry.name} (${where}), which cannot be read without its key`);
-      } else if (!isRemovableMedia(e.spec) && !e.options.split(',').includes('noauto')) {
+      } else if (expectsDevice(e)) {
         warnings.push(`fstab: ${e.spec} (for ${e.file}) not found on the given disks`);
       }
       continue;
@@ -159,16 +164,6 @@ function cryptMapping(spec: string, crypttab: CrypttabEntry[], devices: GuestDev
   if (!entry) return undefined;
   const backing = resolveSpec(entry.device, devices);
   return backing ? { entry, backing } : { entry };
-}
-
-/** A swap file (/swap.img, /swapfile) lives inside a mounted filesystem, not on a device of its own. */
-function isSwapFile(spec: string): boolean {
-  return spec.startsWith('/') && !spec.startsWith('/dev/');
-}
-
-/** CD-ROM and floppy lines installers leave in fstab: no disk image holds them. */
-function isRemovableMedia(spec: string): boolean {
-  return /^\/dev\/(?:sr\d+|scd\d+|cdrom\d*|dvd\d*|fd\d+|floppy)$/.test(spec) || spec.startsWith('/dev/iso9660/');
 }
 
 /**

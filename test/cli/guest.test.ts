@@ -53,8 +53,11 @@ test('guestkit cat on a missing guest path: exit 1 and a clear message, no stack
 test('guestkit inspect: summary by default, the document with --json, NO_OS_FOUND with the layout', async () => {
   const sum = await runCli(['inspect', fixture('inspect', 'rpm-guest.qcow2')]);
   assert.equal(sum.code, 0, sum.stderr);
-  assert.match(sum.stdout, /Rocky Linux 9\.3 \(Blue Onyx\) \(rocky 9\.3, x86_64\) on \/dev\/sda1/);
+  assert.match(sum.stdout, /^Rocky Linux 9\.3 \(Blue Onyx\) — rocky 9\.3, x86_64 on \/dev\/sda1$/m);
   assert.match(sum.stdout, /packages:\s+7 \(rpm\/dnf\)/);
+  // fstab names a root LV and an ESP that no disk holds.
+  assert.match(sum.stdout, /^ {2}warning: {6}fstab: \/dev\/mapper\/rl-root \(for \/\) not found on the given disks; the root inspected is \/dev\/sda1$/m);
+  assert.match(sum.stdout, /^ {2}warning: {6}fstab: UUID=0000-0000 \(for \/boot\/efi\) not found on the given disks$/m);
   const json = await runCli(['inspect', '--json', fixture('inspect', 'rpm-guest.qcow2')]);
   assert.equal((JSON.parse(json.stdout) as { operating_systems: { hostname: string }[] }).operating_systems[0]!.hostname, 'db-02.example.com');
   const none = await runCli(['inspect', fixture('inspect', 'rpm-Packages.bdb'), '--format', 'raw']);
@@ -63,4 +66,16 @@ test('guestkit inspect: summary by default, the document with --json, NO_OS_FOUN
   assert.match(none.stderr, /^guestkit: NO_OS_FOUND: /);
   const usage = await runCli(['inspect']);
   assert.equal(usage.code, 2);
+});
+
+test('guestkit inspect summary: the name a person knows first (os-release PRETTY_NAME), then the exact version and arch', async () => {
+  const r = await runCli(['inspect', '--no-packages', debian()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Debian GNU\/Linux 12 \(bookworm\) — debian 12\.\d+, x86_64 on \/dev\/sda4$/m);
+  const mb = await runCli(['inspect', fixture('inspect', 'multiboot.qcow2')]);
+  // No os-release: the release file's first line is the name; a bare debian_version gives none.
+  assert.match(mb.stdout, /^Red Hat Enterprise Linux Server release 7\.9 \(Maipo\) — rhel 7\.9, x86_64 on \/dev\/sda1$/m);
+  assert.match(mb.stdout, /^debian 11\.9, x86_64 on \/dev\/sda4$/m);
+  const win = await runCli(['inspect', '--no-packages', fixture('windows', 'server2019.qcow2')]);
+  assert.match(win.stdout, /^Windows Server 2019 Standard — windows 10\.0 build 17763, x86_64 on \/dev\/sda2$/m);
 });
