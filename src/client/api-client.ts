@@ -135,7 +135,7 @@ export class ApiClient {
       retryable: (err) => err instanceof GuestkitError && err.code === 'UNAVAILABLE',
       connect: async (lastEventId, signal) => {
         const headers: Record<string, string> = { accept: 'text/event-stream' };
-        if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+        if (lastEventId) headers['last-event-id'] = lastEventId;
         const res = await this.fetch('GET', path, { headers }, signal);
         if (!res.ok) throw await this.httpError('GET', path, res);
         if (!res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) {

@@ -7,7 +7,7 @@ import type { SseMessage } from './types.js';
  * line dispatches; several `data:` lines join with "\n"; a block without data is dropped.
  */
 export class SseParser {
-  /** The last `id:` seen on this stream (what a reconnect sends as Last-Event-ID). */
+  /** The id of the last complete event block (what a reconnect sends as Last-Event-ID). */
   lastEventId: string | undefined;
   /** The server's `retry:` advice in ms. */
   retryMs: number | undefined;
@@ -63,7 +63,7 @@ export class SseParser {
         this.data.push(value);
         break;
       case 'id':
-        if (!value.includes('\0')) this.lastEventId = this.id = value;
+        if (!value.includes('\0')) this.id = value; // committed at the blank line: a torn event must not count
         break;
       case 'retry':
         if (/^\d+$/.test(value)) this.retryMs = Number(value);
@@ -73,6 +73,7 @@ export class SseParser {
   }
 
   private dispatch(out: SseMessage[]): void {
+    if (this.id !== undefined) this.lastEventId = this.id;
     if (this.data.length > 0) {
       const msg: SseMessage = { event: this.event || 'message', data: this.data.join('\n') };
       if (this.id !== undefined) msg.id = this.id;
@@ -129,11 +130,12 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<SseMess
       idle = setTimeout(() => ctl.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
     };
     let reason: string;
+    let open = false;
     try {
       const parser = new SseParser(lastEventId);
       arm();
       const body = await opts.connect(lastEventId, ctl.signal);
-      connected = true;
+      connected = open = true;
       const reader = body.getReader();
       try {
         for (;;) {
@@ -155,7 +157,8 @@ export async function* followEvents(opts: FollowOptions): AsyncGenerator<SseMess
       reason = 'the server closed the stream before the final event';
     } catch (err) {
       opts.signal?.throwIfAborted();
-      if (!connected || !(opts.retryable?.(err) ?? true)) throw err;
+      // a stream that broke while open is a drop; a refused reconnect may be final (404, 401)
+      if (!connected || (!open && !(opts.retryable?.(err) ?? true))) throw err;
       reason = (err as Error)?.message ?? String(err);
     } finally {
       clearTimeout(idle);
