@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from '../../app/serve-config.js';
 import { GuestkitError } from '../../protocol/errors.js';
-import { ROLES, type Role, type TokenRecord } from '../../ports/token-store.js';
+import { checkCreateInput, ROLES, type Role, type TokenRecord } from '../../ports/token-store.js';
 import { controlDbFile, openControlStores, type ControlStores } from '../../store/sqlite/control-db.js';
 import { table } from '../format.js';
 import { action, EXIT_OK, usage, writeJson } from '../output.js';
@@ -82,10 +82,17 @@ interface CreateFlags {
 }
 
 async function createCmd(flags: CreateFlags): Promise<number> {
-  const expiresAt = parseExpires(flags.expires ?? 'never', Date.now());
+  const input = { namespace: flags.namespace, role: flags.role as Role, expiresAt: parseExpires(flags.expires ?? 'never', Date.now()), description: flags.description };
+  try {
+    checkCreateInput(input, Date.now()); // before any database is made
+  } catch (err) {
+    // a wrong namespace or description is the caller's mistake: exit 2 like the other usage errors
+    if (err instanceof GuestkitError && err.code === 'VALIDATION_ERROR') throw usage(err.message.replace(/^(\w+)/, '--$1'));
+    throw err;
+  }
   const c = openControl(dataDirOf(flags.dataDir), { create: true });
   try {
-    const { token, record } = await c.tokens.create({ namespace: flags.namespace, role: flags.role as Role, expiresAt, description: flags.description });
+    const { token, record } = await c.tokens.create(input);
     await c.audit.append({
       actor: cliActor(),
       role: 'admin',
@@ -111,10 +118,6 @@ async function createCmd(flags: CreateFlags): Promise<number> {
     ];
     process.stdout.write(`${table(rows)}\n\nStore the token now: it cannot be shown again (only its hash is kept).\n`);
     return EXIT_OK;
-  } catch (err) {
-    // a wrong namespace or description is the caller's mistake: exit 2 like the other usage errors
-    if (err instanceof GuestkitError && err.code === 'VALIDATION_ERROR') throw usage(err.message.replace(/^(\w+)/, '--$1'));
-    throw err;
   } finally {
     await c.close();
   }
