@@ -1,6 +1,7 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import { noAuth, tokenAuthenticator } from '../api/auth.js';
 import { QuotaGate } from '../api/quotas.js';
 import { buildApi } from '../api/server.js';
@@ -51,7 +52,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
     return { queued: l.queued, running: l.running, submittedLastHour: l.submittedSince };
   });
   const intake = http!;
-  const { app } = buildApi(
+  const { app, hub } = buildApi(
     {
       store,
       events: node.events,
@@ -71,6 +72,14 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
     },
     { bodyLimit: cfg.bodyLimit },
   );
+  new Gauge({
+    name: 'guestkit_api_event_streams',
+    help: 'Server-sent event streams open now',
+    registers: [node.metrics.registry],
+    collect() {
+      this.set(hub.watchers);
+    },
+  });
   let bootstrapTokenFile: string | undefined;
   if (cfg.auth === 'none') logger.warn({ host: cfg.host }, '--auth none: every caller on this machine is an admin; use tokens when others share it');
   else if ((await control.tokens.list({})).length === 0) {
@@ -81,7 +90,8 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
   }
   let address: string;
   try {
-    address = await app.listen({ host: cfg.host, port: cfg.port });
+    // a deep accept queue: thousands of event-stream clients may connect at once
+    address = await app.listen({ host: cfg.host, port: cfg.port, backlog: 4096 });
   } catch (err) {
     await node.shutdown('listen failed');
     await control.close();

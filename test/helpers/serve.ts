@@ -85,7 +85,7 @@ export async function call<T = Record<string, unknown>>(
   }
   const res = await fetch(url + path, { method, headers, body });
   const text = await res.text();
-  const parsed = (res.headers.get('content-type') ?? '').includes('json') && text ? (JSON.parse(text) as T) : (text as unknown as T);
+  const parsed = (res.headers.get('content-type') ?? '').startsWith('application/json') && text ? (JSON.parse(text) as T) : (text as unknown as T);
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
