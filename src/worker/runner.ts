@@ -170,8 +170,8 @@ export class JobRunner implements AttemptRunner {
           onProgress: a.progress,
           onUsage: (u) => {
             clock ??= u.clock;
-            m.cpuSeconds = u.cpuSeconds;
-            m.peakMb = u.peakMb;
+            m.cpuSeconds = Math.max(m.cpuSeconds, u.cpuSeconds);
+            m.peakMb = Math.max(m.peakMb, u.peakMb);
           },
           memoryLimitMb: cap,
         },
