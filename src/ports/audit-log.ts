@@ -40,7 +40,8 @@ export type AuditVerdict = { ok: true; entries: number } | { ok: false; entries:
 /**
  * The append-only, hash-chained audit log. Adapters pass the contract suite in
  * test/store/audit-log.test.ts. `append` resolves once the entry is durable; storage
- * failures reject with StoreUnavailableError and leave the chain as it was.
+ * failures reject with StoreUnavailableError and leave the chain as it was. The chain shows
+ * edits and gaps; dropping the newest entries shows only against a head hash kept elsewhere.
  */
 export interface AuditLog {
   append(input: AuditInput): Promise<AuditEntry>;

@@ -147,6 +147,7 @@ export function auditLogContract(f: AuditLogFactory): void {
     assert.deepEqual(bounded.items.map((e) => e.seq), [10, 9, 8, 7]);
     assert.deepEqual((await log.list({ from: t0 + 1000, limit: 4, cursor: bounded.next })).items.map((e) => e.seq), [6, 5, 4, 3]);
     assert.equal((await log.list({ limit: 10 })).next, undefined, 'no next page when everything fitted');
+    assert.deepEqual([(await log.list({ limit: Number.NaN })).items.length, (await log.list({ limit: 0 })).items.length], [10, 1], 'a bad limit falls back to the default, a small one to 1');
     for (const cursor of ['abc', '0', '-1', '1.5', '']) await assert.rejects(log.list({ cursor }), (e) => isGuestkitError(e, 'VALIDATION_ERROR'), cursor);
   });
 

@@ -98,7 +98,8 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async list(query: { limit?: number; cursor?: string; from?: number; to?: number } = {}): Promise<AuditPage> {
-    const limit = Math.min(MAX_AUDIT_PAGE, Math.max(1, Math.floor(query.limit ?? DEFAULT_AUDIT_PAGE)));
+    const asked = query.limit !== undefined && Number.isFinite(query.limit) ? Math.floor(query.limit) : DEFAULT_AUDIT_PAGE;
+    const limit = Math.min(MAX_AUDIT_PAGE, Math.max(1, asked));
     let before = Number.MAX_SAFE_INTEGER;
     if (query.cursor !== undefined) {
       if (!/^[1-9]\d{0,15}$/.test(query.cursor)) {
