@@ -100,10 +100,7 @@ export class ApiContext {
   }
 }
 
-/** The bearer token: the Authorization header, or `access_token` in the query (EventSource cannot set headers). */
+/** The bearer token, from the Authorization header only: a token in a URL ends up in logs and histories. */
 function authorization(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  if (h !== undefined) return h;
-  const q = (req.query as { access_token?: unknown } | undefined)?.access_token;
-  return typeof q === 'string' ? `Bearer ${q}` : undefined;
+  return req.headers.authorization;
 }
