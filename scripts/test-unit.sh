@@ -7,7 +7,7 @@ rm -rf dist
 npm run build --silent
 # test/api and test/client: in-process only (the *-e2e tests spawn `guestkit serve`)
 files=$(find dist/test/protocol dist/test/util dist/test/store dist/test/queue dist/test/jobs -name '*.test.js'; \
-  find dist/test/api dist/test/client -name '*.test.js' ! -name '*-e2e.test.js' 2>/dev/null; \
-  ls dist/test/intake/spool-intake.test.js dist/test/worker/job-worker.test.js dist/test/worker/units.test.js \
+  find dist/test/api dist/test/client dist/test/observability -name '*.test.js' ! -name '*-e2e.test.js' 2>/dev/null; \
+  ls dist/test/intake/spool-intake.test.js dist/test/worker/job-worker.test.js dist/test/worker/units.test.js dist/test/worker/usage.test.js \
      dist/test/fs/mode.test.js dist/test/fs/ntfs-lznt1.test.js)
 exec node --test --test-concurrency=2 $(printf '%s\n' $files | sort)

@@ -33,6 +33,8 @@ export interface JobQueue {
   retry(lease: Lease, delayMs: number): void;
   /** Gives a reserved job back unfinished (drain): any worker may take it. */
   release(lease: Lease): void;
+  /** Forgets a reserved job this worker will not run (a duplicate of one that ran or runs elsewhere): nothing is re-delivered. */
+  drop(lease: Lease): void;
   /** Takes a waiting (or backing-off) job out of the queue: cancel, another worker took it. */
   remove(jobId: string): QueueEntry | undefined;
   /** The waiting entry of a job, if any (to attach a cancel while it cannot be recorded). */

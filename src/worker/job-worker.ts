@@ -28,6 +28,7 @@ import { duplicateReason, isStoreUnavailable, type JobState, type JobStore, type
 import { precheck, routedHere } from './prechecks.js';
 import { AttemptAborted, fromProtocol, type AbortKind, type AttemptRunner } from './runner.js';
 import { StoreHealth } from './store-health.js';
+import type { AttemptUsage } from './usage.js';
 
 export interface JobWorkerOptions {
   workerId: string;
@@ -56,6 +57,8 @@ interface Running {
   job: JobDocument;
   attempt: number;
   nextSeq: number;
+  /** What the last attempt used (wall, CPU, memory, image bytes), for every kind of result. */
+  usage?: AttemptUsage;
   startedAt: Date;
   ctl: AbortController;
   abort?: AbortKind;
@@ -80,6 +83,8 @@ interface Unrecorded {
  * keeps every job through a store outage. It knows the ports only: where jobs come from
  * and where results go is the intakes' business, told through job events.
  */
+const NO_USAGE = { disk_read_bytes: 0, wall_seconds: 0, cpu_seconds: 0, peak_memory_mb: 0, image_bytes: 0 };
+
 export class JobWorker {
   private readonly running = new Map<string, Running>();
   private readonly unrecorded = new Map<string, Unrecorded>();
@@ -318,6 +323,7 @@ export class JobWorker {
       progress: (u) => this.emit(r, u),
     });
     this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - t0) / 1e9);
+    r.usage = out.usage;
     if (out.kind === 'completed') return this.completed(r, out.output, out.bytesRead);
     if (out.kind === 'aborted') return this.afterAbort(r, out.reason, budgetIsDeadline, out.bytesRead);
     return this.afterFailure(r, out.error, out.bytesRead);
@@ -329,6 +335,8 @@ export class JobWorker {
     r.log.warn({ existing_status: state.status }, why);
     endSpan(r.span, { code: 'DUPLICATE_JOB', message: why });
     this.o.events.emit('duplicate', { job: r.job, source: r.lease.source, reason: why });
+    // not run here: its lease no longer counts against the namespace's share
+    this.o.queue.drop(r.lease);
   }
 
   private claimed(r: Running, state: JobState, nextSequence: number): void {
@@ -400,6 +408,8 @@ export class JobWorker {
   private async finish(r: Running, status: TerminalStatus, result: JobResult): Promise<void> {
     if (r.done) return;
     r.done = true;
+    // every result carries the usage figures (zero for a job that never ran), measured ones last
+    result.metrics = { ...NO_USAGE, ...(result.metrics ?? {}), ...(r.usage ?? {}) };
     if (!this.health.available) return this.park(r, status, result);
     try {
       await this.o.store.finish(r.job.job_id, status, result, { errorCode: result.error?.code, errorMessage: result.error?.message });

@@ -57,6 +57,15 @@ export function jobQueueContract(f: QueueFactory): void {
     assert.equal((await q.reserve())!.jobId, 'q-w3');
   });
 
+  withQueue('drop forgets a reserved job: it is not handed out again', async (q) => {
+    q.enqueue({ job: job('q-drop-1') });
+    const l = (await q.reserve())!;
+    q.drop(l);
+    assert.equal(q.size, 0);
+    q.enqueue({ job: job('q-drop-2') });
+    assert.equal((await q.reserve())!.jobId, 'q-drop-2', 'the next job, not the dropped one');
+  });
+
   withQueue('a job removed in the same turn it was queued is never handed out', async (q) => {
     const taking = q.reserve();
     q.enqueue({ job: job('q-r1') });

@@ -86,6 +86,10 @@ export class EmbeddedQueue implements JobQueue {
     );
   }
 
+  drop(l: Lease): void {
+    this.settle(l);
+  }
+
   release(l: Lease): void {
     // the intake that owns the job gives it back to its source (spool file back in jobs/)
     this.settle(l);

@@ -2,7 +2,7 @@
  * SQLite schema of the embedded store. The API shares this database later, so it is
  * versioned (PRAGMA user_version) and only ever migrated forward.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const MIGRATIONS: readonly string[] = [
   // v1
@@ -122,5 +122,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX jobs_by_namespace_status ON jobs(namespace, status);
   CREATE INDEX jobs_by_idempotency_key ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
+  `,
+  // v5: usage sums over finished jobs in a time range
+  `
+  CREATE INDEX jobs_by_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
   `,
 ];
