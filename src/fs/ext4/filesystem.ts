@@ -14,8 +14,13 @@ import { JournalOverlayDevice, scanJournal } from './journal.js';
 import { INCOMPAT, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, hasIncompat, parseSuperblock, type Superblock } from './superblock.js';
 
 const ROOT_INO = 2;
-/** Inode tables are read in chunks this large, so a directory's inodes come in one read. */
-const ITABLE_CHUNK = 64 * 1024;
+/**
+ * Inode tables are cached by block and read one block at a time, until a window of this
+ * many bytes has missed ITABLE_SPARSE_MISSES times: then the rest of the window comes in one
+ * read. Inspection touches a few inodes per window (one block each); a walk reads windows whole.
+ */
+const ITABLE_WINDOW = 64 * 1024;
+const ITABLE_SPARSE_MISSES = 2;
 /** Directories larger than this are refused as corrupt rather than read into memory. */
 const MAX_DIR_BYTES = 512 * 1024 * 1024;
 /** One device read of file data at most this large (bigger runs are split). */
@@ -49,6 +54,8 @@ export class ExtFs implements FileSystem {
   readonly rootIno = ROOT_INO;
   private readonly meta: Lru<number, Promise<Buffer>>;
   private readonly itable: Lru<string, Promise<Buffer>>;
+  /** Misses per inode-table window ("group:window"); bounded, a forgotten count only costs small reads. */
+  private readonly itableMisses = new Lru<string, number>(8192);
   private readonly inodes: Lru<number, Promise<Inode>>;
   private readonly dirs: Lru<number, Promise<ParsedDir>>;
   private readonly groups = new Lru<number, Promise<GroupDescriptor>>(4096);
@@ -187,26 +194,42 @@ export class ExtFs implements FileSystem {
       const idx = (ino - 1) % sb.inodesPerGroup;
       const gd = await this.group(g);
       const byteInTable = idx * sb.inodeSize;
-      const chunkNo = Math.floor(byteInTable / ITABLE_CHUNK);
-      const chunk = await this.itableChunk(gd, chunkNo, idx);
-      const off = byteInTable - chunkNo * ITABLE_CHUNK;
-      if (off + sb.inodeSize > chunk.length) throw corrupt(`ext inode ${ino}: outside its inode table chunk`, { inode: ino });
-      return parseInode(sb, ino, chunk.subarray(off, off + sb.inodeSize));
+      const blockNo = Math.floor(byteInTable / sb.blockSize);
+      const block = await this.itableBlock(gd, blockNo, idx);
+      const off = byteInTable - blockNo * sb.blockSize;
+      if (off + sb.inodeSize > block.length) throw corrupt(`ext inode ${ino}: outside its inode table block`, { inode: ino });
+      return parseInode(sb, ino, block.subarray(off, off + sb.inodeSize));
     });
   }
 
-  private itableChunk(gd: GroupDescriptor, chunkNo: number, idx: number): Promise<Buffer> {
+  /** Block `blockNo` of a group's inode table (cached); see ITABLE_WINDOW for how much is read. */
+  private itableBlock(gd: GroupDescriptor, blockNo: number, idx: number): Promise<Buffer> {
+    const key = `${gd.group}:${blockNo}`;
+    const hit = this.itable.get(key);
+    if (hit) return hit;
     const sb = this.sb;
-    const start = chunkNo * ITABLE_CHUNK;
-    const tableBytes = sb.inodesPerGroup * sb.inodeSize;
-    // Stop at the last inode ever used in the group (itable_unused), rounded up to a block.
-    const usedBytes = (sb.inodesPerGroup - gd.itableUnused) * sb.inodeSize;
-    let end = Math.min(start + ITABLE_CHUNK, tableBytes);
-    const wantEnd = (idx + 1) * sb.inodeSize;
-    const limit = Math.max(usedBytes, wantEnd);
-    end = Math.min(end, Math.ceil(limit / sb.blockSize) * sb.blockSize, tableBytes);
-    const key = `${gd.group}:${chunkNo}:${end}`;
-    return this.itable.getOrCreate(key, () => this.dev.read(gd.inodeTable * sb.blockSize + start, end - start), end - start);
+    const bs = sb.blockSize;
+    const perWindow = Math.max(1, ITABLE_WINDOW / bs);
+    const window = Math.floor(blockNo / perWindow);
+    const wkey = `${gd.group}:${window}`;
+    const misses = this.itableMisses.get(wkey) ?? 0;
+    this.itableMisses.set(wkey, misses + 1);
+    let first = blockNo;
+    let count = 1;
+    if (misses >= ITABLE_SPARSE_MISSES) {
+      // Stop at the last inode ever used in the group (itable_unused), but never before this one.
+      const tableBlocks = Math.ceil((sb.inodesPerGroup * sb.inodeSize) / bs);
+      const usedBlocks = Math.ceil(Math.max((sb.inodesPerGroup - gd.itableUnused) * sb.inodeSize, (idx + 1) * sb.inodeSize) / bs);
+      first = window * perWindow;
+      count = Math.max(1, Math.min(first + perWindow, usedBlocks, tableBlocks) - first);
+    }
+    const read = this.dev.read((gd.inodeTable + first) * bs, count * bs);
+    for (let b = first; b < first + count; b++) {
+      const k = `${gd.group}:${b}`;
+      if (b !== blockNo && this.itable.get(k)) continue;
+      this.itable.getOrCreate(k, () => read.then((buf) => buf.subarray((b - first) * bs, (b - first + 1) * bs)), bs);
+    }
+    return this.itable.get(key) ?? read.then((buf) => buf.subarray((blockNo - first) * bs, (blockNo - first + 1) * bs));
   }
 
   /** Initialized runs of logical blocks [first, first+count) of an inode (extent tree or block map). */
@@ -370,6 +393,7 @@ export class ExtFs implements FileSystem {
   async close(): Promise<void> {
     this.meta.clear();
     this.itable.clear();
+    this.itableMisses.clear();
     this.inodes.clear();
     this.dirs.clear();
   }
