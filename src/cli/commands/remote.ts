@@ -336,8 +336,8 @@ async function eventsCmd(id: string, flags: RemoteFlags & { follow: boolean; aft
 }
 
 const SERVER_NOTE = `
-Talks to guestkit serve at --server (or GUESTKIT_SERVER, default ${DEFAULT_SERVER}) with
---token (or GUESTKIT_TOKEN; beside a server, <data-dir>/admin-token is used).`;
+Talks to guestkit serve at --server (or GUESTKIT_SERVER, default ${DEFAULT_SERVER})
+with --token (or GUESTKIT_TOKEN; beside a server, <data-dir>/admin-token is used).`;
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -359,7 +359,7 @@ export function registerRemoteJobCommands(job: Command): void {
 Examples:
   guestkit job create system.echo --data '{"message":"hi"}' > echo.json
   guestkit job submit echo.json --wait
-  guestkit job create test.sleep | guestkit job submit - --json
+  guestkit job create guestkit.inspect --image /data/web.qcow2 | guestkit job submit - --json
   guestkit job submit batch.json --idempotency-key nightly-2026-01-31`)
     .action(action(submitCmd));
 
