@@ -24,6 +24,9 @@ const OPENERS: Record<string, () => Promise<Opener>> = {
   ntfs: async () => (await import('./ntfs/ntfs.js')).openNtfs,
 };
 
+/** Drivers already imported: a dynamic import() of a loaded module still pays the loader's resolve. */
+const loaded = new Map<string, Promise<Opener>>();
+
 export function supportedFilesystems(): string[] {
   return Object.keys(OPENERS).sort();
 }
@@ -36,5 +39,11 @@ export async function openFilesystem(dev: BlockDevice, type: string, opts: FsOpe
       details: { device: dev.name, type },
     });
   }
-  return (await load())(dev, opts);
+  let opener = loaded.get(type);
+  if (!opener) {
+    opener = load();
+    loaded.set(type, opener);
+    opener.catch(() => loaded.delete(type));
+  }
+  return (await opener)(dev, opts);
 }

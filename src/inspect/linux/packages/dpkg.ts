@@ -13,50 +13,73 @@ export function splitDebVersion(v: string): { epoch: number; version: string; re
   return dash > 0 ? { epoch, version: v.slice(0, dash), release: v.slice(dash + 1) } : { epoch, version: v, release: '' };
 }
 
-/** Stanzas of a deb822 file (dpkg status): field → value, continuation lines joined. */
-export function parseDeb822(text: string): Map<string, string>[] {
+const DPKG_FIELDS = new Set(['Package', 'Status', 'Version', 'Architecture', 'Source', 'Description', 'Homepage']);
+
+/**
+ * The first lines of the named fields of each deb822 stanza (continuation lines skipped).
+ * dpkg's status is mostly Conffiles and Description bodies that no fact needs, so only the
+ * lines kept are cut out of the text.
+ */
+export function deb822Fields(text: string, keep: ReadonlySet<string>): Map<string, string>[] {
   const out: Map<string, string>[] = [];
   let cur = new Map<string, string>();
-  let last: string | undefined;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') {
-      if (cur.size) out.push(cur);
+  let seen = false;
+  for (let pos = 0; pos <= text.length; ) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const c = text.charCodeAt(pos);
+    if (end === pos || (isSpace(c) && blank(text, pos, end))) {
+      if (seen) out.push(cur);
       cur = new Map();
-      last = undefined;
-      continue;
+      seen = false;
+    } else if (c !== 32 && c !== 9) {
+      const colon = text.indexOf(':', pos);
+      if (colon > pos && colon < end) {
+        seen = true;
+        const key = text.slice(pos, colon);
+        if (keep.has(key)) cur.set(key, text.slice(colon + 1, end).trim());
+      }
     }
-    if ((line.startsWith(' ') || line.startsWith('\t')) && last) {
-      cur.set(last, `${cur.get(last)}\n${line.slice(1)}`);
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    last = line.slice(0, colon);
-    cur.set(last, line.slice(colon + 1).trim());
+    pos = end + 1;
   }
-  if (cur.size) out.push(cur);
+  if (seen) out.push(cur);
   return out;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0;
+}
+
+function blank(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isSpace(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Text read as latin1 (bytes as they are) back to UTF-8, when it holds any non-ASCII byte. */
+function utf8(s: string): string {
+  return /[\x80-\xff]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
 }
 
 /** Installed packages from /var/lib/dpkg/status: only those whose Status says "installed". */
 export async function dpkgApplications(g: GuestView): Promise<Application[] | undefined> {
-  const text = await g.text('/var/lib/dpkg/status', 64 * 1024 * 1024);
-  if (text === undefined) return undefined;
+  const buf = await g.bytes('/var/lib/dpkg/status', 64 * 1024 * 1024);
+  if (buf === undefined) return undefined;
+  // Decoded as latin1: one byte a character, quick to decode and to scan; kept values are UTF-8 again.
   const apps: Application[] = [];
-  for (const s of parseDeb822(text)) {
+  for (const s of deb822Fields(buf.toString('latin1'), DPKG_FIELDS)) {
     const status = s.get('Status')?.split(/\s+/);
     if (!status || status[2] !== 'installed') continue;
     const name = s.get('Package');
     const version = s.get('Version');
     if (!name || !version) continue;
-    const v = splitDebVersion(version);
-    const app: Application = { name, epoch: v.epoch, version: v.version, release: v.release, arch: s.get('Architecture') ?? '' };
+    const v = splitDebVersion(utf8(version));
+    const app: Application = { name: utf8(name), epoch: v.epoch, version: v.version, release: v.release, arch: utf8(s.get('Architecture') ?? '') };
     const source = s.get('Source');
-    app.source_package = source ? source.split(/\s+/)[0]! : name;
+    app.source_package = source ? utf8(source.split(/\s+/)[0]!) : app.name;
     const desc = s.get('Description');
-    if (desc) app.summary = desc.split('\n')[0]!;
+    if (desc) app.summary = utf8(desc);
     const home = s.get('Homepage');
-    if (home) app.url = home;
+    if (home) app.url = utf8(home);
     apps.push(app);
   }
   return apps.sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch));
