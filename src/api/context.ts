@@ -40,7 +40,12 @@ export interface ApiDeps {
 }
 
 /** Per-request helpers shared by the routes: who is asking, and the audit trail. */
+/** Refused logins recorded per source address and minute; the rest are counted into the next entry. */
+const DENIED_PER_MINUTE = 20;
+
 export class ApiContext {
+  private readonly denials = new Map<string, { minute: number; n: number; suppressed: number }>();
+
   constructor(
     readonly deps: ApiDeps,
     readonly hub: SseHub,
@@ -82,6 +87,25 @@ export class ApiContext {
     status: number,
     details?: Record<string, unknown>,
   ): Promise<void> {
+    if (outcome === 'denied' && status === 401) {
+      // anyone can send bad tokens: a flood must not grow the audit log without bound
+      const ip = req.ip ?? 'unknown';
+      const minute = Math.floor(Date.now() / 60_000);
+      let d = this.denials.get(ip);
+      if (!d || d.minute !== minute) {
+        if (this.denials.size > 10_000) this.denials.clear();
+        d = { minute, n: 0, suppressed: d?.suppressed ?? 0 };
+        this.denials.set(ip, d);
+      }
+      if (++d.n > DENIED_PER_MINUTE) {
+        d.suppressed++;
+        return;
+      }
+      if (d.suppressed > 0) {
+        details = { ...details, suppressed_since_last: d.suppressed };
+        d.suppressed = 0;
+      }
+    }
     try {
       await this.deps.audit.append({
         actor: p?.actor ?? 'unknown',

@@ -32,15 +32,33 @@ export class SseHub {
     private readonly store: JobStore,
     pingMs = 15_000,
   ) {
+    // each event is serialised once, however many watch it (not once per watcher)
     this.unsubscribe.push(
-      events.on('progress', ({ job, event }) => this.dispatch(job.job_id, (w) => this.progress(w, event.sequence, event))),
-      events.on('started', ({ job, attempt, workerId }) => this.dispatch(job.job_id, (w) => this.send(w, status('running', { attempt, worker_id: workerId })))),
-      events.on('retrying', ({ job, attempt, delayMs, code }) =>
-        this.dispatch(job.job_id, (w) => this.send(w, status('pending', { attempt, retry_in_ms: delayMs, error_code: code }))),
-      ),
-      events.on('finished', ({ job, status: st, result }) =>
-        this.dispatch(job.job_id, (w) => this.end(w, status(st, { error_code: result.error?.code ?? null, finished_at: new Date().toISOString() }))),
-      ),
+      events.on('progress', ({ job, event }) => {
+        const set = this.byJob.get(job.job_id);
+        if (!set) return;
+        const chunk = progressChunk(event.sequence, event);
+        for (const w of set) this.progress(w, event.sequence, chunk);
+      }),
+      events.on('started', ({ job, attempt, workerId }) => {
+        const set = this.byJob.get(job.job_id);
+        if (!set) return;
+        const chunk = status('running', { attempt, worker_id: workerId });
+        for (const w of set) this.send(w, chunk);
+      }),
+      events.on('retrying', ({ job, attempt, delayMs, code }) => {
+        const set = this.byJob.get(job.job_id);
+        if (!set) return;
+        const chunk = status('pending', { attempt, retry_in_ms: delayMs, error_code: code });
+        for (const w of set) this.send(w, chunk);
+      }),
+      events.on('finished', ({ job, status: st, result }) => {
+        const set = this.byJob.get(job.job_id);
+        if (!set) return;
+        const chunk = status(st, { error_code: result.error?.code ?? null, finished_at: new Date().toISOString() });
+        // end() drops the watcher from the set: deleting the current entry while iterating a Set is safe
+        for (const w of set) this.end(w, chunk);
+      }),
     );
     this.ping = setInterval(() => {
       for (const set of this.byJob.values()) for (const w of set) if (!w.pending) this.write(w, ': ping\n\n');
@@ -64,7 +82,7 @@ export class SseHub {
     this.write(w, 'retry: 2000\n\n');
     try {
       // subscribed first, then read: nothing that happens in between is missed
-      for (const ev of await this.store.events(jobId, after)) this.progress(w, ev.sequence, ev, true);
+      for (const ev of await this.store.events(jobId, after)) this.progress(w, ev.sequence, progressChunk(ev.sequence, ev), true);
       const rec = await this.store.get(jobId);
       const queued = w.pending ?? [];
       w.pending = undefined;
@@ -91,13 +109,7 @@ export class SseHub {
     for (const set of [...this.byJob.values()]) for (const w of [...set]) this.end(w, 'event: shutdown\ndata: {}\n\n');
   }
 
-  private dispatch(jobId: string, fn: (w: Watcher) => void): void {
-    const set = this.byJob.get(jobId);
-    if (set) for (const w of [...set]) fn(w);
-  }
-
-  private progress(w: Watcher, seq: number, event: unknown, stored = false): void {
-    const chunk = `id: ${seq}\nevent: progress\ndata: ${JSON.stringify(event)}\n\n`;
+  private progress(w: Watcher, seq: number, chunk: string, stored = false): void {
     if (w.pending && !stored) {
       w.pending.push({ seq, chunk });
       return;
@@ -140,6 +152,10 @@ export class SseHub {
   }
 }
 
+function progressChunk(seq: number, event: unknown): string {
+  return `id: ${seq}\nevent: progress\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
 function status(s: string, extra: Record<string, unknown>): string {
-  return `event: status\ndata: ${JSON.stringify({ status: s, ...extra })}\n\n`;
+  return `event: status\ndata: ${JSON.stringify({ status: s, at: new Date().toISOString(), ...extra })}\n\n`;
 }

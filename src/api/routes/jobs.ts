@@ -167,9 +167,7 @@ function listQuery(q: Record<string, string | undefined>, p: Principal): JobQuer
     out.status = statuses as JobStatus[];
   }
   if (q.operation) out.operation = q.operation;
-  if (p.role === 'admin') {
-    if (q.namespace) out.namespace = q.namespace;
-  } else out.namespace = p.namespace;
+  out.namespace = scopedNamespace(p, q.namespace);
   if (q.labels) out.labels = parseLabelSelector(q.labels);
   if (q.image_prefix) out.imagePrefix = q.image_prefix;
   if (q.q) out.search = q.q;
@@ -182,6 +180,15 @@ function listQuery(q: Record<string, string | undefined>, p: Principal): JobQuer
   }
   if (q.cursor) out.cursor = q.cursor;
   return out;
+}
+
+/** The namespace a query may cover: admins any (or all), others their own; asking for another's is 403. */
+export function scopedNamespace(p: Principal, asked: string | undefined): string | undefined {
+  if (p.role === 'admin') return asked || undefined;
+  if (asked && asked !== p.namespace) {
+    throw new GuestkitError('FORBIDDEN', `this token belongs to namespace "${p.namespace}" and cannot read "${asked}"`, { phase: 'validation', details: { namespace: asked, token_namespace: p.namespace } });
+  }
+  return p.namespace;
 }
 
 export function time(name: string, v: string): number {

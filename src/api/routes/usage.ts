@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { priced, type PricedRow } from '../../ports/usage.js';
 import type { ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
-import { time } from './jobs.js';
+import { scopedNamespace, time } from './jobs.js';
 
 const snake = (r: PricedRow) => ({
   key: r.key,
@@ -22,7 +22,7 @@ export function registerUsageRoutes(app: FastifyInstance, api: ApiContext): void
     const q = req.query;
     const groupBy = q.group_by ?? 'operation';
     if (groupBy !== 'operation' && groupBy !== 'day') throw badRequest(`group_by must be operation or day, got ${JSON.stringify(groupBy)}`);
-    const namespace = p.role === 'admin' ? q.namespace || undefined : p.namespace;
+    const namespace = scopedNamespace(p, q.namespace);
     const rows = await api.deps.usage({ namespace, groupBy, from: q.from ? time('from', q.from) : undefined, to: q.to ? time('to', q.to) : undefined });
     const out = priced(rows, api.deps.prices);
     return {
