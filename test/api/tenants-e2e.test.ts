@@ -194,6 +194,15 @@ test('usage: sums of the results’ metrics per operation and per day, priced; a
   assert.match(metrics, /namespace="team-u"/, 'Prometheus carries the same figures by namespace');
 });
 
+test('a flood of bad tokens does not grow the audit log without bound', async () => {
+  const denied = async () => ((await call(s.url, 'GET', '/audit?limit=1000', { token: admin })).body.items as { outcome: string; status: number }[]).filter((e) => e.outcome === 'denied' && e.status === 401).length;
+  const before = await denied();
+  const bad = 'gk_aaaaaaaaaaaa_' + 'B'.repeat(43);
+  for (let i = 0; i < 100; i++) assert.equal((await call(s.url, 'GET', '/jobs', { token: bad })).status, 401);
+  const grown = (await denied()) - before;
+  assert.ok(grown <= 40, `${grown} of 100 refusals recorded (at most 20 per minute and address)`);
+});
+
 test('audit: mutating and denied calls are chained; an entry edited by hand breaks the chain at that entry', async () => {
   const list = await call(s.url, 'GET', '/audit?limit=1000', { token: admin });
   assert.equal(list.status, 200);
