@@ -54,6 +54,16 @@ after(async () => {
   if (s) removeDataDir(s.dataDir);
 });
 
+/** Asks with a token until it is refused (bounded: 100 tries 100 ms apart). */
+async function until401(token: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  for (let i = 0; i < 100; i++) {
+    const r = await call(s.url, 'GET', '/jobs', { token });
+    if (r.status === 401) return r;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('the token was still accepted after 10 s');
+}
+
 const code = (r: { body: Record<string, unknown> }) => (r.body.error as { code: string; details?: { reason?: string } } | undefined)?.code;
 const reason = (r: { body: Record<string, unknown> }) => (r.body.error as { details?: { reason?: string } }).details?.reason;
 
@@ -79,23 +89,10 @@ test('tokens: missing, malformed, unknown, revoked and expired are 401 with the 
     await control.close();
   }
   // another process revoked it: the server's short token cache lets it through for a few seconds at most
-  let revoked: Awaited<ReturnType<typeof call<Record<string, unknown>>>> | undefined;
-  for (let i = 0; i < 100; i++) {
-    revoked = await call(s.url, 'GET', '/jobs', { token: tok.revokeMe });
-    if (revoked.status === 401) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.equal(revoked!.status, 401);
-  assert.equal(reason(revoked!), 'revoked');
+  const revoked = await until401(tok.revokeMe!);
+  assert.equal(reason(revoked), 'revoked');
   await new Promise((r) => setTimeout(r, 1600));
-  let expired: Awaited<ReturnType<typeof call<Record<string, unknown>>>> | undefined;
-  for (let i = 0; i < 100; i++) {
-    expired = await call(s.url, 'GET', '/jobs', { token: tok.expiring });
-    if (expired.status === 401) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.equal(expired!.status, 401);
-  assert.equal(reason(expired!), 'expired');
+  assert.equal(reason(await until401(tok.expiring!)), 'expired');
 });
 
 test('namespaces: a token sees and touches its own only, both ways; another namespace’s job is 404; roles are enforced', async () => {
