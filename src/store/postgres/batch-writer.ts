@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { isStoreUnavailable, StoreUnavailableError } from '../../ports/job-store.js';
+import { pgFailure } from './connection.js';
+
+/** One write as gk_apply takes it: `op`, the job `id` when there is one, `now`, and its arguments. */
+export type WireOp = { op: string; id?: string; now: number } & Record<string, unknown>;
+
+interface Pending {
+  name: string;
+  wire: WireOp;
+  /** Turns the op's outcome into its answer (throws for a refusal: that op alone fails). */
+  decode: (out: unknown) => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  /** Longest this write may keep retrying while the database is away. */
+  maxWaitMs: number;
+}
+
+export interface BatchHooks {
+  failed(err: StoreUnavailableError): void;
+  committed(): void;
+}
+
+const MAX_BATCH = 500;
+
+/**
+ * Group commit for PostgreSQL: the writes asked for while the previous batch is in flight
+ * (or during one event-loop turn) go to the server as one `SELECT gk_apply(batch, ops)`:
+ * one round trip, one transaction, one commit. One batch is in flight at a time per store,
+ * so writes keep their order.
+ *
+ * Failures:
+ * - the server refused the statement for a passing reason (deadlock, serialization, disk
+ *   full, lock timeout): rolled back, so the same batch is sent again until `maxWaitMs`;
+ * - the connection broke (refused, reset, server shut down): when nothing was sent, the
+ *   batch is sent again; when it was sent, it may have committed, so it is not resent
+ *   blindly: gk_fence(batch) on a new connection either finds it committed (its outcomes
+ *   are answered) or makes sure it never will, and only then it is sent again, under a new id;
+ * - past `maxWaitMs`, every write of the batch fails with StoreUnavailableError;
+ * - any other error is a bug of one of the writes: each is run again alone, so only the
+ *   wrong one fails.
+ */
+export class BatchWriter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private inFlight = false;
+  private closed = false;
+  private idle: (() => void)[] = [];
+  /** Batches whose fate was unknown when their writes were failed (the database was away). */
+  readonly doubtful = new Set<string>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly maxWaitMs: number,
+    private readonly hooks: BatchHooks,
+  ) {}
+
+  run<T>(name: string, wire: WireOp, decode: (out: unknown) => T, maxWaitMs = this.maxWaitMs): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(name, 'CLOSED', new Error('the store is closed')));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ name, wire, decode, resolve: resolve as (v: unknown) => void, reject, maxWaitMs });
+      this.schedule();
+    });
+  }
+
+  /** Waits for every queued write, then refuses new ones. */
+  async close(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+  }
+
+  drain(): Promise<void> {
+    if (!this.inFlight && !this.queue.length) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight || !this.queue.length) return;
+    this.inFlight = true;
+    try {
+      await this.runBatch(this.queue.splice(0, MAX_BATCH));
+    } finally {
+      this.inFlight = false;
+      if (this.queue.length) this.schedule();
+      else for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    let outs: unknown[];
+    try {
+      outs = await this.apply(batch.map((p) => p.wire), Math.min(...batch.map((p) => p.maxWaitMs)), batch[0]!.name);
+    } catch (err) {
+      if (isStoreUnavailable(err)) {
+        for (const p of batch) p.reject(err);
+        this.hooks.failed(err);
+        return;
+      }
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      // one of them is wrong: each alone, so that only that one fails
+      for (const p of batch) await this.runBatch([p]);
+      return;
+    }
+    this.hooks.committed();
+    batch.forEach((p, i) => {
+      try {
+        p.resolve(p.decode(outs[i] ?? null));
+      } catch (err) {
+        p.reject(err);
+      }
+    });
+  }
+
+  /** gk_apply with the retries described above; the outcomes, in order. */
+  private async apply(ops: WireOp[], maxWaitMs: number, name: string): Promise<unknown[]> {
+    const deadline = Date.now() + maxWaitMs;
+    const payload = JSON.stringify(ops);
+    let id = randomUUID();
+    let inDoubt = false;
+    for (let attempt = 0; ; attempt++) {
+      let client: pg.PoolClient | undefined;
+      let sent = false;
+      try {
+        client = await this.pool.connect();
+        if (inDoubt) {
+          const { rows } = await client.query<{ f: { outcomes: unknown[] } | null }>('SELECT gk_fence($1) AS f', [id]);
+          inDoubt = false;
+          const f = rows[0]!.f;
+          if (f) {
+            client.release();
+            return f.outcomes;
+          }
+          id = randomUUID(); // fenced: that batch never commits; this one is new
+        }
+        sent = true;
+        const { rows } = await client.query<{ o: unknown[] }>('SELECT gk_apply($1, $2::jsonb) AS o', [id, payload]);
+        client.release();
+        return rows[0]!.o;
+      } catch (err) {
+        const f = pgFailure(err);
+        client?.release(f.kind === 'lost' ? (err as Error) : undefined);
+        if (f.kind === 'bug') throw err;
+        if (f.kind === 'lost' && sent) inDoubt = true;
+        if (Date.now() >= deadline || this.closed) {
+          if (inDoubt) this.doubtful.add(id);
+          const cause = inDoubt ? Object.assign(new Error(`${(err as Error).message} (the write may have committed: batch ${id})`), { cause: err }) : err;
+          throw new StoreUnavailableError(name, f.code, cause);
+        }
+        await sleep(Math.min(500, 10 * 2 ** attempt, Math.max(1, deadline - Date.now())));
+      }
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
