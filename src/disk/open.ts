@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { GuestkitError } from '../protocol/errors.js';
 import { assertUnderRoots } from './policy.js';
 import { detectFormat, findFormat, readProbe } from './detect.js';
@@ -27,7 +27,7 @@ async function openChained(
 ): Promise<ImageDevice> {
   let real: string;
   try {
-    real = await realpath(path);
+    real = realpathSync.native(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;

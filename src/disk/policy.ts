@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { sep } from 'node:path';
 import { GuestkitError } from '../protocol/errors.js';
 
@@ -22,7 +22,7 @@ export async function assertFileUnderRoots(path: string, roots: readonly string[
   if (!roots || roots.length === 0) return;
   let real: string;
   try {
-    real = await realpath(path);
+    real = realpathSync.native(path);
   } catch {
     return;
   }

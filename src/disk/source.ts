@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { corrupt } from '../protocol/errors.js';
 import { FileSource } from './file-source.js';
 import type { ReadStats } from './types.js';
@@ -17,9 +16,7 @@ export interface ByteSource {
 
 /** Bytes a source occupies on the host: allocated blocks of a file (sparse files are smaller), a member's length. */
 export async function allocatedBytes(src: ByteSource): Promise<number> {
-  if (!(src instanceof FileSource)) return src.size;
-  const st = await stat(src.path).catch(() => undefined);
-  return st ? st.blocks * 512 : src.size;
+  return src instanceof FileSource ? src.allocated : src.size;
 }
 
 export function openFileSource(path: string, stats: ReadStats): Promise<FileSource> {
