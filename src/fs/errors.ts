@@ -28,13 +28,14 @@ export class FsError extends Error {
   readonly code: FsErrorCode;
   readonly path: string;
   readonly syscall: string;
-  constructor(
-    code: FsErrorCode,
-    syscall: string,
-    path: string,
-    readonly extra?: string,
-  ) {
+  readonly extra?: string;
+  constructor(code: FsErrorCode, syscall: string, path: string, extra?: string) {
+    // A missing path is an answer, not a fault: inspection asks for dozens, and a stack costs more than the lookup.
+    const limit = Error.stackTraceLimit;
+    if (code === 'ENOENT' || code === 'ENOTDIR') Error.stackTraceLimit = 0;
     super(`${code}: ${MESSAGES[code]}${extra ? ` (${extra})` : ''}, ${syscall} '${path}'`);
+    Error.stackTraceLimit = limit;
+    if (extra !== undefined) this.extra = extra;
     this.name = 'FsError';
     this.code = code;
     this.path = path;

@@ -210,8 +210,11 @@ const TESTS: [string, Parser][] = [
 /** Distro, product name and version of a Linux root, os-release first, classic release files after. */
 export async function detectRelease(g: GuestView): Promise<ReleaseFacts> {
   const d: Draft = {};
+  const isFile = new Map<string, boolean>(); // several tests read one file (/etc/redhat-release: 10)
   for (const [file, parse] of TESTS) {
-    if (!(await g.isFile(file))) continue;
+    let is = isFile.get(file);
+    if (is === undefined) isFile.set(file, (is = await g.isFile(file)));
+    if (!is) continue;
     if (await parse(g, file, d)) break;
   }
   return {
