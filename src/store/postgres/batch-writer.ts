@@ -27,8 +27,9 @@ const MAX_BATCH = 500;
 /**
  * Group commit for PostgreSQL: the writes asked for while the previous batch is in flight
  * (or during one event-loop turn) go to the server as one `SELECT gk_apply(batch, ops)`:
- * one round trip, one transaction, one commit. One batch is in flight at a time per store,
- * so writes keep their order.
+ * one round trip, one transaction, one commit. Writes are spread over `lanes` (each with
+ * one batch in flight on its own connection) by job id, or worker id for worker writes:
+ * the writes of one job keep their order, and the server works on several batches at once.
  *
  * Failures:
  * - the server refused the statement for a passing reason (deadlock, serialization, disk
@@ -41,12 +42,16 @@ const MAX_BATCH = 500;
  * - any other error is a bug of one of the writes: each is run again alone, so only the
  *   wrong one fails.
  */
+interface Lane {
+  queue: Pending[];
+  scheduled: boolean;
+  inFlight: boolean;
+  idle: (() => void)[];
+}
+
 export class BatchWriter {
-  private queue: Pending[] = [];
-  private scheduled = false;
-  private inFlight = false;
+  private readonly lanes: Lane[];
   private closed = false;
-  private idle: (() => void)[] = [];
   /** Batches whose fate was unknown when their writes were failed (the database was away). */
   readonly doubtful = new Set<string>();
 
@@ -54,13 +59,17 @@ export class BatchWriter {
     private readonly pool: pg.Pool,
     private readonly maxWaitMs: number,
     private readonly hooks: BatchHooks,
-  ) {}
+    lanes = 2,
+  ) {
+    this.lanes = Array.from({ length: Math.max(1, Math.floor(lanes)) }, () => ({ queue: [], scheduled: false, inFlight: false, idle: [] }));
+  }
 
   run<T>(name: string, wire: WireOp, decode: (out: unknown) => T, maxWaitMs = this.maxWaitMs): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError(name, 'CLOSED', new Error('the store is closed')));
+    const lane = this.lanes[this.lanes.length === 1 ? 0 : hash(String(wire.id ?? wire.worker ?? '')) % this.lanes.length]!;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ name, wire, decode, resolve: resolve as (v: unknown) => void, reject, maxWaitMs });
-      this.schedule();
+      lane.queue.push({ name, wire, decode, resolve: resolve as (v: unknown) => void, reject, maxWaitMs });
+      this.schedule(lane);
     });
   }
 
@@ -70,29 +79,34 @@ export class BatchWriter {
     this.closed = true;
   }
 
-  drain(): Promise<void> {
-    if (!this.inFlight && !this.queue.length) return Promise.resolve();
-    return new Promise((r) => this.idle.push(r));
+  async drain(): Promise<void> {
+    await Promise.all(
+      this.lanes.map((l) => (!l.inFlight && !l.queue.length && !l.scheduled ? undefined : new Promise<void>((r) => l.idle.push(r)))),
+    );
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.inFlight) return;
-    this.scheduled = true;
+  private schedule(lane: Lane): void {
+    if (lane.scheduled || lane.inFlight) return;
+    lane.scheduled = true;
     setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
+      lane.scheduled = false;
+      void this.flush(lane);
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.inFlight || !this.queue.length) return;
-    this.inFlight = true;
+  private async flush(lane: Lane): Promise<void> {
+    if (lane.inFlight) return;
+    if (!lane.queue.length) {
+      for (const r of lane.idle.splice(0)) r();
+      return;
+    }
+    lane.inFlight = true;
     try {
-      await this.runBatch(this.queue.splice(0, MAX_BATCH));
+      await this.runBatch(lane.queue.splice(0, MAX_BATCH));
     } finally {
-      this.inFlight = false;
-      if (this.queue.length) this.schedule();
-      else for (const r of this.idle.splice(0)) r();
+      lane.inFlight = false;
+      if (lane.queue.length) this.schedule(lane);
+      else for (const r of lane.idle.splice(0)) r();
     }
   }
 
@@ -166,3 +180,10 @@ export class BatchWriter {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** FNV-1a: which lane a job's writes take. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

@@ -44,6 +44,11 @@ export interface PgStoreOptions extends Omit<PgConnectOptions, 'url'> {
   retryMs?: number;
   /** ms a probe waits (default min(retryMs, 250)). */
   probeWaitMs?: number;
+  /**
+   * Write batches in flight at once, each on its own connection (default 2); the writes of
+   * one job always take the same one, in order.
+   */
+  writeLanes?: number;
 }
 
 /** The statuses from which `to` may be reached: the state machine stays in the protocol module. */
@@ -78,7 +83,7 @@ export class PostgresJobStore implements JobStore {
       committed: () => {
         this.failure = undefined;
       },
-    });
+    }, opts.writeLanes ?? 2);
     // fences older than any retry window are not needed any more
     this.sweeper = setInterval(() => {
       pool.query('DELETE FROM gk_batches WHERE at < gk_now_ms() - $1', [BATCH_KEEP_MS]).catch(() => undefined);
