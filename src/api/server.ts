@@ -10,6 +10,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerUsageRoutes } from './routes/usage.js';
+import { registerWebRoutes } from './routes/web.js';
 import { SseHub } from './sse-hub.js';
 
 export interface ApiOptions {
@@ -74,6 +75,7 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
     { prefix: '/api/v1' },
   );
   registerHealthRoutes(app, api);
+  registerWebRoutes(app); // the dashboard at / (unknown /api/* paths stay the API's 404)
   app.addHook('onClose', async () => hub.close());
   return { app, hub };
 }
