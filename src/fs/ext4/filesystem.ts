@@ -220,8 +220,12 @@ export class ExtFs implements FileSystem {
       // Stop at the last inode ever used in the group (itable_unused), but never before this one.
       const tableBlocks = Math.ceil((sb.inodesPerGroup * sb.inodeSize) / bs);
       const usedBlocks = Math.ceil(Math.max((sb.inodesPerGroup - gd.itableUnused) * sb.inodeSize, (idx + 1) * sb.inodeSize) / bs);
+      let end = Math.max(blockNo + 1, Math.min((window + 1) * perWindow, usedBlocks, tableBlocks));
       first = window * perWindow;
-      count = Math.max(1, Math.min(first + perWindow, usedBlocks, tableBlocks) - first);
+      // Blocks the sparse reads already brought are not read again at either end.
+      while (first < blockNo && this.itable.get(`${gd.group}:${first}`)) first++;
+      while (end - 1 > blockNo && this.itable.get(`${gd.group}:${end - 1}`)) end--;
+      count = end - first;
     }
     const read = this.dev.read((gd.inodeTable + first) * bs, count * bs);
     for (let b = first; b < first + count; b++) {
