@@ -64,14 +64,18 @@ async function withPgStore(opts: PgStoreOptions, fn: (s: PostgresJobStore, schem
 const done = (id: string): JobResult =>
   ({ job_id: id, status: 'completed', worker_id: 'w1', execution_summary: { started_at: '2026-01-30T16:00:00Z', duration_seconds: 0, attempt: 1 }, data: { ok: true } }) as JobResult;
 
-/** Waits until the store's connection is blocked on a row lock; its backend pid. */
-async function blockedBackend(admin: pg.Client, appName: string): Promise<number> {
+/**
+ * Waits until the store's connection is blocked on a row lock; its backend pid. Asked on a
+ * connection of its own: pg_stat_activity is a snapshot that lasts a transaction.
+ */
+async function blockedBackend(appName: string): Promise<number> {
   for (let i = 0; i < 500; i++) {
-    const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName]);
+    const { rows } = await pgi.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [appName]);
     if (rows[0]) return rows[0].pid;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error('the store never waited for the lock');
+  const { rows } = await pgi.query(`SELECT pid, state, wait_event_type, wait_event, left(query, 60) AS q FROM pg_stat_activity WHERE application_name = $1`, [appName]);
+  throw new Error(`the store never waited for the lock: ${JSON.stringify(rows)}`);
 }
 
 test('postgres store: stores opening a new schema at once migrate it once, under the advisory lock', async () => {
@@ -106,7 +110,7 @@ test('postgres store: a connection killed mid-write is a StoreUnavailableError (
       await admin.query('BEGIN');
       await admin.query(`SELECT 1 FROM ${schema}.jobs WHERE job_id = 'p-kill-01' FOR UPDATE`);
       const begin = s.begin('p-kill-01', 'w1');
-      const pid = await blockedBackend(admin, 'gk-kill-0');
+      const pid = await blockedBackend('gk-kill-0');
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
       await assert.rejects(begin, (e) => isStoreUnavailable(e) && e.storeCode === '57P01' && e.retryRecommended);
       await admin.query('ROLLBACK');
@@ -133,7 +137,7 @@ test('postgres store: a write cut mid-flight is fenced, then sent again: applied
       await admin.query('BEGIN');
       await admin.query(`SELECT 1 FROM ${schema}.jobs WHERE job_id = 'p-fence-01' FOR UPDATE`);
       const writes = Promise.all([s.begin('p-fence-02', 'w1'), s.begin('p-fence-01', 'w1'), s.appendEvent({ job_id: 'p-fence-02', sequence: 0, timestamp: '2026-01-30T16:00:00Z', phase: 'validation', message: 'x' })]);
-      pid = await blockedBackend(admin, 'gk-kill-1');
+      pid = await blockedBackend('gk-kill-1');
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
       await new Promise((r) => setTimeout(r, 50));
       await admin.query('ROLLBACK');

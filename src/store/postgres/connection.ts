@@ -40,6 +40,9 @@ export function createPool(o: PgConnectOptions): pg.Pool {
   // an idle connection cut by the server (restart, pg_terminate_backend) must not crash the
   // process: the pool drops it, and the next query takes a new one
   pool.on('error', () => undefined);
+  // nor one cut while checked out between two queries (pg-pool listens only while idle):
+  // the next query on it fails, and that failure is handled
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
