@@ -40,6 +40,8 @@ export interface Qcow2Parts {
 const L2_SLICE = 4096;
 /** Runs executed concurrently per read (bounded so a huge read cannot queue millions of promises). */
 const BATCH = 64;
+/** Compared against an L2 slice to skip a run of unallocated entries at once. */
+const ZERO_SLICE = Buffer.alloc(L2_SLICE);
 
 interface Run {
   kind: Kind;
@@ -119,6 +121,13 @@ export class Qcow2Device implements ImageDevice {
         const first = l2i - (l2i % perSlice);
         const slice = await this.slice(l1i, l2off, first * h.l2EntrySize);
         const sliceLast = Math.min(l1Last, c - l2i + first + perSlice - 1);
+        // all-zero entries are unallocated clusters: without a backing file, one compare skips them
+        const a = (l2i - first) * h.l2EntrySize;
+        const b = a + (sliceLast - c + 1) * h.l2EntrySize;
+        if (!this.backing && slice.subarray(a, b).equals(ZERO_SLICE.subarray(0, b - a))) {
+          c = sliceLast + 1;
+          continue;
+        }
         for (; c <= sliceLast; c++) {
           const i = (c % h.l2Entries) - first;
           const e = decodeL2(slice, i * h.l2EntrySize, h, hasDataFile, () => `${this.name}: L2 entry ${c % h.l2Entries} of L1 entry ${l1i}`);
