@@ -1,0 +1,128 @@
+// guestkit.inspect jobs of N distinct images (qcow2 overlays of the Debian fixture, so each job
+// opens a new image file) through one `guestkit worker` on the file spool: inspections/s from the
+// first job file dropped to the last result written, the worker's RSS (all its threads) sampled
+// over the run, its CPU per job, and failures. Target (issue 18): ≥ 100/s on 2 cores, RSS flat.
+// Run: node --import tsx bench/worker-inspect.ts [jobs=1000] [--concurrency=N] [--dist[=DIR]]
+// (--dist runs dist/src/cli/run.js, npm run build first, or DIR/src/cli/run.js of another tsc outDir
+// inside the checkout; without it the worker runs src/ with tsx)
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+
+const repo = join(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
+const conc = args.find((a) => a.startsWith('--concurrency='))?.slice(14);
+const distArg = args.find((a) => a === '--dist' || a.startsWith('--dist='));
+const dist = distArg === undefined ? undefined : distArg.length > 7 ? distArg.slice(7) : join(repo, 'dist');
+const base = join(repo, 'test/fixtures/out/inspect/debian.qcow2');
+if (!existsSync(base)) throw new Error(`missing ${base}: run bash test/fixtures/build-all.sh`);
+const out = join(repo, 'bench/out');
+const overlays = join(out, 'overlays');
+const root = join(out, 'worker-inspect');
+const WARM = 10;
+
+// Overlays hold no data of their own: every job reads the base through a new image file.
+mkdirSync(overlays, { recursive: true });
+const images = Array.from({ length: N + WARM }, (_, i) => join(overlays, `ovl-${String(i).padStart(5, '0')}.qcow2`));
+let made = 0;
+for (const img of images) {
+  if (existsSync(img)) continue;
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', img]);
+  made++;
+}
+
+rmSync(root, { recursive: true, force: true });
+const jobs = join(root, 'jobs');
+const results = join(root, 'results');
+const staging = join(root, 'staging');
+for (const d of [jobs, results, staging]) mkdirSync(d, { recursive: true });
+
+const doc = (id: string, image: string) =>
+  JSON.stringify({
+    version: '1.0',
+    job_id: id,
+    created_at: new Date().toISOString(),
+    kind: 'VMOperation',
+    operation: 'guestkit.inspect',
+    execution: { attempt: 1, max_attempts: 1, timeout_seconds: 600, priority: 5, cancellable: true },
+    payload: { type: 'guestkit.inspect.v1', data: { image: { path: image, format: 'qcow2' } } },
+  });
+
+const entry = dist ? [join(dist, 'src/cli/run.js')] : ['--import', 'tsx', join(repo, 'src/cli/run.ts')];
+if (dist && !existsSync(entry[0]!)) throw new Error(`--dist: no ${entry[0]}: npm run build first`);
+const worker = spawn(
+  process.execPath,
+  [
+    ...entry, 'worker', '--worker-id', 'bench-inspect', '--jobs-dir', jobs, '--results-dir', results, '--data-dir', join(root, 'state'),
+    '--allow-path', out, '--allow-path', join(repo, 'test/fixtures/out'), '--log-level', 'warn', ...(conc ? ['--max-concurrent', conc] : []),
+  ],
+  { stdio: ['ignore', 'inherit', 'inherit'] },
+);
+const pid = worker.pid!;
+let exited = false;
+worker.on('exit', () => (exited = true));
+
+/** RSS of the worker process (its threads share it) in MB, and its user+sys CPU seconds. */
+function rssMb(): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+function cpuSec(): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
+}
+const count = () => readdirSync(results).filter((f) => f.endsWith('-result.json')).length;
+async function waitFor(n: number, ms: number, onTick?: () => void): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (exited) throw new Error(`worker exited with ${count()}/${n} results`);
+    onTick?.();
+    if (count() >= n) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out with ${count()}/${n} results`);
+}
+
+try {
+  for (let i = 0; i < WARM; i++) {
+    writeFileSync(join(staging, `w${i}.json`), doc(`warmup-${String(i).padStart(6, '0')}`, images[N + i]!));
+    renameSync(join(staging, `w${i}.json`), join(jobs, `w${i}.json`));
+  }
+  await waitFor(WARM, 120_000);
+  const ids = Array.from({ length: N }, (_, i) => `inspect-${String(i).padStart(6, '0')}`);
+  ids.forEach((id, i) => writeFileSync(join(staging, `${id}.json`), doc(id, images[i]!)));
+  const rss: { done: number; mb: number }[] = [];
+  const cpu0 = cpuSec();
+  const t0 = performance.now();
+  for (const id of ids) renameSync(join(staging, `${id}.json`), join(jobs, `${id}.json`));
+  let last = 0;
+  await waitFor(N + WARM, 600_000, () => {
+    if (performance.now() - last >= 250) {
+      last = performance.now();
+      rss.push({ done: count() - WARM, mb: rssMb() });
+    }
+  });
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuSec() - cpu0;
+  rss.push({ done: N, mb: rssMb() });
+  let failed = 0;
+  for (const id of ids) {
+    const r = JSON.parse(readFileSync(join(results, `${id}-result.json`), 'utf8')) as { status: string };
+    if (r.status !== 'completed') failed++;
+  }
+  const at = (frac: number) => rss.find((s) => s.done >= frac * N)?.mb ?? NaN;
+  console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `worker-inspect: ${N} inspect jobs (distinct qcow2 overlays, ${made} made now), ${conc ?? 'default'} concurrency, ${dist ? 'dist' : 'tsx'}: ` +
+      `${(N / secs).toFixed(1)} inspections/s (${secs.toFixed(1)} s), worker CPU ${((cpu * 1000) / N).toFixed(1)} ms/job, ${failed} not completed`,
+  );
+  console.log(
+    `worker RSS MB: at 10% ${at(0.1).toFixed(0)}, 50% ${at(0.5).toFixed(0)}, 90% ${at(0.9).toFixed(0)}, end ${rss[rss.length - 1]!.mb.toFixed(0)}, ` +
+      `peak ${Math.max(...rss.map((s) => s.mb)).toFixed(0)}`,
+  );
+} finally {
+  worker.kill('SIGTERM');
+  await new Promise((r) => (exited ? r(undefined) : worker.once('exit', r)));
+}
