@@ -159,6 +159,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       '/jobs/{id}/cancel': { post: { summary: 'Cancel a waiting or running job', parameters: [idParam], responses: { '202': { description: 'cancelled or cancelling' }, '409': { description: 'already ended', ...json(ref('ErrorBody')) }, ...errors } } },
       '/jobs/{id}/retry': { post: { summary: 'Run a failed, timed-out or cancelled job again as a new job', parameters: [idParam], responses: { '202': { description: 'the new job', ...json({ type: 'object', properties: { job: ref('JobView') } }) }, '409': { description: 'not retryable', ...json(ref('ErrorBody')) }, ...errors } } },
       '/workers': { get: { summary: 'Registered workers', responses: { '200': { description: 'workers', ...json(page('WorkerView')) }, ...errors } } },
+      '/whoami': { get: { summary: 'Who the token is: actor, role, namespace', responses: { '200': { description: 'the caller' }, ...errors } } },
       '/capabilities': { get: { summary: 'What live workers can run', responses: { '200': { description: 'union of capabilities' }, ...errors } } },
       '/usage': {
         get: {

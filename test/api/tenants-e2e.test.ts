@@ -116,6 +116,8 @@ test('namespaces: a token sees and touches its own only, both ways; another name
   const foreign = await call(s.url, 'POST', '/jobs', { token: tok.a, body: echo('x', { metadata: { namespace: 'team-b' } }) });
   assert.equal(foreign.status, 403);
   assert.equal(code(foreign), 'FORBIDDEN');
+  const me = await call(s.url, 'GET', '/whoami', { token: tok.aView });
+  assert.deepEqual({ role: me.body.role, namespace: me.body.namespace, auth: me.body.auth }, { role: 'viewer', namespace: 'team-a', auth: 'bearer' });
   const viewerSubmit = await call(s.url, 'POST', '/jobs', { token: tok.aView, body: echo() });
   assert.equal(viewerSubmit.status, 403);
   assert.equal((await call(s.url, 'GET', `/jobs/${aid}`, { token: tok.aView })).status, 200, 'a viewer of the namespace reads it');

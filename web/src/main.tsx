@@ -8,7 +8,7 @@ import { JobsPage } from './pages/jobs';
 import { SignIn } from './pages/signin';
 import { WorkersPage } from './pages/workers';
 import { Link, match, navigate, useLocation } from './router';
-import { probeRole, session, type SessionState } from './session';
+import { probeRole, session, type Role, type SessionState } from './session';
 import { Loading } from './ui';
 
 function useSession(): SessionState {
@@ -118,9 +118,9 @@ function App() {
     }
     // a server run with --auth none answers without a token: no sign-in then
     let gone = false;
-    request<unknown>('GET', '/jobs?limit=1', undefined, { token: null })
-      .then(async () => {
-        if (!gone) session.signIn('', await probeRole(async () => 200));
+    request<{ role: Role }>('GET', '/whoami', undefined, { token: null })
+      .then(async (me) => {
+        if (!gone) session.signIn('', await probeRole(async () => me));
       })
       .catch(() => undefined)
       .finally(() => !gone && setChecking(false));

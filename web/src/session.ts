@@ -69,18 +69,7 @@ export const session = {
   },
 };
 
-/** A job id no store holds: the role probes below only reach the role check. */
-const PROBE_ID = 'guestkit-dashboard-role-probe';
-
-/**
- * The token's role from documented behaviour (docs/api.md has no "who am I" call yet):
- * cancelling needs submitter, so a cancel of a job that does not exist answers 403 to a
- * viewer and 404 to the others; the audit log needs admin (200 vs 403). A viewer's and a
- * submitter's probe each leave one `denied` audit entry.
- */
-export async function probeRole(call: (method: string, path: string) => Promise<number>): Promise<Role> {
-  const cancel = await call('POST', `/jobs/${PROBE_ID}/cancel`);
-  if (cancel === 403) return 'viewer';
-  const audit = await call('GET', '/audit?limit=1');
-  return audit === 200 ? 'admin' : 'submitter';
+/** The token's role, from GET /whoami. */
+export async function probeRole(whoami: () => Promise<{ role: Role }>): Promise<Role> {
+  return (await whoami()).role;
 }

@@ -10,6 +10,11 @@ export function registerClusterRoutes(app: FastifyInstance, api: ApiContext): vo
     return { items: (await api.deps.store.workers()).map((w) => workerView(w, now)) };
   });
 
+  app.get('/whoami', async (req) => {
+    const p = await api.caller(req, 'viewer', 'whoami');
+    return { actor: p.actor, role: p.role, namespace: p.namespace, auth: api.deps.authMethod };
+  });
+
   app.get('/capabilities', async (req) => {
     await api.caller(req, 'viewer', 'capabilities.get');
     const now = Date.now();

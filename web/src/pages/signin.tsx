@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { API, ApiError, request } from '../api';
-import { probeRole, session } from '../session';
+import { ApiError, request } from '../api';
+import { probeRole, session, type Role } from '../session';
 
 /** Sign-in with a token (`guestkit token create`); it is kept for this tab only. */
 export function SignIn({ notice }: { notice: string | null }) {
@@ -18,11 +18,7 @@ export function SignIn({ notice }: { notice: string | null }) {
     setBusy(true);
     setError(null);
     try {
-      await request('GET', '/jobs?limit=1', undefined, { token: t });
-      const role = await probeRole(async (method, path) => {
-        const res = await fetch(API + path, { method, headers: { authorization: `Bearer ${t}`, accept: 'application/json' }, cache: 'no-store' });
-        return res.status;
-      });
+      const role = await probeRole(() => request<{ role: Role }>('GET', '/whoami', undefined, { token: t }));
       session.signIn(t, role);
     } catch (err) {
       const e2 = err as ApiError;
