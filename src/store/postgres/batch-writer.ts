@@ -138,6 +138,16 @@ export class BatchWriter {
     });
   }
 
+  /** gk_fence on a connection of its own: the batch's outcomes, 'fenced' (it never commits), or 'unknown' (no answer). */
+  private async fenceOnce(id: string): Promise<unknown[] | 'fenced' | 'unknown'> {
+    try {
+      const { rows } = await this.pool.query<{ f: { outcomes: unknown[] } | null }>('SELECT gk_fence($1) AS f', [id]);
+      return rows[0]!.f?.outcomes ?? 'fenced';
+    } catch {
+      return 'unknown';
+    }
+  }
+
   /** gk_apply with the retries described above; the outcomes, in order. */
   private async apply(ops: WireOp[], maxWaitMs: number, name: string): Promise<unknown[]> {
     const deadline = Date.now() + maxWaitMs;
@@ -169,7 +179,13 @@ export class BatchWriter {
         if (f.kind === 'bug') throw err;
         if (f.kind === 'lost' && sent) inDoubt = true;
         if (Date.now() >= deadline || this.closed) {
-          if (inDoubt) this.doubtful.add(id);
+          if (inDoubt) {
+            // one last look, so that the answer is exact whenever the server is reachable
+            const f = await this.fenceOnce(id);
+            if (f === 'unknown') this.doubtful.add(id);
+            else if (f !== 'fenced') return f;
+            else inDoubt = false;
+          }
           const cause = inDoubt ? Object.assign(new Error(`${(err as Error).message} (the write may have committed: batch ${id})`), { cause: err }) : err;
           throw new StoreUnavailableError(name, f.code, cause);
         }
