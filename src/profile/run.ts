@@ -1,0 +1,197 @@
+import type { ImageFormatName } from '../disk/image.js';
+import { newReadStats } from '../disk/types.js';
+import type { AssembledRoot } from '../inspect/guest.js';
+import { GuestView } from '../inspect/guest-view.js';
+import { detectRelease, packageFormatOf } from '../inspect/linux/release.js';
+import { GuestSession } from '../inspect/session.js';
+import { findSystemRoot, openGuestHive } from '../inspect/windows/hives.js';
+import { currentControlSet } from '../inspect/windows/system.js';
+import { readWindowsVersion } from '../inspect/windows/version.js';
+import { GuestkitError } from '../protocol/errors.js';
+import type { Hive } from '../registry/index.js';
+import { CATALOGUE_SOURCE, CIS_BENCHMARKS, catalogue, type CatalogueEntry } from './catalogue.js';
+import { evaluateLinux } from './linux/evaluate.js';
+import { LinuxGuest } from './linux/guest.js';
+import { SEVERITIES, type CheckResult, type Family, type GuestReport, type ProfileName, type ProfileReport, type Score, type Severity, type Verdict } from './types.js';
+import { evaluateWindows, type WindowsGuest } from './windows/evaluate.js';
+
+export interface ProfileRequest {
+  /** Disks of one guest, the first is /dev/sda. */
+  disks: string[];
+  format?: ImageFormatName | 'img' | 'auto';
+  profiles: ProfileName[];
+  /** Results below this severity are left out of the report (scores always count every check). */
+  severity_threshold?: Severity;
+  include_remediation?: boolean;
+  allowedRoots?: readonly string[];
+  onStage?: (stage: string) => void;
+}
+
+const RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
+
+const DEBIAN = new Set(['debian', 'ubuntu', 'linuxmint', 'kalilinux', 'pardus']);
+const RHEL = new Set(['rhel', 'centos', 'rocky', 'almalinux', 'oraclelinux', 'fedora', 'amazonlinux', 'circle', 'scientificlinux', 'redhat-based']);
+const SUSE = new Set(['sles', 'opensuse', 'suse-based']);
+
+export function familiesOf(distro: string): Family[] {
+  if (DEBIAN.has(distro)) return ['linux', 'debian'];
+  if (RHEL.has(distro)) return ['linux', 'rhel'];
+  if (SUSE.has(distro)) return ['linux', 'suse'];
+  return ['linux'];
+}
+
+/** The CIS benchmark a guest is scored against: its own where one is mapped, else its family's nearest. */
+export function benchmarkFor(distro: string, major: number): { id: string; exact: boolean } {
+  if (distro === 'debian') return { id: 'debian12', exact: major === 12 };
+  if (distro === 'ubuntu') return major >= 24 ? { id: 'ubuntu2404', exact: major === 24 } : { id: 'ubuntu2204', exact: major === 22 };
+  if (RHEL.has(distro)) return { id: 'rhel9', exact: major === 9 && distro !== 'fedora' && distro !== 'amazonlinux' };
+  if (DEBIAN.has(distro)) return { id: 'debian12', exact: false };
+  return { id: 'debian12', exact: false };
+}
+
+function score(results: { status: string }[]): Score {
+  const n = (s: string) => results.filter((r) => r.status === s).length;
+  const pass = n('pass');
+  const fail = n('fail');
+  return { score: pass + fail ? Math.round((1000 * pass) / (pass + fail)) / 10 : null, pass, fail, not_applicable: n('not_applicable'), error: n('error') };
+}
+
+async function judge(c: CatalogueEntry, fn: () => Promise<Verdict>): Promise<Verdict> {
+  try {
+    return await fn();
+  } catch (err) {
+    return { status: 'error', message: `${c.evaluator.type}: ${(err as Error).message}`, evidence: [] };
+  }
+}
+
+function selected(profiles: ProfileName[], families: Family[]): CatalogueEntry[] {
+  return catalogue().filter((c) => c.profiles.some((p) => profiles.includes(p)) && c.families.some((f) => families.includes(f)));
+}
+
+async function linuxReport(a: AssembledRoot, req: ProfileRequest): Promise<Omit<GuestReport, 'summary' | 'scores' | 'results'> & { evaluated: { c: CatalogueEntry; v: Verdict }[] }> {
+  const warnings = [...a.warnings];
+  const view = new GuestView(a.vfs, warnings);
+  const rel = await detectRelease(view.scope());
+  const families = familiesOf(rel.distro);
+  const g = new LinuxGuest(view, packageFormatOf(rel.distro));
+  const checks = selected(req.profiles, families);
+  const evaluated = await Promise.all(checks.map(async (c) => ({ c, v: await judge(c, () => evaluateLinux(g, c.evaluator)) })));
+  const bench = benchmarkFor(rel.distro, rel.major_version);
+  return {
+    root: a.root.device.device + (a.root.subvol ? `:${a.root.subvol}` : ''),
+    os: { type: 'linux', distro: rel.distro, version: `${rel.major_version}.${rel.minor_version}`, ...(rel.pretty_name ? { pretty_name: rel.pretty_name } : {}), family: families },
+    ...(req.profiles.includes('compliance') ? { benchmark: { id: bench.id, title: CIS_BENCHMARKS[bench.id] ?? bench.id, exact: bench.exact } } : {}),
+    warnings,
+    evaluated,
+  };
+}
+
+async function windowsReport(a: AssembledRoot, req: ProfileRequest): Promise<Omit<GuestReport, 'summary' | 'scores' | 'results'> & { evaluated: { c: CatalogueEntry; v: Verdict }[] }> {
+  const warnings = [...a.warnings];
+  const view = new GuestView(a.vfs, warnings);
+  const systemRoot = (await findSystemRoot(view.scope())) ?? '/Windows';
+  const hives = new Map<string, Promise<Hive | undefined>>();
+  const hive = (name: string) => {
+    let p = hives.get(name);
+    if (!p) {
+      p = openGuestHive(view.scope(), systemRoot, name).catch((err: unknown) => {
+        warnings.push(`${systemRoot}/System32/config/${name}: ${(err as Error).message}`);
+        return undefined;
+      });
+      hives.set(name, p);
+    }
+    return p;
+  };
+  const system = await hive('SYSTEM');
+  const software = await hive('SOFTWARE');
+  const ver = software ? await readWindowsVersion(software).catch(() => undefined) : undefined;
+  const w: WindowsGuest = { systemRoot, controlSet: system ? await currentControlSet(system) : 'ControlSet001', hive };
+  const checks = selected(req.profiles, ['windows']);
+  const evaluated = await Promise.all(checks.map(async (c) => ({ c, v: await judge(c, () => evaluateWindows(w, c.evaluator)) })));
+  return {
+    root: a.root.device.device,
+    os: { type: 'windows', distro: 'windows', version: `${ver?.major_version ?? 0}.${ver?.minor_version ?? 0}`, ...(ver?.product_name ? { pretty_name: ver.product_name } : {}), family: ['windows'] },
+    warnings,
+    evaluated,
+  };
+}
+
+/**
+ * Runs the requested profiles over every OS root of one guest: each check of the catalogue that
+ * applies to the root's family is judged from the guest's files (nothing is booted or mounted).
+ */
+export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
+  if (req.disks.length === 0) throw new GuestkitError('VALIDATION_ERROR', 'profile: no disk image given');
+  const threshold = req.severity_threshold ?? 'info';
+  const stats = newReadStats();
+  const t0 = performance.now();
+  req.onStage?.('disk_attach');
+  const session = await GuestSession.open(req.disks, { format: req.format, stats, allowedRoots: req.allowedRoots });
+  try {
+    req.onStage?.('os_detection');
+    const roots = await session.roots();
+    if (roots.length === 0) {
+      throw new GuestkitError('NO_OS_FOUND', `no operating system found on ${req.disks.join(', ')}`, { phase: 'os_detection', details: { devices: session.devices.map((d) => d.device), warnings: session.warnings } });
+    }
+    req.onStage?.('security_scan');
+    const guests: GuestReport[] = [];
+    for (const a of roots) {
+      const r = a.root.role === 'windows-root' ? await windowsReport(a, req) : await linuxReport(a, req);
+      const all: (CheckResult & { cisLevel?: 1 | 2 })[] = r.evaluated.map(({ c, v }) => {
+        const bench = r.benchmark?.id;
+        const lvl = bench ? c.cis.find((x) => x.benchmark === bench)?.level : undefined;
+        return {
+          id: c.id,
+          title: c.title,
+          severity: c.severity,
+          profiles: c.profiles.filter((p) => req.profiles.includes(p)),
+          status: v.status,
+          message: v.message,
+          evidence: v.evidence,
+          references: { cis: c.cis, ...(c.references ? { other: c.references } : {}) },
+          rationale: c.rationale,
+          ...(req.include_remediation !== false ? { remediation: c.remediation } : {}),
+          ...(lvl ? { cisLevel: lvl } : {}),
+        };
+      });
+      const scores: GuestReport['scores'] = {};
+      for (const p of req.profiles) scores[p] = score(all.filter((x) => x.profiles.includes(p)));
+      if (r.benchmark) {
+        scores.cis_level1 = score(all.filter((x) => x.cisLevel === 1));
+        scores.cis_level2 = score(all.filter((x) => x.cisLevel !== undefined));
+      }
+      const shown = all.filter((x) => RANK[x.severity] >= RANK[threshold]).map(({ cisLevel: _l, ...x }) => x);
+      const failed_by_severity = Object.fromEntries(SEVERITIES.map((s) => [s, all.filter((x) => x.severity === s && x.status === 'fail').length])) as Record<Severity, number>;
+      const n = (s: string) => shown.filter((x) => x.status === s).length;
+      guests.push({
+        root: r.root,
+        os: r.os,
+        ...(r.benchmark ? { benchmark: r.benchmark } : {}),
+        summary: { checks: shown.length, pass: n('pass'), fail: n('fail'), not_applicable: n('not_applicable'), error: n('error'), failed_by_severity },
+        scores,
+        results: shown,
+        warnings: [...new Set(r.warnings)],
+      });
+    }
+    req.onStage?.('result_generation');
+    const cat = catalogue();
+    return {
+      kind: 'guestkit.profile.report',
+      version: 1,
+      generated_at: new Date().toISOString(),
+      image: session.images.map((i) => i.info().filename),
+      profiles: req.profiles,
+      options: { severity_threshold: threshold, include_remediation: req.include_remediation !== false },
+      catalogue: { linux: cat.filter((c) => !c.families.includes('windows')).length, windows: cat.filter((c) => c.families.includes('windows')).length, source: CATALOGUE_SOURCE },
+      guests,
+      stats: { bytes_read: stats.bytesRead, total_ms: Math.round(performance.now() - t0) },
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Failed checks of critical severity, over all guests (fail_on_critical). */
+export function criticalFailures(r: ProfileReport): CheckResult[] {
+  return r.guests.flatMap((g) => g.results.filter((x) => x.severity === 'critical' && x.status === 'fail'));
+}
