@@ -1,5 +1,6 @@
 import { echoHandler } from './handlers/echo.js';
 import { inspectHandler } from './handlers/inspect.js';
+import { profileHandler } from './handlers/profile.js';
 import { testHandlers } from './handlers/testing.js';
 import type { HandlerDefinition } from './types.js';
 
@@ -67,6 +68,7 @@ export function builtinRegistry(opts: RegistryOptions = {}): HandlerRegistry {
   const r = new HandlerRegistry();
   r.register(echoHandler);
   r.register(inspectHandler());
+  r.register(profileHandler());
   if (opts.testHandlers) for (const h of testHandlers) r.register(h);
   return r;
 }
