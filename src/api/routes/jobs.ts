@@ -67,44 +67,60 @@ export function registerJobRoutes(app: FastifyInstance, api: ApiContext): void {
   });
 
   app.post<IdParams>('/jobs/:id/cancel', async (req, reply) => {
-    const id = req.params.id;
-    const p = await api.caller(req, 'submitter', 'job.cancel', id);
-    const rec = await api.visibleJob(p, id);
-    if (isTerminal(rec.status)) throw invalidState(`job ${id} already ended (${rec.status})`, { job_id: id, status: rec.status });
-    const outcome = deps.intake.cancel(id, `cancelled over the API by ${p.actor}`);
-    if (outcome === 'refused') throw invalidState(`job ${id} is not cancellable (execution.cancellable is false) or already ending`, { job_id: id });
-    if (outcome === 'unknown') throw invalidState(`job ${id} is ${rec.status} on ${rec.workerId ?? 'another node'}, which this server cannot reach to cancel`, { job_id: id, status: rec.status });
-    await api.record(req, p, 'job.cancel', id, 'ok', 202, { outcome });
+    const p = await api.caller(req, 'submitter', 'job.cancel', req.params.id);
+    const out = await cancelJob(api, req, p, req.params.id);
     reply.code(202);
-    const now = (await deps.store.get(id)) ?? rec;
-    return { job: jobView(now), outcome };
+    return out;
   });
 
   app.post<IdParams>('/jobs/:id/retry', async (req, reply) => {
-    const id = req.params.id;
-    const p = await api.caller(req, 'submitter', 'job.retry', id);
-    const rec = await api.visibleJob(p, id);
-    if (!['failed', 'timeout', 'cancelled'].includes(rec.status)) {
-      throw invalidState(`only a failed, timed-out or cancelled job can be retried; job ${id} is ${rec.status}`, { job_id: id, status: rec.status });
-    }
-    const job = retryOf(rec.job, Date.now());
-    await deps.quotas.check(namespaceOf(job), 1);
-    const { view } = await submitOne(api, job);
-    await api.record(req, p, 'job.retry', id, 'ok', 202, { new_job_id: job.job_id });
+    const p = await api.caller(req, 'submitter', 'job.retry', req.params.id);
+    const out = await retryJob(api, req, p, req.params.id);
     reply.code(202);
-    return { job: view };
+    return out;
   });
 
   app.delete<IdParams>('/jobs/:id', async (req, reply) => {
-    const id = req.params.id;
-    const p = await api.caller(req, 'submitter', 'job.delete', id);
-    const rec = await api.visibleJob(p, id);
-    const out = await deps.store.remove(id);
-    if (out === 'active') throw invalidState(`job ${id} is ${rec.status}; cancel it first, only finished jobs are deleted`, { job_id: id, status: rec.status });
-    if (out === 'unknown') throw notFound(`no job ${id}`, { job_id: id });
-    await api.record(req, p, 'job.delete', id, 'ok', 204);
+    const p = await api.caller(req, 'submitter', 'job.delete', req.params.id);
+    await deleteJob(api, req, p, req.params.id);
     return reply.code(204).send();
   });
+}
+
+/**
+ * The per-job bodies of cancel, retry and delete once the caller is known (the single-job
+ * routes and POST /jobs/bulk share them): the same rules, errors and audit entries.
+ */
+export async function cancelJob(api: ApiContext, req: FastifyRequest, p: Principal, id: string): Promise<{ job: JobView; outcome: 'cancelled' | 'cancelling' }> {
+  const { deps } = api;
+  const rec = await api.visibleJob(p, id);
+  if (isTerminal(rec.status)) throw invalidState(`job ${id} already ended (${rec.status})`, { job_id: id, status: rec.status });
+  const outcome = deps.intake.cancel(id, `cancelled over the API by ${p.actor}`);
+  if (outcome === 'refused') throw invalidState(`job ${id} is not cancellable (execution.cancellable is false) or already ending`, { job_id: id });
+  if (outcome === 'unknown') throw invalidState(`job ${id} is ${rec.status} on ${rec.workerId ?? 'another node'}, which this server cannot reach to cancel`, { job_id: id, status: rec.status });
+  await api.record(req, p, 'job.cancel', id, 'ok', 202, { outcome });
+  const now = (await deps.store.get(id)) ?? rec;
+  return { job: jobView(now), outcome };
+}
+
+export async function retryJob(api: ApiContext, req: FastifyRequest, p: Principal, id: string): Promise<{ job: JobView }> {
+  const rec = await api.visibleJob(p, id);
+  if (!['failed', 'timeout', 'cancelled'].includes(rec.status)) {
+    throw invalidState(`only a failed, timed-out or cancelled job can be retried; job ${id} is ${rec.status}`, { job_id: id, status: rec.status });
+  }
+  const job = retryOf(rec.job, Date.now());
+  await api.deps.quotas.check(namespaceOf(job), 1);
+  const { view } = await submitOne(api, job);
+  await api.record(req, p, 'job.retry', id, 'ok', 202, { new_job_id: job.job_id });
+  return { job: view };
+}
+
+export async function deleteJob(api: ApiContext, req: FastifyRequest, p: Principal, id: string): Promise<void> {
+  const rec = await api.visibleJob(p, id);
+  const out = await api.deps.store.remove(id);
+  if (out === 'active') throw invalidState(`job ${id} is ${rec.status}; cancel it first, only finished jobs are deleted`, { job_id: id, status: rec.status });
+  if (out === 'unknown') throw notFound(`no job ${id}`, { job_id: id });
+  await api.record(req, p, 'job.delete', id, 'ok', 204);
 }
 
 /** Submits one admitted job; an idempotent repeat answers with the job it repeats. */
