@@ -1,0 +1,210 @@
+import type pg from 'pg';
+import { GuestkitError } from '../../protocol/errors.js';
+import {
+  checkCreateInput,
+  newToken,
+  newTokenId,
+  parseToken,
+  refusal,
+  secretMatches,
+  unauthenticated,
+  type CreateTokenInput,
+  type Role,
+  type TokenRecord,
+  type TokenStore,
+} from '../../ports/token-store.js';
+import { classifyPg, pgFailure } from './connection.js';
+import type { PgControlDb } from './pg-control-db.js';
+
+export interface PgTokenStoreOptions {
+  /** The clock (tests move it). */
+  now?: () => number;
+  /** How long a verified token is trusted without a read (revokes by another process wait this long). */
+  cacheTtlMs?: number;
+  /** ms a read keeps retrying while the database is away (default 5,000). */
+  retryMs?: number;
+}
+
+interface TokenRow {
+  id: string;
+  secret_hash: Buffer;
+  namespace: string;
+  role: Role;
+  description: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+interface Cached {
+  record: TokenRecord;
+  secretHash: Buffer;
+  readAt: number;
+}
+
+const TOUCH_EVERY_MS = 60_000;
+const CACHE_MAX = 10_000;
+const COLUMNS = 'id, secret_hash, namespace, role, description, created_at, expires_at, revoked_at, last_used_at';
+
+const toRecord = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  namespace: r.namespace,
+  role: r.role,
+  description: r.description,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+});
+
+/**
+ * API tokens in PostgreSQL, shared by every API process of a cluster. Verified tokens are
+ * cached for `cacheTtlMs` (a revoke through this object is at once, through another
+ * process within the TTL); lastUsedAt is written at most once a minute per token.
+ */
+export class PgTokenStore implements TokenStore {
+  private readonly now: () => number;
+  private readonly ttl: number;
+  private readonly retryMs: number;
+  private readonly cache = new Map<string, Cached>();
+  private readonly touched = new Map<string, number>();
+  private readonly touches = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(
+    private readonly db: PgControlDb,
+    opts: PgTokenStoreOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.ttl = Math.max(0, opts.cacheTtlMs ?? 5_000);
+    this.retryMs = Math.max(0, opts.retryMs ?? 5_000);
+  }
+
+  async create(input: CreateTokenInput): Promise<{ token: string; record: TokenRecord }> {
+    const now = this.now();
+    const v = checkCreateInput(input, now);
+    this.open();
+    for (let tries = 0; ; tries++) {
+      const id = newTokenId();
+      const { token, secretHash } = newToken(id);
+      try {
+        // not retried after a lost connection: a row that did commit is a token nobody holds
+        await this.db.pool.query('INSERT INTO tokens (id, secret_hash, namespace, role, description, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          id,
+          secretHash,
+          v.namespace,
+          v.role,
+          v.description,
+          now,
+          v.expiresAt,
+        ]);
+      } catch (err) {
+        // 36^12 ids: a clash is next to impossible, but costs only another draw
+        if ((err as { code?: string }).code === '23505' && tries < 3) continue;
+        throw classifyPg('token.create', err);
+      }
+      return { token, record: { id, ...v, createdAt: now, revokedAt: null, lastUsedAt: null } };
+    }
+  }
+
+  async get(id: string): Promise<TokenRecord | undefined> {
+    const rows = await this.read<TokenRow>('token.get', `SELECT ${COLUMNS} FROM tokens WHERE id = $1`, [id]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async list(query: { namespace?: string } = {}): Promise<TokenRecord[]> {
+    const rows =
+      query.namespace === undefined
+        ? await this.read<TokenRow>('token.list', `SELECT ${COLUMNS} FROM tokens ORDER BY created_at DESC, id`, [])
+        : await this.read<TokenRow>('token.list', `SELECT ${COLUMNS} FROM tokens WHERE namespace = $1 ORDER BY created_at DESC, id`, [query.namespace]);
+    return rows.map(toRecord);
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    this.open();
+    this.cache.delete(id);
+    let changed: boolean;
+    try {
+      changed = ((await this.db.pool.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [this.now(), id])).rowCount ?? 0) > 0;
+    } catch (err) {
+      throw classifyPg('token.revoke', err);
+    }
+    // a verify between the call and the commit may have cached the live row again
+    this.cache.delete(id);
+    return changed;
+  }
+
+  async verify(token: string): Promise<TokenRecord> {
+    const parts = typeof token === 'string' ? parseToken(token) : undefined;
+    if (!parts) throw unauthenticated('malformed', 'the token is not of the form gk_<id>_<secret>');
+    const now = this.now();
+    const c = await this.lookup(parts.id, now);
+    if (!c || !secretMatches(parts.secret, c.secretHash)) throw unauthenticated('unknown', 'unknown token');
+    const refused = refusal(c.record, now);
+    if (refused) throw refused;
+    this.touch(c, now);
+    return { ...c.record };
+  }
+
+  /** Waits for lastUsedAt writes in flight, then lets go of the connection pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.touches]);
+    this.cache.clear();
+    await this.db.release();
+  }
+
+  private async lookup(id: string, now: number): Promise<Cached | undefined> {
+    const hit = this.cache.get(id);
+    if (hit && now - hit.readAt < this.ttl && now >= hit.readAt) return hit;
+    const row = (await this.read<TokenRow>('token.verify', `SELECT ${COLUMNS} FROM tokens WHERE id = $1`, [id]))[0];
+    if (!row) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    const c: Cached = { record: toRecord(row), secretHash: row.secret_hash, readAt: now };
+    const t = this.touched.get(id);
+    if (t !== undefined && (c.record.lastUsedAt ?? -Infinity) < t) c.record.lastUsedAt = t;
+    this.cache.delete(id); // re-insert: Map order is the eviction order
+    this.cache.set(id, c);
+    if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+    return c;
+  }
+
+  /** lastUsedAt at most once a minute; a failed write only means the next use tries again. */
+  private touch(c: Cached, now: number): void {
+    const last = this.touched.get(c.record.id) ?? c.record.lastUsedAt ?? -Infinity;
+    if (now - last < TOUCH_EVERY_MS) return;
+    const id = c.record.id;
+    this.touched.set(id, now);
+    c.record.lastUsedAt = now;
+    // never moves lastUsedAt backwards (another process may have written a later use)
+    const p = this.db.pool
+      .query('UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [now, id])
+      .catch(() => {
+        if (this.touched.get(id) === now) this.touched.delete(id);
+      })
+      .finally(() => this.touches.delete(p));
+    this.touches.add(p);
+  }
+
+  private open(): void {
+    if (this.closed) throw new GuestkitError('EXECUTION_ERROR', 'the token store is closed');
+  }
+
+  /** Reads are retried while the database is away (restart, failover), up to retryMs. */
+  private async read<R extends pg.QueryResultRow>(op: string, sql: string, params: unknown[]): Promise<R[]> {
+    this.open();
+    const deadline = Date.now() + this.retryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.db.pool.query<R>(sql, params)).rows;
+      } catch (err) {
+        if (pgFailure(err).kind === 'bug' || Date.now() >= deadline) throw classifyPg(op, err);
+        await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt)));
+      }
+    }
+  }
+}
