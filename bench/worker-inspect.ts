@@ -4,7 +4,8 @@
 // over the run, its CPU per job, and failures. Target (issue 18): ≥ 100/s on 2 cores, RSS flat.
 // Run: node --import tsx bench/worker-inspect.ts [jobs=1000] [--concurrency=N] [--dist[=DIR]]
 // (--dist runs dist/src/cli/run.js, npm run build first, or DIR/src/cli/run.js of another tsc outDir
-// inside the checkout; without it the worker runs src/ with tsx)
+// inside the checkout; without it the worker runs src/ with tsx). BENCH_WORKER_NODE_ARGS adds node
+// options to the worker, e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof" (one profile per thread).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -55,6 +56,7 @@ if (dist && !existsSync(entry[0]!)) throw new Error(`--dist: no ${entry[0]}: npm
 const worker = spawn(
   process.execPath,
   [
+    ...(process.env.BENCH_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
     ...entry, 'worker', '--worker-id', 'bench-inspect', '--jobs-dir', jobs, '--results-dir', results, '--data-dir', join(root, 'state'),
     '--allow-path', out, '--allow-path', join(repo, 'test/fixtures/out'), '--log-level', 'warn', ...(conc ? ['--max-concurrent', conc] : []),
   ],
@@ -118,10 +120,8 @@ try {
     `worker-inspect: ${N} inspect jobs (distinct qcow2 overlays, ${made} made now), ${conc ?? 'default'} concurrency, ${dist ? 'dist' : 'tsx'}: ` +
       `${(N / secs).toFixed(1)} inspections/s (${secs.toFixed(1)} s), worker CPU ${((cpu * 1000) / N).toFixed(1)} ms/job, ${failed} not completed`,
   );
-  console.log(
-    `worker RSS MB: at 10% ${at(0.1).toFixed(0)}, 50% ${at(0.5).toFixed(0)}, 90% ${at(0.9).toFixed(0)}, end ${rss[rss.length - 1]!.mb.toFixed(0)}, ` +
-      `peak ${Math.max(...rss.map((s) => s.mb)).toFixed(0)}`,
-  );
+  const steps = Array.from({ length: 10 }, (_, i) => at((i + 1) / 10).toFixed(0)).join(' ');
+  console.log(`worker RSS MB at 10%, 20%, … 100% of the jobs: ${steps}; peak ${Math.max(...rss.map((s) => s.mb)).toFixed(0)}`);
 } finally {
   worker.kill('SIGTERM');
   await new Promise((r) => (exited ? r(undefined) : worker.once('exit', r)));
