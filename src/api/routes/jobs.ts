@@ -175,7 +175,8 @@ export function retryOf(old: JobDocument, now: number): JobDocument {
   };
 }
 
-function listQuery(q: Record<string, string | undefined>, p: Principal): JobQuery {
+/** The filters of GET /jobs (also those of GET /stats/counts). */
+export function listQuery(q: Record<string, string | undefined>, p: Principal): JobQuery {
   const out: JobQuery = {};
   if (q.status) {
     const statuses = q.status.split(',').map((s) => s.trim()).filter(Boolean);
