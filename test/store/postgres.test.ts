@@ -276,6 +276,10 @@ test('postgres store: a wrong write in a batch fails alone, as a bug, not as an 
     assert.ok(!isStoreUnavailable(err) && /created_at/.test(String(err.message)), String(err));
     assert.equal(s.unavailable, undefined);
     await assert.rejects(s.transition('p-none', 'running'), (e) => isGuestkitError(e, 'NOT_FOUND'));
+    // JSONB holds no NUL character: such a document is refused as input
+    const nul = jobDoc('p-bad-03', { metadata: { name: 'a\u0000b' } } as Partial<JobDocument>);
+    await assert.rejects(s.submit({ job: nul }), (e) => isGuestkitError(e, 'VALIDATION_ERROR') && !isStoreUnavailable(e));
+    assert.equal(s.unavailable, undefined);
   });
 });
 

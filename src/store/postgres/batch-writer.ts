@@ -182,7 +182,10 @@ export class BatchWriter {
           if (inDoubt) {
             // one last look, so that the answer is exact whenever the server is reachable
             const f = await this.fenceOnce(id);
-            if (f === 'unknown') this.doubtful.add(id);
+            if (f === 'unknown') {
+              this.doubtful.add(id);
+              if (this.doubtful.size > 1000) this.doubtful.delete(this.doubtful.values().next().value!);
+            }
             else if (f !== 'fenced') return f;
             else inDoubt = false;
           }

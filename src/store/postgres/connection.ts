@@ -21,8 +21,8 @@ const INT8 = 20;
 
 /** A pool whose bigint columns (ms times, counts) come back as numbers, not strings. */
 export function createPool(o: PgConnectOptions): pg.Pool {
-  if (o.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(o.schema)) {
-    throw new GuestkitError('VALIDATION_ERROR', `postgres schema name ${JSON.stringify(o.schema)} is not allowed (letters, digits, _)`, { phase: 'validation' });
+  if (o.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(o.schema)) {
+    throw new GuestkitError('VALIDATION_ERROR', `postgres schema name ${JSON.stringify(o.schema)} is not allowed (lower-case letters, digits, _)`, { phase: 'validation' });
   }
   const pool = new pg.Pool({
     connectionString: o.url,

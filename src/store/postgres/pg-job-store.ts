@@ -282,7 +282,9 @@ export class PostgresJobStore implements JobStore {
 
   private write<T>(name: string, wire: Omit<WireOp, 'now'> & { now?: number }, decode: (out: unknown) => T, maxWaitMs?: number): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError(name, 'CLOSED', new Error('the store is closed')));
-    return this.writer.run(name, { ...wire, now: Date.now() } as WireOp, (out) => decode(refusal(out)), maxWaitMs);
+    return this.writer.run(name, { ...wire, now: Date.now() } as WireOp, (out) => decode(refusal(out)), maxWaitMs).catch((err: unknown) => {
+      throw unstorable(name, err);
+    });
   }
 
   /** A read, retried like a write while the database is away (reads are safe to repeat). */
@@ -330,6 +332,20 @@ function transitionArgs(o: TransitionOptions): Record<string, unknown> {
   // absent keeps the holder; null releases it (JSON keeps the difference: undefined is dropped)
   if (o.workerId !== undefined) a.workerId = o.workerId;
   return a;
+}
+
+/**
+ * JSONB cannot hold a NUL character (\u0000) in a string: a document with one is refused
+ * as invalid input, not as a failing store.
+ */
+function unstorable(op: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== '22P05') return err;
+  return new GuestkitError('VALIDATION_ERROR', `${op}: the document holds text PostgreSQL cannot store (${(err as Error).message})`, {
+    phase: 'validation',
+    details: { store_error: code },
+    cause: err,
+  });
 }
 
 /** An op's refusal (found by the database before it wrote anything) as the error SQLite's store throws. */
