@@ -7,7 +7,7 @@ export interface PgConnectOptions {
   url: string;
   /**
    * The PostgreSQL schema to keep the tables in (created when missing); unset: the
-   * connection's default search_path (normally `public`). Letters, digits and _ only.
+   * connection's default search_path (normally `public`). Lower-case letters, digits and _ only.
    */
   schema?: string;
   /** Connections in the pool (default 10). */
