@@ -20,7 +20,8 @@ if [ "$mode" = test ]; then
     [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target
     [blkid]=util-linux [losetup]=mount [setfattr]=attr [netplan]=netplan.io [grub-editenv]=grub-common
     [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
-    [chromium]=chromium
+    [chromium]=chromium [redis-server]=redis-server
+    [/usr/lib/postgresql/15/bin/initdb]=postgresql
   )
 fi
 
