@@ -1,4 +1,7 @@
+import { compareHandler } from './handlers/compare.js';
+import { convertHandler } from './handlers/convert.js';
 import { echoHandler } from './handlers/echo.js';
+import { fixHandler } from './handlers/fix.js';
 import { inspectHandler } from './handlers/inspect.js';
 import { profileHandler } from './handlers/profile.js';
 import { testHandlers } from './handlers/testing.js';
@@ -69,6 +72,9 @@ export function builtinRegistry(opts: RegistryOptions = {}): HandlerRegistry {
   r.register(echoHandler);
   r.register(inspectHandler());
   r.register(profileHandler());
+  r.register(compareHandler());
+  r.register(convertHandler());
+  r.register(fixHandler());
   if (opts.testHandlers) for (const h of testHandlers) r.register(h);
   return r;
 }
