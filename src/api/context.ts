@@ -5,6 +5,7 @@ import type { HandlerRegistry } from '../jobs/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { CancelOutcome, SubmitOptions } from '../ports/intake.js';
+import type { JobStats } from '../ports/job-stats.js';
 import type { JobStore, SubmitOutcome } from '../ports/job-store.js';
 import type { UsageQuery, UsageRow } from '../ports/usage.js';
 import type { JobDocument } from '../protocol/envelope.js';
@@ -32,6 +33,8 @@ export interface ApiDeps {
     cancel(jobId: string, reason: string): CancelOutcome;
   };
   usage(q: UsageQuery): Promise<UsageRow[]>;
+  /** Counts and chart figures (GET /stats/*); without it those answer 503. */
+  stats?: JobStats;
   prices: { cpuSecond: number; gibRead: number; currency: string };
   ready(): { ok: boolean; reason?: string };
   metrics: Registry;

@@ -55,6 +55,31 @@ const UsageSchema = z.object({
   totals: z.object(UsageFigures),
   prices: z.object({ cpu_second: z.number(), gib_read: z.number(), currency: z.string() }),
 });
+const PercentilesSchema = z.object({ n: z.int(), p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() }).meta({ description: 'seconds; null when n = 0' });
+const StatsRange = { namespace: z.string().nullable(), from: Time, to: Time, bucket_seconds: z.int() };
+const StatusCountsSchema = z.object({ counts: z.object(Object.fromEntries(JOB_STATUSES.map((s) => [s, z.int()]))), total: z.int() });
+const ThroughputSchema = z.object({ ...StatsRange, points: z.array(z.object({ at: Time, completed: z.int(), failed: z.int(), cancelled: z.int(), timeout: z.int() })) });
+const LatencySchema = z.object({ ...StatsRange, wait: PercentilesSchema, run: PercentilesSchema, points: z.array(z.object({ at: Time, wait: PercentilesSchema, run: PercentilesSchema })) });
+const NamespaceUsageSchema = z.object({
+  namespace: z.string().nullable(),
+  window: z.enum(['24h', '7d', '30d']).nullable(),
+  from: Time,
+  to: Time,
+  groups: z.array(z.object({ namespace: z.string(), ...UsageFigures })),
+  totals: z.object(UsageFigures),
+  prices: z.object({ cpu_second: z.number(), gib_read: z.number(), currency: z.string() }),
+});
+const BulkRequestSchema = z.object({ action: z.enum(['cancel', 'retry', 'delete']), ids: z.array(z.string().min(1).max(255)).min(1).max(1000) });
+const BulkAnswerSchema = z.object({
+  action: z.enum(['cancel', 'retry', 'delete']),
+  results: z.array(
+    z.union([
+      z.object({ job_id: z.string(), ok: z.literal(true), status: z.int(), outcome: z.enum(['cancelled', 'cancelling']).optional(), new_job_id: z.string().optional() }),
+      z.object({ job_id: z.string(), ok: z.literal(false), status: z.int(), error: ProtocolErrorSchema }),
+    ]),
+  ),
+  summary: z.object({ ok: z.int(), failed: z.int() }),
+});
 const AuditEntrySchema = z.object({
   seq: z.int(),
   at: Time,
@@ -76,6 +101,12 @@ const API_SCHEMAS: Record<string, z.ZodType> = {
   WorkerView: WorkerViewSchema,
   Usage: UsageSchema,
   AuditEntry: AuditEntrySchema,
+  StatusCounts: StatusCountsSchema,
+  Throughput: ThroughputSchema,
+  Latency: LatencySchema,
+  NamespaceUsage: NamespaceUsageSchema,
+  BulkRequest: BulkRequestSchema,
+  BulkAnswer: BulkAnswerSchema,
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -158,6 +189,58 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       },
       '/jobs/{id}/cancel': { post: { summary: 'Cancel a waiting or running job', parameters: [idParam], responses: { '202': { description: 'cancelled or cancelling' }, '409': { description: 'already ended', ...json(ref('ErrorBody')) }, ...errors } } },
       '/jobs/{id}/retry': { post: { summary: 'Run a failed, timed-out or cancelled job again as a new job', parameters: [idParam], responses: { '202': { description: 'the new job', ...json({ type: 'object', properties: { job: ref('JobView') } }) }, '409': { description: 'not retryable', ...json(ref('ErrorBody')) }, ...errors } } },
+      '/jobs/bulk': {
+        post: {
+          summary: 'Cancel, retry or delete up to 1,000 jobs; each as its single-job route would (rules, audit), answered per id',
+          requestBody: { required: true, ...json(ref('BulkRequest')) },
+          responses: { '200': { description: 'one outcome per id, in order', ...json(ref('BulkAnswer')) }, ...errors },
+        },
+      },
+      '/events': {
+        get: {
+          summary: 'Server-sent events of job status changes (submitted, started, retrying, finished) in the caller’s namespace (admins: all)',
+          parameters: [q('namespace', 'admins only; others get theirs')],
+          responses: { '200': { description: 'event: status, data: {change, job_id, status, namespace, operation, name, at, …}', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors },
+        },
+      },
+      '/stats/counts': {
+        get: {
+          summary: 'How many jobs match the list’s filters, per status',
+          parameters: [q('status', 'comma-separated statuses'), q('operation', 'operation name'), q('namespace', 'admins only'), q('labels', 'label selector'), q('image_prefix', 'image path prefix'), q('q', 'text search'), q('from', 'queued at or after', { type: 'string', format: 'date-time' }), q('to', 'queued before', { type: 'string', format: 'date-time' })],
+          responses: { '200': { description: 'counts', ...json(ref('StatusCounts')) }, ...errors },
+        },
+      },
+      ...Object.fromEntries(
+        (
+          [
+            ['/stats/throughput', 'Jobs finished per minute/hour/day by status', 'Throughput'],
+            ['/stats/latency', 'Queue wait and run time percentiles (p50/p90/p99), overall and per bucket', 'Latency'],
+          ] as const
+        ).map(([path, summary, schema]) => [
+          path,
+          {
+            get: {
+              summary,
+              parameters: [
+                q('range', '1h, 6h, 24h, 7d or 30d ending now (default 1h)'),
+                q('from', 'finished at or after', { type: 'string', format: 'date-time' }),
+                q('to', 'finished before (default now)', { type: 'string', format: 'date-time' }),
+                q('bucket', 'minute, hour or day (default: minutes up to 24 h)'),
+                q('namespace', 'admins: any; others: their own'),
+                q('operation', 'operation name'),
+              ],
+              responses: { '200': { description: 'figures', ...json(ref(schema)) }, ...errors },
+            },
+          },
+        ]),
+      ),
+      '/stats/usage': {
+        get: {
+          summary: 'Usage and cost per namespace over 24 h, 7 d or 30 d',
+          parameters: [q('window', '24h, 7d or 30d (default 24h)'), q('from', 'finished at or after', { type: 'string', format: 'date-time' }), q('to', 'finished before', { type: 'string', format: 'date-time' }), q('namespace', 'admins: any; others: their own'), q('operation', 'operation name')],
+          responses: { '200': { description: 'sums per namespace', ...json(ref('NamespaceUsage')) }, ...errors },
+        },
+      },
       '/workers': { get: { summary: 'Registered workers', responses: { '200': { description: 'workers', ...json(page('WorkerView')) }, ...errors } } },
       '/whoami': { get: { summary: 'Who the token is: actor, role, namespace', responses: { '200': { description: 'the caller' }, ...errors } } },
       '/capabilities': { get: { summary: 'What live workers can run', responses: { '200': { description: 'union of capabilities' }, ...errors } } },

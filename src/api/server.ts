@@ -5,13 +5,16 @@ import { notFound, sendError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerBulkRoutes } from './routes/bulk.js';
 import { registerClusterRoutes } from './routes/cluster.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerStatsRoutes } from './routes/stats.js';
 import { registerUsageRoutes } from './routes/usage.js';
 import { registerWebRoutes } from './routes/web.js';
 import { SseHub } from './sse-hub.js';
+import { StatusStream } from './status-stream.js';
 
 export interface ApiOptions {
   /** Largest request body in bytes (413 above it). */
@@ -23,6 +26,8 @@ export interface ApiOptions {
 export interface Api {
   app: FastifyInstance;
   hub: SseHub;
+  /** GET /events: status changes of every job. */
+  statusStream: StatusStream;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -45,6 +50,7 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
     forceCloseConnections: true,
   });
   const hub = new SseHub(deps.events, deps.store, opts.ssePingMs);
+  const statusStream = new StatusStream(deps.events, opts.ssePingMs);
   const api = new ApiContext(deps, hub);
 
   app.removeAllContentTypeParsers();
@@ -65,6 +71,8 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
   app.register(
     async (v1) => {
       registerJobRoutes(v1, api);
+      registerBulkRoutes(v1, api);
+      registerStatsRoutes(v1, api, statusStream);
       registerEventRoutes(v1, api);
       registerClusterRoutes(v1, api);
       registerUsageRoutes(v1, api);
@@ -76,6 +84,9 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
   );
   registerHealthRoutes(app, api);
   registerWebRoutes(app); // the dashboard at / (unknown /api/* paths stay the API's 404)
-  app.addHook('onClose', async () => hub.close());
-  return { app, hub };
+  app.addHook('onClose', async () => {
+    hub.close();
+    statusStream.close();
+  });
+  return { app, hub, statusStream };
 }

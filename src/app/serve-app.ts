@@ -8,6 +8,8 @@ import { buildApi } from '../api/server.js';
 import { HttpIntake } from '../intake/http/http-intake.js';
 import { GuestkitError } from '../protocol/errors.js';
 import { openControlStores } from '../store/sqlite/control-db.js';
+import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
+import { SqliteJobStats } from '../store/sqlite/stats-query.js';
 import type { ServeConfig } from './serve-config.js';
 import { startWorker, type RunningWorker } from './worker-app.js';
 
@@ -33,7 +35,7 @@ export function adminTokenFile(dataDir: string): string {
  */
 export async function startServe(cfg: ServeConfig, version: string): Promise<RunningServe> {
   ensureDataDir(cfg.dataDir);
-  const control = openControlStores(cfg.dataDir);
+  const control = cfg.worker.store === 'sqlite' ? openControlStores(cfg.dataDir) : await (await import('../store/postgres/pg-control-db.js')).openPgControlStores(cfg.worker.store);
   let http: HttpIntake | undefined;
   let quotas: QuotaGate | undefined;
   let node: RunningWorker;
@@ -52,7 +54,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
     return { queued: l.queued, running: l.running, submittedLastHour: l.submittedSince };
   });
   const intake = http!;
-  const { app, hub } = buildApi(
+  const { app, hub, statusStream } = buildApi(
     {
       store,
       events: node.events,
@@ -64,6 +66,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
       quotas,
       intake,
       usage: (q) => store.usage(q),
+      stats: store instanceof SqliteJobStore ? new SqliteJobStats(store.db) : undefined,
       prices: cfg.prices,
       ready: () => node.ready(),
       metrics: node.metrics.registry,
@@ -77,7 +80,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
     help: 'Server-sent event streams open now',
     registers: [node.metrics.registry],
     collect() {
-      this.set(hub.watchers);
+      this.set(hub.watchers + statusStream.streams);
     },
   });
   let bootstrapTokenFile: string | undefined;
