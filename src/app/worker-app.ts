@@ -37,6 +37,13 @@ export interface RunningWorker {
   shutdown(reason?: string): Promise<void>;
 }
 
+/** The job store the configuration names: the data dir's SQLite file, or a shared PostgreSQL. */
+export async function openJobStore(cfg: Pick<WorkerConfig, 'store' | 'dataDir' | 'storeBusyTimeoutMs'>): Promise<JobStore> {
+  if (cfg.store === 'sqlite') return SqliteJobStore.open(cfg.dataDir, { busyTimeoutMs: cfg.storeBusyTimeoutMs });
+  const { PostgresJobStore } = await import('../store/postgres/pg-job-store.js');
+  return PostgresJobStore.open(cfg.store, { retryMs: cfg.storeBusyTimeoutMs, applicationName: `guestkit ${cfg.dataDir}` });
+}
+
 export interface NodeOptions {
   /** Intakes besides the file spool (the HTTP API's); started before it, so their recovery runs first. */
   intakes?: (ctx: { sink: IntakeSink; store: JobStore; logger: Logger }) => Intake[];
@@ -53,7 +60,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
   if (cfg.testHandlers) process.env.GUESTKIT_TEST_HANDLERS = '1'; // pool threads read it too
   const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
   const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
-  const store = SqliteJobStore.open(cfg.dataDir, { busyTimeoutMs: cfg.storeBusyTimeoutMs });
+  const store = await openJobStore(cfg);
   const queue = new EmbeddedQueue({ cap: opts.runningCap });
   const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool }, { queueDepth: () => queue.size });
   const events = new JobEvents((event, err) => logger.error({ event, err: String((err as Error)?.stack ?? err) }, 'job event listener failed'));

@@ -29,6 +29,8 @@ export interface WorkerConfig {
   heartbeatSeconds: number;
   /** How long a store write waits for another process's lock before the store counts as failing. */
   storeBusyTimeoutMs: number;
+  /** `sqlite` (the data dir's guestkit.db) or a `postgres://` connection string shared by many nodes. */
+  store: string;
   testHandlers: boolean;
 }
 
@@ -59,6 +61,7 @@ const FIELDS = {
   retryBaseMs: { env: 'GUESTKIT_RETRY_BASE_MS', key: 'retry_base_ms', kind: 'int' },
   heartbeatSeconds: { env: 'GUESTKIT_HEARTBEAT_SECONDS', key: 'heartbeat_seconds', kind: 'number' },
   storeBusyTimeoutMs: { env: 'GUESTKIT_STORE_BUSY_TIMEOUT_MS', key: 'store_busy_timeout_ms', kind: 'int' },
+  store: { env: 'GUESTKIT_STORE', key: 'store', kind: 'string' },
   testHandlers: { env: 'GUESTKIT_TEST_HANDLERS', key: 'test_handlers', kind: 'bool' },
 } as const;
 type Field = keyof typeof FIELDS;
@@ -152,6 +155,7 @@ export function resolveWorkerConfig(
     retryBaseMs: Number(merged.retryBaseMs ?? 1000),
     heartbeatSeconds: Number(merged.heartbeatSeconds ?? 10),
     storeBusyTimeoutMs: Number(merged.storeBusyTimeoutMs ?? 5000),
+    store: String(merged.store ?? 'sqlite'),
     testHandlers: Boolean(merged.testHandlers ?? false),
   };
   const intIn = (name: string, v: number, min: number, max: number) => {
@@ -168,6 +172,7 @@ export function resolveWorkerConfig(
   if (!(cfg.heartbeatSeconds > 0)) throw bad(`heartbeat seconds must be > 0, got ${cfg.heartbeatSeconds}`);
   if (!LOG_LEVELS.includes(cfg.logLevel)) throw bad(`log-level must be one of ${LOG_LEVELS.join(', ')}, got ${cfg.logLevel}`);
   if (cfg.workerId.trim() === '') throw bad('worker-id must not be empty');
+  if (cfg.store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(cfg.store)) throw bad(`--store must be sqlite or a postgres:// connection string, got ${JSON.stringify(cfg.store.replace(/:[^:@/]*@/, ':***@'))}`);
   return cfg;
 }
 

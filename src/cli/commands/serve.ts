@@ -21,6 +21,7 @@ interface ServeFlags {
   logLevel?: string;
   drainTimeout?: string;
   memoryLimitMb?: string;
+  store?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -44,6 +45,7 @@ export function registerServeCommands(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [GUESTKIT_LOG_LEVEL] (default: info)')
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long running jobs may finish before they are given back [GUESTKIT_DRAIN_TIMEOUT] (default: 30)')
     .option('--memory-limit-mb <mb>', 'V8 heap cap of each handler thread [GUESTKIT_MEMORY_LIMIT_MB] (default: 2048)')
+    .option('--store <url>', 'job store: sqlite (in the data dir) or postgres://user@host/db, shared by many nodes [GUESTKIT_STORE] (default: sqlite)')
     .addHelpText(
       'after',
       `
@@ -73,6 +75,7 @@ With token auth and no tokens yet, serve makes an admin token and saves it in
           logLevel: flags.logLevel,
           drainTimeout: flags.drainTimeout,
           memoryLimitMb: flags.memoryLimitMb,
+          store: flags.store,
         });
         const serve = await startServe(cfg, VERSION);
         await runUntilSignal({ logger: serve.node.logger, shutdown: (r) => serve.shutdown(r) });

@@ -19,6 +19,7 @@ interface WorkerFlags {
   logLevel?: string;
   drainTimeout?: string;
   memoryLimitMb?: string;
+  store?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -40,6 +41,7 @@ export function registerWorkerCommands(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [GUESTKIT_LOG_LEVEL] (default: info)')
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long running jobs may finish before they are given back [GUESTKIT_DRAIN_TIMEOUT] (default: 30)')
     .option('--memory-limit-mb <mb>', 'V8 heap cap of each handler thread [GUESTKIT_MEMORY_LIMIT_MB] (default: 2048)')
+    .option('--store <url>', 'job store: sqlite (in the data dir) or postgres://user@host/db, shared by many nodes [GUESTKIT_STORE] (default: sqlite)')
     .action(
       action(async (flags: WorkerFlags) => {
         const cfg = resolveWorkerConfig({
@@ -56,6 +58,7 @@ export function registerWorkerCommands(program: Command): void {
           logLevel: flags.logLevel,
           drainTimeout: flags.drainTimeout,
           memoryLimitMb: flags.memoryLimitMb,
+          store: flags.store,
         });
         checkWorkerDirs(cfg);
         const worker = await startWorker(cfg, VERSION);
