@@ -230,7 +230,7 @@ const ssh = [
   sshd('permit_user_environment', 'SSH ignores user environment files', 'medium', 'PermitUserEnvironment', { eq: 'no' }, ['sshd_do_not_permit_user_env'], 'User-set LD_PRELOAD and the like can bypass restrictions.', 'PermitUserEnvironment no'),
   sshd('use_pam', 'SSH uses PAM', 'medium', 'UsePAM', { eq: 'yes' }, ['sshd_enable_pam'], 'Without PAM, account locking, password policy and limits do not apply to SSH.', 'UsePAM yes'),
   sshd('password_authentication', 'SSH password authentication is off', 'medium', 'PasswordAuthentication', { eq: 'no' }, undefined, 'Keys cannot be guessed; passwords can.', 'PasswordAuthentication no (after keys are in place)'),
-  sshd('x11_forwarding', 'SSH X11 forwarding is off', 'low', 'X11Forwarding', { eq: 'no' }, ['sshd_disable_x11_forwarding'], 'X11 forwarding exposes the client display to the server.', 'X11Forwarding no'),
+  sshd('x11_forwarding', 'SSH X11 forwarding is off', 'low', 'X11Forwarding', { eq: 'no' }, undefined, 'X11 forwarding exposes the client display to the server.', 'X11Forwarding no'),
 ];
 
 // ---- sudo, su -----------------------------------------------------------------------------------

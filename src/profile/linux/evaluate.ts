@@ -47,27 +47,36 @@ async function fileMode(g: LinuxGuest, e: Of<'file_mode'>): Promise<Verdict> {
   return bad ? fail(`${bad} of ${paths.length} file(s) with wrong mode or owner`, ev) : pass(`${paths.length} file(s) as expected`, ev);
 }
 
+/** Every entry under a tree with its lstat, walked once per guest however many checks ask. */
+function walkTree(g: LinuxGuest, root: string, maxDepth: number): Promise<{ path: string; type: string; mode: number; uid: number; gid: number }[]> {
+  return g.once(`walk:${root}:${maxDepth}`, async () => {
+    const out: { path: string; type: string; mode: number; uid: number; gid: number }[] = [];
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      for (const ent of await g.entries(dir)) {
+        if (ent.type === 'symlink') continue;
+        const p = dir === '/' ? `/${ent.name}` : `${dir}/${ent.name}`;
+        const st = await g.view.vfs.lstat(p);
+        out.push({ path: p, type: ent.type, mode: st.mode, uid: st.uid, gid: st.gid });
+        if (ent.type === 'directory' && depth < maxDepth) await walk(p, depth + 1);
+      }
+    };
+    await walk(root, 1);
+    return out;
+  });
+}
+
 async function fileTree(g: LinuxGuest, e: Of<'file_tree'>): Promise<Verdict> {
   const { users, groups } = await g.names();
   const hits: Evidence[] = [];
   let seen = 0;
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    for (const ent of await g.entries(dir)) {
-      const p = dir === '/' ? `/${ent.name}` : `${dir}/${ent.name}`;
-      if (ent.type === 'symlink') continue;
+  for (const r of e.roots) {
+    for (const x of await walkTree(g, r, e.max_depth)) {
       seen++;
-      if (e.condition === 'world_writable_file' && ent.type === 'file') {
-        const st = await g.view.vfs.lstat(p);
-        if (st.mode & 0o002) hits.push({ file: p, value: octal(st.mode), expected: 'not writable by others' });
-      } else if (e.condition !== 'world_writable_file') {
-        const st = await g.view.vfs.lstat(p);
-        if (e.condition === 'unowned' && !users.has(st.uid)) hits.push({ file: p, value: `uid ${st.uid}`, expected: 'an owner in /etc/passwd' });
-        if (e.condition === 'ungrouped' && !groups.has(st.gid)) hits.push({ file: p, value: `gid ${st.gid}`, expected: 'a group in /etc/group' });
-      }
-      if (ent.type === 'directory' && depth < e.max_depth) await walk(p, depth + 1);
+      if (e.condition === 'world_writable_file' && x.type === 'file' && x.mode & 0o002) hits.push({ file: x.path, value: octal(x.mode), expected: 'not writable by others' });
+      if (e.condition === 'unowned' && !users.has(x.uid)) hits.push({ file: x.path, value: `uid ${x.uid}`, expected: 'an owner in /etc/passwd' });
+      if (e.condition === 'ungrouped' && !groups.has(x.gid)) hits.push({ file: x.path, value: `gid ${x.gid}`, expected: 'a group in /etc/group' });
     }
-  };
-  for (const r of e.roots) await walk(r, 1);
+  }
   return hits.length ? fail(`${hits.length} of ${seen} entries under ${e.roots.join(', ')}`, hits.slice(0, 50)) : pass(`${seen} entries under ${e.roots.join(', ')} examined`);
 }
 

@@ -44,7 +44,7 @@ const DEFAULTS: Record<string, string> = {
   ciphers: 'chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com',
   macs: 'umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1',
   kexalgorithms:
-    'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256',
+    'sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256',
 };
 
 /** Options whose every occurrence adds to the value instead of the first one winning. */
@@ -166,6 +166,9 @@ export async function sshdEffective(g: LinuxGuest): Promise<Map<string, SshdValu
     }
     if (ALGORITHMS.has(k) && DEFAULTS[k] && /^[+\-^]/.test(v.value)) v.value = applyAlgorithmList(DEFAULTS[k]!, v.value);
     if (k === 'permitrootlogin' && v.value.toLowerCase() === 'without-password') v.value = 'prohibit-password';
+    // sshd -T prints QUIET as SILENT, and a single MaxStartups number N as N:30:N (the rate keeps its default)
+    if (k === 'loglevel' && v.value.toUpperCase() === 'QUIET') v.value = 'SILENT';
+    if (k === 'maxstartups' && /^\d+$/.test(v.value)) v.value = `${v.value}:30:${v.value}`;
   }
   for (const [k, v] of Object.entries(DEFAULTS)) if (!out.has(k)) out.set(k, { value: v, default: true });
   return out;
