@@ -32,7 +32,8 @@ function byteProgress(ctx: HandlerContext, phase: string, verb: string): (done: 
 /**
  * Content comparison of the written image with its source: every range either may hold data
  * is read from both and compared (ranges both formats say are unallocated are zeros on both
- * sides and skipped). Throws EXECUTION_ERROR at the first difference.
+ * sides and skipped; a raw output cannot say, so it is read whole). Throws EXECUTION_ERROR at
+ * the first difference.
  */
 export async function verifyConversion(src: ImageDevice, out: ImageDevice, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<{ bytes_compared: number }> {
   if (out.size < src.size || (out.size > src.size && out.size - src.size >= 512)) {
@@ -40,15 +41,18 @@ export async function verifyConversion(src: ImageDevice, out: ImageDevice, opts:
   }
   const aa = allocationOf(src);
   const ab = allocationOf(out);
+  const zero = Buffer.alloc(VERIFY_PIECE);
   let compared = 0;
   for (let off = 0; off < src.size; off += VERIFY_PIECE) {
     if (opts.signal?.aborted) throw new GuestkitError('CANCELLED', 'verification cancelled');
     const len = Math.min(VERIFY_PIECE, src.size - off);
-    if (aa && ab && !(await aa.isAllocated(off, len)) && !(await ab.isAllocated(off, len))) {
+    // where the source says it holds no data it reads as zeros: only the output is read there
+    const srcHole = aa !== undefined && !(await aa.isAllocated(off, len));
+    if (srcHole && ab && !(await ab.isAllocated(off, len))) {
       opts.onProgress?.(off + len, src.size);
       continue;
     }
-    const [x, y] = await Promise.all([src.read(off, len), out.read(off, len)]);
+    const [x, y] = await Promise.all([srcHole ? zero.subarray(0, len) : src.read(off, len), out.read(off, len)]);
     if (!x.equals(y)) {
       let i = 0;
       while (i < len && x[i] === y[i]) i++;
