@@ -1,6 +1,6 @@
-import { randomFillSync } from 'node:crypto';
 import type { HandlerRegistry } from '../jobs/registry.js';
 import { DEFAULT_NAMESPACE } from '../ports/job-store.js';
+import { newJobId } from '../protocol/job-id.js';
 import type { JobDocument } from '../protocol/envelope.js';
 import { GuestkitError } from '../protocol/errors.js';
 import type { ValidationIssue } from '../protocol/issues.js';
@@ -80,7 +80,7 @@ function fill(body: unknown, ctx: AdmissionContext, issue: (path: string, messag
     return undefined;
   }
   const doc: Record<string, unknown> = { ...body };
-  doc.job_id ??= fastJobId(ctx.now);
+  doc.job_id ??= newJobId(ctx.now);
   doc.created_at ??= new Date(ctx.now).toISOString();
 
   const p = ctx.principal;
@@ -113,33 +113,6 @@ function fill(body: unknown, ctx: AdmissionContext, issue: (path: string, messag
   audit.authorization = { method: ctx.authMethod, subject: p.actor };
   doc.audit = audit;
   return doc;
-}
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const POOL = Buffer.alloc(16 * 256);
-let poolAt = POOL.length;
-
-/**
- * `job-<ULID>` as newJobId makes it (10 time characters, 16 random ones, Crockford base32),
- * with the randomness taken from a pool filled 256 ids at a time. The ulid package reads the
- * CSPRNG one byte per character (16 getRandomValues calls, and it looks for a PRNG on every
- * call): ~130 µs per id on this machine, more than the rest of admission together.
- */
-export function fastJobId(now: number = Date.now()): string {
-  if (poolAt + 16 > POOL.length) {
-    randomFillSync(POOL);
-    poolAt = 0;
-  }
-  let time = '';
-  let t = Math.floor(now);
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32]! + time;
-    t = Math.floor(t / 32);
-  }
-  let rand = '';
-  // 256 is a multiple of 32: the low 5 bits of a uniform byte are uniform
-  for (let i = 0; i < 16; i++) rand += CROCKFORD[POOL[poolAt++]! & 31]!;
-  return `job-${time}${rand}`;
 }
 
 /** Same request twice (an Idempotency-Key retry): same operation and payload. */

@@ -37,6 +37,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * every error as the protocol's error object with a request id.
  */
 export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
+  const idPrefix = randomBytes(4).toString('hex');
+  let requests = 0;
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit,
@@ -44,7 +46,8 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       const v = Array.isArray(h) ? h[0] : h;
-      return v && REQUEST_ID.test(v) ? v : `req-${randomBytes(8).toString('hex')}`;
+      // a random prefix per process and a counter: unique without a random draw per request
+      return v && REQUEST_ID.test(v) ? v : `req-${idPrefix}${(++requests).toString(16).padStart(8, '0')}`;
     },
     return503OnClosing: true,
     forceCloseConnections: true,

@@ -1,13 +1,11 @@
-import { ulid } from 'ulid';
 import { JOB_KIND, JOB_SCHEMA_URL, PROTOCOL_VERSION, type JobDocument, type JsonValue } from './envelope.js';
 import type { ImageFormatName } from './payloads/image.js';
 import { nowTimestamp } from './timestamp.js';
 import { validateDocument, validationError } from './validate.js';
 
-/** A fresh job id: `job-<ULID>` (sortable by creation time). */
-export function newJobId(): string {
-  return `job-${ulid()}`;
-}
+import { newJobId } from './job-id.js';
+
+export { newJobId };
 
 type Obj = Record<string, unknown>;
 

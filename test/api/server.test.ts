@@ -84,6 +84,8 @@ test('errors are the protocol error object with the request id, for fastify’s 
   assert.equal((route.json() as { error: { code: string } }).error.code, 'NOT_FOUND');
   const badId = await api.app.inject({ method: 'GET', url: '/api/v1/jobs', headers: { 'x-request-id': 'x'.repeat(500) } });
   assert.match(String(badId.headers['x-request-id']), /^req-[0-9a-f]{16}$/, 'an unreasonable client request id is replaced');
+  const again = await api.app.inject({ method: 'GET', url: '/api/v1/jobs' });
+  assert.notEqual(again.headers['x-request-id'], badId.headers['x-request-id'], 'each request its own id');
 });
 
 test('the OpenAPI document: 3.1, every $ref resolves, every route of the server is described', async () => {

@@ -37,7 +37,8 @@ export function registerJobRoutes(app: FastifyInstance, api: ApiContext): void {
     for (const [ns, n] of byNs) await deps.quotas.check(ns, n);
     const views = await Promise.all(jobs.map((j) => submitOne(api, j)));
     const replayed = views.some((v) => v.replayed);
-    for (const v of views) await api.record(req, p, 'job.submit', v.view.job_id, 'ok', 202, v.replayed ? { replayed: true } : undefined);
+    // appended in one turn: one group commit for the whole batch, in the batch's order
+    await Promise.all(views.map((v) => api.record(req, p, 'job.submit', v.view.job_id, 'ok', 202, v.replayed ? { replayed: true } : undefined)));
     if (replayed && !batch) reply.header('idempotent-replayed', 'true');
     reply.code(202);
     return batch ? { jobs: views.map((v) => v.view) } : { job: views[0]!.view };

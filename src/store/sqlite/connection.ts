@@ -41,6 +41,8 @@ export function openDatabase(location: string, busyTimeoutMs: number): Database.
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // sorts and temporary b-trees of listings in memory, not in a temp file per statement
+  db.pragma('temp_store = MEMORY');
   migrate(db);
   db.pragma('busy_timeout = 0');
   return db;
