@@ -199,7 +199,9 @@ test('bulk-cancel three waiting jobs from the list', async () => {
   const waiting = [await submitApi(sleepJob(1, 'wait-1')), await submitApi(sleepJob(1, 'wait-2')), await submitApi(sleepJob(1, 'wait-3'))];
   await page.goto(`${base}/?operation=test.sleep&status=pending`);
   for (const name of ['wait-1', 'wait-2', 'wait-3']) await page.getByLabel(`Select job ${name}`).check();
-  await page.getByRole('button', { name: 'Cancel 3' }).click();
+  // one POST /jobs/bulk for the selection, not a request per job
+  const [bulkReq] = await Promise.all([page.waitForRequest((r) => r.url().endsWith('/api/v1/jobs/bulk') && r.method() === 'POST'), page.getByRole('button', { name: 'Cancel 3' }).click()]);
+  assert.deepEqual((JSON.parse(bulkReq.postData() ?? '{}') as { ids: string[] }).ids.sort(), [...waiting].sort());
   await page.getByText('3 jobs cancelled.').waitFor();
   for (const id of waiting) assert.equal((await call(s.url, 'GET', `/jobs/${id}`, { token: admin })).body.status, 'cancelled');
   assert.notEqual((await call(s.url, 'GET', `/jobs/${long}`, { token: admin })).body.status, 'cancelled', 'only the selected jobs');

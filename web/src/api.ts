@@ -67,7 +67,30 @@ export async function request<T>(method: string, path: string, body?: unknown, o
   return (type.includes('json') ? await res.json() : await res.text()) as T;
 }
 
-export const get = <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, undefined, { signal });
+const prefetched = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts the GETs a page is about to make while its code chunk still loads (a report opened by
+ * its URL: the data and the chunk come in parallel, not one after the other). Each answer is
+ * used once, by the first `get` of the same path, within 10 s.
+ */
+export function prefetch(paths: readonly string[]): void {
+  for (const p of paths) {
+    const pending = request<unknown>('GET', p);
+    pending.catch(() => undefined);
+    prefetched.set(p, pending);
+    setTimeout(() => prefetched.get(p) === pending && prefetched.delete(p), 10_000);
+  }
+}
+
+export const get = <T>(path: string, signal?: AbortSignal): Promise<T> => {
+  const early = prefetched.get(path);
+  if (early) {
+    prefetched.delete(path);
+    return early as Promise<T>;
+  }
+  return request<T>('GET', path, undefined, { signal });
+};
 
 /** A text body (JSON lines of events), for downloads. */
 export async function getText(path: string): Promise<string> {

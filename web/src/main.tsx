@@ -1,8 +1,9 @@
+import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import type { ComponentType } from 'preact';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { request } from './api';
+import { prefetch, request } from './api';
 import { JobPage } from './pages/job';
 import { JobsPage } from './pages/jobs';
 import { SignIn } from './pages/signin';
@@ -38,11 +39,24 @@ function lazy<P>(load: () => Promise<ComponentType<P>>): ComponentType<P> {
 const ReportPage = lazy(() => import('./pages/report').then((m) => m.ReportPage));
 const SubmitPage = lazy(() => import('./pages/submit').then((m) => m.SubmitPage));
 const FleetPage = lazy(() => import('./pages/fleet').then((m) => m.FleetPage));
+/** uPlot (~50 KiB) comes with this chunk only. */
+const ChartsPage = lazy(() => import('./pages/charts').then((m) => m.ChartsPage));
+
+// a report opened by its URL: its data is asked for while its chunk loads
+{
+  const m = match('/jobs/:id/report', window.location.pathname);
+  if (m && session.token() !== null) {
+    const path = `/jobs/${encodeURIComponent(m.id!)}`;
+    prefetch([path, `${path}/result`]);
+    void import('./pages/report').catch(() => undefined);
+  }
+}
 
 const NAV: { href: string; label: string; need?: 'submitter'; active: (p: string) => boolean }[] = [
   { href: '/', label: 'Jobs', active: (p) => p === '/' || p === '/jobs' || (p.startsWith('/jobs/') && !p.endsWith('/report')) },
   { href: '/fleet', label: 'Fleet', active: (p) => p === '/fleet' || p.endsWith('/report') },
   { href: '/workers', label: 'Workers', active: (p) => p === '/workers' },
+  { href: '/charts', label: 'Charts', active: (p) => p === '/charts' },
   { href: '/submit', label: 'Submit', need: 'submitter', active: (p) => p === '/submit' },
 ];
 
@@ -56,6 +70,7 @@ function Shell({ s }: { s: SessionState }) {
   else if ((m = match('/jobs/:id', p))) page = <JobPage id={m.id!} key={m.id} />;
   else if (p === '/workers') page = <WorkersPage />;
   else if (p === '/fleet') page = <FleetPage />;
+  else if (p === '/charts') page = <ChartsPage />;
   else if (p === '/submit') page = <SubmitPage />;
   else if (p === '/signin') {
     navigate('/', { replace: true });

@@ -1,14 +1,28 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, get, pool, request } from '../api';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, get, request } from '../api';
 import { ago, between, FINAL, isFinal, plural, seconds, shortId, when } from '../format';
+import { useStatusStream, type StatusChange } from '../live';
 import { jobPath, Link, navigate, reportPath } from '../router';
 import { session } from '../session';
 import type { JobPage, JobView, WorkerView } from '../types';
 import { ErrorBox, PageTitle, StatusBadge, useNow, usePoll } from '../ui';
 
 const PAGE_SIZE = 50;
-/** The list is refreshed by polling `GET /jobs` (the API has an event stream per job only). */
-const POLL_MS = 3000;
+/**
+ * The list follows GET /events (status changes of every job) and reloads the page it shows at
+ * most once a second when jobs change; while that stream is down it polls instead.
+ */
+const FALLBACK_POLL_MS = 5000;
+/** A slow safety reload while the stream is up (a deleted job sends no event). */
+const LIVE_POLL_MS = 60_000;
+/** Reloads caused by the stream come at most this often. */
+const RELOAD_GAP_MS = 1000;
+
+type Action = 'cancel' | 'retry' | 'delete';
+interface BulkAnswer {
+  results: ({ job_id: string; ok: true; status: number } | { job_id: string; ok: false; status: number; error: { code: string; message: string } })[];
+  summary: { ok: number; failed: number };
+}
 
 const FILTER_KEYS = ['q', 'status', 'operation', 'namespace', 'labels', 'image_prefix', 'from', 'to'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
@@ -67,8 +81,19 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     setPage(null);
   }, [key]);
 
+  const [counts, setCounts] = useState<Record<string, number> | null>(null);
+  const lastLoad = useRef(0);
+  const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const load = async () => {
+    lastLoad.current = Date.now();
     const qs = `${key ? `${key}&` : ''}limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    // the counts come on their own: the rows never wait for them
+    const countsQs = new URLSearchParams(key);
+    countsQs.delete('status');
+    get<{ counts: Record<string, number> }>(`/stats/counts?${countsQs}`).then(
+      (c) => setCounts(c.counts),
+      () => setCounts(null),
+    );
     try {
       const p = await get<JobPage>(`/jobs?${qs}`);
       setPage(p);
@@ -79,7 +104,32 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
       setError(err);
     }
   };
-  usePoll(load, POLL_MS, [key, cursor]);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => () => clearTimeout(reloadTimer.current), []);
+  const scheduleReload = () => {
+    if (reloadTimer.current !== undefined) return;
+    reloadTimer.current = setTimeout(() => {
+      reloadTimer.current = undefined;
+      void loadRef.current();
+    }, Math.max(0, RELOAD_GAP_MS - (Date.now() - lastLoad.current)));
+  };
+  const connectedBefore = useRef(false);
+  const live = useStatusStream(
+    session.can('admin') ? filters.namespace || undefined : undefined,
+    (c) => {
+      // the row changes at once; which rows the page holds may change too: reload it (throttled)
+      setPage((p) => (p && p.items.some((j) => j.job_id === c.job_id) ? { ...p, items: p.items.map((j) => (j.job_id === c.job_id ? patch(j, c) : j)) } : p));
+      setUpdated(Date.now());
+      scheduleReload();
+    },
+    () => {
+      // a reconnect: what changed while the stream was down is read again
+      if (connectedBefore.current) scheduleReload();
+      connectedBefore.current = true;
+    },
+  );
+  usePoll(load, live ? LIVE_POLL_MS : FALLBACK_POLL_MS, [key, cursor, live]);
 
   const items = page?.items ?? [];
   const chosen = items.filter((j) => selected.has(j.job_id));
@@ -92,17 +142,26 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     });
   const allOnPage = items.length > 0 && items.every((j) => selected.has(j.job_id));
 
-  async function bulk(action: 'cancel' | 'retry' | 'delete') {
+  async function bulk(action: Action) {
     const eligible = chosen.filter((j) => (action === 'cancel' ? !isFinal(j.status) : action === 'retry' ? ['failed', 'timeout', 'cancelled'].includes(j.status) : isFinal(j.status)));
     const skipped = chosen.length - eligible.length;
     setBulkMsg({ text: `${action === 'cancel' ? 'Cancelling' : action === 'retry' ? 'Retrying' : 'Deleting'} ${plural(eligible.length, 'job')}…`, kind: 'ok' });
-    const results = await pool(eligible, 4, (j) => (action === 'delete' ? request('DELETE', `/jobs/${encodeURIComponent(j.job_id)}`) : request('POST', `/jobs/${encodeURIComponent(j.job_id)}/${action}`)));
-    const failed = results.map((r, i) => ({ r, j: eligible[i]! })).filter((x) => x.r.status === 'rejected');
+    // one request for the whole selection: POST /jobs/bulk answers per job
+    const failed: { id: string; why: string }[] = [];
+    for (let i = 0; i < eligible.length; i += 1000) {
+      const ids = eligible.slice(i, i + 1000).map((j) => j.job_id);
+      try {
+        const out = await request<BulkAnswer>('POST', '/jobs/bulk', { action, ids });
+        for (const r of out.results) if (!r.ok) failed.push({ id: r.job_id, why: r.error.message });
+      } catch (err) {
+        for (const id of ids) failed.push({ id, why: err instanceof ApiError ? err.message : String(err) });
+      }
+    }
     const done = eligible.length - failed.length;
     const verb = action === 'cancel' ? 'cancelled' : action === 'retry' ? 'retried as new jobs' : 'deleted';
     let text = `${plural(done, 'job')} ${verb}.`;
     if (skipped) text += ` ${plural(skipped, 'selected job')} skipped (not ${action === 'cancel' ? 'active' : action === 'retry' ? 'failed, timed out or cancelled' : 'finished'}).`;
-    if (failed.length) text += ` ${failed.length} refused: ${failed.map((f) => `${shortId(f.j.job_id)}: ${(f.r as PromiseRejectedResult).reason instanceof ApiError ? ((f.r as PromiseRejectedResult).reason as ApiError).message : String((f.r as PromiseRejectedResult).reason)}`).join('; ')}`;
+    if (failed.length) text += ` ${failed.length} refused: ${failed.map((f) => `${shortId(f.id)}: ${f.why}`).join('; ')}`;
     setBulkMsg({ text, kind: failed.length ? 'error' : 'ok' });
     setSelected(new Set());
     await load();
@@ -110,9 +169,10 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
 
   return (
     <div>
-      <PageTitle sub={<LiveNote updated={updated} now={now} />}>Jobs</PageTitle>
+      <PageTitle sub={<LiveNote updated={updated} now={now} live={live} />}>Jobs</PageTitle>
       <NoWorkerBanner />
       <FilterForm filters={filters} />
+      <Counts counts={counts} />
       <ErrorBox error={error} title="The job list could not be loaded" />
       {mutate && chosen.length > 0 && <BulkBar chosen={chosen} onAction={bulk} onClear={() => setSelected(new Set())} />}
       {bulkMsg && (
@@ -180,14 +240,50 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   );
 }
 
-function LiveNote({ updated, now }: { updated: number | null; now: number }) {
+function LiveNote({ updated, now, live }: { updated: number | null; now: number; live: boolean }) {
   if (!updated) return <span class="muted">Loading…</span>;
   const s = Math.max(0, Math.round((now - updated) / 1000));
+  const last = s < 2 ? 'just now' : `${s} s ago`;
   return (
-    <span class="muted live">
-      <span class="dot" aria-hidden="true" /> Live: refreshed every {POLL_MS / 1000} s (last {s < 2 ? 'just now' : `${s} s ago`})
+    <span class={`muted live${live ? '' : ' offline'}`} data-testid="live-note" data-live={live ? 'stream' : 'poll'}>
+      <span class="dot" aria-hidden="true" /> {live ? `Live: updates as jobs change (last ${last})` : `Live updates interrupted: refreshed every ${FALLBACK_POLL_MS / 1000} s (last ${last})`}
     </span>
   );
+}
+
+const COUNT_ORDER = ['pending', 'assigned', 'running', 'completed', 'failed', 'timeout', 'cancelled'];
+
+/** How many jobs match the filters (any status), per status. */
+function Counts({ counts }: { counts: Record<string, number> | null }) {
+  if (!counts) return null;
+  const shown = COUNT_ORDER.filter((s) => (counts[s] ?? 0) > 0);
+  const total = COUNT_ORDER.reduce((a, s) => a + (counts[s] ?? 0), 0);
+  return (
+    <p class="counts" data-testid="status-counts">
+      <span class="muted">{plural(total, 'job')}:</span>
+      {shown.map((s) => (
+        <span key={s} class={`count s-${s}`}>
+          <StatusBadge status={s} /> {(counts[s] ?? 0).toLocaleString()}
+        </span>
+      ))}
+    </p>
+  );
+}
+
+/** A row as the stream says it is now (until the next reload brings the stored view). */
+function patch(j: JobView, c: StatusChange): JobView {
+  const n: JobView = { ...j, status: c.status, updated_at: c.at };
+  if (c.attempt !== undefined) n.attempt = c.attempt;
+  if (c.change === 'started') {
+    n.started_at = c.at;
+    n.worker_id = c.worker_id ?? null;
+  }
+  if (c.change === 'finished') {
+    n.finished_at = c.at;
+    n.worker_id = null;
+  }
+  if (c.error_code !== undefined) n.error_code = c.error_code ?? null;
+  return n;
 }
 
 function JobRow({ j, now, mutate, checked, onToggle }: { j: JobView; now: number; mutate: boolean; checked: boolean; onToggle: () => void }) {
@@ -330,11 +426,11 @@ function FilterForm({ filters }: { filters: Filters }) {
   );
 }
 
-function BulkBar({ chosen, onAction, onClear }: { chosen: JobView[]; onAction: (a: 'cancel' | 'retry' | 'delete') => Promise<void>; onClear: () => void }) {
+function BulkBar({ chosen, onAction, onClear }: { chosen: JobView[]; onAction: (a: Action) => Promise<void>; onClear: () => void }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const n = { cancel: chosen.filter((j) => !isFinal(j.status)).length, retry: chosen.filter((j) => ['failed', 'timeout', 'cancelled'].includes(j.status)).length, delete: chosen.filter((j) => FINAL.includes(j.status)).length };
-  const run = async (a: 'cancel' | 'retry' | 'delete') => {
+  const run = async (a: Action) => {
     setBusy(true);
     try {
       await onAction(a);

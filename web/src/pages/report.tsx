@@ -300,7 +300,7 @@ function Bar({ segs, total }: { segs: Seg[]; total: number }) {
   );
 }
 
-const ROW_LIMIT = 300;
+const ROW_LIMIT = 100;
 
 function version(a: Application): string {
   return `${a.epoch ? `${a.epoch}:` : ''}${a.version}${a.release ? `-${a.release}` : ''}`;
