@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { JobDocument } from '../protocol/envelope.js';
+import type { GuestkitError } from '../protocol/errors.js';
 import { fromZodIssues, type ValidationIssue } from '../protocol/issues.js';
 
 /** Where a handler runs: `inline` on the worker's event loop (trusted, cheap, cooperative),
@@ -57,6 +58,8 @@ export interface HandlerSpec<T> {
   filesystems?: readonly string[];
   /** Images the job names: path policy and checksum are checked before run(). */
   images?(data: T): ImageRef[];
+  /** A request this handler will never carry out (asked of it by its payload): answered before capabilities are weighed. */
+  refuse?(data: T): GuestkitError | undefined;
   /** Output paths the handler will write (checked against the worker's allowed roots). */
   outputs?(data: T): ImageRef[];
   run(ctx: HandlerContext, data: T): Promise<HandlerOutput>;
@@ -64,6 +67,8 @@ export interface HandlerSpec<T> {
 
 /** A job's payload checked against its handler's schema, ready to run. */
 export interface PreparedJob {
+  /** Set when the handler refuses this payload outright (e.g. a write the tool never makes). */
+  refusal?: GuestkitError;
   images: ImageRef[];
   outputs: ImageRef[];
   run(ctx: HandlerContext): Promise<HandlerOutput>;
@@ -85,7 +90,7 @@ export interface HandlerDefinition {
 
 /** A handler typed by its payload schema: run() receives the parsed data, never `unknown`. */
 export function defineHandler<S extends z.ZodType>(schema: S, spec: HandlerSpec<z.output<S>>): HandlerDefinition {
-  const { images, outputs, run, ...meta } = spec;
+  const { images, outputs, refuse, run, ...meta } = spec;
   return {
     ...meta,
     prepare(data) {
@@ -95,6 +100,7 @@ export function defineHandler<S extends z.ZodType>(schema: S, spec: HandlerSpec<
       return {
         ok: true,
         job: {
+          refusal: refuse?.(value),
           images: images?.(value) ?? [],
           outputs: outputs?.(value) ?? [],
           run: (ctx) => run(ctx, value),

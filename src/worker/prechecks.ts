@@ -39,6 +39,8 @@ export function precheck(job: JobDocument, registry: HandlerRegistry, registrati
   }
   const prepared = handler.prepare(job.payload.data);
   if (!prepared.ok) return fail(validationError(prepared.issues, 'invalid payload'));
+  // what the handler would never do is the answer, whatever this worker's capabilities
+  if (prepared.job.refusal) return fail(prepared.job.refusal);
   const can = canRun(job, registration);
   if (!can.ok) {
     return fail(new GuestkitError('CAPABILITY_MISMATCH', `worker ${workerId} cannot run this job: ${can.unmet.map((u) => u.message).join('; ')}`, {

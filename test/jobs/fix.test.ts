@@ -6,6 +6,10 @@ import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { planFix, refusal, type FixPlan } from '../../src/fix/index.js';
 import { fixHandler } from '../../src/jobs/handlers/fix.js';
+import { builtinRegistry } from '../../src/jobs/registry.js';
+import { validateJob } from '../../src/protocol/validate.js';
+import { precheck } from '../../src/worker/prechecks.js';
+import { buildRegistration } from '../../src/worker/registration.js';
 import type { HandlerContext } from '../../src/jobs/types.js';
 import { runProfile } from '../../src/profile/index.js';
 import { isGuestkitError } from '../../src/protocol/errors.js';
@@ -115,4 +119,14 @@ test('guestkit.fix: the sshd lines of a plan are accepted by the guest\'s own ss
     assert.deepEqual(complaints, [], `sshd -t -o "${cfg}"`);
   }
   checkScripts(plan);
+});
+
+test("guestkit.fix: a worker answers the seed's fix-offline.json with the handler's refusal, not CAPABILITY_MISMATCH (it asks for fs.fsck, selinux)", () => {
+  const doc = validateJob(JSON.parse(readFileSync(join(REPO, 'test', 'protocol', 'examples', 'fix-offline.json'), 'utf8'))).job!;
+  const registry = builtinRegistry();
+  const reg = buildRegistration({ workerId: 'w', version: '0.1.0', pool: 'default', maxConcurrent: 1, maxDiskSizeGb: 100, registry, registeredAt: new Date() }, 'ready', 0);
+  const pre = precheck(doc, registry, reg, 'w');
+  assert.ok(!pre.ok && pre.kind === 'failed');
+  assert.equal(pre.error.code, 'UNSUPPORTED_OPERATION');
+  assert.match(pre.error.message, /never writes guest images/);
 });

@@ -20,6 +20,7 @@ export function fixHandler(): HandlerDefinition {
     diskFormats: FORMATS.map((f) => f.name),
     // a refused request names no image to check (its path and checksum are never touched)
     images: (d) => (refusal(d) ? [] : [{ field: 'image.path', path: d.image.path, checksum: d.image.checksum ?? null }]),
+    refuse: (d) => refusal(d),
     async run(ctx, d) {
       const refused = refusal(d);
       if (refused) throw refused;
