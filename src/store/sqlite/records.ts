@@ -1,7 +1,8 @@
 import type { JobDocument } from '../../protocol/envelope.js';
 import type { JobStatus } from '../../protocol/status.js';
 import type { WorkerRegistration } from '../../protocol/worker.js';
-import type { AttemptRecord, JobRecord, TransitionRecord, WorkerRecord } from '../../ports/job-store.js';
+import type { JobRecord, WorkerRecord } from '../../ports/job-store.js';
+import { jobRecordOf, toAttempt, toTransition, workerRecordOf } from '../rows.js';
 
 /** Rows as SQLite returns them; they never leave this folder. */
 export interface JobRow {
@@ -27,37 +28,11 @@ export interface JobRow {
 }
 
 export function toJobRecord(r: JobRow): JobRecord {
-  return {
-    job: JSON.parse(r.doc) as JobDocument,
-    status: r.status,
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    workerId: r.worker_id,
-    source: r.source,
-    queuedAt: r.queued_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    nextAttemptAt: r.next_attempt_at,
-    errorCode: r.error_code,
-    updatedAt: r.updated_at,
-  };
+  return jobRecordOf(r, JSON.parse(r.doc) as JobDocument);
 }
 
-export function toAttempt(r: { attempt: number; worker_id: string; status: string; error_code: string | null; started_at: number; finished_at: number | null }): AttemptRecord {
-  return { attempt: r.attempt, workerId: r.worker_id, status: r.status, errorCode: r.error_code, startedAt: r.started_at, finishedAt: r.finished_at };
-}
-
-export function toTransition(r: { job_id: string; from_status: JobStatus | null; to_status: JobStatus; attempt: number; worker_id: string | null; at: number; reason: string | null }): TransitionRecord {
-  return { jobId: r.job_id, from: r.from_status, to: r.to_status, attempt: r.attempt, workerId: r.worker_id, at: r.at, reason: r.reason };
-}
+export { toAttempt, toTransition };
 
 export function toWorker(r: { worker_id: string; registration: string; state: string; current_jobs: number; registered_at: number; last_heartbeat: number }): WorkerRecord {
-  return {
-    workerId: r.worker_id,
-    registration: JSON.parse(r.registration) as WorkerRegistration,
-    state: r.state,
-    currentJobs: r.current_jobs,
-    registeredAt: r.registered_at,
-    lastHeartbeat: r.last_heartbeat,
-  };
+  return workerRecordOf(r, JSON.parse(r.registration) as WorkerRegistration);
 }
