@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { fromRow, toRow, type AuditRow } from '../audit-rows.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import {
-  AUDIT_OUTCOMES,
   chainEntry,
   DEFAULT_AUDIT_PAGE,
   linkProblem,
@@ -11,7 +10,6 @@ import {
   type AuditEntry,
   type AuditInput,
   type AuditLog,
-  type AuditOutcome,
   type AuditPage,
   type AuditVerdict,
 } from '../../ports/audit-log.js';
