@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { CACHE_MAX, COLUMNS, toRecord, TOUCH_EVERY_MS, type Cached, type TokenRow } from '../token-rows.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import {
   checkCreateInput,
@@ -23,38 +24,6 @@ export interface TokenStoreOptions {
   cacheTtlMs?: number;
 }
 
-interface TokenRow {
-  id: string;
-  secret_hash: Buffer;
-  namespace: string;
-  role: Role;
-  description: string | null;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  last_used_at: number | null;
-}
-
-interface Cached {
-  record: TokenRecord;
-  secretHash: Buffer;
-  readAt: number;
-}
-
-const TOUCH_EVERY_MS = 60_000;
-const CACHE_MAX = 10_000;
-const COLUMNS = 'id, secret_hash, namespace, role, description, created_at, expires_at, revoked_at, last_used_at';
-
-const toRecord = (r: TokenRow): TokenRecord => ({
-  id: r.id,
-  namespace: r.namespace,
-  role: r.role,
-  description: r.description,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  lastUsedAt: r.last_used_at,
-});
 
 /** Tokens in control.db. Reads are direct; writes go through the shared group commit. */
 export class SqliteTokenStore implements TokenStore {
