@@ -10,7 +10,6 @@ import {
   secretMatches,
   unauthenticated,
   type CreateTokenInput,
-  type Role,
   type TokenRecord,
   type TokenStore,
 } from '../../ports/token-store.js';
