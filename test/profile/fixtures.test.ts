@@ -17,9 +17,10 @@ import { sshdEffective } from '../../src/profile/linux/sshd.js';
 import { sysctlValue } from '../../src/profile/linux/sysctl.js';
 import { unitState } from '../../src/profile/linux/systemd.js';
 import { catalogue } from '../../src/profile/catalogue.js';
+import { REPO } from '../helpers/fixtures.js';
 import type { CheckResult, ProfileReport } from '../../src/profile/types.js';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = REPO;
 const out = join(root, 'test', 'fixtures', 'out', 'profile');
 const img = (n: string) => join(out, n);
 const ALL = ['security', 'compliance', 'hardening', 'performance'] as const;

@@ -70,10 +70,10 @@ test('the other spec examples end with typed errors, never a crash', async () =>
   assert.equal(full.error?.code, 'CAPABILITY_MISMATCH');
   assert.match(full.error!.message, /nbd/);
   assert.equal((full.observability as { trace_id?: string }).trace_id, '550e8400-e29b-41d4-a716-446655440001');
-  // profile: a protocol operation without a handler in this build
+  // profile: its image lies under /vms, outside the allowed root
   dropJob(spool, readFileSync(join(examples, 'worker-guestkit-profile-security.json'), 'utf8'), 'profile.json');
   const prof = await waitForResult(spool, 'profile-security-001');
-  assert.equal(prof.error?.code, 'UNSUPPORTED_OPERATION');
+  assert.equal(prof.error?.code, 'PATH_NOT_ALLOWED');
 });
 
 test('malformed JSON goes to failed/ with a VALIDATION_ERROR named after the file', async () => {

@@ -509,8 +509,8 @@ export class BullmqQueue implements JobQueue {
     }
     const data = job.data as Data;
     this.held.set(id, { job, token });
-    this.local.delete(id);
-    this.delta--;
+    // the pool's 'active' event may have counted this take already (it deletes from `local` too)
+    if (this.local.delete(id)) this.delta--;
     const stalls = job.stalledCounter - (data.s ?? 0);
     const lease: BullmqLease = stalls > 0 ? { ...data.e, jobId: id, stalled: stalls } : { ...data.e, jobId: id };
     if (stalls > 0) this.o.logger?.warn({ job_id: id, stalls }, 'job re-delivered after its previous holder lost its lock');
