@@ -48,7 +48,8 @@ Try next (in another terminal, from this folder):
   npx guestkit job list                                  # the jobs on this server
   npx guestkit job create guestkit.inspect --image $image | npx guestkit job submit - --wait
   curl -s -H "Authorization: Bearer \$(cat $data/admin-token)" $GUESTKIT_SERVER/api/v1/workers
-The admin token is in $data/admin-token. Ctrl-C stops the server.
+The dashboard is at $GUESTKIT_SERVER/ (sign in with the admin token in $data/admin-token).
+Ctrl-C stops the server.
 EOF
 [ "${GUESTKIT_DEMO_EXIT:-0}" = 1 ] && exit 0
 wait $server
