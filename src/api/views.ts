@@ -102,7 +102,7 @@ export interface WorkerView {
   hostname: string;
   registered_at: string;
   last_heartbeat: string;
-  capabilities: unknown;
+  capabilities: WorkerRecord['registration']['capabilities'];
 }
 
 /** A worker is live when it heartbeated within five of its own intervals and is not offline. */

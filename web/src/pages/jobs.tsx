@@ -490,7 +490,7 @@ export function NoWorkerBanner() {
         ({
           worker_id: w.worker_id,
           version: w.version,
-          capabilities: { operations: [], features: [], tags: [], disk_formats: [], filesystems: [], ...(w.capabilities ?? {}) },
+          capabilities: w.capabilities,
           resources: { max_concurrent_jobs: w.max_concurrent ?? 1, max_disk_size_gb: Number.MAX_SAFE_INTEGER },
           configuration: { worker_pool: w.pool },
         }) as unknown as Parameters<typeof canRun>[1];
