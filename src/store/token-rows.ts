@@ -35,3 +35,55 @@ export const toRecord = (r: TokenRow): TokenRecord => ({
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
 });
+
+/**
+ * The verified-token cache every token store keeps: a token read within the ttl is trusted
+ * without a read; `lastUsedAt` is written at most once a minute per token.
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, Cached>();
+  /** When lastUsedAt was last written per token (so a busy token costs one write a minute). */
+  private readonly touched = new Map<string, number>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  /** The cached token when it was read within the ttl. */
+  fresh(id: string, now: number): Cached | undefined {
+    const hit = this.entries.get(id);
+    return hit && now - hit.readAt < this.ttlMs && now >= hit.readAt ? hit : undefined;
+  }
+
+  /** Keeps what a read found; no row forgets the id. */
+  remember(id: string, row: TokenRow | undefined, now: number): Cached | undefined {
+    this.entries.delete(id); // re-insert: Map order is the eviction order
+    if (!row) return undefined;
+    const c: Cached = { record: toRecord(row), secretHash: row.secret_hash, readAt: now };
+    const t = this.touched.get(id);
+    if (t !== undefined && (c.record.lastUsedAt ?? -Infinity) < t) c.record.lastUsedAt = t;
+    this.entries.set(id, c);
+    if (this.entries.size > CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
+    return c;
+  }
+
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** Whether this use's time is due to be written; if so it counts as written (see touchFailed). */
+  touchDue(c: Cached, now: number): boolean {
+    const last = this.touched.get(c.record.id) ?? c.record.lastUsedAt ?? -Infinity;
+    if (now - last < TOUCH_EVERY_MS) return false;
+    this.touched.set(c.record.id, now);
+    c.record.lastUsedAt = now;
+    return true;
+  }
+
+  /** The write of `now` failed: the next use tries again. */
+  touchFailed(id: string, now: number): void {
+    if (this.touched.get(id) === now) this.touched.delete(id);
+  }
+}

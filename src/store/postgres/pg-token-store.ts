@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { CACHE_MAX, COLUMNS, toRecord, TOUCH_EVERY_MS, type Cached, type TokenRow } from '../token-rows.js';
+import { COLUMNS, TokenCache, toRecord, type Cached, type TokenRow } from '../token-rows.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import {
   checkCreateInput,
@@ -33,10 +33,8 @@ export interface PgTokenStoreOptions {
  */
 export class PgTokenStore implements TokenStore {
   private readonly now: () => number;
-  private readonly ttl: number;
   private readonly retryMs: number;
-  private readonly cache = new Map<string, Cached>();
-  private readonly touched = new Map<string, number>();
+  private readonly cache: TokenCache;
   private readonly touches = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -45,7 +43,7 @@ export class PgTokenStore implements TokenStore {
     opts: PgTokenStoreOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
-    this.ttl = Math.max(0, opts.cacheTtlMs ?? 5_000);
+    this.cache = new TokenCache(Math.max(0, opts.cacheTtlMs ?? 5_000));
     this.retryMs = Math.max(0, opts.retryMs ?? 5_000);
   }
 
@@ -91,7 +89,7 @@ export class PgTokenStore implements TokenStore {
 
   async revoke(id: string): Promise<boolean> {
     this.open();
-    this.cache.delete(id);
+    this.cache.forget(id);
     let changed: boolean;
     try {
       changed = ((await this.db.pool.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [this.now(), id])).rowCount ?? 0) > 0;
@@ -99,7 +97,7 @@ export class PgTokenStore implements TokenStore {
       throw classifyPg('token.revoke', err);
     }
     // a verify between the call and the commit may have cached the live row again
-    this.cache.delete(id);
+    this.cache.forget(id);
     return changed;
   }
 
@@ -125,35 +123,20 @@ export class PgTokenStore implements TokenStore {
   }
 
   private async lookup(id: string, now: number): Promise<Cached | undefined> {
-    const hit = this.cache.get(id);
-    if (hit && now - hit.readAt < this.ttl && now >= hit.readAt) return hit;
+    const hit = this.cache.fresh(id, now);
+    if (hit) return hit;
     const row = (await this.read<TokenRow>('token.verify', `SELECT ${COLUMNS} FROM tokens WHERE id = $1`, [id]))[0];
-    if (!row) {
-      this.cache.delete(id);
-      return undefined;
-    }
-    const c: Cached = { record: toRecord(row), secretHash: row.secret_hash, readAt: now };
-    const t = this.touched.get(id);
-    if (t !== undefined && (c.record.lastUsedAt ?? -Infinity) < t) c.record.lastUsedAt = t;
-    this.cache.delete(id); // re-insert: Map order is the eviction order
-    this.cache.set(id, c);
-    if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    return c;
+    return this.cache.remember(id, row, now);
   }
 
   /** lastUsedAt at most once a minute; a failed write only means the next use tries again. */
   private touch(c: Cached, now: number): void {
-    const last = this.touched.get(c.record.id) ?? c.record.lastUsedAt ?? -Infinity;
-    if (now - last < TOUCH_EVERY_MS) return;
+    if (!this.cache.touchDue(c, now)) return;
     const id = c.record.id;
-    this.touched.set(id, now);
-    c.record.lastUsedAt = now;
     // never moves lastUsedAt backwards (another process may have written a later use)
     const p = this.db.pool
       .query('UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [now, id])
-      .catch(() => {
-        if (this.touched.get(id) === now) this.touched.delete(id);
-      })
+      .catch(() => this.cache.touchFailed(id, now))
       .finally(() => this.touches.delete(p));
     this.touches.add(p);
   }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { CACHE_MAX, COLUMNS, toRecord, TOUCH_EVERY_MS, type Cached, type TokenRow } from '../token-rows.js';
+import { COLUMNS, TokenCache, toRecord, type Cached, type TokenRow } from '../token-rows.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import {
   checkCreateInput,
@@ -27,16 +27,13 @@ export interface TokenStoreOptions {
 /** Tokens in control.db. Reads are direct; writes go through the shared group commit. */
 export class SqliteTokenStore implements TokenStore {
   private readonly now: () => number;
-  private readonly ttl: number;
-  private readonly cache = new Map<string, Cached>();
-  /** When lastUsedAt was last written per token (so a busy token costs one write a minute). */
-  private readonly touched = new Map<string, number>();
+  private readonly cache: TokenCache;
   private readonly s: ReturnType<typeof prepare>;
   private closed = false;
 
   constructor(private readonly cdb: ControlDb, opts: TokenStoreOptions = {}) {
     this.now = opts.now ?? Date.now;
-    this.ttl = Math.max(0, opts.cacheTtlMs ?? 5_000);
+    this.cache = new TokenCache(Math.max(0, opts.cacheTtlMs ?? 5_000));
     this.s = prepare(cdb.db);
   }
 
@@ -73,11 +70,11 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async revoke(id: string): Promise<boolean> {
-    this.cache.delete(id);
+    this.cache.forget(id);
     const now = this.now();
     const changed = await this.cdb.commits.run('token.revoke', () => this.s.revoke.run(now, id).changes > 0);
     // a verify between the call and the commit may have cached the live row again
-    this.cache.delete(id);
+    this.cache.forget(id);
     return changed;
   }
 
@@ -101,32 +98,14 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   private lookup(id: string, now: number): Cached | undefined {
-    const hit = this.cache.get(id);
-    if (hit && now - hit.readAt < this.ttl && now >= hit.readAt) return hit;
-    const row = this.read('token.verify', () => this.s.byId.get(id) as TokenRow | undefined);
-    if (!row) {
-      this.cache.delete(id);
-      return undefined;
-    }
-    const c: Cached = { record: toRecord(row), secretHash: row.secret_hash, readAt: now };
-    const t = this.touched.get(id);
-    if (t !== undefined && (c.record.lastUsedAt ?? -Infinity) < t) c.record.lastUsedAt = t;
-    this.cache.delete(id); // re-insert: Map order is the eviction order
-    this.cache.set(id, c);
-    if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    return c;
+    return this.cache.fresh(id, now) ?? this.cache.remember(id, this.read('token.verify', () => this.s.byId.get(id) as TokenRow | undefined), now);
   }
 
   /** lastUsedAt at most once a minute; a failed write only means the next use tries again. */
   private touch(c: Cached, now: number): void {
-    const last = this.touched.get(c.record.id) ?? c.record.lastUsedAt ?? -Infinity;
-    if (now - last < TOUCH_EVERY_MS) return;
+    if (!this.cache.touchDue(c, now)) return;
     const id = c.record.id;
-    this.touched.set(id, now);
-    c.record.lastUsedAt = now;
-    this.cdb.commits.run('token.touch', () => this.s.touch.run(now, id, now)).catch(() => {
-      if (this.touched.get(id) === now) this.touched.delete(id);
-    });
+    this.cdb.commits.run('token.touch', () => this.s.touch.run(now, id, now)).catch(() => this.cache.touchFailed(id, now));
   }
 
   private read<T>(op: string, fn: () => T): T {
