@@ -1,12 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { compare } from '../../compare/index.js';
 import { FORMATS } from '../../disk/formats.js';
 import { supportedFilesystems } from '../../fs/open.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import { ComparePayloadSchema } from '../../protocol/payloads/compare.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { outputTargets, writeOutput } from './output.js';
 import { defineHandler, type HandlerDefinition } from '../types.js';
 
 /** `options.paths`: guest folders compared beside /etc (an extension field; the schema keeps unknown keys). */
@@ -36,10 +33,7 @@ export function compareHandler(): HandlerDefinition {
       { field: 'baseline.path', path: d.baseline.path, checksum: d.baseline.checksum ?? null },
       { field: 'target.path', path: d.target.path, checksum: d.target.checksum ?? null },
     ],
-    outputs(d) {
-      const dest = d.output?.destination;
-      return typeof dest === 'string' && dest !== '' ? [{ field: 'output.destination', path: dest }] : [];
-    },
+    outputs: outputTargets,
     async run(ctx, d) {
       const o = d.options ?? {};
       const extra = extraPaths(o);
@@ -55,19 +49,7 @@ export function compareHandler(): HandlerDefinition {
         onStage: (phase, message) => ctx.progress({ phase, message }),
         signal: ctx.signal,
       });
-      const out: { primary?: string } = {};
-      const dest = d.output?.destination;
-      if (dest) {
-        ctx.progress({ phase: 'result_generation', message: `writing ${dest}` });
-        const text = d.output?.format === 'yaml' ? toYaml(report) : JSON.stringify(report, null, 2) + '\n';
-        try {
-          mkdirSync(dirname(dest), { recursive: true });
-          writeFileAtomic(dest, text);
-        } catch (err) {
-          throw new GuestkitError('EXECUTION_ERROR', `cannot write output.destination ${dest}: ${(err as Error).message}`, { phase: 'result_generation', recoverable: false, retryRecommended: false });
-        }
-        out.primary = dest;
-      }
+      const out = writeOutput(ctx, d, report);
       return { data: report, outputs: out };
     },
   });

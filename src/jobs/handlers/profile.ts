@@ -1,23 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { FORMATS } from '../../disk/formats.js';
 import { supportedFilesystems } from '../../fs/open.js';
-import { criticalFailures, runProfile, type ProfileName, type ProfileReport } from '../../profile/index.js';
+import { criticalFailures, runProfile, type ProfileName } from '../../profile/index.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import { ProfilePayloadSchema } from '../../protocol/payloads/profile.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { outputTargets, writeOutput } from './output.js';
 import { defineHandler, type HandlerDefinition } from '../types.js';
 
-function writeReport(dest: string, format: 'json' | 'yaml', report: ProfileReport): void {
-  const text = format === 'yaml' ? toYaml(report) : JSON.stringify(report, null, 2) + '\n';
-  try {
-    mkdirSync(dirname(dest), { recursive: true });
-    writeFileAtomic(dest, text);
-  } catch (err) {
-    throw new GuestkitError('EXECUTION_ERROR', `cannot write output.destination ${dest}: ${(err as Error).message}`, { phase: 'result_generation', recoverable: false, retryRecommended: false });
-  }
-}
 
 /**
  * guestkit.profile: the check catalogue over one image, in a pool thread (it parses untrusted
@@ -32,10 +20,7 @@ export function profileHandler(): HandlerDefinition {
     filesystems,
     diskFormats: FORMATS.map((f) => f.name),
     images: (d) => [{ field: 'image.path', path: d.image.path, checksum: d.image.checksum ?? null }],
-    outputs(d) {
-      const dest = d.output?.destination;
-      return typeof dest === 'string' && dest !== '' ? [{ field: 'output.destination', path: dest }] : [];
-    },
+    outputs: outputTargets,
     async run(ctx, d) {
       if (d.profiles.includes('migration')) {
         throw new GuestkitError('UNSUPPORTED_OPERATION', 'profile "migration" (migration readiness) is not available in this build; security, compliance, hardening and performance are', {
@@ -52,20 +37,14 @@ export function profileHandler(): HandlerDefinition {
         allowedRoots: ctx.allowedRoots.length > 0 ? ctx.allowedRoots : undefined,
         onStage: (stage) => ctx.progress({ phase: stage, message: stage.replace(/_/g, ' ') }),
       });
-      const out: { primary?: string } = {};
-      const dest = d.output?.destination;
-      if (dest) {
-        ctx.progress({ phase: 'result_generation', message: `writing ${dest}` });
-        writeReport(dest, d.output!.format, report);
-        out.primary = dest;
-      }
+      const out = writeOutput(ctx, d, report);
       const critical = criticalFailures(report);
       if (d.options?.fail_on_critical && critical.length > 0) {
         throw new GuestkitError('EXECUTION_ERROR', `${critical.length} critical check(s) failed: ${critical.map((c) => c.id).join(', ')}`, {
           phase: 'security_scan',
           recoverable: false,
           retryRecommended: false,
-          details: { failed_critical: critical.map((c) => c.id), report, ...(dest ? { report_path: dest } : {}) },
+          details: { failed_critical: critical.map((c) => c.id), report, ...(out.primary ? { report_path: out.primary } : {}) },
         });
       }
       return { data: report, outputs: out, metrics: { disk_read_bytes: report.stats.bytes_read } };
