@@ -84,24 +84,28 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   const [counts, setCounts] = useState<Record<string, number> | null>(null);
   const lastLoad = useRef(0);
   const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // answers can arrive out of order: only the newest load's answers are shown
+  const loadSeq = useRef(0);
   const load = async () => {
     lastLoad.current = Date.now();
+    const seq = ++loadSeq.current;
     const qs = `${key ? `${key}&` : ''}limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     // the counts come on their own: the rows never wait for them
     const countsQs = new URLSearchParams(key);
     countsQs.delete('status');
     get<{ counts: Record<string, number> }>(`/stats/counts?${countsQs}`).then(
-      (c) => setCounts(c.counts),
-      () => setCounts(null),
+      (c) => seq === loadSeq.current && setCounts(c.counts),
+      () => seq === loadSeq.current && setCounts(null),
     );
     try {
       const p = await get<JobPage>(`/jobs?${qs}`);
+      if (seq !== loadSeq.current) return;
       setPage(p);
       setError(null);
       setUpdated(Date.now());
       setSelected((s) => (s.size === 0 ? s : new Set(p.items.filter((j) => s.has(j.job_id)).map((j) => j.job_id))));
     } catch (err) {
-      setError(err);
+      if (seq === loadSeq.current) setError(err);
     }
   };
   const loadRef = useRef(load);
