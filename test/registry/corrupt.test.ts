@@ -158,7 +158,6 @@ test('seeded fuzzing: random byte damage and truncation give CORRUPT_IMAGE or a 
   };
   let corrupt = 0;
   let readable = 0;
-  const t0 = performance.now();
   for (const name of [['server2019', 'SYSTEM'], ['win11', 'SOFTWARE'], ['lists', 'SYSTEM-ri'], ['win11', 'SAM']] as const) {
     const good = load(...name);
     const binsEnd = Math.min(good.length, BASE + good.readUInt32LE(0x28));
@@ -178,5 +177,4 @@ test('seeded fuzzing: random byte damage and truncation give CORRUPT_IMAGE or a 
     }
   }
   assert.ok(corrupt > 100 && readable > 20, `corrupt ${corrupt}, readable ${readable}`);
-  assert.ok(performance.now() - t0 < 60000);
 });
