@@ -17,6 +17,10 @@ export interface Application {
   release: string;
   arch: string;
   source_package?: string;
+  /** The source package this binary was built from, with its full version (dpkg `Source:`, rpm SOURCERPM). */
+  source?: { name: string; version: string };
+  /** The licence as the package database records it (rpm License, apk L:, pacman %LICENSE%); dpkg keeps none. */
+  license?: string;
   summary?: string;
   url?: string;
   /** Windows: DisplayName of the Uninstall entry (name is the entry's key). */
@@ -114,6 +118,8 @@ export interface OperatingSystem {
   product_name?: string;
   /** os-release's PRETTY_NAME ("Debian GNU/Linux 12 (bookworm)"); product_name follows libguestfs and can be a bare version. */
   pretty_name?: string;
+  /** os-release's ID and VERSION_ID as written ("debian", "12"; "alpine", "3.19.1"), when the guest has an os-release. */
+  os_release?: { id: string; version_id?: string };
   product_variant?: string;
   major_version: number;
   minor_version: number;

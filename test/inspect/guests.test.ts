@@ -256,6 +256,7 @@ test('Alpine-style guest: apk installed database (hand-written in apk\'s format;
     release: 'r0',
     arch: 'x86_64',
     source_package: 'openssh',
+    license: 'SSH-OpenSSH',
     summary: 'OpenSSH server',
     url: 'https://www.openssh.com/portable.html',
   });

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { Vfs } from '../../src/fs/vfs.js';
 import { GuestView } from '../../src/inspect/guest-view.js';
-import { dpkgApplications, splitDebVersion } from '../../src/inspect/linux/packages/dpkg.js';
+import { debSource, dpkgApplications, splitDebVersion } from '../../src/inspect/linux/packages/dpkg.js';
 import { bdbHashValues } from '../../src/inspect/linux/packages/rpm-bdb.js';
 import { ndbBlobs } from '../../src/inspect/linux/packages/rpm-ndb.js';
 import { applicationOfHeader, parseHeaderBlob } from '../../src/inspect/linux/packages/rpm-header.js';
@@ -89,4 +89,16 @@ test('Debian version split follows dpkg: epoch, upstream with dashes, revision',
   assert.deepEqual(splitDebVersion('0.5.11+git20210903+057cd650a4ed-9'), { epoch: 0, version: '0.5.11+git20210903+057cd650a4ed', release: '9' });
   assert.deepEqual(splitDebVersion('1.2-3-4'), { epoch: 0, version: '1.2-3', release: '4' });
   assert.deepEqual(splitDebVersion('20230311'), { epoch: 0, version: '20230311', release: '' });
+});
+
+test('dpkg source package and version: what dpkg-query prints as ${source:Package} ${source:Version}', async () => {
+  const g = new GuestView(new Vfs(new HostDirFs(fixture('inspect', 'debian-root'))));
+  const got = (await dpkgApplications(g))!.map((a) => `${a.name}\t${a.source!.name}\t${a.source!.version}`).sort();
+  const want = readFileSync(fixture('inspect', 'debian-dpkg-source.txt'), 'utf8').trim().split('\n').sort();
+  assert.ok(want.some((l) => /^bsdutils\tutil-linux\t/.test(l)), 'a binary built from a differently named source');
+  assert.deepEqual(got, want);
+  assert.deepEqual(debSource('gcc-12 (12.2.0-14+deb12u1)', 'gcc-12-base', '12.2.0-14+deb12u1'), { name: 'gcc-12', version: '12.2.0-14+deb12u1' });
+  assert.deepEqual(debSource('glibc (2.36-9+deb12u4)', 'libc6', '2.36-9+deb12u7'), { name: 'glibc', version: '2.36-9+deb12u4' });
+  assert.deepEqual(debSource('util-linux', 'bsdutils', '1:2.38.1-5+deb12u3'), { name: 'util-linux', version: '1:2.38.1-5+deb12u3' });
+  assert.deepEqual(debSource(undefined, 'apt', '2.6.1'), { name: 'apt', version: '2.6.1' });
 });

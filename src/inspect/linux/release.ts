@@ -5,6 +5,7 @@ export interface ReleaseFacts {
   distro: string;
   product_name?: string;
   pretty_name?: string;
+  os_release?: { id: string; version_id?: string };
   product_variant?: string;
   major_version: number;
   minor_version: number;
@@ -14,6 +15,7 @@ interface Draft {
   distro?: string;
   product_name?: string;
   pretty_name?: string;
+  os_release?: { id: string; version_id?: string };
   product_variant?: string;
   version?: [number, number];
 }
@@ -68,6 +70,9 @@ const parseOsRelease: Parser = async (g, file, d) => {
   if (text === undefined) return false;
   const kv = parseKeyValue(text);
   const id = kv.get('ID');
+  const vid = kv.get('VERSION_ID');
+  // Kept as written: SBOM consumers (Grype, Trivy) key their advisories on ID and VERSION_ID.
+  if (id) d.os_release ??= { id: id.toLowerCase(), ...(vid ? { version_id: vid } : {}) };
   if (id !== undefined) {
     const distro = distroOfOsReleaseId(id.toLowerCase());
     if (distro) d.distro = distro;
@@ -80,7 +85,6 @@ const parseOsRelease: Parser = async (g, file, d) => {
   }
   const variant = kv.get('VARIANT');
   if (variant) d.product_variant = variant;
-  const vid = kv.get('VERSION_ID');
   if (vid) {
     const v = parseMajorMinor(vid);
     if (v) d.version = v;
@@ -221,6 +225,7 @@ export async function detectRelease(g: GuestView): Promise<ReleaseFacts> {
     distro: d.distro ?? 'unknown',
     ...(d.product_name !== undefined ? { product_name: d.product_name } : {}),
     ...(d.pretty_name !== undefined ? { pretty_name: d.pretty_name } : {}),
+    ...(d.os_release !== undefined ? { os_release: d.os_release } : {}),
     ...(d.product_variant !== undefined ? { product_variant: d.product_variant } : {}),
     major_version: d.version?.[0] ?? 0,
     minor_version: d.version?.[1] ?? 0,

@@ -24,6 +24,8 @@ export async function apkApplications(g: GuestView): Promise<Application[] | und
     const app: Application = { name, epoch: 0, version: v.version, release: v.release, arch: f.get('A') ?? '' };
     const origin = f.get('o');
     if (origin) app.source_package = origin;
+    const license = f.get('L');
+    if (license) app.license = license;
     const desc = f.get('T');
     if (desc) app.summary = desc;
     const url = f.get('U');

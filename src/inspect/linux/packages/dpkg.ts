@@ -78,6 +78,13 @@ function utf8(s: string): string {
   return /[\x80-\xff]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
 }
 
+/** `Source: name [(version)]`; without it the source is the package itself, and without a version it is the binary's. */
+export function debSource(field: string | undefined, name: string, version: string): { name: string; version: string } {
+  if (!field) return { name, version };
+  const m = /^(\S+)(?:\s+\((\S+)\))?/.exec(utf8(field));
+  return m ? { name: m[1]!, version: m[2] ?? version } : { name, version };
+}
+
 /** Installed packages from /var/lib/dpkg/status: only those whose Status says "installed". */
 export async function dpkgApplications(g: GuestView): Promise<Application[] | undefined> {
   const buf = await g.bytes('/var/lib/dpkg/status', 64 * 1024 * 1024);
@@ -92,8 +99,9 @@ export async function dpkgApplications(g: GuestView): Promise<Application[] | un
     if (!name || !version) continue;
     const v = splitDebVersion(utf8(version));
     const app: Application = { name: utf8(name), epoch: v.epoch, version: v.version, release: v.release, arch: utf8(s.get('Architecture') ?? '') };
-    const source = s.get('Source');
-    app.source_package = source ? utf8(source.split(/\s+/)[0]!) : app.name;
+    const src = debSource(s.get('Source'), app.name, utf8(version));
+    app.source_package = src.name;
+    app.source = src;
     const desc = s.get('Description');
     if (desc) app.summary = utf8(desc);
     const home = s.get('Homepage');

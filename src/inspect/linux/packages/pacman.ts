@@ -47,6 +47,9 @@ export async function pacmanApplications(g: GuestView): Promise<Application[] | 
     const app: Application = { name, ...v, arch: d.get('ARCH')?.[0] ?? '' };
     const base = d.get('BASE')?.[0];
     if (base) app.source_package = base;
+    // One licence a line; pacman means all of them apply.
+    const licenses = d.get('LICENSE')?.filter((l) => l.trim() !== '');
+    if (licenses?.length) app.license = licenses.join(' AND ');
     const desc = d.get('DESC')?.[0];
     if (desc) app.summary = desc;
     const url = d.get('URL')?.[0];

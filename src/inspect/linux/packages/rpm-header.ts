@@ -8,6 +8,7 @@ const TAG = {
   RELEASE: 1002,
   EPOCH: 1003,
   SUMMARY: 1004,
+  LICENSE: 1014,
   URL: 1020,
   ARCH: 1022,
   SOURCERPM: 1044,
@@ -86,7 +87,14 @@ export function applicationOfHeader(blob: Buffer): Application | undefined {
     arch,
   };
   const src = str(TAG.SOURCERPM);
-  if (src) app.source_package = src.replace(/-[^-]+-[^-]+\.(no)?src\.rpm$/, '');
+  if (src) {
+    app.source_package = src.replace(/-[^-]+-[^-]+\.(no)?src\.rpm$/, '');
+    // name-version-release.src.rpm: the source's own version-release (a subpackage may differ from it).
+    const m = /^(.+)-([^-]+-[^-]+)\.(?:no)?src\.rpm$/.exec(src);
+    if (m) app.source = { name: m[1]!, version: m[2]! };
+  }
+  const license = str(TAG.LICENSE);
+  if (license) app.license = license;
   const summary = str(TAG.SUMMARY);
   if (summary) app.summary = summary;
   const url = str(TAG.URL);
