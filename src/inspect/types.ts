@@ -166,12 +166,12 @@ export interface OperatingSystem {
   build_id?: string;
   /** Windows: EditionID (ServerStandard, Professional, …). */
   edition?: string;
-  /** Windows: the system directory in the guest's filesystem (/Windows). */
-  systemroot?: string;
+  /** Windows: the system directory in the guest's filesystem (/Windows); virt-inspector's windows_systemroot. */
+  windows_systemroot?: string;
   /** Windows: drive letter → device, from SYSTEM\MountedDevices. */
   drive_mappings?: Record<string, string>;
-  /** Windows: the control set the registry facts were read from (ControlSet001). */
-  current_control_set?: string;
+  /** Windows: the control set the registry facts were read from (ControlSet001); virt-inspector's windows_current_control_set. */
+  windows_current_control_set?: string;
 }
 
 export interface FilesystemEntry {

@@ -6,7 +6,7 @@ import { detectRelease, packageFormatOf } from '../inspect/linux/release.js';
 import { GuestSession } from '../inspect/session.js';
 import { findSystemRoot, openGuestHive } from '../inspect/windows/hives.js';
 import { currentControlSet } from '../inspect/windows/system.js';
-import { readWindowsVersion } from '../inspect/windows/version.js';
+import { readWindowsVersion, windowsDisplayName } from '../inspect/windows/version.js';
 import { GuestkitError } from '../protocol/errors.js';
 import type { Hive } from '../registry/index.js';
 import { CATALOGUE_SOURCE, CIS_BENCHMARKS, catalogue, type CatalogueEntry } from './catalogue.js';
@@ -110,7 +110,7 @@ async function windowsReport(a: AssembledRoot, req: ProfileRequest): Promise<Omi
   const evaluated = await Promise.all(checks.map(async (c) => ({ c, v: await judge(c, () => evaluateWindows(w, c.evaluator)) })));
   return {
     root: a.root.device.device,
-    os: { type: 'windows', distro: 'windows', version: `${ver?.major_version ?? 0}.${ver?.minor_version ?? 0}`, ...(ver?.product_name ? { pretty_name: ver.product_name } : {}), family: ['windows'] },
+    os: { type: 'windows', distro: 'windows', version: `${ver?.major_version ?? 0}.${ver?.minor_version ?? 0}`, ...(ver && windowsDisplayName(ver) ? { pretty_name: windowsDisplayName(ver) } : {}), family: ['windows'] },
     warnings,
     evaluated,
   };

@@ -7,7 +7,7 @@ import { GuestSession } from '../../src/inspect/session.js';
 import { DEFAULT_INSPECT_OPTIONS, type OperatingSystem } from '../../src/inspect/types.js';
 import { inspectWindows } from '../../src/inspect/windows/index.js';
 import { peMachine } from '../../src/inspect/windows/pe.js';
-import { windowsOsinfo } from '../../src/inspect/windows/version.js';
+import { windowsDisplayName, windowsOsinfo } from '../../src/inspect/windows/version.js';
 import { fixture } from '../helpers/fixtures.js';
 
 interface Run {
@@ -61,7 +61,8 @@ test('Windows Server 2019 on MBR (qcow2): identity facts as virt-inspector names
   assert.equal(os.arch, 'x86_64');
   assert.equal(os.hostname, 'WIN-SRV2019-01');
   assert.equal(os.osinfo, 'win2k19');
-  assert.equal(os.systemroot, '/Windows');
+  assert.equal(os.pretty_name, 'Windows Server 2019 Standard');
+  assert.equal(os.windows_systemroot, '/Windows');
   assert.equal(os.package_format, undefined);
   assert.equal(os.package_management, undefined);
   assert.deepEqual(os.mountpoints, { '/': '/dev/sda2' });
@@ -84,10 +85,11 @@ test('Windows 11 on GPT (VMDK): build number makes it win11 though ProductName s
   assert.equal(os.build_id, '22631');
   assert.equal(os.edition, 'Professional');
   assert.equal(os.osinfo, 'win11');
+  assert.equal(os.pretty_name, 'Windows 11 Pro', 'the readable name follows the build, not ProductName');
   assert.equal(os.arch, 'x86_64');
   assert.deepEqual(os.drive_mappings, { C: '/dev/sda3' }, 'by GPT partition GUID');
   // Select\Current = 2: ControlSet002 holds the live settings, ControlSet001 an old name
-  assert.equal(os.current_control_set, 'ControlSet002');
+  assert.equal(os.windows_current_control_set, 'ControlSet002');
   assert.equal(os.hostname, 'DESKTOP-7K3Q9ZB');
   assert.equal(os.timezone, 'Pacific Standard Time');
   assert.equal(os.warnings.length, 1);
@@ -233,21 +235,37 @@ test('PE machine field: x86-64 and i386 mingw binaries, non-PE data', () => {
   assert.equal(peMachine(mz), undefined);
 });
 
-test('osinfo follows libguestfs for every Windows generation', () => {
-  const o = (major: number, minor: number, product_name: string, product_variant: string, build_id?: string) =>
-    windowsOsinfo({ major_version: major, minor_version: minor, product_name, product_variant, ...(build_id ? { build_id } : {}) });
-  assert.equal(o(5, 1, 'Microsoft Windows XP', 'Client'), 'winxp');
-  assert.equal(o(5, 2, 'Microsoft Windows Server 2003 R2', 'Server'), 'win2k3r2');
-  assert.equal(o(6, 0, 'Windows Vista (TM) Business', 'Client'), 'winvista');
-  assert.equal(o(6, 1, 'Windows 7 Professional', 'Client'), 'win7');
-  assert.equal(o(6, 1, 'Windows Server 2008 R2 Standard', 'Server'), 'win2k8r2');
-  assert.equal(o(6, 3, 'Windows Server 2012 R2 Datacenter', 'Server Core'), 'win2k12r2');
-  assert.equal(o(6, 3, 'Windows 8.1 Pro', 'Client'), 'win8.1');
-  assert.equal(o(10, 0, 'Windows Server 2016 Standard', 'Server', '14393'), 'win2k16');
-  assert.equal(o(10, 0, 'Windows Server 2022 Datacenter', 'Server', '20348'), 'win2k22');
-  assert.equal(o(10, 0, 'Windows Server 2025 Standard', 'Server', '26100'), 'win2k25');
-  assert.equal(o(10, 0, 'Windows 10 Enterprise', 'Client', '19045'), 'win10');
-  assert.equal(o(10, 0, 'Windows 10 Pro', 'Client', '22000'), 'win11');
+test('osinfo ids and display names: libosinfo names, libguestfs rules, the build number decides on 10.0', () => {
+  // [major, minor, ProductName, InstallationType, CurrentBuildNumber] → [osinfo, readable name]
+  const table: [number, number, string, string, string | undefined, string, string][] = [
+    [5, 1, 'Microsoft Windows XP', 'Client', '2600', 'winxp', 'Microsoft Windows XP'],
+    [5, 2, 'Microsoft Windows Server 2003 R2', 'Server', '3790', 'win2k3r2', 'Microsoft Windows Server 2003 R2'],
+    [6, 0, 'Windows Vista (TM) Business', 'Client', '6002', 'winvista', 'Windows Vista (TM) Business'],
+    [6, 1, 'Windows 7 Professional', 'Client', '7601', 'win7', 'Windows 7 Professional'],
+    [6, 1, 'Windows Server 2008 R2 Standard', 'Server', '7601', 'win2k8r2', 'Windows Server 2008 R2 Standard'],
+    [6, 3, 'Windows 8.1 Pro', 'Client', '9600', 'win8.1', 'Windows 8.1 Pro'],
+    [6, 3, 'Windows Server 2012 R2 Datacenter', 'Server Core', '9600', 'win2k12r2', 'Windows Server 2012 R2 Datacenter'],
+    [10, 0, 'Windows Server 2016 Standard', 'Server', '14393', 'win2k16', 'Windows Server 2016 Standard'],
+    [10, 0, 'Windows Server 2019 Datacenter', 'Server Core', '17763', 'win2k19', 'Windows Server 2019 Datacenter'],
+    [10, 0, 'Windows Server 2022 Datacenter', 'Server', '20348', 'win2k22', 'Windows Server 2022 Datacenter'],
+    [10, 0, 'Windows Server 2025 Standard', 'Server', '26100', 'win2k25', 'Windows Server 2025 Standard'],
+    // an in-place upgrade that left the old year in ProductName: the build wins
+    [10, 0, 'Windows Server 2019 Standard', 'Server', '20348', 'win2k22', 'Windows Server 2022 Standard'],
+    // no build number: the year in the name
+    [10, 0, 'Windows Server 2022 Standard', 'Server', undefined, 'win2k22', 'Windows Server 2022 Standard'],
+    [10, 0, 'Windows 10 Enterprise', 'Client', '19045', 'win10', 'Windows 10 Enterprise'],
+    [10, 0, 'Windows 10 Pro', 'Client', '22000', 'win11', 'Windows 11 Pro'],
+    [10, 0, 'Windows 10 Enterprise', 'Client', '26100', 'win11', 'Windows 11 Enterprise'],
+    [10, 0, 'Windows 10 Pro', 'Client', '21999', 'win10', 'Windows 10 Pro'],
+  ];
+  for (const [major, minor, product_name, product_variant, build_id, osinfo, display] of table) {
+    const v = { major_version: major, minor_version: minor, product_name, product_variant, ...(build_id ? { build_id } : {}) };
+    assert.equal(windowsOsinfo(v), osinfo, `${product_name} ${build_id}`);
+    assert.equal(windowsDisplayName(v), display, `${product_name} ${build_id}`);
+  }
+  // every libosinfo id the issue names is reached
+  const ids = new Set(table.map((r) => r[5]));
+  for (const id of ['win7', 'win8.1', 'win10', 'win11', 'win2k8r2', 'win2k12r2', 'win2k16', 'win2k19', 'win2k22', 'win2k25']) assert.ok(ids.has(id), id);
 });
 
 test('damaged hives: each lost fact is a warning, the facts of the sound hive remain', async () => {
@@ -259,7 +277,7 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
   assert.equal(os.arch, 'i386', 'a 32-bit kernel');
   assert.equal(os.applications!.length, 4, 'no WOW6432Node on a 32-bit system');
   assert.ok(os.applications!.every((a) => a.arch === 'i386'));
-  for (const missing of ['hostname', 'drive_mappings', 'services', 'users', 'network', 'timezone', 'current_control_set'] as const) {
+  for (const missing of ['hostname', 'drive_mappings', 'services', 'users', 'network', 'timezone', 'windows_current_control_set'] as const) {
     assert.equal(os[missing], undefined, missing);
   }
   assert.deepEqual(os.guest_agents, ['vmware-tools'], 'still found through the Uninstall entries');

@@ -13,7 +13,7 @@ import { detectWindowsArch } from './pe.js';
 import { readServices } from './services.js';
 import { currentControlSet, readHostname, readTimezone } from './system.js';
 import { readUsers } from './users.js';
-import { readWindowsVersion, windowsOsinfo } from './version.js';
+import { readWindowsVersion, windowsDisplayName, windowsOsinfo } from './version.js';
 
 /**
  * All facts of one Windows root, from its registry hives (SOFTWARE, SYSTEM, SAM) and a
@@ -78,6 +78,7 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
     const drives = system
       ? await run('drive_mappings', [`${hivePath('SYSTEM')}:MountedDevices`], () => readDriveMappings(system, devices ?? [a.root.device]))
       : undefined;
+    const display = windowsDisplayName(ver);
     return {
       root: a.root.device.device,
       type: 'windows' as const,
@@ -85,6 +86,8 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
       distro: 'windows',
       ...(ver.product_name ? { product_name: ver.product_name } : {}),
       ...(ver.product_variant ? { product_variant: ver.product_variant } : {}),
+      // the readable name: ProductName corrected by the build (Windows 11 says "Windows 10" there)
+      ...(display ? { pretty_name: display } : {}),
       major_version: ver.major_version,
       minor_version: ver.minor_version,
       ...(arch ? { arch } : {}),
@@ -96,12 +99,12 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
       warnings,
       ...(ver.build_id ? { build_id: ver.build_id } : {}),
       ...(ver.edition ? { edition: ver.edition } : {}),
-      systemroot: systemRoot,
+      windows_systemroot: systemRoot,
       ...(drives ? { drive_mappings: drives } : {}),
-      ...(found ? { current_control_set: found } : {}),
+      ...(found ? { windows_current_control_set: found } : {}),
     };
   });
-  const cs = os.current_control_set ?? 'ControlSet001';
+  const cs = os.windows_current_control_set ?? 'ControlSet001';
 
   const software = await hive('SOFTWARE');
   const system = await hive('SYSTEM');

@@ -123,8 +123,8 @@ function OsCard({ os }: { os: OperatingSystem }) {
             ['Boot loader', os.bootloader ? `${os.bootloader.type}${os.bootloader.default_entry ? `: ${os.bootloader.default_entry}` : ''}` : null],
             ['Time zone', os.timezone],
             ['Locale', os.locale],
-            ['System root', os.systemroot],
-            ['Control set', os.current_control_set],
+            ['System root', os.windows_systemroot],
+            ['Control set', os.windows_current_control_set],
             ['Guest agents', os.guest_agents?.length ? os.guest_agents.join(', ') : null],
             ['cloud-init', os.cloud_init ? (os.cloud_init.installed ? `installed${os.cloud_init.disabled ? ', disabled' : ''}${os.cloud_init.datasources?.length ? ` (${os.cloud_init.datasources.join(', ')})` : ''}` : 'not installed') : null],
           ]}
