@@ -18,7 +18,7 @@ if [ "$mode" = test ]; then
     [mkntfs]=ntfs-3g [wimlib-imagex]=wimtools [debootstrap]=debootstrap [cryptsetup]=cryptsetup-bin
     [genisoimage]=genisoimage [mkfs.exfat]=exfatprogs [hivexsh]=libhivex-bin [hivexregedit]=libwin-hivex-perl
     [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target
-    [blkid]=util-linux [losetup]=mount [setfattr]=attr [netplan]=netplan.io [grub-editenv]=grub-common
+    [blkid]=util-linux [losetup]=mount [mdadm]=mdadm [setfattr]=attr [netplan]=netplan.io [grub-editenv]=grub-common
     [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
     [chromium]=chromium [redis-server]=redis-server
     [/usr/lib/postgresql/15/bin/initdb]=postgresql
