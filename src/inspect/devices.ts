@@ -11,7 +11,7 @@ export interface GuestDevice {
   device: string;
   /** Other names the guest may use for it (/dev/mapper/VG-LV). */
   aliases: string[];
-  kind: 'disk' | 'partition' | 'lv';
+  kind: 'disk' | 'partition' | 'lv' | 'md';
   size: number;
   dev: BlockDevice;
   fsType?: string;

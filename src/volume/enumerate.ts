@@ -1,6 +1,7 @@
 import type { BlockDevice } from '../disk/types.js';
 import { GuestkitError, type ProtocolError } from '../protocol/errors.js';
 import { scanLvm } from './lvm/scan.js';
+import { MdScan } from './md/scan.js';
 import type { Partition, PartitionTable } from './partition.js';
 import { type ProbeResult, probe } from './probe.js';
 import { SliceDevice } from './slice.js';
@@ -12,13 +13,15 @@ export interface VolumeEntry {
   device: string;
   /** Other names of the same device (/dev/mapper/VG-LV). */
   aliases?: string[];
-  kind: 'disk' | 'partition' | 'lv';
+  kind: 'disk' | 'partition' | 'lv' | 'md';
   size: number;
   dev: BlockDevice;
   partition?: Partition;
   /** Partition table of a disk, when it has one. */
   table?: Omit<PartitionTable, 'partitions' | 'warnings'>;
   lv?: { vg: string; name: string; uuid: string; segtypes: string[]; incomplete?: boolean };
+  /** Linux software RAID array (kind 'md'). */
+  md?: { uuid: string; name?: string; level: string; version: string; members: (string | null)[]; degraded?: boolean };
   /** blkid-like signature; null when nothing was recognised or the device cannot be read. */
   probe: ProbeResult | null;
   /** Why the device cannot be read (unsupported LV type, missing PV, …). */
@@ -48,13 +51,15 @@ export function mapperName(vg: string, lv: string): string {
 
 /**
  * The block devices a guest booted with `disks` would have, named as virt-filesystems
- * names them: each disk, its partitions, and the LVs of every VG found on them. Damage in
+ * names them: each disk, its partitions, md arrays, and the LVs of every VG found on them
+ * (LVM on md and md on LVs both work). Damage in
  * one disk's table becomes a warning and never hides the other disks.
  */
 export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnumeration> {
   const devices: VolumeEntry[] = [];
   const warnings: string[] = [];
   const pvCandidates: BlockDevice[] = [];
+  const md = new MdScan(warnings);
   const safeProbe = async (dev: BlockDevice): Promise<ProbeResult | null> => {
     try {
       return await probe(dev);
@@ -76,7 +81,7 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
       if (!(err instanceof GuestkitError)) throw err;
       warnings.push(`${name}: partition table unreadable: ${err.message}`);
     }
-    const diskProbe = await safeProbe(named);
+    const diskProbe = table ? await safeProbe(named) : await md.check(named, await safeProbe(named), undefined, true);
     const entry: VolumeEntry = { device: name, kind: 'disk', size: disk.size, dev: named, probe: diskProbe };
     if (table) {
       const { partitions: _p, warnings: w, ...rest } = table;
@@ -91,10 +96,16 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
     for (const p of table.partitions) {
       const pname = `${name}${p.number}`;
       const dev = new SliceDevice(disk, p.start, p.size, pname);
-      const pr = p.extended ? null : await safeProbe(dev);
+      const pr = p.extended ? null : await md.check(dev, await safeProbe(dev), p.type, false);
       devices.push({ device: pname, kind: 'partition', size: p.size, dev, partition: p, probe: pr });
       if (pr?.type === 'LVM2_member') pvCandidates.push(dev);
     }
+  }
+
+  // md arrays of the disks and partitions; an array holding a PV joins the LVM scan.
+  for (const e of await md.arrays(safeProbe)) {
+    devices.push(e);
+    if (e.probe?.type === 'LVM2_member') pvCandidates.push(e.dev);
   }
 
   if (pvCandidates.length > 0) {
@@ -109,12 +120,14 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
           size: lv.size,
           dev: lv.dev,
           lv: { vg: vg.name, name: lv.name, uuid: lv.uuid, segtypes: lv.segtypes, ...(lv.incomplete ? { incomplete: true } : {}) },
-          probe: lv.error ? null : await safeProbe(lv.dev),
+          probe: lv.error ? null : await md.check(lv.dev, await safeProbe(lv.dev), undefined, false),
         };
         if (lv.error) e.error = lv.error.toProtocol();
         devices.push(e);
       }
     }
   }
+  // md arrays whose members are LVs.
+  devices.push(...(await md.arrays(safeProbe)));
   return { devices, warnings };
 }
