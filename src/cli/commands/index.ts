@@ -11,6 +11,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   image: async () => (await import('./image.js')).registerImageCommands,
   job: async () => (await import('./job.js')).registerJobCommands,
   inspect: async () => (await import('./inspect.js')).registerInspectCommands,
+  sbom: async () => (await import('./sbom.js')).registerSbomCommands,
   compare: async () => (await import('./compare.js')).registerCompareCommands,
   profile: async () => (await import('./profile.js')).registerProfileCommands,
   filesystems: async () => (await import('./files.js')).registerFileCommands,

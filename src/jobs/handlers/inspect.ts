@@ -2,6 +2,7 @@ import { FORMATS } from '../../disk/formats.js';
 import { supportedFilesystems } from '../../fs/open.js';
 import { inspect, requireOs } from '../../inspect/index.js';
 import { InspectPayloadSchema } from '../../protocol/payloads/inspect.js';
+import { sbomFormatOfOutput, toSbom } from '../../sbom/index.js';
 import { outputTargets, writeOutput } from './output.js';
 import { defineHandler, type HandlerDefinition } from '../types.js';
 
@@ -30,7 +31,9 @@ export function inspectHandler(): HandlerDefinition {
           onStage: (stage) => ctx.progress({ phase: stage, message: stage.replace(/_/g, ' ') }),
         }),
       );
-      const out = writeOutput(ctx, d, result);
+      // output.format cyclonedx/spdx: the file holds the SBOM; the job's result stays the inspection.
+      const sbom = sbomFormatOfOutput(d.output?.format);
+      const out = writeOutput(ctx, d, sbom ? toSbom(result, sbom) : result);
       return { data: result, outputs: out, metrics: { disk_read_bytes: result.stats.bytes_read } };
     },
   });

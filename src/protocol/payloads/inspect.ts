@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ImageRefSchema, OutputSchema } from './image.js';
+import { ImageRefSchema, OUTPUT_FORMATS, OutputSchema } from './image.js';
 import { INSPECT_OPTION_DEFAULTS } from './inspect-options.js';
 
 export { INSPECT_OPTION_DEFAULTS } from './inspect-options.js';
@@ -16,11 +16,14 @@ export const InspectOptionsSchema = z.looseObject({
   include_databases: z.boolean().default(d.include_databases),
 });
 
+/** inspect's report formats: the seed's json and yaml, or the inspection as an SBOM (CycloneDX 1.6, SPDX 2.3 JSON). */
+export const INSPECT_OUTPUT_FORMATS = [...OUTPUT_FORMATS, 'cyclonedx', 'spdx'] as const;
+
 /** guestkit.inspect.v1 */
 export const InspectPayloadSchema = z.looseObject({
   image: ImageRefSchema,
   options: InspectOptionsSchema.prefault({}),
-  output: OutputSchema.nullish(),
+  output: OutputSchema.extend({ format: z.enum(INSPECT_OUTPUT_FORMATS) }).nullish(),
 });
 export type InspectOptions = z.output<typeof InspectOptionsSchema>;
 export type InspectPayload = z.output<typeof InspectPayloadSchema>;
