@@ -275,8 +275,10 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
   assert.equal(os.product_name, 'Windows Server 2019 Standard', 'SOFTWARE is intact');
   assert.equal(os.osinfo, 'win2k19');
   assert.equal(os.arch, 'i386', 'a 32-bit kernel');
-  assert.equal(os.applications!.length, 4, 'no WOW6432Node on a 32-bit system');
+  // the hive's WOW6432Node view is read though the kernel is 32-bit: both views on every guest
+  assert.equal(os.applications!.length, 6);
   assert.ok(os.applications!.every((a) => a.arch === 'i386'));
+  assert.ok(os.applications!.some((a) => a.name === 'Mozilla Maintenance Service'));
   for (const missing of ['hostname', 'drive_mappings', 'services', 'users', 'network', 'timezone', 'windows_current_control_set'] as const) {
     assert.equal(os[missing], undefined, missing);
   }
@@ -286,5 +288,8 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
   assert.match(w, /^hostname: registry hive: subkey list offset 0x[0-9a-f]+ lies outside the hive bins/m);
   assert.match(w, /^\/Windows\/System32\/config\/SAM: 28 bytes is too short for a hive$/m);
   assert.deepEqual(Object.keys(os.evidence).sort(), ['applications', 'arch', 'guest_agents', 'release']);
-  assert.deepEqual(os.evidence.guest_agents, ['/Windows/System32/config/SOFTWARE:Microsoft\\Windows\\CurrentVersion\\Uninstall']);
+  assert.deepEqual(os.evidence.guest_agents, [
+    '/Windows/System32/config/SOFTWARE:Microsoft\\Windows\\CurrentVersion\\Uninstall',
+    '/Windows/System32/config/SOFTWARE:WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall',
+  ]);
 });

@@ -13,6 +13,7 @@ export function fixtureHives(): Record<string, string> {
     for (const h of ['SOFTWARE', 'SYSTEM', 'SAM', 'DEFAULT', 'SECURITY']) out[`${p}/${h}`] = fixture('windows', p, h);
   }
   for (const m of ['ri', 'lf', 'li']) out[`lists/SYSTEM-${m}`] = fixture('windows', 'lists', `SYSTEM-${m}`);
+  for (const v of ['a', 'b']) out[`mixedcase/SOFTWARE-${v}`] = fixture('windows', 'mixedcase', `SOFTWARE-${v}`);
   out['bcd'] = fixture('windows', 'bcd.hiv');
   return out;
 }

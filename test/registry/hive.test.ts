@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { KEY_COMP_NAME } from '../../src/registry/key-node.js';
 import { ChunkedSource, openHive, REG_BINARY, REG_EXPAND_SZ, REG_MULTI_SZ, REG_QWORD, REG_SZ, type Hive } from '../../src/registry/index.js';
-import { readSubkeyList } from '../../src/registry/subkey-list.js';
+import { lhHash, readSubkeyList } from '../../src/registry/subkey-list.js';
 import { parseValueKey, VALUE_COMP_NAME } from '../../src/registry/value-key.js';
 import { fixture } from '../helpers/fixtures.js';
 import { dumpHive, fixtureHives, hivexExport, openFile, reglookupCounts } from './helpers.js';
@@ -87,6 +87,49 @@ test('paths are case-insensitive, take \\ or /, and find UTF-16 and Latin-1 name
   assert.equal((await wechat!.value('Publisher'))?.string(), '腾讯科技(深圳)有限公司');
   const run = (await sw.key('wow6432node\\microsoft\\windows\\currentversion\\run'))!;
   assert.equal((await run.value('微信'))?.string(), '"C:\\Program Files (x86)\\Tencent\\WeChat\\WeChat.exe" /autorun', 'UTF-16 value name');
+});
+
+test('names compare case-insensitively in hives hivexregedit wrote with mixed-case key and value names', async () => {
+  for (const v of ['a', 'b']) {
+    const sw = await openFile(fixture('windows', 'mixedcase', `SOFTWARE-${v}`));
+    for (const spelling of ['WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall', 'wow6432node\\microsoft\\windows\\currentversion\\uninstall', 'WOW6432NODE/MICROSOFT/WINDOWS/CURRENTVERSION/UNINSTALL']) {
+      const k = await sw.key(spelling);
+      assert.ok(k, `${v}: ${spelling}`);
+      assert.equal(k.path, v === 'a' ? 'WOW6432node\\Microsoft\\Windows\\CurrentVersion\\Uninstall' : 'wow6432NODE\\microsoft\\WINDOWS\\CurrentVersion\\UnInstall', 'the path as stored');
+      const legacy = (await k.subkey('LEGACY TOOL'))!;
+      assert.equal(legacy.name, 'Legacy Tool');
+      assert.equal((await legacy.value('Publisher'))?.string(), 'Old Software Ltd', 'stored as "publisher"');
+      assert.equal((await legacy.value('InstallLocation'))?.string(), 'C:\\Program Files (x86)\\Legacy Tool\\');
+    }
+    const native = (await sw.key('Microsoft\\Windows\\CurrentVersion\\Uninstall\\{6a1f3e2b-0c4d-4e5f-8a9b-1c2d3e4f5a6b}'))!;
+    assert.equal((await native.value('DisplayName'))?.string(), 'Example Agent (x64)', 'stored as "displayname"');
+    assert.equal((await native.value('DisplayVersion'))?.string(), '4.2.0', 'stored as "DISPLAYVERSION"');
+  }
+});
+
+test('every lh hash the real writers stored (hivex, reged) is the hash of the upper-cased name, as the reader computes it', async () => {
+  let checked = 0;
+  let nonAscii = 0;
+  for (const [name, path] of Object.entries(fixtureHives())) {
+    const h = await openFile(path);
+    await h.walk(async (k) => {
+      if (k.node.subkeyCount === 0) return;
+      for (const r of await readSubkeyList((o, w) => h.cell(o, w), k.node.subkeyList, k.node.subkeyCount)) {
+        if (r.hash === undefined) continue;
+        const child = await h.node(r.offset);
+        // names outside ASCII: Windows hashes with its own upcase table; the reader compares those without the hash
+        if (/[^\x00-\x7f]/.test(child.name)) {
+          nonAscii++;
+          continue;
+        }
+        assert.equal(r.hash, lhHash(child.name), `${name}: ${k.path}\\${child.name}`);
+        assert.equal(lhHash(child.name.toLowerCase()), r.hash, 'the hash does not depend on case');
+        checked++;
+      }
+    });
+  }
+  assert.ok(checked > 500, `lh entries checked: ${checked}`);
+  assert.ok(nonAscii >= 2, `non-ASCII names seen: ${nonAscii}`);
 });
 
 test('value types decode as Windows stores them', async () => {

@@ -109,9 +109,16 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
   const software = await hive('SOFTWARE');
   const system = await hive('SYSTEM');
   let apps: OperatingSystem['applications'];
+  /** The Uninstall keys read (native and WOW6432Node views, as the hive spells them). */
+  const uninstallKeys: string[] = [];
   const readApps = async () => {
     if (apps === undefined && software) {
-      apps = await run('applications', [`${hivePath('SOFTWARE')}:Microsoft\\Windows\\CurrentVersion\\Uninstall`], () => readApplications(software, os.arch));
+      apps = await run('applications', uninstallKeys, async () => {
+        const read: string[] = [];
+        const list = await readApplications(software, os.arch, read);
+        uninstallKeys.push(...read.map((k) => `${hivePath('SOFTWARE')}:${k}`));
+        return list;
+      });
     }
     return apps;
   };
@@ -126,7 +133,7 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
       const s = await run('services', [`${hivePath('SYSTEM')}:${cs}\\Services`], () => readServices(system, cs));
       if (s) os.services = s;
       const a = await readApps();
-      const from = [...(s ? [`${hivePath('SYSTEM')}:${cs}\\Services`] : []), ...(a ? [`${hivePath('SOFTWARE')}:Microsoft\\Windows\\CurrentVersion\\Uninstall`] : [])];
+      const from = [...(s ? [`${hivePath('SYSTEM')}:${cs}\\Services`] : []), ...(a ? uninstallKeys : [])];
       const agents = await run('guest_agents', from, async () => detectWindowsAgents(s ?? [], a ?? []));
       if (agents) os.guest_agents = agents;
     });
