@@ -70,9 +70,9 @@ export function levelName(level: number): string {
   return LEVELS[level] ?? `level ${level}`;
 }
 
-/** blkid's UUID form of the array UUID: the 16 bytes in order, dashed. */
+/** blkid's UUID form of the array UUID, dashed: 1.x its 16 bytes in order, 0.90 its four words as numbers. */
 export function blkidUuid(sb: MdSuperblock): string {
-  const x = sb.uuidBytes.toString('hex');
+  const x = sb.version === '0.90' ? mdadmUuid(sb).replace(/:/g, '') : sb.uuidBytes.toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
