@@ -21,7 +21,7 @@ if [ "$mode" = test ]; then
     [blkid]=util-linux [losetup]=mount [mdadm]=mdadm [setfattr]=attr [netplan]=netplan.io [grub-editenv]=grub-common
     [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
     [chromium]=chromium [redis-server]=redis-server
-    [/usr/lib/postgresql/15/bin/initdb]=postgresql
+    [/usr/lib/postgresql/15/bin/initdb]=postgresql [dpkg-architecture]=dpkg-dev
   )
 fi
 
