@@ -57,7 +57,8 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
   const { app, hub, statusStream } = buildApi(
     {
       store,
-      events: node.events,
+      // the whole pool's: on a shared queue, jobs that other processes run stream here too
+      events: node.poolEvents,
       registry: node.registry,
       pathPolicy: node.pathPolicy,
       auth: cfg.auth === 'none' ? noAuth : tokenAuthenticator(control.tokens),

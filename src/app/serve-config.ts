@@ -43,6 +43,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
   const { host: fHost, port: fPort, auth: fAuth, bodyLimit: fBody, ...workerFlags } = flags;
   const worker = resolveWorkerConfig(workerFlags as Parameters<typeof resolveWorkerConfig>[0], env, {
     extraFileKeys: SERVE_KEYS,
+    singleProcess: true,
     defaults: (given) => {
       const root = resolve(given ?? DEFAULT_DATA_DIR);
       return { dataDir: root, jobsDir: join(root, 'jobs'), resultsDir: join(root, 'results') };

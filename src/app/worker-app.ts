@@ -11,7 +11,11 @@ import { WorkerMetrics } from '../observability/metrics.js';
 import { setupTracingExport, shutdownTracingExport } from '../observability/tracing.js';
 import type { WorkerRegistration } from '../protocol/index.js';
 import { EmbeddedQueue } from '../queue/embedded/embedded-queue.js';
+import type { BullmqQueue } from '../queue/bullmq/bullmq-queue.js';
+import type { ClusterBus } from '../queue/bullmq/cluster-bus.js';
+import type { JobQueue } from '../ports/job-queue.js';
 import type { JobStore } from '../ports/job-store.js';
+import { GuestkitError } from '../protocol/errors.js';
 import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
 import { JobWorker } from '../worker/job-worker.js';
 import { PathPolicy } from '../worker/path-policy.js';
@@ -26,6 +30,11 @@ export interface RunningWorker {
   readonly worker: JobWorker;
   readonly store: JobStore;
   readonly events: JobEvents;
+  /**
+   * The job events of the whole pool: this process's, and, on a shared queue, those of
+   * the jobs other processes run (what the API's event streams and the intakes follow).
+   */
+  readonly poolEvents: JobEvents;
   readonly logger: Logger;
   readonly metrics: WorkerMetrics;
   readonly registry: HandlerRegistry;
@@ -61,10 +70,23 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
   const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
   const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
   const store = await openJobStore(cfg);
-  const queue = new EmbeddedQueue({ cap: opts.runningCap });
+  let shared: { queue: BullmqQueue; bus: ClusterBus } | undefined;
+  try {
+    shared = cfg.queue === 'embedded' ? undefined : await openSharedQueue(cfg, logger);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  if (shared && opts.runningCap) logger.warn({ queue: redactUrl(cfg.queue) }, 'namespace running caps (quotas.max_running) are not applied on a shared queue; submit-time quotas still are');
+  const queue: JobQueue = shared?.queue ?? new EmbeddedQueue({ cap: opts.runningCap });
   const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool }, { queueDepth: () => queue.size });
   const events = new JobEvents((event, err) => logger.error({ event, err: String((err as Error)?.stack ?? err) }, 'job event listener failed'));
   attachJobMetrics(events, metrics);
+  const poolEvents = shared ? new JobEvents((event, err) => logger.error({ event, err: String((err as Error)?.stack ?? err) }, 'job event listener failed')) : events;
+  if (shared) {
+    for (const n of ALL_EVENTS) events.on(n, (p) => poolEvents.emit(n, p as never));
+    shared.bus.share(events, poolEvents);
+  }
   const rate = new RateMeter();
   events.on('finished', () => rate.note());
   const threads = new ThreadPool({
@@ -76,12 +98,14 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
   const runner = new JobRunner({ workerId: cfg.workerId, threads, pathPolicy, memoryLimitMb: cfg.memoryLimitMb || undefined });
   const registeredAt = new Date();
   let worker: JobWorker | undefined;
-  const regInput = { workerId: cfg.workerId, version, pool: cfg.pool, maxConcurrent: cfg.maxConcurrent, maxDiskSizeGb: cfg.maxDiskSizeGb, registry, registeredAt };
+  // an API-only node (--max-concurrent 0 on a shared queue) registers as one slot, always busy (the protocol's minimum is 1)
+  const regInput = { workerId: cfg.workerId, version, pool: cfg.pool, maxConcurrent: Math.max(1, cfg.maxConcurrent), maxDiskSizeGb: cfg.maxDiskSizeGb, registry, registeredAt };
   const registration = (): WorkerRegistration => {
     const reg = buildRegistration(regInput, worker?.state ?? 'ready', worker?.inFlight ?? 0);
     (reg.configuration as Record<string, unknown>).heartbeat_seconds = cfg.heartbeatSeconds;
     return reg;
   };
+  const heartbeatMs = (reg: WorkerRegistration) => (Number((reg.configuration as { heartbeat_seconds?: unknown }).heartbeat_seconds) || 10) * 1000;
   const w = (worker = new JobWorker({
     workerId: cfg.workerId,
     maxConcurrent: cfg.maxConcurrent,
@@ -94,19 +118,45 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     metrics,
     registration,
     retryBaseMs: cfg.retryBaseMs,
+    holderAlive: async (id) => {
+      const rec = await store.worker(id);
+      return rec !== undefined && rec.state !== 'offline' && Date.now() - rec.lastHeartbeat <= 5 * heartbeatMs(rec.registration);
+    },
+    stallRecheckMs: Math.max(1000, Math.min(cfg.queueLockMs, cfg.heartbeatSeconds * 1000)),
   }));
   const recovery = { store, workerId: cfg.workerId, logger, metrics };
-  const heartbeatMs = (reg: WorkerRegistration) => (Number((reg.configuration as { heartbeat_seconds?: unknown }).heartbeat_seconds) || 10) * 1000;
+  /**
+   * A cancel of a job no slot here runs, on a shared queue: taken out of the queue when it
+   * waits there (whoever queued it), otherwise every process of the pool is asked (its
+   * holder aborts the running handler).
+   */
+  const cancelShared = async (s: NonNullable<typeof shared>, jobId: string, reason: string) => {
+    try {
+      const entry = await s.queue.take(jobId, (e) => e.job.execution.cancellable);
+      if (entry) return w.cancelTaken(entry, reason);
+    } catch (err) {
+      logger.warn({ job_id: jobId, err: String(err) }, 'could not take the job out of the shared queue; asking its holder');
+    }
+    if (w.holds(jobId)) w.cancel(jobId, reason); // it reached this process meanwhile
+    else s.bus.cancel(jobId, reason);
+  };
+  shared?.bus.onCancel((jobId, reason) => {
+    if (w.holds(jobId)) w.cancel(jobId, reason);
+  });
   const sink: IntakeSink = {
     workerId: cfg.workerId,
-    events,
+    events: poolEvents,
     submit: async (job, opts) => {
       const out = await submitJob({ store, queue, events }, job, opts);
       // a cancel that came with the job is answered now, not when a slot frees
       if (out.kind === 'accepted' && opts?.cancel !== undefined && job.execution.cancellable) w.cancel(job.job_id, opts.cancel);
       return out;
     },
-    cancel: (jobId, reason) => w.cancel(jobId, reason),
+    cancel: (jobId, reason) => {
+      if (!shared || w.holds(jobId)) return w.cancel(jobId, reason);
+      void cancelShared(shared, jobId, reason);
+      return 'cancelling';
+    },
     knows: (jobId) => w.knows(jobId),
     routedHere: (job) => w.routedHere(job),
     get accepting() {
@@ -119,7 +169,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       return rate.rate;
     },
     recover: (job, jobId) => recoverJob(recovery, job, jobId),
-    failOrphans: (keep) => failOrphans(recovery, (id) => keep(id) || w.knows(id)),
+    failOrphans: (keep) => (shared ? recoverShared(shared.queue, (id) => keep(id) || w.knows(id)) : failOrphans(recovery, (id) => keep(id) || w.knows(id))),
     // dead = no heartbeat for 5 of its own intervals (workers sharing the data dir)
     isWorkerDead: async (id) => {
       if (id === cfg.workerId) return false;
@@ -127,6 +177,23 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       return rec !== undefined && Date.now() - rec.lastHeartbeat > 5 * heartbeatMs(rec.registration);
     },
     livePeers: async () => (await store.liveWorkers(Date.now() - 5 * cfg.heartbeatSeconds * 1000)).filter((x) => x !== cfg.workerId).length,
+  };
+  /**
+   * Shared queue: the jobs the store says this worker held when it stopped are not orphans:
+   * their attempt counts as lost and they go back to the pool (queued again if the queue
+   * lost them: a job id already queued is refused by BullMQ), or end WORKER_LOST when their
+   * attempts are used.
+   */
+  const recoverShared = async (q: BullmqQueue, keep: (id: string) => boolean) => {
+    const out = [];
+    for (const rec of await store.activeJobsOf(cfg.workerId)) {
+      const id = rec.job.job_id;
+      if (keep(id)) continue;
+      const a = await recoverJob(recovery, rec.job, id);
+      if (a.action === 'release') q.enqueue({ job: rec.job });
+      else if (a.result) out.push(a.result);
+    }
+    return out;
   };
   const spool = new SpoolIntake({
     jobsDir: cfg.jobsDir,
@@ -137,7 +204,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     pollIntervalMs: cfg.pollIntervalMs,
     settleMs: cfg.settleMs,
     adoptStale: true,
-    slots: cfg.maxConcurrent,
+    slots: Math.max(1, cfg.maxConcurrent),
   });
   const intakes: Intake[] = [...(opts.intakes?.({ sink, store, logger }) ?? []), spool];
 
@@ -148,6 +215,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     if (w.isDraining) return { ok: false, reason: 'draining' };
     const down = store.unavailable;
     if (down || !w.storeAvailable) return { ok: false, reason: `job store unavailable since ${new Date(down?.since ?? Date.now()).toISOString()}: ${down?.code ?? 'probing'}` };
+    if (shared?.queue.backendDown) return { ok: false, reason: `job queue ${redactUrl(cfg.queue)} does not answer` };
     for (const i of intakes) {
       const p = i.problem();
       if (p) return { ok: false, reason: p };
@@ -189,6 +257,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     worker: w,
     store,
     events,
+    poolEvents,
     logger,
     metrics,
     registry,
@@ -201,6 +270,11 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
         for (const i of intakes) i.stop();
         await w.drain(cfg.drainTimeout * 1000);
         for (const i of intakes) await i.close();
+        if (shared) {
+          // held leases go back to the pool's queue; the other processes stop hearing from us
+          await shared.queue.shutdown();
+          await shared.bus.close();
+        }
         clearInterval(beat);
         if (w.storeAvailable) await store.heartbeat(cfg.workerId, 'offline', 0).catch(() => undefined);
         await threads.destroy();
@@ -213,4 +287,43 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       return stopping;
     },
   };
+}
+
+const ALL_EVENTS = ['submitted', 'started', 'progress', 'retrying', 'finished', 'completed', 'failed', 'cancelled', 'timeout', 'released', 'duplicate'] as const;
+
+function redactUrl(url: string): string {
+  return url.replace(/:[^:@/]*@/, ':***@');
+}
+
+/**
+ * The pool's BullMQ queue on Redis and its message bus. A Redis that may evict keys is
+ * refused (RedisEvictionPolicyError, a USAGE_ERROR); one that cannot be reached is a usage
+ * error naming the URL.
+ */
+async function openSharedQueue(cfg: WorkerConfig, logger: Logger): Promise<{ queue: BullmqQueue; bus: ClusterBus }> {
+  const { BullmqQueue, queueNameOf } = await import('../queue/bullmq/bullmq-queue.js');
+  const { ClusterBus } = await import('../queue/bullmq/cluster-bus.js');
+  const name = queueNameOf(cfg.pool);
+  const log = { warn: (o: object, m: string) => logger.warn(o, m), info: (o: object, m: string) => logger.info(o, m) };
+  let queue: BullmqQueue | undefined;
+  try {
+    queue = await BullmqQueue.open({
+      backend: { kind: 'redis', url: cfg.queue },
+      name,
+      workerName: cfg.workerId,
+      lockDurationMs: cfg.queueLockMs,
+      stalledIntervalMs: cfg.queueLockMs,
+      drainDelaySec: 5,
+      globalConcurrency: cfg.queueGlobalConcurrency,
+      rateLimit: cfg.queueRateMax === undefined ? undefined : { max: cfg.queueRateMax, durationMs: cfg.queueRateDurationMs },
+      logger: log,
+    });
+    const bus = await ClusterBus.open(cfg.queue, name, { logger: log });
+    logger.info({ queue: redactUrl(cfg.queue), bullmq_queue: name, lock_ms: cfg.queueLockMs, global_concurrency: cfg.queueGlobalConcurrency ?? null, rate_max: cfg.queueRateMax ?? null }, 'shared job queue ready');
+    return { queue, bus };
+  } catch (err) {
+    await queue?.shutdown().catch(() => undefined);
+    if (err instanceof GuestkitError) throw err;
+    throw new GuestkitError('USAGE_ERROR', `--queue ${redactUrl(cfg.queue)}: cannot use the Redis there: ${(err as Error)?.message ?? String(err)}`, { phase: 'validation' });
+  }
 }

@@ -31,12 +31,29 @@ export interface WorkerConfig {
   storeBusyTimeoutMs: number;
   /** `sqlite` (the data dir's guestkit.db) or a `postgres://` connection string shared by many nodes. */
   store: string;
+  /**
+   * `embedded` (this process's own priority queue) or `redis://host:port[/db]` (`rediss://`
+   * for TLS): one BullMQ queue per worker pool, shared by every process of the pool.
+   */
+  queue: string;
+  /** Shared queue: jobs of the pool running at once across every process (BullMQ global concurrency); undefined = no cap. */
+  queueGlobalConcurrency?: number;
+  /** Shared queue: at most queueRateMax jobs started per queueRateDurationMs across the pool; undefined = no limit. */
+  queueRateMax?: number;
+  queueRateDurationMs: number;
+  /** Shared queue: a held job's lock (renewed every half of it); a worker silent this long loses its jobs to the others. */
+  queueLockMs: number;
   testHandlers: boolean;
 }
 
 export interface WorkerConfigOptions {
   /** Config-file keys another command (serve) reads itself: allowed here, not checked. */
   extraFileKeys?: readonly string[];
+  /**
+   * The single process of its deployment (`guestkit serve`): it may pair a shared queue with
+   * its own SQLite store. A `guestkit worker` on a shared queue needs a shared store.
+   */
+  singleProcess?: boolean;
   /** Folder defaults from the data dir as given (undefined: not given), for commands that keep all under one. */
   defaults?: (dataDir: string | undefined) => { jobsDir: string; resultsDir: string; dataDir: string };
 }
@@ -62,6 +79,11 @@ const FIELDS = {
   heartbeatSeconds: { env: 'GUESTKIT_HEARTBEAT_SECONDS', key: 'heartbeat_seconds', kind: 'number' },
   storeBusyTimeoutMs: { env: 'GUESTKIT_STORE_BUSY_TIMEOUT_MS', key: 'store_busy_timeout_ms', kind: 'int' },
   store: { env: 'GUESTKIT_STORE', key: 'store', kind: 'string' },
+  queue: { env: 'GUESTKIT_QUEUE', key: 'queue', kind: 'string' },
+  queueGlobalConcurrency: { env: 'GUESTKIT_QUEUE_GLOBAL_CONCURRENCY', key: 'queue_global_concurrency', kind: 'int' },
+  queueRateMax: { env: 'GUESTKIT_QUEUE_RATE_MAX', key: 'queue_rate_max', kind: 'int' },
+  queueRateDurationMs: { env: 'GUESTKIT_QUEUE_RATE_DURATION_MS', key: 'queue_rate_duration_ms', kind: 'int' },
+  queueLockMs: { env: 'GUESTKIT_QUEUE_LOCK_MS', key: 'queue_lock_ms', kind: 'int' },
   testHandlers: { env: 'GUESTKIT_TEST_HANDLERS', key: 'test_handlers', kind: 'bool' },
 } as const;
 type Field = keyof typeof FIELDS;
@@ -156,12 +178,18 @@ export function resolveWorkerConfig(
     heartbeatSeconds: Number(merged.heartbeatSeconds ?? 10),
     storeBusyTimeoutMs: Number(merged.storeBusyTimeoutMs ?? 5000),
     store: String(merged.store ?? 'sqlite'),
+    queue: String(merged.queue ?? 'embedded'),
+    queueGlobalConcurrency: merged.queueGlobalConcurrency === undefined ? undefined : Number(merged.queueGlobalConcurrency),
+    queueRateMax: merged.queueRateMax === undefined ? undefined : Number(merged.queueRateMax),
+    queueRateDurationMs: Number(merged.queueRateDurationMs ?? 1000),
+    queueLockMs: Number(merged.queueLockMs ?? 30_000),
     testHandlers: Boolean(merged.testHandlers ?? false),
   };
   const intIn = (name: string, v: number, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw bad(`${name} must be an integer between ${min} and ${max}, got ${v}`);
   };
-  intIn('max-concurrent', cfg.maxConcurrent, 1, 1024);
+  // 0: runs no jobs itself (an API front of a shared queue; the other processes run them)
+  intIn('max-concurrent', cfg.maxConcurrent, cfg.queue === 'embedded' ? 1 : 0, 1024);
   if (cfg.metricsPort !== undefined) intIn('metrics-port', cfg.metricsPort, 0, 65535);
   intIn('memory-limit-mb', cfg.memoryLimitMb, 0, 1 << 20);
   intIn('poll interval (ms)', cfg.pollIntervalMs, 10, 3_600_000);
@@ -173,7 +201,40 @@ export function resolveWorkerConfig(
   if (!LOG_LEVELS.includes(cfg.logLevel)) throw bad(`log-level must be one of ${LOG_LEVELS.join(', ')}, got ${cfg.logLevel}`);
   if (cfg.workerId.trim() === '') throw bad('worker-id must not be empty');
   if (cfg.store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(cfg.store)) throw bad(`--store must be sqlite or a postgres:// connection string, got ${JSON.stringify(cfg.store.replace(/:[^:@/]*@/, ':***@'))}`);
+  checkQueue(cfg, opts);
   return cfg;
+}
+
+/** The URL with its password hidden, for messages. */
+function redact(url: string): string {
+  return url.replace(/:[^:@/]*@/, ':***@');
+}
+
+/** --queue and its settings; a shared queue needs a shared store unless this is the single `guestkit serve`. */
+function checkQueue(cfg: WorkerConfig, opts: WorkerConfigOptions): void {
+  if (cfg.queue === 'embedded') return;
+  let u: URL;
+  try {
+    u = new URL(cfg.queue);
+  } catch {
+    throw bad(`--queue must be embedded or a redis://host:port[/db] URL, got ${JSON.stringify(redact(cfg.queue))}`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw bad(`--queue must be embedded or a redis://host:port[/db] URL, got ${JSON.stringify(redact(cfg.queue))}`);
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw bad(`--queue ${redact(cfg.queue)}: the Redis database must be a number (redis://host:port/0), got ${JSON.stringify(db)}`);
+  if (cfg.store === 'sqlite' && !opts.singleProcess) {
+    throw bad(
+      `--queue ${redact(cfg.queue)} shares jobs between processes, but --store sqlite is this machine's own file: workers elsewhere could not record what they run. ` +
+        'Give every process of the pool the same --store postgres://… (only a single `guestkit serve` may pair a Redis queue with SQLite)',
+    );
+  }
+  const intIn = (name: string, v: number | undefined, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw bad(`${name} must be an integer between ${min} and ${max}, got ${v}`);
+  };
+  intIn('queue global concurrency', cfg.queueGlobalConcurrency, 1, 1_000_000);
+  intIn('queue rate max', cfg.queueRateMax, 1, 1_000_000_000);
+  intIn('queue rate duration (ms)', cfg.queueRateDurationMs, 1, 86_400_000);
+  intIn('queue lock (ms)', cfg.queueLockMs, 1000, 3_600_000);
 }
 
 /**

@@ -15,6 +15,12 @@ export interface QueueEntry {
 /** A job handed to one worker until it acks, retries or releases it. */
 export interface Lease extends QueueEntry {
   readonly jobId: string;
+  /**
+   * Shared queues: this delivery follows a stall (its previous holder lost its lock mid-job:
+   * it died, or was cut off longer than the lock). The store may still show the job running
+   * under that holder: the worker recovers it (as at restart) before it begins.
+   */
+  readonly stalled?: number;
 }
 
 /**

@@ -23,9 +23,11 @@ import {
   type WorkerRegistration,
   type WorkerState,
 } from '../protocol/index.js';
-import type { JobQueue, Lease } from '../ports/job-queue.js';
+import type { JobQueue, Lease, QueueEntry } from '../ports/job-queue.js';
 import { duplicateReason, isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../ports/job-store.js';
+import { isTerminal } from '../protocol/status.js';
 import { precheck, routedHere } from './prechecks.js';
+import { recoverJob } from './recovery.js';
 import { AttemptAborted, fromProtocol, type AbortKind, type AttemptRunner } from './runner.js';
 import { StoreHealth } from './store-health.js';
 import type { AttemptUsage } from './usage.js';
@@ -48,6 +50,14 @@ export interface JobWorkerOptions {
   /** While the store fails: first probe after this long, doubling up to storeRetryMaxMs. */
   storeRetryBaseMs?: number;
   storeRetryMaxMs?: number;
+  /**
+   * Shared queues: whether the worker a store row names is alive (heartbeats). A job
+   * re-delivered after a stall is taken over only from a dead holder; a live one merely
+   * lost its lock (a pause, a cut) and keeps it. Without it, every holder counts as dead.
+   */
+  holderAlive?: (workerId: string) => Promise<boolean>;
+  /** How long a stalled job whose holder is alive waits before it is looked at again. */
+  stallRecheckMs?: number;
 }
 
 
@@ -141,6 +151,11 @@ export class JobWorker {
     return this.running.has(jobId) || this.o.queue.peek(jobId) !== undefined || this.unrecorded.has(jobId);
   }
 
+  /** Whether one of this worker's slots has the job (running, or on its way to its recorded end). */
+  holds(jobId: string): boolean {
+    return this.running.has(jobId);
+  }
+
   routedHere(job: JobDocument): { ok: true } | { ok: false; why: string } {
     return routedHere(job, this.o.registration());
   }
@@ -173,6 +188,11 @@ export class JobWorker {
     // answered now, outside the slots: a cancel must not wait for a busy worker
     void this.process({ ...entry, cancel: reason, jobId });
     return 'cancelled';
+  }
+
+  /** Ends a job cancelled that was taken out of a shared queue (it waited there, queued by any process). */
+  cancelTaken(entry: QueueEntry, reason: string): void {
+    void this.process({ ...entry, cancel: reason, jobId: entry.job.job_id });
   }
 
   /**
@@ -235,6 +255,13 @@ export class JobWorker {
 
   /** One job from reservation to its recorded end (or back to the queue). */
   private async process(lease: Lease): Promise<void> {
+    if (this.running.has(lease.jobId)) {
+      // a shared queue handed back a job this worker still runs (its lock lapsed): the run
+      // here goes on; the copy is looked at again later (by then it has ended: dropped)
+      this.o.logger.warn({ job_id: lease.jobId }, 'a job this worker runs was handed out again after its lock lapsed; checking it later');
+      this.o.queue.retry(lease, this.o.stallRecheckMs ?? 5000);
+      return;
+    }
     const r = this.newRunning(lease);
     this.running.set(lease.jobId, r);
     this.o.metrics.inFlight.set(this.running.size);
@@ -263,6 +290,7 @@ export class JobWorker {
     const { job } = r;
     const store = this.o.store;
     if (r.lease.rerun) await store.releaseInterrupted(job.job_id, this.o.workerId);
+    if (r.lease.stalled && (await this.recoverStalled(r))) return;
     const key = job.execution.idempotency_key;
     const cancelled = (r.lease.cancel !== undefined && job.execution.cancellable) || r.abort === 'cancel';
     const pre = cancelled ? undefined : precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
@@ -329,6 +357,46 @@ export class JobWorker {
     return this.afterFailure(r, out.error, out.bytesRead);
   }
 
+  /**
+   * A job re-delivered after a stall: its previous holder lost its lock mid-job. A live
+   * holder keeps it (looked at again later); a dead one's attempt counts as lost and the job
+   * runs here, or ends WORKER_LOST when its attempts are used. True when it does not run here.
+   */
+  private async recoverStalled(r: Running): Promise<boolean> {
+    const { job } = r;
+    const id = job.job_id;
+    const rec = await this.o.store.get(id);
+    if (!rec) return false;
+    const settle = () => {
+      r.done = true;
+      endSpan(r.span);
+    };
+    if (isTerminal(rec.status)) {
+      settle();
+      this.o.queue.drop(r.lease); // ended while it stalled: nothing to run
+      return true;
+    }
+    const holder = rec.workerId;
+    if ((rec.status === 'running' || rec.status === 'assigned') && holder && holder !== this.o.workerId && (await this.o.holderAlive?.(holder))) {
+      settle();
+      r.log.warn({ holder }, 'job re-delivered after a stall, but its holder is alive: looking again later');
+      this.o.queue.retry(r.lease, this.o.stallRecheckMs ?? 5000);
+      return true;
+    }
+    const a = await recoverJob({ store: this.o.store, workerId: this.o.workerId, logger: r.log, metrics: this.o.metrics }, job, id, { countLost: false });
+    if (a.action === 'release') {
+      r.log.warn({ holder, attempt: rec.attempt, max_attempts: rec.maxAttempts }, 'job re-delivered after its holder was lost; running it here');
+      return false;
+    }
+    settle();
+    this.o.queue.ack(r.lease, 'failed');
+    if (a.result) {
+      this.o.events.emit('finished', { job, status: 'failed', result: a.result });
+      this.o.events.emit('failed', { job, result: a.result });
+    }
+    return true;
+  }
+
   private duplicate(r: Running, state: JobState): void {
     r.done = true;
     const why = duplicateReason(r.job.job_id, state);
@@ -389,7 +457,7 @@ export class JobWorker {
     r.done = true;
     endSpan(r.span, err);
     this.o.events.emit('retrying', { job, attempt: r.attempt, delayMs: delay, code: err.code, message: err.message });
-    this.o.queue.retry({ ...r.lease, rerun: false }, delay);
+    this.o.queue.retry({ ...r.lease, rerun: false, stalled: undefined }, delay);
   }
 
   private async finishError(r: Running, err: unknown, phase: string, bytesRead = 0): Promise<void> {

@@ -17,7 +17,7 @@ export interface RecoveryContext {
  * peer): given back (a lost running attempt counted), or ended WORKER_LOST once its
  * attempts are used, or archived when it had already finished.
  */
-export async function recoverJob(c: RecoveryContext, job: JobDocument | null, jobId: string): Promise<RecoverAction> {
+export async function recoverJob(c: RecoveryContext, job: JobDocument | null, jobId: string, opts: { countLost?: boolean } = {}): Promise<RecoverAction> {
   const rec = await c.store.get(jobId);
   if (!rec) return { action: 'release' };
   switch (rec.status) {
@@ -43,7 +43,8 @@ export async function recoverJob(c: RecoveryContext, job: JobDocument | null, jo
   }
   const result = lostResult(c.workerId, job ?? rec.job, rec);
   await c.store.finish(jobId, 'failed', result, { errorCode: 'WORKER_LOST', errorMessage: result.error?.message, reason: 'worker_lost' });
-  c.metrics.jobs.inc({ operation: rec.job.operation, status: 'failed' });
+  // (not counted here when the caller publishes the end as a job event: the event counts it)
+  if (opts.countLost !== false) c.metrics.jobs.inc({ operation: rec.job.operation, status: 'failed' });
   c.logger.warn({ job_id: jobId, attempt: rec.attempt }, 'job was running when the worker died and has no attempts left: WORKER_LOST');
   return { action: 'archive', result };
 }

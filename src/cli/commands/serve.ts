@@ -22,6 +22,7 @@ interface ServeFlags {
   drainTimeout?: string;
   memoryLimitMb?: string;
   store?: string;
+  queue?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -46,6 +47,7 @@ export function registerServeCommands(program: Command): void {
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long running jobs may finish before they are given back [GUESTKIT_DRAIN_TIMEOUT] (default: 30)')
     .option('--memory-limit-mb <mb>', 'V8 heap cap of each handler thread [GUESTKIT_MEMORY_LIMIT_MB] (default: 2048)')
     .option('--store <url>', 'job store: sqlite (in the data dir) or postgres://user@host/db, shared by many nodes [GUESTKIT_STORE] (default: sqlite)')
+    .option('--queue <url>', 'job queue: embedded (this process) or redis://host:port[/db], one BullMQ queue per pool shared by many nodes (needs a postgres:// store) [GUESTKIT_QUEUE] (default: embedded)')
     .addHelpText(
       'after',
       `
@@ -76,6 +78,7 @@ With token auth and no tokens yet, serve makes an admin token and saves it in
           drainTimeout: flags.drainTimeout,
           memoryLimitMb: flags.memoryLimitMb,
           store: flags.store,
+          queue: flags.queue,
         });
         const serve = await startServe(cfg, VERSION);
         await runUntilSignal({ logger: serve.node.logger, shutdown: (r) => serve.shutdown(r) });

@@ -36,6 +36,13 @@ export interface BullmqQueueOptions {
   trackOthers?: boolean;
   /** A distinct id for this process's worker (lock tokens, BullMQ worker name). */
   workerName?: string;
+  /**
+   * The pool's rate limit: at most `max` jobs started per `durationMs`, across every worker
+   * of the pool (BullMQ's global rate limit, set on the queue at open). Undefined: left as is.
+   */
+  rateLimit?: { max: number; durationMs: number };
+  /** The pool's global concurrency: jobs running at once across every worker of the pool (set at open). */
+  globalConcurrency?: number;
   logger?: QueueLogger;
 }
 
@@ -90,7 +97,7 @@ const nop = () => undefined;
  * the waiting jobs in the shared queue for the other workers and returns none.
  */
 export class BullmqQueue implements JobQueue {
-  private readonly o: Required<Omit<BullmqQueueOptions, 'logger' | 'prefix' | 'workerName'>> & Pick<BullmqQueueOptions, 'logger' | 'prefix'>;
+  private readonly o: Required<Omit<BullmqQueueOptions, 'logger' | 'prefix' | 'workerName' | 'rateLimit' | 'globalConcurrency'>> & Pick<BullmqQueueOptions, 'logger' | 'prefix' | 'rateLimit' | 'globalConcurrency'>;
   private readonly queue: Queue;
   private worker: Worker;
   private events?: QueueEvents;
@@ -157,6 +164,8 @@ export class BullmqQueue implements JobQueue {
       await q.queue.waitUntilReady();
       await q.worker.waitUntilReady();
       await q.events?.waitUntilReady();
+      if (o.globalConcurrency !== undefined) await q.queue.setGlobalConcurrency(o.globalConcurrency);
+      if (o.rateLimit) await q.queue.setGlobalRateLimit(o.rateLimit.max, o.rateLimit.durationMs);
       q.base = await q.depth();
     } catch (err) {
       await q.shutdown().catch(nop);
@@ -220,7 +229,8 @@ export class BullmqQueue implements JobQueue {
       this.chain(id, () => this.add([entry], delayMs), +1);
       return;
     }
-    const data: Data = { e: entry, s: h.job.stalledCounter };
+    // a stall not dealt with yet (re-checked later) is reported again on the next lease
+    const data: Data = { e: entry, s: h.job.stalledCounter - (lease.stalled ?? 0) };
     this.chain(
       id,
       async () => {
@@ -261,6 +271,31 @@ export class BullmqQueue implements JobQueue {
 
   peek(jobId: string): QueueEntry | undefined {
     return this.local.get(jobId);
+  }
+
+  /**
+   * Takes a job out of the shared queue whoever queued it (a cancel that reached this
+   * process for a job it did not queue): its entry when it was waiting or backing off,
+   * undefined when it is held by a worker (BullMQ refuses to remove a locked job) or gone.
+   */
+  async take(jobId: string, accept: (e: QueueEntry) => boolean = () => true): Promise<QueueEntry | undefined> {
+    const unsent = this.batch.get(jobId);
+    if (unsent) return accept(unsent) ? this.remove(jobId) : undefined;
+    await this.ops.get(jobId); // its add (or retry) under way
+    const job = await Job.fromId(this.queue, jobId);
+    if (!job) return undefined;
+    const e = (job.data as Data).e;
+    if (!accept(e)) return undefined;
+    // atomic; refused (0) when a worker holds the job's lock
+    if ((await this.queue.remove(jobId)) !== 1) return undefined;
+    this.local.delete(jobId);
+    this.delta--;
+    return e;
+  }
+
+  /** The Redis URL of the backend (the cluster bus shares it), or undefined for PostgreSQL. */
+  get redisUrl(): string | undefined {
+    return this.o.backend.kind === 'redis' ? this.o.backend.url : undefined;
   }
 
   /**
@@ -452,6 +487,9 @@ export class BullmqQueue implements JobQueue {
         const job = await this.fetchOne();
         if (job === undefined) {
           if (this.fetchers > 1) return; // another fetch blocks for the next job
+          // the pool's rate limit holds fetches back: getNextJob answers at once until it lifts
+          const limitUntil = (this.worker as unknown as { limitUntil?: number }).limitUntil ?? 0;
+          if (limitUntil > Date.now()) await sleep(Math.min(limitUntil - Date.now(), 1000));
           continue;
         }
         if (job === null) continue; // error or worker replaced
