@@ -1,5 +1,5 @@
 /**
- * rpm's version order: `rpmvercmp` per part (with `~` and `^`), and `rpmverCmp` over full
+ * rpm's version order: `rpmvercmp` per part (with `~` and `^`), and rpm's EVR order over full
  * `[epoch:]version[-release]` strings as rpm 4.x parses them.
  */
 
@@ -84,13 +84,15 @@ export function rpmPartCompare(a: string, b: string): number {
   return i >= a.length ? -1 : 1;
 }
 
-/** rpmverCmp: epochs (missing = 0), versions, and releases only when both sides have one. */
+/** rpm's EVR order (rpm.vercmp, labelCompare): epochs (missing = 0), versions, then releases, a missing one first. */
 export function compareRpm(a: string, b: string): number {
   const va = parseEvr(a);
   const vb = parseEvr(b);
   return (
     rpmPartCompare(va.epoch ?? '0', vb.epoch ?? '0') ||
     rpmPartCompare(va.version, vb.version) ||
-    (va.release !== undefined && vb.release !== undefined ? rpmPartCompare(va.release, vb.release) : 0)
+    (va.release === undefined || vb.release === undefined
+      ? Number(va.release !== undefined) - Number(vb.release !== undefined)
+      : rpmPartCompare(va.release, vb.release))
   );
 }
