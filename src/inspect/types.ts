@@ -1,3 +1,4 @@
+import type { ProtocolError } from '../protocol/errors.js';
 import { INSPECT_OPTION_DEFAULTS, type InspectOptionFlags } from '../protocol/payloads/inspect-options.js';
 
 /** What `inspect()` returns. Keys follow virt-inspector's names where it has one. */
@@ -128,6 +129,10 @@ export interface OperatingSystem {
   osinfo: string;
   package_format?: string;
   package_management?: string;
+  /** Why there is no package list when package_format is 'none' (Flatcar: /usr is one signed image, no package database). */
+  package_note?: string;
+  /** Image-based systems with A/B /usr partitions (Flatcar): each, which one is mounted and its version. */
+  usr_partitions?: UsrPartition[];
   /** Mount point → device, as the guest's fstab says (sorted by mount point). */
   mountpoints: Record<string, string>;
   /** Devices this OS uses (mounted filesystems and swap). */
@@ -162,7 +167,7 @@ export interface OperatingSystem {
   /** Fact name → guest paths it was read from. */
   evidence: Evidence;
   warnings: string[];
-  /** Windows: CurrentBuildNumber. */
+  /** Windows: CurrentBuildNumber; Linux: os-release BUILD_ID (Flatcar). */
   build_id?: string;
   /** Windows: EditionID (ServerStandard, Professional, …). */
   edition?: string;
@@ -174,6 +179,20 @@ export interface OperatingSystem {
   windows_current_control_set?: string;
 }
 
+export interface UsrPartition {
+  device: string;
+  /** GPT partition name (USR-A, USR-B). */
+  label?: string;
+  /** The one mounted at /usr. */
+  active: boolean;
+  /** GPT attribute bits 48–51, 52–55 and 56 (the ChromeOS/Flatcar boot scheme). */
+  priority: number;
+  tries: number;
+  successful: boolean;
+  /** VERSION_ID of its /lib/os-release. */
+  version?: string;
+}
+
 export interface FilesystemEntry {
   device: string;
   type: string;
@@ -182,6 +201,8 @@ export interface FilesystemEntry {
   size: number;
   /** What inspection found on it: root, usr, boot, swap, data, … */
   role?: string;
+  /** Why its contents were not inspected: code ENCRYPTED for a BitLocker volume, key protectors in `details`. */
+  error?: ProtocolError;
 }
 
 export interface InspectionStats {

@@ -32,6 +32,7 @@ const OS_RELEASE_IDS: Record<string, string> = {
   coreos: 'coreos',
   debian: 'debian',
   fedora: 'fedora',
+  flatcar: 'flatcar',
   frugalware: 'frugalware',
   gentoo: 'gentoo',
   kali: 'kalilinux',
