@@ -23,6 +23,8 @@ const MODULES: Record<string, () => Promise<Register>> = {
   usage: async () => (await import('./fleet.js')).registerFleetCommands,
   token: async () => (await import('./token.js')).registerTokenCommands,
   audit: async () => (await import('./audit.js')).registerAuditCommands,
+  advisories: async () => (await import('./advisories.js')).registerAdvisoriesCommands,
+  vulns: async () => (await import('./vulns.js')).registerVulnsCommands,
 };
 
 export async function registerCommands(program: Command, argv: string[]): Promise<void> {

@@ -1,0 +1,79 @@
+/**
+ * The part of the OSV schema (https://ossf.github.io/osv-schema/) that matching needs. Objects
+ * are loose: records carry many more fields (references, credits, details) that are kept out of
+ * the database, and a field added by a later schema version must not make a record "malformed".
+ */
+import { z } from 'zod';
+
+const EventSchema = z
+  .looseObject({
+    introduced: z.string().min(1).optional(),
+    fixed: z.string().min(1).optional(),
+    last_affected: z.string().min(1).optional(),
+    limit: z.string().min(1).optional(),
+  })
+  .refine((e) => [e.introduced, e.fixed, e.last_affected, e.limit].filter((v) => v !== undefined).length === 1, {
+    message: 'an event holds exactly one of introduced, fixed, last_affected, limit',
+  });
+
+const RangeSchema = z.looseObject({
+  type: z.string().min(1),
+  repo: z.string().optional(),
+  events: z.array(EventSchema).min(1),
+});
+
+const SeveritySchema = z.looseObject({ type: z.string().min(1), score: z.string().min(1) });
+
+const AffectedSchema = z.looseObject({
+  // the schema lets `package` be absent (a GIT-only entry); such entries name nothing to match
+  package: z.looseObject({ ecosystem: z.string().min(1), name: z.string().min(1), purl: z.string().optional() }).optional(),
+  severity: z.array(SeveritySchema).optional(),
+  ranges: z.array(RangeSchema).optional(),
+  versions: z.array(z.string()).optional(),
+  ecosystem_specific: z.record(z.string(), z.unknown()).optional(),
+  database_specific: z.record(z.string(), z.unknown()).optional(),
+});
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export const OsvRecordSchema = z.looseObject({
+  schema_version: z.string().optional(),
+  id: z.string().min(1).max(200),
+  modified: z.string().regex(TIMESTAMP, 'an RFC 3339 timestamp'),
+  published: z.string().optional(),
+  withdrawn: z.string().optional(),
+  aliases: z.array(z.string()).optional(),
+  related: z.array(z.string()).optional(),
+  upstream: z.array(z.string()).optional(),
+  summary: z.string().optional(),
+  details: z.string().optional(),
+  severity: z.array(SeveritySchema).optional(),
+  affected: z.array(AffectedSchema).optional(),
+  database_specific: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type OsvRecord = z.output<typeof OsvRecordSchema>;
+export type OsvAffected = z.output<typeof AffectedSchema>;
+export type OsvRange = z.output<typeof RangeSchema>;
+export type OsvEvent = z.output<typeof EventSchema>;
+export type OsvSeverity = z.output<typeof SeveritySchema>;
+
+/** A record, or why it is not one (the first problems zod found, with their paths). */
+export function parseOsvRecord(value: unknown): { ok: true; record: OsvRecord } | { ok: false; error: string; id?: string } {
+  const r = OsvRecordSchema.safeParse(value);
+  if (r.success) return { ok: true, record: r.data };
+  const id = value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string' ? (value as { id: string }).id : undefined;
+  const error = r.error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(record)'}: ${i.message}`)
+    .join('; ');
+  return id === undefined ? { ok: false, error } : { ok: false, error, id };
+}
+
+/** CVE ids the record names: its own id when it is one, aliases, and `upstream`/`related` (Debian and Ubuntu put the CVE there). */
+export function cveIds(rec: OsvRecord): string[] {
+  const all = [rec.id, ...(rec.aliases ?? []), ...(rec.upstream ?? []), ...(rec.related ?? [])];
+  // DEBIAN-CVE-2024-6387 and ALPINE-CVE-… name their CVE in the id itself
+  const cves = all.map((s) => /CVE-\d{4}-\d{4,}/.exec(s)?.[0]).filter((s): s is string => s !== undefined);
+  return [...new Set(cves)].sort();
+}
