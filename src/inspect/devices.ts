@@ -1,4 +1,5 @@
 import type { BlockDevice } from '../disk/types.js';
+import type { ProtocolError } from '../protocol/errors.js';
 import { diskName } from '../volume/enumerate.js';
 
 /**
@@ -20,6 +21,8 @@ export interface GuestDevice {
   partuuid?: string;
   partlabel?: string;
   usage?: string;
+  /** Why its contents cannot be read although its type is known (ENCRYPTED: BitLocker). */
+  error?: ProtocolError;
 }
 
 /** Index of a letter disk name: a→0, z→25, aa→26. */

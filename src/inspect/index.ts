@@ -83,6 +83,7 @@ export async function inspect(req: InspectRequest | string): Promise<Inspection>
             ...(d.label ? { label: d.label } : {}),
             size: d.size,
             ...(role ? { role } : {}),
+            ...(d.error ? { error: d.error } : {}),
           };
         }),
       operating_systems,

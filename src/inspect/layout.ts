@@ -1,4 +1,5 @@
 import type { BlockDevice } from '../disk/types.js';
+import { bitlockerVolumeError } from '../volume/bitlocker.js';
 import { enumerateVolumes } from '../volume/enumerate.js';
 import type { GuestDevice } from './devices.js';
 
@@ -19,6 +20,9 @@ export async function describeLayout(disks: BlockDevice[], warnings: string[]): 
     if (v.error) warnings.push(`${v.device}: ${v.error.message}`);
     // A bare partition-table signature is not a filesystem.
     const p = v.probe && v.probe.pttype === v.probe.type ? null : v.probe;
+    // an encrypted volume (BitLocker) is listed with its ENCRYPTED error; inspection goes on with the others
+    const encrypted = p?.bitlocker && !v.error ? bitlockerVolumeError(v.device, p.bitlocker, p.version).toProtocol() : undefined;
+    if (encrypted) warnings.push(encrypted.message);
     devices.push({
       device: v.device,
       aliases: v.aliases ?? [],
@@ -30,6 +34,7 @@ export async function describeLayout(disks: BlockDevice[], warnings: string[]): 
       ...(p?.label ? { label: p.label } : {}),
       ...(v.partition?.partuuid ? { partuuid: v.partition.partuuid } : {}),
       ...(v.partition?.name ? { partlabel: v.partition.name } : {}),
+      ...(encrypted ? { error: encrypted } : {}),
     });
   }
   return { devices, tables };

@@ -1,6 +1,7 @@
 import type { BlockDevice } from '../disk/types.js';
 import { GuestkitError } from '../protocol/errors.js';
 import { isProtectiveMbr, parseMbrSector } from './mbr.js';
+import { probeBitlocker } from './probe/bitlocker.js';
 import { probeBtrfs } from './probe/btrfs.js';
 import { type ProbeResult, ProbeContext } from './probe/context.js';
 import { probeExfat } from './probe/exfat.js';
@@ -21,6 +22,8 @@ export type { ProbeResult, Usage } from './probe/context.js';
  */
 const PROBERS: ((ctx: ProbeContext) => Promise<ProbeResult | null>)[] = [
   probeLuks,
+  // before FAT: a BitLocker 7+ header looks like a FAT32 boot sector apart from its signature
+  probeBitlocker,
   probeLvm2,
   probeSwap,
   probeXfs,
@@ -33,7 +36,7 @@ const PROBERS: ((ctx: ProbeContext) => Promise<ProbeResult | null>)[] = [
 ];
 
 /** Types whose boot sector carries 0x55AA without being a partition table. */
-const BOOT_SECTOR_FS = new Set(['vfat', 'ntfs', 'exfat']);
+const BOOT_SECTOR_FS = new Set(['vfat', 'ntfs', 'exfat', 'BitLocker']);
 
 /**
  * blkid-like probing of one device: filesystem / swap / crypto / LVM signature with UUID,

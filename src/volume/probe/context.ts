@@ -15,6 +15,8 @@ export interface ProbeResult {
   block_size?: number;
   /** A partition table is present too (on whole disks). */
   pttype?: 'dos' | 'gpt';
+  /** BitLocker: what its FVE metadata says (absent fields: the metadata could not be read). */
+  bitlocker?: { to_go?: boolean; volume_id?: string; encryption_method?: string; key_protectors?: string[]; description?: string };
 }
 
 /** The first bytes every prober looks at; one read serves them all. */
@@ -76,6 +78,7 @@ export function result(r: ProbeResult): ProbeResult {
   if (r.uuid_sub) out.uuid_sub = r.uuid_sub;
   if (r.block_size) out.block_size = r.block_size;
   if (r.pttype) out.pttype = r.pttype;
+  if (r.bitlocker) out.bitlocker = r.bitlocker;
   return out;
 }
 
