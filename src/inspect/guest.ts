@@ -4,6 +4,7 @@ import { Vfs } from '../fs/vfs.js';
 import { classifyFilesystem, type FsRole } from './classify.js';
 import { resolveSpec, type GuestDevice } from './devices.js';
 import { GuestView } from './guest-view.js';
+import { assembleFlatcar, flatcarLayoutOf, type FlatcarAssembly } from './linux/flatcar.js';
 import { expectsDevice, isMountable, mountOption, parseCrypttab, parseFstab } from './linux/fstab.js';
 import type { CrypttabEntry, FstabEntry } from './types.js';
 
@@ -24,6 +25,8 @@ export interface AssembledRoot {
   crypttab: CrypttabEntry[];
   filesystems: string[];
   warnings: string[];
+  /** Flatcar: the ROOT/USR/OEM partitions this root was assembled from (no fstab). */
+  flatcar?: FlatcarAssembly;
 }
 
 const BTRFS_TOP_LEVEL = 5;
@@ -91,7 +94,8 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
     }
     for (const c of candidates) {
       try {
-        const role = await classifyFilesystem(new GuestView(new Vfs(c.fs, device.device), warnings));
+        // Flatcar's ROOT holds /etc and /var but no fstab: its partition layout says what it is.
+        const role = c.subvol === undefined && (await flatcarLayoutOf(device, devices)) ? 'linux-root' : await classifyFilesystem(new GuestView(new Vfs(c.fs, device.device), warnings));
         out.push({ device, fs: c.fs, role, ...(c.subvol !== undefined ? { subvol: c.subvol } : {}) });
       } catch (err) {
         warnings.push(`${device.device}${c.subvol ? ` (subvol ${c.subvol})` : ''}: cannot classify: ${(err as Error).message}`);
@@ -103,6 +107,8 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
 
 /** Builds a root's view: its fstab's filesystems attached at their mount points. */
 export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool: FsPool): Promise<AssembledRoot> {
+  const flatcar = root.subvol === undefined ? await flatcarLayoutOf(root.device, devices) : undefined;
+  if (flatcar) return assembleFlatcar(root, flatcar, pool);
   const warnings: string[] = [];
   const vfs = new Vfs(root.fs, root.device.device);
   const g = new GuestView(vfs, warnings);

@@ -3,6 +3,7 @@ import { GuestView } from '../guest-view.js';
 import type { InspectOptions, OperatingSystem } from '../types.js';
 import { detectArch } from './arch.js';
 import { detectBootloader, detectKernels } from './boot.js';
+import { detectFlatcar, FLATCAR_PACKAGE_NOTE, type FlatcarFacts } from './flatcar.js';
 import { detectHostname } from './hostname.js';
 import { detectNetwork } from './network.js';
 import { detectApplications, missingApplicationsReason } from './packages/index.js';
@@ -31,11 +32,14 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
   };
 
   const os: OperatingSystem = await time('os_detection', async () => {
-    const rel = (await run('release', detectRelease)) ?? { distro: 'unknown', major_version: 0, minor_version: 0 };
+    // Flatcar: os-release from /usr, the A/B /usr partitions, no package manager at all.
+    const fc: FlatcarFacts | undefined = a.flatcar ? await run('release', (g) => detectFlatcar(g, a.flatcar!)) : undefined;
+    const { osinfo: fcOsinfo, usr_partitions, build_id, ...fcRel } = fc ?? { osinfo: undefined, usr_partitions: undefined, build_id: undefined };
+    const rel = fc ? (fcRel as typeof fcRel & { distro: string; major_version: number; minor_version: number }) : ((await run('release', detectRelease)) ?? { distro: 'unknown', major_version: 0, minor_version: 0 });
     const arch = await run('arch', detectArch);
     const hostname = await run('hostname', detectHostname);
-    const package_format = packageFormatOf(rel.distro);
-    const package_management = await run('package_management', (g) => packageManagementOf(g, rel.distro, rel.major_version));
+    const package_format = a.flatcar ? 'none' : packageFormatOf(rel.distro);
+    const package_management = a.flatcar ? 'none' : await run('package_management', (g) => packageManagementOf(g, rel.distro, rel.major_version));
     return {
       root: a.root.device.device + (a.root.subvol ? `:${a.root.subvol}` : ''),
       type: 'linux' as const,
@@ -43,15 +47,25 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
       ...rel,
       ...(arch ? { arch } : {}),
       ...(hostname ? { hostname } : {}),
-      osinfo: osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
+      osinfo: fcOsinfo ?? osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
+      ...(build_id ? { build_id } : {}),
       ...(package_format ? { package_format } : {}),
       ...(package_management ? { package_management } : {}),
+      ...(a.flatcar ? { package_note: FLATCAR_PACKAGE_NOTE } : {}),
+      ...(usr_partitions ? { usr_partitions } : {}),
       mountpoints: a.mountpoints,
       filesystems: a.filesystems,
       evidence,
       warnings,
     };
   });
+  if (a.flatcar) {
+    const { layout } = a.flatcar;
+    evidence.usr =
+      layout.chosenBy === 'attributes'
+        ? [`GPT attributes (priority/tries/successful) of ${layout.usrPartitions.map((u) => u.device).join(', ')}`]
+        : [`GPT partition name ${layout.usrPartitions.find((u) => u.active)?.label ?? layout.usr.device} (no priority attributes set)`];
+  }
   if (opts.include_storage) {
     os.fstab = a.fstab;
     os.crypttab = a.crypttab;
@@ -59,9 +73,9 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
   }
   if (opts.include_packages) {
     await time('package_scan', async () => {
-      const apps = await run('applications', (g) => detectApplications(g, os.package_format));
+      const apps = a.flatcar ? undefined : await run('applications', (g) => detectApplications(g, os.package_format));
       if (apps) os.applications = apps;
-      else warnings.push(await missingApplicationsReason(base.scope()));
+      else if (!a.flatcar) warnings.push(await missingApplicationsReason(base.scope()));
       const kernels = await run('kernels', detectKernels);
       if (kernels) os.kernels = kernels;
       const bl = await run('bootloader', detectBootloader);
