@@ -3,6 +3,7 @@ import { supportedFilesystems } from '../../fs/open.js';
 import { inspect, requireOs } from '../../inspect/index.js';
 import { InspectPayloadSchema } from '../../protocol/payloads/inspect.js';
 import { sbomFormatOfOutput, toSbom } from '../../sbom/index.js';
+import { defaultAdvisoryDbPath, scanInspection } from '../../vulns/index.js';
 import { outputTargets, writeOutput } from './output.js';
 import { defineHandler, type HandlerDefinition } from '../types.js';
 
@@ -33,8 +34,10 @@ export function inspectHandler(): HandlerDefinition {
       );
       // output.format cyclonedx/spdx: the file holds the SBOM; the job's result stays the inspection.
       const sbom = sbomFormatOfOutput(d.output?.format);
-      const out = writeOutput(ctx, d, sbom ? toSbom(result, sbom) : result);
-      return { data: result, outputs: out, metrics: { disk_read_bytes: result.stats.bytes_read } };
+      // the advisory database is the worker's ($GUESTKIT_ADVISORY_DB or its data dir): a job names no files to open
+      const data = d.options.include_vulnerabilities ? { ...result, vulnerabilities: scanInspection(result, { dbPath: defaultAdvisoryDbPath() }) } : result;
+      const out = writeOutput(ctx, d, sbom ? toSbom(result, sbom) : data);
+      return { data, outputs: out, metrics: { disk_read_bytes: result.stats.bytes_read } };
     },
   });
 }

@@ -14,6 +14,8 @@ export const InspectOptionsSchema = z.looseObject({
   include_security: z.boolean().default(d.include_security),
   include_storage: z.boolean().default(d.include_storage),
   include_databases: z.boolean().default(d.include_databases),
+  // guestkit's own addition, without a default so job documents of the Rust worker validate to the same options
+  include_vulnerabilities: z.boolean().optional().describe('match installed packages against the worker\'s OSV advisory database (result.vulnerabilities)'),
 });
 
 /** inspect's report formats: the seed's json and yaml, or the inspection as an SBOM (CycloneDX 1.6, SPDX 2.3 JSON). */
