@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertUsage, runCli } from '../helpers/cli.js';
 import { startPostgres, type PgInstance } from '../helpers/postgres.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
-import { call, removeDataDir, startServe, testJob, waitFinal, type Served } from '../helpers/serve.js';
+import { call, removeDataDir, startServe, testJob, type Served } from '../helpers/serve.js';
 import { makeSpool, sleep, startDaemon, type Daemon, type SpoolDirs } from '../worker/helpers/daemon.js';
 
 /**
@@ -51,7 +51,23 @@ async function waitJob(id: string, pred: (j: Record<string, unknown>) => boolean
     if (pred(last)) return last;
     await sleep(100);
   }
-  throw new Error(`job ${id}: ${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+  throw new Error(`job ${id}: ${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${tails()}`);
+}
+
+/** The last log lines of every process (for failure messages). */
+function tails(): string {
+  const procs: [string, Daemon][] = [['serve', serve.daemon], ...[...workers].map(([id, w]): [string, Daemon] => [id, w.daemon])];
+  return procs.map(([n, d]) => `--- ${n}\n${d.logs.slice(-12).map((l) => JSON.stringify(l).slice(0, 400)).join('\n')}\n${d.stderr.join('').slice(-1000)}`).join('\n');
+}
+
+/** Waits for a final status (the view's worker_id is cleared at the end: ranOn tells who ran it). */
+async function waitEnd(id: string, timeoutMs = 180_000): Promise<Record<string, unknown>> {
+  return waitJob(id, (j) => ['completed', 'failed', 'cancelled', 'timeout'].includes(String(j.status)), 'a final status', timeoutMs);
+}
+
+/** The worker of the job's last attempt. */
+function ranOn(j: Record<string, unknown>): string | undefined {
+  return (j.attempts as { worker_id: string }[] | undefined)?.at(-1)?.worker_id;
 }
 
 async function submit(docs: Record<string, unknown>[]): Promise<string[]> {
@@ -118,9 +134,9 @@ describe('cluster: serve + 2 workers on one Redis queue and one PostgreSQL store
     const watched = sseUntilEnd(ids[49]!, 180_000);
     const ran = new Map<string, number>();
     for (const id of ids) {
-      const j = await waitFinal(serve.url, token, id, 180_000);
+      const j = await waitEnd(id);
       assert.equal(j.status, 'completed', JSON.stringify(j));
-      ran.set(String(j.worker_id), (ran.get(String(j.worker_id)) ?? 0) + 1);
+      ran.set(String(ranOn(j)), (ran.get(String(ranOn(j))) ?? 0) + 1);
     }
     assert.deepEqual([...ran.keys()].sort(), ['worker-a', 'worker-b'], `jobs per worker: ${JSON.stringify([...ran])}`);
     const events = await watched;
@@ -133,7 +149,7 @@ describe('cluster: serve + 2 workers on one Redis queue and one PostgreSQL store
 
   test('a CPU-bound handler longer than the lock is not taken as stalled (locks renew on the main thread)', async () => {
     // test.spin never yields in its thread; the 6 s timeout ends it: twice the 3 s lock
-    const [id] = await submit([testJob('test.spin', {}, { job_id: 'spin-1', execution: { timeout_seconds: 6, max_attempts: 1 } })]);
+    const [id] = await submit([testJob('test.spin', {}, { job_id: 'spin-job-1', execution: { timeout_seconds: 6, max_attempts: 1 } })]);
     const j = await waitJob(id!, (x) => ['completed', 'failed', 'cancelled', 'timeout'].includes(String(x.status)), 'a final status', 120_000);
     assert.equal(j.status, 'timeout', JSON.stringify(j));
     assert.equal((j.attempts as unknown[]).length, 1, `one attempt, never re-delivered: ${JSON.stringify(j.attempts)}`);
@@ -145,9 +161,9 @@ describe('cluster: serve + 2 workers on one Redis queue and one PostgreSQL store
     const victim = String(running.worker_id);
     const other = victim === 'worker-a' ? 'worker-b' : 'worker-a';
     await workers.get(victim)!.daemon.stop('SIGKILL');
-    const done = await waitFinal(serve.url, token, id!, 180_000);
+    const done = await waitEnd(id!);
     assert.equal(done.status, 'completed', JSON.stringify(done));
-    assert.equal(done.worker_id, other);
+    assert.equal(ranOn(done), other);
     const attempts = done.attempts as { status: string; worker_id: string }[];
     assert.equal(attempts.length, 2, JSON.stringify(attempts));
     assert.equal(attempts[0]!.worker_id, victim);
@@ -161,7 +177,7 @@ describe('cluster: serve + 2 workers on one Redis queue and one PostgreSQL store
     const running = await waitJob(id!, (j) => j.status === 'running' && typeof j.worker_id === 'string', 'running');
     const victim = String(running.worker_id);
     await workers.get(victim)!.daemon.stop('SIGKILL');
-    const done = await waitFinal(serve.url, token, id!, 180_000);
+    const done = await waitEnd(id!);
     assert.equal(done.status, 'failed', JSON.stringify(done));
     assert.equal(done.error_code, 'WORKER_LOST', JSON.stringify(done));
     await startWorkerProc(victim);
@@ -173,24 +189,24 @@ describe('cluster: serve + 2 workers on one Redis queue and one PostgreSQL store
     assert.notEqual(running.worker_id, 'api-node');
     const r = await call(serve.url, 'POST', `/jobs/${id}/cancel`, { token });
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    const done = await waitFinal(serve.url, token, id!, 60_000);
+    const done = await waitEnd(id!);
     assert.equal(done.status, 'cancelled', JSON.stringify(done));
-    assert.equal(done.worker_id, running.worker_id);
+    assert.equal(ranOn(done), running.worker_id);
   });
 
   test('cancel of a job waiting in the shared queue (every slot busy): taken out and ended cancelled', async () => {
     // 8 slots in all: 8 long jobs fill them, the 9th waits in Redis
-    const busy = await submit(Array.from({ length: 8 }, (_, i) => testJob('test.sleep', { seconds: 600 }, { job_id: `fill-${i}` })));
+    const busy = await submit(Array.from({ length: 8 }, (_, i) => testJob('test.sleep', { seconds: 600 }, { job_id: `fill-job-${i}` })));
     for (const id of busy) await waitJob(id, (j) => j.status === 'running', 'running');
     const [id] = await submit([testJob('test.sleep', { seconds: 1 }, { job_id: 'cancel-waiting' })]);
     assert.equal((await job(id!)).status, 'pending');
     const r = await call(serve.url, 'POST', `/jobs/${id}/cancel`, { token });
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    const done = await waitFinal(serve.url, token, id!, 60_000);
+    const done = await waitEnd(id!);
     assert.equal(done.status, 'cancelled', JSON.stringify(done));
     assert.equal((done.attempts as unknown[] | undefined)?.length ?? 0, 0, 'it never started');
     for (const b of busy) assert.equal((await call(serve.url, 'POST', `/jobs/${b}/cancel`, { token })).status, 202);
-    for (const b of busy) assert.equal((await waitFinal(serve.url, token, b, 60_000)).status, 'cancelled');
+    for (const b of busy) assert.equal((await waitEnd(b)).status, 'cancelled');
   });
 });
 
