@@ -90,6 +90,8 @@ export interface NetInterface {
   gateway?: string;
   mac?: string;
   dns?: string[];
+  /** Windows: the adapter's own DNS suffix (Domain, else the DHCP-given DhcpDomain). */
+  domain?: string;
   onboot?: boolean;
 }
 
@@ -177,6 +179,11 @@ export interface OperatingSystem {
   drive_mappings?: Record<string, string>;
   /** Windows: the control set the registry facts were read from (ControlSet001); virt-inspector's windows_current_control_set. */
   windows_current_control_set?: string;
+  /**
+   * Windows: domain or workgroup membership (SECURITY hive, LSA policy): `name` is the NetBIOS
+   * domain or workgroup name, `sid` the domain's SID and `dns_domain` the primary DNS suffix when joined.
+   */
+  domain?: { joined: boolean; name: string; sid?: string; dns_domain?: string };
 }
 
 export interface UsrPartition {

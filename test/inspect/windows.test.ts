@@ -9,6 +9,7 @@ import { inspectWindows } from '../../src/inspect/windows/index.js';
 import { peMachine } from '../../src/inspect/windows/pe.js';
 import { windowsDisplayName, windowsOsinfo } from '../../src/inspect/windows/version.js';
 import { fixture } from '../helpers/fixtures.js';
+import { hivexExport } from '../registry/helpers.js';
 
 interface Run {
   os: OperatingSystem;
@@ -194,6 +195,45 @@ test('network: static and DHCP adapters, DNS servers, search domains, hosts file
     ],
   );
   assert.deepEqual(w.search_domains, ['home.arpa']);
+  // each adapter's own DNS suffix: the static one's Domain, the DHCP lease's DhcpDomain
+  assert.deepEqual(n.interfaces.map((i) => i.domain ?? null), ['corp.example.com', null]);
+  assert.deepEqual(w.interfaces.map((i) => i.domain ?? null), [null, 'home.arpa']);
+});
+
+test('static addresses, DNS servers and suffixes per adapter agree with hivexregedit --export of the SYSTEM hive', () => {
+  for (const [run, profile, cs] of [[srv, 'server2019', 'ControlSet001'], [w11, 'win11', 'ControlSet002']] as const) {
+    const dump = hivexExport(fixture('windows', profile, 'SYSTEM'));
+    for (const i of run.os.network!.interfaces) {
+      const vals = dump.get(`${cs}\\Services\\Tcpip\\Parameters\\Interfaces\\${i.name}`)!;
+      const text = (name: string) => {
+        const v = vals.get(name);
+        if (!v) return [];
+        const [, hex] = v.split(':');
+        return Buffer.from(hex!, 'hex').toString('utf16le').split('\0').flatMap((s) => s.split(/[ ,]+/)).filter((s) => s && s !== '0.0.0.0');
+      };
+      const dhcp = vals.get('EnableDHCP') === `4:01000000`;
+      assert.deepEqual(i.addresses.map((a) => a.replace(/\/\d+$/, '')), text(dhcp ? 'DhcpIPAddress' : 'IPAddress'), `${profile} ${i.name} addresses`);
+      const ns = text('NameServer');
+      assert.deepEqual(i.dns ?? [], ns.length ? ns : text('DhcpNameServer'), `${profile} ${i.name} dns`);
+      assert.equal(i.domain ?? '', text('Domain')[0] ?? text('DhcpDomain')[0] ?? '', `${profile} ${i.name} suffix`);
+    }
+  }
+});
+
+test('domain membership from the SECURITY hive: a joined server, a workgroup client; agrees with hivexregedit --export', () => {
+  assert.deepEqual(srv.os.domain, { joined: true, name: 'CORP', sid: 'S-1-5-21-2873013452-1490231467-3817046021', dns_domain: 'corp.example.com' });
+  assert.deepEqual(w11.os.domain, { joined: false, name: 'WORKGROUP' });
+  for (const [run, profile] of [[srv, 'server2019'], [w11, 'win11']] as const) {
+    const dump = hivexExport(fixture('windows', profile, 'SECURITY'));
+    const name = Buffer.from(dump.get('Policy\\PolPrDmN')!.get('')!.split(':')[1]!, 'hex');
+    assert.equal(name.subarray(8, 8 + name.readUInt16LE(0)).toString('utf16le'), run.os.domain!.name, profile);
+    assert.equal(dump.get('Policy\\PolPrDmS')!.get('')!.split(':')[1]!.length > 0, run.os.domain!.joined, profile);
+  }
+  assert.deepEqual(srv.os.evidence.domain, [
+    '/Windows/System32/config/SECURITY:Policy\\PolPrDmN',
+    '/Windows/System32/config/SECURITY:Policy\\PolPrDmS',
+    '/Windows/System32/config/SYSTEM:ControlSet001\\Services\\Tcpip\\Parameters',
+  ]);
 });
 
 test('evidence names the hive file and key (or file) behind each fact', () => {
@@ -205,7 +245,7 @@ test('evidence names the hive file and key (or file) behind each fact', () => {
   assert.deepEqual(e.users, ['/Windows/System32/config/SAM:SAM\\Domains\\Account\\Users']);
   assert.deepEqual(e.network, ['/Windows/System32/config/SYSTEM:ControlSet002\\Services\\Tcpip\\Parameters', '/Windows/System32/drivers/etc/hosts']);
   assert.deepEqual(e.control_set, ['/Windows/System32/config/SYSTEM:Select']);
-  assert.deepEqual(Object.keys(e).sort(), ['applications', 'arch', 'control_set', 'drive_mappings', 'guest_agents', 'hostname', 'network', 'release', 'services', 'timezone', 'users']);
+  assert.deepEqual(Object.keys(e).sort(), ['applications', 'arch', 'control_set', 'domain', 'drive_mappings', 'guest_agents', 'hostname', 'network', 'release', 'services', 'timezone', 'users']);
 });
 
 test('options leave out what was not asked for, and inspection reads only a small part of the disk', async () => {
@@ -220,6 +260,7 @@ test('options leave out what was not asked for, and inspection reads only a smal
   assert.equal(r.os.services, undefined);
   assert.equal(r.os.users, undefined);
   assert.equal(r.os.network, undefined);
+  assert.equal(r.os.domain, undefined, 'the SECURITY hive is opened only for network facts');
   assert.equal(r.os.hostname, 'WIN-SRV2019-01');
   assert.ok(r.bytesRead < srv.bytesRead, `${r.bytesRead} < ${srv.bytesRead}`);
   assert.ok(srv.bytesRead < 4 * 1024 * 1024, `full inspection read ${srv.bytesRead} bytes of a 100 MiB disk`);
@@ -279,7 +320,7 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
   assert.equal(os.applications!.length, 6);
   assert.ok(os.applications!.every((a) => a.arch === 'i386'));
   assert.ok(os.applications!.some((a) => a.name === 'Mozilla Maintenance Service'));
-  for (const missing of ['hostname', 'drive_mappings', 'services', 'users', 'network', 'timezone', 'windows_current_control_set'] as const) {
+  for (const missing of ['hostname', 'drive_mappings', 'services', 'users', 'network', 'timezone', 'windows_current_control_set', 'domain'] as const) {
     assert.equal(os[missing], undefined, missing);
   }
   assert.deepEqual(os.guest_agents, ['vmware-tools'], 'still found through the Uninstall entries');

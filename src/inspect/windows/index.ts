@@ -9,6 +9,7 @@ import { readApplications } from './applications.js';
 import { readDriveMappings } from './drives.js';
 import { findSystemRoot, openGuestHive } from './hives.js';
 import { readNetwork } from './network.js';
+import { readDomainMembership } from './domain.js';
 import { detectWindowsArch } from './pe.js';
 import { readServices } from './services.js';
 import { currentControlSet, readHostname, readTimezone } from './system.js';
@@ -150,6 +151,12 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
     await time('network_scan', async () => {
       const n = await run('network', [`${hivePath('SYSTEM')}:${cs}\\Services\\Tcpip\\Parameters`], (g) => readNetwork(g, system, cs, systemRoot));
       if (n) os.network = n;
+      // membership needs the SECURITY hive, opened only when network facts are asked for
+      const security = await hive('SECURITY');
+      if (security) {
+        const d = await run('domain', [`${hivePath('SECURITY')}:Policy\\PolPrDmN`, `${hivePath('SECURITY')}:Policy\\PolPrDmS`, `${hivePath('SYSTEM')}:${cs}\\Services\\Tcpip\\Parameters`], () => readDomainMembership(security, system, cs));
+        if (d) os.domain = d;
+      }
     });
   }
   if (system) {

@@ -34,7 +34,8 @@ export async function readNetwork(g: GuestView, system: Hive, cs: string, system
       // NameServer (static) wins over the DHCP-given DhcpNameServer, as Windows uses them
       const servers = splitServers(list('nameserver')).length ? splitServers(list('nameserver')) : splitServers(list('dhcpnameserver'));
       servers.forEach((s) => dns.add(s));
-      addSearch(vals.get('domain')?.string() || vals.get('dhcpdomain')?.string());
+      const suffix = (vals.get('domain')?.string()?.trim() || vals.get('dhcpdomain')?.string()?.trim()) ?? '';
+      addSearch(suffix);
       interfaces.push({
         name: k.name,
         source: `HKLM\\SYSTEM\\${params}\\Interfaces\\${k.name}`,
@@ -42,6 +43,7 @@ export async function readNetwork(g: GuestView, system: Hive, cs: string, system
         addresses,
         ...(gateway ? { gateway } : {}),
         ...(servers.length ? { dns: servers } : {}),
+        ...(suffix ? { domain: suffix } : {}),
       });
     }
   }
