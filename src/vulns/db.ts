@@ -121,6 +121,9 @@ export class AdvisoryDb {
       ecosystemNames: db.prepare<[], { ecosystem: string }>('SELECT ecosystem FROM ecosystems'),
       ecosystem: db.prepare<[string], { imported_at: string; advisories: number }>('SELECT imported_at, advisories FROM ecosystems WHERE ecosystem = ?'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM advisories'),
+      idsFor: db.prepare<[string, string], { id: string }>(
+        'SELECT id FROM advisories WHERE withdrawn IS NULL AND (id = ? OR EXISTS (SELECT 1 FROM json_each(cves) WHERE value = ?)) ORDER BY id',
+      ),
     };
   }
 
@@ -232,6 +235,11 @@ export class AdvisoryDb {
   advisory(id: string): AdvisoryRow | undefined {
     const r = this.stmts.advisory.get(id);
     return r && { ...r, cves: JSON.parse(r.cves) as string[], aliases: JSON.parse(r.aliases) as string[] };
+  }
+
+  /** Ids of the advisories that are `id` or name it as their CVE. */
+  advisoryIdsFor(id: string): string[] {
+    return this.stmts.idsFor.all(id, id).map((r) => r.id);
   }
 
   advisoryCount(): number {

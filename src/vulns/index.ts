@@ -7,3 +7,4 @@ export { matchAffected, matchRange, type RangeMatch } from './ranges.js';
 export { DEFAULT_MAX_AGE_DAYS, scanInspection, type OsVulnReport, type ScanOptions, type VulnFinding, type VulnScan } from './scan.js';
 export { SEVERITY_LEVELS, cvss3BaseScore, type SeverityLevel } from './severity.js';
 export { vulnsText } from './text.js';
+export { imagesAffectedBy, type StoredInspection, type VulnerabilityInventory } from './inventory.js';

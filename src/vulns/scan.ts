@@ -71,7 +71,6 @@ export interface ScanOptions {
 
 /** Matches every OS of `inspection` against the database at `opts.dbPath`. */
 export function scanInspection(inspection: Pick<Inspection, 'operating_systems'>, opts: ScanOptions): VulnScan {
-  const maxAge = opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS;
   let db: AdvisoryDb | undefined;
   try {
     db = AdvisoryDb.open(opts.dbPath);
@@ -79,20 +78,26 @@ export function scanInspection(inspection: Pick<Inspection, 'operating_systems'>
     if (!isGuestkitError(err, 'NOT_FOUND')) throw err;
   }
   try {
-    const reports = inspection.operating_systems.map((os) => scanOs(os, db, maxAge, opts));
-    const warnings = reports.filter((r) => r.coverage.state !== 'ok').map((r) => `${r.root} (${r.ecosystem ?? r.distro}): ${r.coverage.message}`);
-    const scan: VulnScan = {
-      db: db?.path ?? opts.dbPath,
-      max_age_days: maxAge,
-      status: reports.length > 0 && warnings.length === 0 ? 'complete' : 'incomplete',
-      warnings: reports.length === 0 ? ['no operating system found: nothing to match'] : warnings,
-      operating_systems: reports,
-    };
-    if (opts.minSeverity) scan.min_severity = opts.minSeverity;
-    return scan;
+    return scanWith(db, inspection, opts);
   } finally {
     db?.close();
   }
+}
+
+/** As scanInspection, over a database the caller opened (undefined: there is none) and keeps open across many inspections. */
+export function scanWith(db: AdvisoryDb | undefined, inspection: Pick<Inspection, 'operating_systems'>, opts: ScanOptions): VulnScan {
+  const maxAge = opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS;
+  const reports = inspection.operating_systems.map((os) => scanOs(os, db, maxAge, opts));
+  const warnings = reports.filter((r) => r.coverage.state !== 'ok').map((r) => `${r.root} (${r.ecosystem ?? r.distro}): ${r.coverage.message}`);
+  const scan: VulnScan = {
+    db: db?.path ?? opts.dbPath,
+    max_age_days: maxAge,
+    status: reports.length > 0 && warnings.length === 0 ? 'complete' : 'incomplete',
+    warnings: reports.length === 0 ? ['no operating system found: nothing to match'] : warnings,
+    operating_systems: reports,
+  };
+  if (opts.minSeverity) scan.min_severity = opts.minSeverity;
+  return scan;
 }
 
 function osVersion(os: OperatingSystem): string {
