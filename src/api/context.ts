@@ -5,6 +5,7 @@ import type { HandlerRegistry } from '../jobs/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { CancelOutcome, SubmitOptions } from '../ports/intake.js';
+import type { Inventory } from '../ports/inventory.js';
 import type { JobStats } from '../ports/job-stats.js';
 import type { JobStore, SubmitOutcome } from '../ports/job-store.js';
 import type { UsageQuery, UsageRow } from '../ports/usage.js';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   usage(q: UsageQuery): Promise<UsageRow[]>;
   /** Counts and chart figures (GET /stats/*); without it those answer 503. */
   stats?: JobStats;
+  /** The fleet inventory (GET /inventory/*); without it those answer 503. */
+  inventory?: Inventory;
   prices: { cpuSecond: number; gibRead: number; currency: string };
   ready(): { ok: boolean; reason?: string };
   metrics: Registry;

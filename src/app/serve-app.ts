@@ -9,6 +9,7 @@ import { HttpIntake } from '../intake/http/http-intake.js';
 import { GuestkitError } from '../protocol/errors.js';
 import { openControlStores } from '../store/sqlite/control-db.js';
 import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
+import { SqliteInventory } from '../store/sqlite/inventory-query.js';
 import { SqliteJobStats } from '../store/sqlite/stats-query.js';
 import type { ServeConfig } from './serve-config.js';
 import { startWorker, type RunningWorker } from './worker-app.js';
@@ -68,6 +69,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
       intake,
       usage: (q) => store.usage(q),
       stats: store instanceof SqliteJobStore ? new SqliteJobStats(store.db) : undefined,
+      inventory: store instanceof SqliteJobStore ? new SqliteInventory(store.db) : undefined,
       prices: cfg.prices,
       ready: () => node.ready(),
       metrics: node.metrics.registry,

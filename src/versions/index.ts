@@ -33,22 +33,19 @@ export function compareVersions(eco: Ecosystem, a: string, b: string): number {
   return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
+/** Package format names (an inspection's `package_format`, and their aliases) → ecosystem. */
+export const ECOSYSTEM_OF_FORMAT: Readonly<Record<string, Ecosystem>> = {
+  deb: 'dpkg',
+  dpkg: 'dpkg',
+  rpm: 'rpm',
+  apk: 'apk',
+  pacman: 'pacman',
+  alpm: 'pacman',
+};
+
 /** The ecosystem of an inspection's `package_format` ('deb', 'rpm', 'apk', 'pacman'). */
 export function ecosystemOfPackageFormat(fmt: string): Ecosystem | undefined {
-  switch (fmt) {
-    case 'deb':
-    case 'dpkg':
-      return 'dpkg';
-    case 'rpm':
-      return 'rpm';
-    case 'apk':
-      return 'apk';
-    case 'pacman':
-    case 'alpm':
-      return 'pacman';
-    default:
-      return undefined;
-  }
+  return Object.hasOwn(ECOSYSTEM_OF_FORMAT, fmt) ? ECOSYSTEM_OF_FORMAT[fmt] : undefined;
 }
 
 /** Why `eco`'s package manager would refuse `v` as a version, or undefined when it is valid. */

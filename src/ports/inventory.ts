@@ -1,0 +1,128 @@
+import { compareVersions, ECOSYSTEMS, versionProblem, type Ecosystem } from '../versions/index.js';
+
+/**
+ * Fleet inventory: what the newest completed inspection of each image found (packages, OS),
+ * read from the stored inspection results. A port of its own, like JobStats: the SQLite and
+ * PostgreSQL adapters answer it from the store's own database.
+ *
+ * "Latest" is per namespace and image path: the completed guestkit.inspect job that finished
+ * last (ties: the greater job id). Every answer names that job, so a hit can be traced to
+ * the report it comes from.
+ */
+export interface Inventory {
+  /** Installed packages named `names`, within the version bounds, one row per image and package. */
+  packages(q: PackageQuery): Promise<InventoryPage<PackageHit>>;
+  /** Images (their latest inspection), optionally only those with a package (within bounds). */
+  images(q: ImageQuery): Promise<InventoryPage<InventoryImage>>;
+}
+
+export interface InventoryScope {
+  /** `default` also covers jobs that name no namespace; unset: every namespace (admins). */
+  namespace?: string;
+  /** os-release ID of the image's first OS (debian, rocky, alpinelinux, …). */
+  os?: string;
+  /** At most this many items (the answer says when more matched). */
+  limit: number;
+}
+
+/** Version bounds, each compared in the ecosystem of the image's package format. */
+export interface VersionBounds {
+  lt?: string;
+  le?: string;
+  gt?: string;
+  ge?: string;
+  eq?: string;
+}
+
+export interface PackageQuery extends InventoryScope {
+  /** Binary package names (exact); a source package name matches its binaries too. */
+  names: string[];
+  versions?: VersionBounds;
+}
+
+export interface ImageQuery extends InventoryScope {
+  /** Only images with this package installed (binary or source name). */
+  package?: string;
+  versions?: VersionBounds;
+}
+
+export interface InventoryPage<T> {
+  items: T[];
+  /** More matched than `limit`. */
+  truncated: boolean;
+  /** What the answer leaves out and why (a bound that is no version in some ecosystem). */
+  warnings: string[];
+}
+
+/** An image as its latest inspection saw it. */
+export interface InventoryImage {
+  image_path: string;
+  namespace: string;
+  /** The inspection job the facts come from, and when it finished (ms since epoch). */
+  job_id: string;
+  finished_at: number;
+  os: {
+    distro: string;
+    name: string;
+    version: string;
+    arch?: string;
+    hostname?: string;
+    package_format?: string;
+    ecosystem?: Ecosystem;
+  } | null;
+  packages: number;
+}
+
+export interface PackageHit {
+  image: Omit<InventoryImage, 'packages'>;
+  name: string;
+  /** As the package manager prints it: `[epoch:]version[-release]`. */
+  version: string;
+  arch: string;
+  source_package?: string;
+  ecosystem: Ecosystem | null;
+}
+
+export const MAX_INVENTORY_LIMIT = 10_000;
+
+const OPS: Record<keyof VersionBounds, (c: number) => boolean> = {
+  lt: (c) => c < 0,
+  le: (c) => c <= 0,
+  gt: (c) => c > 0,
+  ge: (c) => c >= 0,
+  eq: (c) => c === 0,
+};
+
+export const BOUND_OPS = Object.keys(OPS) as (keyof VersionBounds)[];
+
+/** The bounds set, as [op, version] pairs. */
+export function boundsOf(b: VersionBounds | undefined): [keyof VersionBounds, string][] {
+  return b ? BOUND_OPS.flatMap((op) => (b[op] !== undefined ? [[op, b[op]!] as [keyof VersionBounds, string]] : [])) : [];
+}
+
+/** Whether `version` (of ecosystem `eco`) is within every bound; no ecosystem, no order: false. */
+export function withinBounds(eco: Ecosystem | null | undefined, version: string, b: VersionBounds | undefined): boolean {
+  const set = boundsOf(b);
+  if (set.length === 0) return true;
+  if (!eco) return false;
+  return set.every(([op, v]) => OPS[op](compareVersions(eco, version, v)));
+}
+
+/**
+ * Ecosystems in which some bound is no version: their packages cannot be ordered against it,
+ * so they are left out, and the answer says so.
+ */
+export function boundWarnings(b: VersionBounds | undefined): { skip: Set<Ecosystem>; warnings: string[] } {
+  const skip = new Set<Ecosystem>();
+  const warnings: string[] = [];
+  for (const [op, v] of boundsOf(b)) {
+    for (const eco of ECOSYSTEMS) {
+      const problem = versionProblem(eco, v);
+      if (problem && !skip.has(eco)) {
+        skip.add(eco);
+        warnings.push(`version_${op} ${JSON.stringify(v)} is not a valid ${eco} version (${problem}): images with ${eco} packages are left out`);
+      }
+    }
+  }
+  return { skip, warnings };
+}

@@ -1,0 +1,77 @@
+import type Database from 'better-sqlite3';
+import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
+import type { ImageQuery, Inventory, InventoryImage, InventoryPage, InventoryScope, PackageHit, PackageQuery } from '../../ports/inventory.js';
+import { imagePage, INSPECT_OPERATION, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
+
+const NS = `coalesce(nullif(namespace, ''), '${DEFAULT_NAMESPACE}')`;
+const IMAGE = `json_extract(doc, '$.payload.data.image.path')`;
+
+/** The newest completed inspection per namespace and image path, as a CTE named `latest`. */
+function latestCte(scope: InventoryScope): { sql: string; params: unknown[] } {
+  const params: unknown[] = [INSPECT_OPERATION];
+  let ns = '';
+  if (scope.namespace !== undefined) {
+    ns = `AND ${NS} = ?`;
+    params.push(scope.namespace);
+  }
+  const sql = `WITH latest AS (
+    SELECT job_id, image_path, ns, finished_at FROM (
+      SELECT job_id, ${IMAGE} AS image_path, ${NS} AS ns, finished_at,
+             row_number() OVER (PARTITION BY ${NS}, ${IMAGE} ORDER BY finished_at DESC, job_id DESC) AS rn
+      FROM jobs WHERE operation = ? AND status = 'completed' ${ns}
+    ) WHERE rn = 1 AND image_path IS NOT NULL)`;
+  return { sql, params };
+}
+
+/**
+ * The Inventory port over the embedded store's database: the latest inspection per image by a
+ * window over the jobs table, packages read out of the stored result JSON (json_each); version
+ * bounds compared in JS with src/versions, per image ecosystem.
+ */
+export class SqliteInventory implements Inventory {
+  constructor(private readonly db: Database.Database) {}
+
+  async packages(q: PackageQuery): Promise<InventoryPage<PackageHit>> {
+    if (q.names.length === 0) return { items: [], truncated: false, warnings: [] };
+    const latest = latestCte(q);
+    const marks = q.names.map(() => '?').join(', ');
+    const params = [...latest.params, ...q.names, ...q.names];
+    let osWhere = '';
+    if (q.os !== undefined) {
+      osWhere = `AND json_extract(os.value, '$.distro') = ?`;
+      params.push(q.os);
+    }
+    const rows = this.db
+      .prepare(
+        `${latest.sql}
+        SELECT l.job_id, l.image_path, l.ns, l.finished_at, os.value AS os, app.value AS app
+        FROM latest l JOIN results r ON r.job_id = l.job_id,
+             json_each(r.doc, '$.data.operating_systems') os,
+             json_each(os.value, '$.applications') app
+        WHERE (json_extract(app.value, '$.name') IN (${marks}) OR json_extract(app.value, '$.source_package') IN (${marks})) ${osWhere}`,
+      )
+      .all(...params) as (LatestRow & { os: string; app: string })[];
+    return packagePage(rows.map((r) => ({ latest: r, os: JSON.parse(r.os) as OsDoc, app: JSON.parse(r.app) as AppDoc })), q);
+  }
+
+  async images(q: ImageQuery): Promise<InventoryPage<InventoryImage>> {
+    const latest = latestCte(q);
+    const params = [...latest.params];
+    let osWhere = '';
+    if (q.os !== undefined) {
+      osWhere = `WHERE json_extract(r.doc, '$.data.operating_systems[0].distro') = ?`;
+      params.push(q.os);
+    }
+    const rows = this.db
+      .prepare(
+        `${latest.sql}
+        SELECT l.job_id, l.image_path, l.ns, l.finished_at,
+               json_extract(r.doc, '$.data.operating_systems[0]') AS os,
+               coalesce(json_array_length(r.doc, '$.data.operating_systems[0].applications'), 0) AS packages
+        FROM latest l JOIN results r ON r.job_id = l.job_id ${osWhere}`,
+      )
+      .all(...params) as (LatestRow & { os: string | null; packages: number })[];
+    const withPackage = q.package !== undefined ? await this.packages({ ...q, names: [q.package], limit: Infinity }) : undefined;
+    return imagePage(rows.map((r) => ({ latest: r, os: r.os ? (JSON.parse(r.os) as OsDoc) : null, packages: r.packages })), q, withPackage);
+  }
+}

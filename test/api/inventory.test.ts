@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { tokenAuthenticator } from '../../src/api/auth.js';
+import { QuotaGate } from '../../src/api/quotas.js';
+import { buildApi, type Api } from '../../src/api/server.js';
+import { JobEvents } from '../../src/events/job-events.js';
+import { builtinRegistry } from '../../src/jobs/registry.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { WorkerMetrics } from '../../src/observability/metrics.js';
+import { openControlStores, type ControlStores } from '../../src/store/sqlite/control-db.js';
+import { SqliteInventory } from '../../src/store/sqlite/inventory-query.js';
+import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
+import { PathPolicy } from '../../src/worker/path-policy.js';
+import { DISTRO, storeFleet, type FleetImage } from '../helpers/inventory-fleet.js';
+
+/** GET /inventory/* in process over a real SQLite store holding 50 stored inspections of fixture guests. */
+let dir: string;
+let store: SqliteJobStore;
+let control: ControlStores;
+let api: Api;
+let fleet: FleetImage[];
+const tokens: Record<'admin' | 'a' | 'b', string> = { admin: '', a: '', b: '' };
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gk-inventory-'));
+  store = SqliteJobStore.open(join(dir, 'guestkit.db'));
+  control = openControlStores(dir);
+  fleet = await storeFleet(store);
+  tokens.admin = (await control.tokens.create({ namespace: 'default', role: 'admin' })).token;
+  tokens.a = (await control.tokens.create({ namespace: 'team-a', role: 'viewer' })).token;
+  tokens.b = (await control.tokens.create({ namespace: 'team-b', role: 'viewer' })).token;
+  api = buildApi(
+    {
+      store,
+      events: new JobEvents(),
+      registry: builtinRegistry(),
+      pathPolicy: new PathPolicy([dir]),
+      auth: tokenAuthenticator(control.tokens),
+      authMethod: 'bearer',
+      audit: control.audit,
+      quotas: new QuotaGate({ default: { maxQueued: null, maxRunning: null, perHour: null }, namespaces: {} }, async () => ({ queued: 0, running: 0, submittedLastHour: 0 })),
+      intake: { submit: async () => Promise.reject(new Error('no submits here')), cancel: () => 'unknown' },
+      usage: (q) => store.usage(q),
+      inventory: new SqliteInventory(store.db),
+      prices: { cpuSecond: 0, gibRead: 0, currency: 'USD' },
+      ready: () => ({ ok: true }),
+      metrics: new WorkerMetrics({ worker_id: 'unit', pool: 'default' }, { queueDepth: () => 0 }).registry,
+      logger: createLogger({ level: 'silent', workerId: 'unit' }),
+      version: '0.0.0-test',
+    },
+    { bodyLimit: 4096 },
+  );
+  await api.app.ready();
+});
+
+after(async () => {
+  await api.app.close();
+  await store.close();
+  control.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function get(url: string, who: keyof typeof tokens = 'admin') {
+  const r = await api.app.inject({ method: 'GET', url: `/api/v1${url}`, headers: { authorization: `Bearer ${tokens[who]}` } });
+  return { status: r.statusCode, body: r.json() as Record<string, any> };
+}
+
+const paths = (items: { image_path: string }[]) => items.map((i) => i.image_path).sort();
+
+test('openssl below 3.0.7: exactly the images whose latest inspection has it, in each ecosystem’s order', async () => {
+  const r = await get('/inventory/packages?name=openssl&version_lt=3.0.7');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const want = fleet.filter((f) => f.below307).map((f) => f.path).sort();
+  assert.deepEqual(paths(r.body.items), want);
+  assert.ok(want.length >= 15 && want.length <= 35, `${want.length} hits`);
+  // every hit names the inspection it comes from, with its version as the package manager prints it
+  for (const item of r.body.items) {
+    const f = fleet.find((x) => x.path === item.image_path)!;
+    assert.equal(item.job_id, f.jobId);
+    assert.equal(item.package.version, f.openssl);
+    assert.equal(item.os.distro, DISTRO[f.base]);
+    assert.ok(!Number.isNaN(Date.parse(item.finished_at)));
+  }
+  assert.equal(r.body.truncated, false);
+});
+
+test('expected misses: epochs, ~ and ^, revisions, numbers compared as numbers, superseded inspections', async () => {
+  const r = await get('/inventory/packages?name=openssl&version_lt=3.0.7');
+  const got = new Map(r.body.items.map((i: any) => [i.image_path, i.package.version]));
+  const miss = (v: string) => fleet.filter((f) => f.openssl === v).map((f) => f.path);
+  for (const v of ['1:3.0.1-1', '1:3.0.1-43.el9_0', '3.0.11-1~deb12u2', '3.0.7-1', '3.0.7^20230101git1-1.el9', '3.0.7-r0', '3.0.7_p1-r0']) {
+    assert.ok(miss(v).length > 0, `the fleet has ${v}`);
+    for (const p of miss(v)) assert.ok(!got.has(p), `${p} (${v}) is not below 3.0.7`);
+  }
+  for (const v of ['3.0.7~rc1-1', '3.0.7~beta1-1.el9', '3.0.7_rc1-r0', '3.0.7rc1-1']) {
+    for (const p of miss(v)) assert.equal(got.get(p), v, `${p} (${v}) is below 3.0.7`);
+  }
+  // the images inspected twice: only the newer inspection counts, not the older one with 1.0.2
+  const twice = fleet.filter((_, n) => n % 10 === 3);
+  for (const f of twice) assert.equal(got.has(f.path), f.below307, `${f.path}: latest is ${f.openssl}`);
+  // a newer failed inspection does not hide the completed one
+  const failedAfter = fleet.filter((_, n) => n % 10 === 7);
+  const all = await get('/inventory/packages?name=openssl');
+  for (const f of failedAfter) assert.ok(all.body.items.some((i: any) => i.image_path === f.path && i.job_id === f.jobId));
+  assert.equal(all.body.items.length, 50);
+});
+
+test('bounds combine, os narrows, binary names match too', async () => {
+  const r = await get('/inventory/packages?name=openssl&version_ge=3.0.6&version_lt=3.0.7&os=debian');
+  assert.deepEqual(
+    [...new Set(r.body.items.map((i: any) => i.package.version))].sort(),
+    ['3.0.6+really3.0.7-1', '3.0.6-1', '3.0.7~rc1-1'],
+  );
+  assert.ok(r.body.items.every((i: any) => i.os.distro === 'debian' && i.package.name === 'libssl3' && i.package.source_package === 'openssl'));
+  const bin = await get('/inventory/packages?name=libssl3&version_eq=3.0.7');
+  assert.deepEqual(paths(bin.body.items), fleet.filter((f) => f.openssl === '3.0.7').map((f) => f.path).sort());
+  // an untouched package of the real guests: every Debian image has bash
+  const bash = await get('/inventory/packages?name=bash&os=debian');
+  assert.equal(bash.body.items.length, fleet.filter((f) => f.base === 'debian').length);
+});
+
+test('a bound that is no version in some ecosystem leaves those images out, and says so', async () => {
+  const r = await get('/inventory/packages?name=openssl&version_lt=3.0.7~rc2');
+  assert.equal(r.status, 200);
+  assert.ok(r.body.items.length > 0);
+  assert.ok(r.body.items.every((i: any) => i.package.ecosystem !== 'apk' && i.package.ecosystem !== 'pacman'));
+  assert.ok(r.body.warnings.some((w: string) => /apk/.test(w)), JSON.stringify(r.body.warnings));
+});
+
+test('images: by OS, by package, and the latest inspection of each', async () => {
+  const all = await get('/inventory/images');
+  assert.equal(all.body.items.length, 50);
+  const rocky = await get('/inventory/images?os=rocky');
+  assert.deepEqual(paths(rocky.body.items), fleet.filter((f) => f.base === 'rocky').map((f) => f.path).sort());
+  assert.ok(rocky.body.items.every((i: any) => i.os.ecosystem === 'rpm' && i.packages >= 10));
+  const withNm = await get('/inventory/images?package=NetworkManager');
+  assert.deepEqual(paths(withNm.body.items), fleet.filter((f) => f.base === 'rocky').map((f) => f.path).sort());
+  const old = await get('/inventory/images?package=openssl&version_lt=3.0.7&os=alpinelinux');
+  assert.deepEqual(paths(old.body.items), fleet.filter((f) => f.base === 'alpine' && f.below307).map((f) => f.path).sort());
+  const one = all.body.items.find((i: any) => i.image_path === fleet[3]!.path);
+  assert.equal(one.job_id, fleet[3]!.jobId);
+});
+
+test('tenancy: a viewer sees its own namespace only, and may not ask for another', async () => {
+  const a = await get('/inventory/images', 'a');
+  assert.deepEqual(paths(a.body.items), fleet.filter((f) => f.namespace === 'team-a').map((f) => f.path).sort());
+  const b = await get('/inventory/packages?name=openssl', 'b');
+  assert.deepEqual(paths(b.body.items), fleet.filter((f) => f.namespace === 'team-b').map((f) => f.path).sort());
+  assert.equal((await get('/inventory/images?namespace=team-a', 'b')).status, 403);
+  const admin = await get('/inventory/images?namespace=team-b');
+  assert.equal(admin.body.items.length, 10);
+  const anon = await api.app.inject({ method: 'GET', url: '/api/v1/inventory/images' });
+  assert.equal(anon.statusCode, 401);
+});
+
+test('bad queries are typed 400s', async () => {
+  for (const url of [
+    '/inventory/packages',
+    '/inventory/packages?name=openssl&version_lt=',
+    '/inventory/packages?name=openssl&version_lt=a%20b',
+    '/inventory/packages?name=openssl&version_lt=x:1',
+    '/inventory/packages?name=openssl&version_below=3',
+    '/inventory/packages?name=openssl&limit=0',
+    '/inventory/packages?name=openssl&limit=abc',
+    '/inventory/packages?name=openssl&name=libssl3',
+    '/inventory/images?version_lt=3.0.7',
+    '/inventory/images?os=Debian%20GNU',
+  ]) {
+    const r = await get(url);
+    assert.equal(r.status, 400, `${url}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.code, 'VALIDATION_ERROR', url);
+  }
+});
+
+test('limit: at most that many, and the answer says more matched', async () => {
+  const r = await get('/inventory/packages?name=openssl&limit=7');
+  assert.equal(r.body.items.length, 7);
+  assert.equal(r.body.truncated, true);
+});
