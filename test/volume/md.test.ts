@@ -148,6 +148,27 @@ for (const name of ['raid1-v1.2', 'raid1-v1.1', 'raid1-v1.0', 'raid1-v0.90', 'ra
   });
 }
 
+test('md on LVM: LVs hostvg/mda and hostvg/mdb are RAID1 members (1.1); the array is assembled after the LVM scan and reads back', async () => {
+  const disk = await openRaw('..', 'md', 'md-on-lvm', 'disk.img');
+  try {
+    const e = await enumerateVolumes([disk]);
+    assert.deepEqual(e.warnings, []);
+    const byName = Object.fromEntries(e.devices.map((d) => [d.device, d]));
+    for (const lv of ['/dev/hostvg/mda', '/dev/hostvg/mdb']) {
+      assert.equal(byName[lv]?.probe?.type, 'linux_raid_member', lv);
+      assert.equal(byName[lv]?.probe?.label, 'guestkit:onlv');
+    }
+    const md = byName['/dev/md127']!;
+    assert.equal(md.kind, 'md');
+    assert.deepEqual(md.aliases, ['/dev/md/onlv']);
+    assert.deepEqual(md.md?.members, ['/dev/hostvg/mda', '/dev/hostvg/mdb']);
+    assert.equal(md.md?.version, '1.1');
+    await checkData('md-on-lvm', md);
+  } finally {
+    await disk.close();
+  }
+});
+
 test('raid1-degraded: read from the one member left, with a warning naming the missing role', async () => {
   const { devs, md, warnings } = await assembled('raid1-degraded');
   try {
