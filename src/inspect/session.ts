@@ -81,6 +81,8 @@ export class GuestSession {
     if (!d) {
       throw new GuestkitError('NOT_FOUND', `no device ${device} in this guest (devices: ${this.devices.map((x) => x.device).join(', ')})`);
     }
+    // an encrypted volume (BitLocker) says so, with its protectors, rather than "cannot be read"
+    if (d.error) throw new GuestkitError(d.error.code, d.error.message, { details: d.error.details });
     if (!isReadable(d)) {
       throw new GuestkitError('UNSUPPORTED_FORMAT', `${device} holds ${d.fsType ?? 'no recognised filesystem'}, which cannot be read`);
     }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { openImage } from '../../src/disk/open.js';
 import { inspect, type Inspection } from '../../src/inspect/index.js';
-import { isGuestkitError } from '../../src/protocol/errors.js';
+import { GuestSession } from '../../src/inspect/session.js';
+import { type GuestkitError, isGuestkitError } from '../../src/protocol/errors.js';
 import { parseBitlockerHeader, parseFveMetadata, readBitlockerMetadata } from '../../src/volume/bitlocker.js';
 import { SliceDevice } from '../../src/volume/slice.js';
 import { readPartitionTable } from '../../src/volume/table.js';
@@ -157,4 +158,19 @@ test('volume headers: Vista (EB 52 90, metadata cluster at 56), To Go (MSWIN4.1 
   ntfs.write('NTFS    ', 3, 'latin1');
   assert.equal(parseBitlockerHeader(ntfs), null);
   assert.equal(parseBitlockerHeader(Buffer.alloc(100)), null);
+});
+
+test('reading files of a BitLocker volume (ls, cat) fails with ENCRYPTED and its protectors, the clean volume opens', async () => {
+  const s = await GuestSession.open([fixture('windows', 'bitlocker.qcow2')]);
+  try {
+    await assert.rejects(s.deviceView('/dev/sda4'), (err: unknown) => {
+      assert.ok(isGuestkitError(err, 'ENCRYPTED'));
+      assert.deepEqual((err as GuestkitError).details?.key_protectors, ['password', 'recovery_password', 'startup_key']);
+      return true;
+    });
+    const c = await s.deviceView('/dev/sda2');
+    assert.ok((await c.readdirNames('/Windows/System32/config')).includes('SOFTWARE'));
+  } finally {
+    await s.close();
+  }
 });
