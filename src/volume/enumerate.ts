@@ -75,13 +75,16 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
     const name = diskName(i);
     const named = new SliceDevice(disk, 0, disk.size, name);
     let table: PartitionTable | null = null;
+    let tableError: string | undefined;
     try {
       table = await readPartitionTable(named);
     } catch (err) {
       if (!(err instanceof GuestkitError)) throw err;
-      warnings.push(`${name}: partition table unreadable: ${err.message}`);
+      tableError = `${name}: partition table unreadable: ${err.message}`;
     }
     const diskProbe = table ? await safeProbe(named) : await md.check(named, await safeProbe(named), undefined, true);
+    // A whole-disk md member shows the array's own (partitioned) data: its GPT is the array's.
+    if (tableError && diskProbe?.type !== 'linux_raid_member') warnings.push(tableError);
     const entry: VolumeEntry = { device: name, kind: 'disk', size: disk.size, dev: named, probe: diskProbe };
     if (table) {
       const { partitions: _p, warnings: w, ...rest } = table;

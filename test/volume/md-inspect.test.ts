@@ -48,3 +48,18 @@ test('one member of the RAID1 root is enough: the OS is still found, with a degr
   assert.equal(r.operating_systems[0]?.root, '/dev/md127');
   assert.ok(r.warnings.some((w) => /\/dev\/md127: md raid1 array is degraded \(1 of 2 members; missing role 0\)/.test(w)), r.warnings.join('\n'));
 });
+
+test('a partitioned array on whole disks: /dev/md127p1 holds /, fstab\'s /dev/md/pdisk1 resolves to it, no table warnings for the bare members', async () => {
+  const r = await inspect({ disks: disks('guest-md-partitioned') });
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(r.partition_table, [{ device: '/dev/md127', scheme: 'gpt' }]);
+  const os = r.operating_systems[0]!;
+  assert.equal(os.root, '/dev/md127p1');
+  assert.equal(os.hostname, 'md-part-guest');
+  assert.equal(os.fstab?.[0]?.spec, '/dev/md/pdisk1');
+  assert.equal(os.fstab?.[0]?.device, '/dev/md127p1');
+  const fs = Object.fromEntries(r.filesystems.map((f) => [f.device, f]));
+  assert.equal(fs['/dev/md127p1']?.uuid, readBlkid('..', 'md', 'guest-md-partitioned', 'root.blkid')['UUID']);
+  assert.equal(fs['/dev/sda']?.type, 'linux_raid_member');
+  assert.equal(fs['/dev/sdb']?.label, 'guestkit:pdisk');
+});

@@ -2,6 +2,8 @@ import type { BlockDevice } from '../../disk/types.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import type { VolumeEntry } from '../enumerate.js';
 import type { ProbeResult } from '../probe/context.js';
+import { SliceDevice } from '../slice.js';
+import { readPartitionTable } from '../table.js';
 import { assembleMd, type MdMember } from './assemble.js';
 import { findMdSuperblock, mdProbeResult, wantsMdProbe } from './probe.js';
 
@@ -51,6 +53,29 @@ export class MdScan {
       };
       if (a.error) e.error = a.error.toProtocol();
       out.push(e);
+      if (e.probe?.pttype) out.push(...(await this.partitions(e, probe)));
+    }
+    return out;
+  }
+
+  /** A partitioned array's partitions, named as the kernel names them (/dev/md127p1). */
+  private async partitions(e: VolumeEntry, probe: (dev: BlockDevice) => Promise<ProbeResult | null>): Promise<VolumeEntry[]> {
+    const out: VolumeEntry[] = [];
+    try {
+      const table = await readPartitionTable(e.dev);
+      if (!table) return out;
+      const { partitions, warnings, ...rest } = table;
+      e.table = rest;
+      this.warnings.push(...warnings);
+      for (const p of partitions) {
+        if (p.extended) continue;
+        const name = `${e.device}p${p.number}`;
+        const dev = new SliceDevice(e.dev, p.start, p.size, name);
+        out.push({ device: name, ...(e.aliases?.length ? { aliases: e.aliases.map((a) => `${a}${/\d$/.test(a) ? 'p' : ''}${p.number}`) } : {}), kind: 'partition', size: p.size, dev, partition: p, probe: await probe(dev) });
+      }
+    } catch (err) {
+      if (!(err instanceof GuestkitError)) throw err;
+      this.warnings.push(`${e.device}: partition table unreadable: ${err.message}`);
     }
     return out;
   }
