@@ -39,7 +39,11 @@ export async function readSubkeyList(cell: CellReader, listOffset: number, limit
   return out;
 }
 
-/** The lh hash of a name: h = h * 37 + upcase(unit) over its UTF-16 code units. */
+/**
+ * The lh hash of a name: h = h * 37 + upcase(unit) over its UTF-16 code units, the hash of the
+ * upper-cased name (Windows registry file format specification, "Hash leaf"), so it does not
+ * depend on the case a lookup spells the name in.
+ */
 export function lhHash(name: string): number {
   let h = 0;
   for (let i = 0; i < name.length; i++) h = (Math.imul(h, 37) + upcaseUnit(name.charCodeAt(i))) >>> 0;

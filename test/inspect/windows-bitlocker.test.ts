@@ -5,7 +5,7 @@ import { openImage } from '../../src/disk/open.js';
 import { inspect, type Inspection } from '../../src/inspect/index.js';
 import { GuestSession } from '../../src/inspect/session.js';
 import { type GuestkitError, isGuestkitError } from '../../src/protocol/errors.js';
-import { parseBitlockerHeader, parseFveMetadata, readBitlockerMetadata } from '../../src/volume/bitlocker.js';
+import { bitlockerVolumeError, parseBitlockerHeader, parseFveMetadata, readBitlockerMetadata } from '../../src/volume/bitlocker.js';
 import { SliceDevice } from '../../src/volume/slice.js';
 import { readPartitionTable } from '../../src/volume/table.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -112,6 +112,11 @@ test('damaged FVE metadata: other copies are used, then the volume is still ENCR
     const withBadFirst = { ...header, metadataOffsets: [dev.size - 10, ...header.metadataOffsets.slice(1)] };
     assert.deepEqual(await readBitlockerMetadata(dev, withBadFirst), good);
     assert.equal(await readBitlockerMetadata(dev, { ...header, metadataOffsets: [] }), null);
+    // no readable metadata: still ENCRYPTED, saying the protectors are unknown
+    const e = bitlockerVolumeError('/dev/sda3', {}, '2');
+    assert.equal(e.code, 'ENCRYPTED');
+    assert.match(e.message, /^\/dev\/sda3: BitLocker-encrypted volume \(its FVE metadata could not be read\)/);
+    assert.deepEqual(e.details, { encryption: 'BitLocker', version: '2' });
 
     // seeded damage to one block (bounded: 300 cases): a typed error or a result, never a crash or hang
     let seed = 19;
