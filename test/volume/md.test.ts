@@ -298,3 +298,31 @@ function fixChecksum(b: Buffer, v090: boolean): void {
   if (i + 2 <= len) s += BigInt(b.readUInt16LE(i));
   b.writeUInt32LE(Number(((s & 0xffffffffn) + (s >> 32n)) & 0xffffffffn), at);
 }
+
+test('two arrays named alike (from two hosts): /dev/md127 and /dev/md126, the name alias only for the first', async () => {
+  const a = await openMembers('raid1-v1.2');
+  const b = await openMembers('raid1-v1.1');
+  try {
+    // raid1-v1.1's superblock (at 0) renamed to "otherhost:r12", its checksum made right again.
+    const renamed = [];
+    for (const d of b) {
+      const sb = Buffer.from(await d.read(0, 256 + 2 * 2));
+      sb.fill(0, 32, 64);
+      sb.write('otherhost:r12', 32, 'latin1');
+      fixChecksum(sb, false);
+      renamed.push(new PatchedDevice(d).patch(0, sb));
+    }
+    const e = await enumerateVolumes([...a, ...renamed]);
+    const mds = e.devices.filter((d) => d.kind === 'md');
+    assert.deepEqual(
+      mds.map((d) => [d.device, d.aliases ?? [], d.md?.name]),
+      [
+        ['/dev/md127', ['/dev/md/r12'], 'guestkit:r12'],
+        ['/dev/md126', [], 'otherhost:r12'],
+      ],
+    );
+  } finally {
+    await closeAll(a);
+    await closeAll(b);
+  }
+});

@@ -66,10 +66,16 @@ function buildArray(device: string, group: MdMember[], taken: Set<string>, warni
   for (const m of group) if (m.sb.events > ref.events) ref = m.sb;
   const level = levelName(ref.level);
   const name = ref.name ? ref.name.replace(/^[^:]*:/, '') : undefined;
+  // Two arrays of one name (from different hosts) keep the name for the first, as mdadm does.
   const aliases: string[] = [];
-  if (name) aliases.push(`/dev/md/${name}`);
+  const alias = (a: string) => {
+    if (a === device || taken.has(a)) return;
+    taken.add(a);
+    aliases.push(a);
+  };
+  if (name) alias(`/dev/md/${name}`);
   const numeric = name !== undefined && /^\d+$/.test(name) ? Number(name) : ref.preferredMinor;
-  if (numeric !== undefined && `/dev/md${numeric}` !== device && !taken.has(`/dev/md${numeric}`)) aliases.push(`/dev/md${numeric}`);
+  if (numeric !== undefined) alias(`/dev/md${numeric}`);
   const byRole: (MdMember | undefined)[] = new Array(ref.raidDisks).fill(undefined);
   for (const m of group) {
     if (m.sb.events < ref.events) {
