@@ -29,10 +29,14 @@ export interface SbomOptions {
   toolVersion?: string;
 }
 
+/** CycloneDX's serialNumber pattern, without its `urn:uuid:` prefix. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** An SBOM document of one inspected image, as a JSON-ready object. */
 export function toSbom(r: Inspection, format: SbomFormat, opts: SbomOptions = {}): Record<string, unknown> {
   const t = opts.timestamp === undefined ? new Date() : new Date(opts.timestamp);
   if (Number.isNaN(t.getTime())) throw new GuestkitError('VALIDATION_ERROR', `SBOM timestamp ${String(opts.timestamp)} is not a date`);
+  if (opts.uuid !== undefined && !UUID.test(opts.uuid)) throw new GuestkitError('VALIDATION_ERROR', `SBOM uuid ${opts.uuid} is not a UUID (8-4-4-4-12 lower-case hex)`);
   const input = {
     imageName: basename(r.image[0]?.path ?? 'image'),
     // Whole seconds: SPDX's `created` has no fraction.
