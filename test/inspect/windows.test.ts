@@ -6,6 +6,7 @@ import { assembleRoot } from '../../src/inspect/guest.js';
 import { GuestSession } from '../../src/inspect/session.js';
 import { DEFAULT_INSPECT_OPTIONS, type OperatingSystem } from '../../src/inspect/types.js';
 import { inspectWindows } from '../../src/inspect/windows/index.js';
+import { parseSid } from '../../src/inspect/windows/domain.js';
 import { peMachine } from '../../src/inspect/windows/pe.js';
 import { windowsDisplayName, windowsOsinfo } from '../../src/inspect/windows/version.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -333,4 +334,16 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
     '/Windows/System32/config/SOFTWARE:Microsoft\\Windows\\CurrentVersion\\Uninstall',
     '/Windows/System32/config/SOFTWARE:WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall',
   ]);
+});
+
+test('SIDs: binary form to S-1-…, anything else (empty, wrong revision, short, too many sub-authorities) is none', () => {
+  const sid = (hex: string) => parseSid(Buffer.from(hex, 'hex'));
+  assert.equal(sid('010400000000000515000000ccb43eabab20d358058083e3'), 'S-1-5-21-2873013452-1490231467-3817046021');
+  assert.equal(sid('010100000000000512000000'), 'S-1-5-18');
+  assert.equal(sid(''), undefined);
+  assert.equal(sid('00000000'), undefined, 'the DWORD 0 of a machine not joined');
+  assert.equal(sid('020100000000000512000000'), undefined, 'revision 2');
+  assert.equal(sid('0104000000000005150000'), undefined, 'shorter than its count says');
+  assert.equal(sid(`0110000000000005${'01000000'.repeat(16)}`), undefined, '16 sub-authorities');
+  assert.equal(parseSid(undefined), undefined);
 });
