@@ -1,5 +1,6 @@
 import { splitDebVersion } from '../inspect/linux/packages/dpkg.js';
 import type { Application, Inspection, OperatingSystem } from '../inspect/types.js';
+import { spdxExpression } from './license.js';
 import { epochVersion, osIdentity, packagePurl } from './purl.js';
 
 /**
@@ -21,6 +22,8 @@ export interface SbomPackage {
   purl?: string;
   /** The licence as the package database declares it. */
   license?: string;
+  /** The same as an SPDX licence expression, when it is one. */
+  licenseExpression?: string;
   /** Windows: the Publisher of the Uninstall entry. */
   supplier?: string;
   summary?: string;
@@ -71,6 +74,7 @@ function linuxPackage(os: OperatingSystem, family: string, app: Application): Sb
   if (src.release) properties.push([`${T}SrcRelease`, src.release]);
   if (src.epoch) properties.push([`${T}SrcEpoch`, String(src.epoch)]);
   const purl = packagePurl(os, app);
+  const expression = app.license ? spdxExpression(app.license) : undefined;
   return {
     kind: 'library',
     name: app.name,
@@ -78,6 +82,7 @@ function linuxPackage(os: OperatingSystem, family: string, app: Application): Sb
     version: os.package_format === 'rpm' || os.package_format === 'apk' ? `${app.version}${app.release ? `-${app.release}` : ''}` : epochVersion(app),
     ...(purl ? { purl } : {}),
     ...(app.license ? { license: app.license } : {}),
+    ...(expression ? { licenseExpression: expression } : {}),
     ...(app.summary ? { summary: app.summary } : {}),
     ...(app.url ? { homepage: app.url } : {}),
     properties,

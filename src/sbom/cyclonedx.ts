@@ -40,7 +40,7 @@ export function cycloneDx(input: SbomDocumentInput): Record<string, unknown> {
         name: p.name,
         ...(p.version ? { version: p.version } : {}),
         ...(p.summary ? { description: p.summary } : {}),
-        ...(p.license ? { licenses: [{ license: { name: p.license } }] } : {}),
+        ...(p.license ? { licenses: cdxLicenses(p.license, p.licenseExpression) } : {}),
         ...(p.purl ? { purl: p.purl } : {}),
         ...(p.homepage && isUri(p.homepage) ? { externalReferences: [{ type: 'website', url: p.homepage }] } : {}),
         ...(p.properties.length ? { properties: p.properties.map(([name, value]) => ({ name, value })) } : {}),
@@ -68,4 +68,11 @@ export function cycloneDx(input: SbomDocumentInput): Record<string, unknown> {
 /** The schema types externalReferences.url as an iri-reference: a guest's free text may not be one. */
 function isUri(s: string): boolean {
   return /^[a-z][a-z0-9+.-]*:[^\s<>"{}|\\^`]*$/i.test(s);
+}
+
+/** One SPDX identifier as `license.id`, a compound expression as `expression`, free text as `license.name`. */
+function cdxLicenses(text: string, expression: string | undefined): unknown[] {
+  if (expression && /^[A-Za-z0-9.-]+$/.test(expression)) return [{ license: { id: expression } }];
+  if (expression) return [{ expression }];
+  return [{ license: { name: text } }];
 }

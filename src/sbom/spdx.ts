@@ -10,8 +10,8 @@ const NOASSERTION = 'NOASSERTION';
 /**
  * SPDX 2.3 JSON: the document DESCRIBES each operating system (`SPDXRef-OperatingSystem-…`,
  * purpose OPERATING_SYSTEM), which CONTAINS its packages, each with its purl as a
- * PACKAGE-MANAGER external reference. A declared licence is not checked against the SPDX
- * licence list here, so it is carried as a LicenseRef with the database's text.
+ * PACKAGE-MANAGER external reference. A declared licence that is an SPDX expression is written
+ * as such; free text (`GPLv2+`) is carried as a LicenseRef with the database's text.
  */
 export function spdx(input: SbomDocumentInput): Record<string, unknown> {
   const ids = new Set<string>();
@@ -46,7 +46,7 @@ export function spdx(input: SbomDocumentInput): Record<string, unknown> {
     relationships.push({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: osId });
     for (const p of os.packages) {
       const pid = id(`SPDXRef-Package-${idPart(p.name)}${p.version ? `-${idPart(p.version)}` : ''}`);
-      packages.push(spdxPackage(pid, p, p.license ? licenseRef(p.license) : undefined));
+      packages.push(spdxPackage(pid, p, p.licenseExpression ?? (p.license ? licenseRef(p.license) : undefined)));
       relationships.push({ spdxElementId: osId, relationshipType: 'CONTAINS', relatedSpdxElement: pid });
     }
   }

@@ -24,7 +24,7 @@ const inspection: Inspection = {
         { name: 'kernel', epoch: 0, version: '5.14.0', release: '362.el9', arch: 'x86_64', license: 'GPLv2 and Redistributable, no modification permitted' },
         { name: 'kernel', epoch: 0, version: '5.14.0', release: '362.el9', arch: 'x86_64', license: 'GPL-2.0-only' },
         // a homepage that is no URL, a name with characters SPDXIDs do not allow
-        { name: 'perl(Foo::Bar)', epoch: 2, version: '1.0', release: '1', arch: 'noarch', url: 'not a url', summary: 'ünïcödé' },
+        { name: 'perl(Foo::Bar)', epoch: 2, version: '1.0', release: '1', arch: 'noarch', url: 'not a url', summary: 'ünïcödé', license: 'GPL-1.0-or-later or artistic-1.0-perl' },
       ],
     },
   ],
@@ -50,9 +50,16 @@ test('hostile package facts (duplicates, odd names, free-text licences and homep
   ]);
   assert.equal(spdx.name, 'odd name #1.qcow2');
   assert.equal(spdx.documentNamespace, 'https://spdx.org/spdxdocs/guestkit/odd%20name%20%231.qcow2-3f2504e0-4f89-41d3-9a0c-0305e82c3301');
+  // free text as a LicenseRef with the text; an SPDX identifier as itself
   assert.deepEqual(spdx.hasExtractedLicensingInfos.map((l) => [l.licenseId, l.extractedText]), [
     ['LicenseRef-GPLv2-and-Redistributable-no-modification-permitted', 'GPLv2 and Redistributable, no modification permitted'],
-    ['LicenseRef-GPL-2.0-only', 'GPL-2.0-only'],
+  ]);
+  assert.deepEqual(spdx.packages.map((p) => p.licenseDeclared), ['NOASSERTION', 'LicenseRef-GPLv2-and-Redistributable-no-modification-permitted', 'GPL-2.0-only', 'GPL-1.0-or-later OR Artistic-1.0-Perl']);
+  const lic = (cdx.components as { licenses?: unknown }[]).map((c) => c.licenses);
+  assert.deepEqual(lic.slice(1), [
+    [{ license: { name: 'GPLv2 and Redistributable, no modification permitted' } }],
+    [{ license: { id: 'GPL-2.0-only' } }],
+    [{ expression: 'GPL-1.0-or-later OR Artistic-1.0-Perl' }],
   ]);
 });
 
