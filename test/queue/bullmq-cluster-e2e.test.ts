@@ -183,6 +183,29 @@ describe('cluster: serve + 2 workers on one Redis queue and one PostgreSQL store
     await startWorkerProc(victim);
   });
 
+  test('a Redis outage longer than the drain delay and the lock: nothing accepted is lost, the workers take jobs again after it', async () => {
+    const [running] = await submit([testJob('test.sleep', { seconds: 3 }, { job_id: 'outage-running' })]);
+    await waitJob(running!, (j) => j.status === 'running', 'running');
+    await redis.stopServer();
+    let back = false;
+    try {
+      // the store is PostgreSQL: the API still accepts; the queue adds wait for Redis
+      const during = await submit(Array.from({ length: 3 }, (_, i) => testJob('test.sleep', { seconds: 0.1 }, { job_id: `outage-new-${i}` })));
+      // the running job's end is recorded in the store while Redis is away
+      assert.equal((await waitEnd(running!)).status, 'completed');
+      await sleep(8000); // keep Redis away longer than the drain delay (5 s) and the lock (3 s)
+      await redis.startServer();
+      back = true;
+      for (const id of during) assert.equal((await waitEnd(id)).status, 'completed', id);
+    } finally {
+      if (!back) await redis.startServer();
+    }
+    const first = await job(running!);
+    assert.equal((first.attempts as unknown[]).length, 1, `ran once, its stalled lock did not make it run again: ${JSON.stringify(first.attempts)}`);
+    const [later] = await submit([testJob('test.sleep', { seconds: 0.1 }, { job_id: 'outage-after' })]);
+    assert.equal((await waitEnd(later!)).status, 'completed');
+  });
+
   test('cancel over serve’s API of a job running in a worker process: its handler is stopped', async () => {
     const [id] = await submit([testJob('test.sleep', { seconds: 600 }, { job_id: 'cancel-running' })]);
     const running = await waitJob(id!, (j) => j.status === 'running' && typeof j.worker_id === 'string', 'running');

@@ -599,9 +599,12 @@ export class BullmqQueue implements JobQueue {
         await this.queue.addBulk(jobs);
         return;
       } catch (err) {
-        if (i >= 20 || !isConnectionError(err)) throw err;
+        // an outage, however long: the store holds the job as pending, so the add keeps trying
+        // until the queue is shut down (a job still unsent then is queued again by the
+        // intake's restart recovery, which re-offers the store's pending jobs)
+        if (!isConnectionError(err) || this.finished) throw err;
         this.logError('enqueue', err);
-        await sleep(Math.min(2000, 100 * 2 ** i));
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(i, 5)));
       }
     }
   }
