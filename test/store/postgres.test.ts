@@ -85,7 +85,7 @@ test('postgres store: stores opening a new schema at once migrate it once, under
     const admin = await adminClient();
     try {
       const { rows } = await admin.query(`SELECT component, version FROM ${schema}.gk_migrations ORDER BY version`);
-      assert.deepEqual(rows, [{ component: 'jobs', version: 1 }]);
+      assert.deepEqual(rows, [{ component: 'jobs', version: 1 }, { component: 'jobs', version: 2 }]);
     } finally {
       await admin.end();
     }

@@ -17,7 +17,9 @@
  * gk_fence(batch), which either finds the committed batch (and its outcomes) or inserts
  * the id itself, so the old transaction, if it still runs, can never commit.
  */
-export const PG_SCHEMA_VERSION = 1;
+import { VERSION_FUNCTIONS_SQL } from './version-functions.js';
+
+export const PG_SCHEMA_VERSION = 2;
 
 const TERMINAL = `('completed','failed','cancelled','timeout')`;
 
@@ -461,4 +463,6 @@ export const PG_MIGRATIONS: readonly string[] = [
     RETURN jsonb_build_object('outcomes', b.outcomes);
   END $$;
   `,
+  // v2: dpkg and rpm version order, for fleet inventory filters in the database
+  VERSION_FUNCTIONS_SQL,
 ];
