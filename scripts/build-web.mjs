@@ -77,9 +77,24 @@ if (existsSync(join(root, 'web', 'public'))) {
   }
 }
 
-// swap the new build in at once: a running server keeps what it loaded
-rmSync(out, { recursive: true, force: true });
-renameSync(tmp, out);
+// swap the new build in at once: a running server keeps what it loaded. Two builds at once (tests
+// run in parallel) may race for the name: move the old one aside, retry when the other won.
+const old = join(root, 'dist', `web.old-${process.pid}`);
+for (let i = 0; ; i++) {
+  try {
+    renameSync(out, old);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  try {
+    renameSync(tmp, out);
+    break;
+  } catch (err) {
+    if (i >= 10 || !['ENOTEMPTY', 'EEXIST'].includes(err.code)) throw err;
+  }
+}
+rmSync(old, { recursive: true, force: true });
+if (process.argv.includes('--quiet')) process.exit(0);
 
 // what the first page load fetches: the entry, its stylesheet and the chunks it imports statically
 const firstLoad = new Set();
@@ -98,8 +113,6 @@ const rows = Object.entries(outputs)
   })
   .sort((a, b) => b.bytes - a.bytes);
 const kb = (n) => (n / 1024).toFixed(1).padStart(6) + ' KiB';
-if (!process.argv.includes('--quiet')) {
-  for (const r of rows) console.log(`  ${kb(r.bytes)} ${kb(r.gzip)} gz  ${r.file}${r.entry ? '  (first load)' : ''}`);
-  const first = rows.filter((r) => r.entry);
-  console.log(`build-web: ${rows.length} files in dist/web; first load ${kb(first.reduce((s, r) => s + r.bytes, 0)).trim()} (${kb(first.reduce((s, r) => s + r.gzip, 0)).trim()} gzip), all ${kb(rows.reduce((s, r) => s + r.bytes, 0)).trim()} (${kb(rows.reduce((s, r) => s + r.gzip, 0)).trim()} gzip)`);
-}
+for (const r of rows) console.log(`  ${kb(r.bytes)} ${kb(r.gzip)} gz  ${r.file}${r.entry ? '  (first load)' : ''}`);
+const first = rows.filter((r) => r.entry);
+console.log(`build-web: ${rows.length} files in dist/web; first load ${kb(first.reduce((s, r) => s + r.bytes, 0)).trim()} (${kb(first.reduce((s, r) => s + r.gzip, 0)).trim()} gzip), all ${kb(rows.reduce((s, r) => s + r.bytes, 0)).trim()} (${kb(rows.reduce((s, r) => s + r.gzip, 0)).trim()} gzip)`);

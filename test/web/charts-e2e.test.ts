@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { repoRoot } from '../helpers/cli.js';
+import { ensureWebBuild } from '../helpers/web-build.js';
 import { call, echo, removeDataDir, startServe, testJob, waitFinal, type Served } from '../helpers/serve.js';
 
 /**
@@ -28,7 +28,7 @@ const asked: string[] = [];
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: bash scripts/ensure-system.sh test installs Debian's chromium`);
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-web.mjs'), '--quiet'], { cwd: root, stdio: 'inherit' });
+  ensureWebBuild();
   mkdirSync(shots, { recursive: true });
   s = await startServe({ args: ['--max-concurrent', '1'] });
   base = s.url.replace(/\/api\/v1$/, '');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { openControlStores } from '../../src/store/sqlite/control-db.js';
 import { repoRoot } from '../helpers/cli.js';
+import { ensureWebBuild } from '../helpers/web-build.js';
 import { call, removeDataDir, startServe, testJob, waitFinal, type Served } from '../helpers/serve.js';
 
 /**
@@ -34,7 +34,7 @@ const pageErrors: string[] = [];
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: bash scripts/ensure-system.sh test installs Debian's chromium`);
   assert.ok(existsSync(debian), `${debian} is missing: bash test/fixtures/build-all.sh builds it`);
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-web.mjs'), '--quiet'], { cwd: root, stdio: 'inherit' });
+  ensureWebBuild();
   mkdirSync(shots, { recursive: true });
   s = await startServe({ args: ['--allow-path', fixtures, '--max-concurrent', '1'] });
   base = s.url.replace(/\/api\/v1$/, '');
