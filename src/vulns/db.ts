@@ -139,6 +139,8 @@ export class AdvisoryDb {
     let db: Database.Database;
     try {
       db = new Database(file, { readonly: !opts.create, fileMustExist: !opts.create });
+      // an import's index pages (100k records: tens of MB) stay in memory until the batch commits
+      db.pragma('cache_size = -65536');
       if (opts.create) db.exec(DDL);
       const row = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'").get();
       if (!row && opts.create) db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
