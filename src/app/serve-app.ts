@@ -55,6 +55,8 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
     return { queued: l.queued, running: l.running, submittedLastHour: l.submittedSince };
   });
   const intake = http!;
+  // the PostgreSQL adapter is loaded only when that store is in use
+  const inventory = store instanceof SqliteJobStore ? new SqliteInventory(store.db) : (await import('../store/postgres/inventory-query.js')).pgInventoryOf(store);
   const { app, hub, statusStream } = buildApi(
     {
       store,
@@ -69,7 +71,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
       intake,
       usage: (q) => store.usage(q),
       stats: store instanceof SqliteJobStore ? new SqliteJobStats(store.db) : undefined,
-      inventory: store instanceof SqliteJobStore ? new SqliteInventory(store.db) : undefined,
+      inventory,
       prices: cfg.prices,
       ready: () => node.ready(),
       metrics: node.metrics.registry,

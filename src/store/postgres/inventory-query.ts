@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { boundsOf, type ImageQuery, type Inventory, type InventoryImage, type InventoryPage, type InventoryScope, type PackageHit, type PackageQuery } from '../../ports/inventory.js';
-import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
+import { DEFAULT_NAMESPACE, type JobStore } from '../../ports/job-store.js';
 import { ECOSYSTEM_OF_FORMAT, type Ecosystem } from '../../versions/index.js';
 import { imagePage, INSPECT_OPERATION, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
+import { PostgresJobStore } from './pg-job-store.js';
 import { PG_ORDERED_ECOSYSTEMS } from './version-functions.js';
 
 const CMP: Record<string, string> = { lt: '< 0', le: '<= 0', gt: '> 0', ge: '>= 0', eq: '= 0' };
@@ -84,4 +85,9 @@ export class PgInventory implements Inventory {
     const withPackage = q.package !== undefined ? await this.packages({ ...q, names: [q.package], limit: Infinity }) : undefined;
     return imagePage(rows.map((r) => ({ latest: r, os: r.os, packages: Number(r.packages) })), q, withPackage);
   }
+}
+
+/** The inventory of a PostgreSQL job store (undefined for any other store). */
+export function pgInventoryOf(store: JobStore): PgInventory | undefined {
+  return store instanceof PostgresJobStore ? new PgInventory(store.pool) : undefined;
 }
