@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -93,6 +93,10 @@ test('advisories status and usage errors', async () => {
   const none = await runCli(['advisories', 'status', '--db', join(tmp, 'absent.db')]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /^guestkit: NOT_FOUND: no advisory database at .*absent\.db: import advisories first/);
+  const typo = await runCli(['advisories', 'import', join(tmp, 'no-such-dir'), '--db', join(tmp, 'typo', 'a.db')]);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /^guestkit: NOT_FOUND: .*no-such-dir: no such file or directory/);
+  assert.equal(existsSync(join(tmp, 'typo')), false, 'no empty database left behind');
   const bad = await runCli(['vulns', debian, '--db', db, '--max-age-days', 'soon']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--max-age-days must be a whole number/);

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { GuestkitError } from '../../protocol/errors.js';
 import { AdvisoryDb, defaultAdvisoryDbPath, importAdvisories, type ImportSummary } from '../../vulns/index.js';
 import { action, writeJson } from '../output.js';
 
@@ -20,6 +22,8 @@ function importText(s: ImportSummary): string {
 }
 
 async function runImport(source: string, opts: DbOptions): Promise<number> {
+  // before the database is created: a mistyped path must not leave an empty database behind
+  if (!existsSync(source)) throw new GuestkitError('NOT_FOUND', `${source}: no such file or directory`, { details: { path: source } });
   const db = AdvisoryDb.open(opts.db ?? defaultAdvisoryDbPath(), { create: true });
   try {
     const s = await importAdvisories(db, source);
