@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { resolveServeConfig } from '../../src/app/serve-config.js';
+import { resolveWorkerConfig } from '../../src/app/worker-config.js';
 import { assertUsage, runCli } from '../helpers/cli.js';
 import { startPostgres, type PgInstance } from '../helpers/postgres.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
@@ -246,6 +251,29 @@ describe('cluster configuration errors', { timeout: 120_000 }, () => {
       await lru.stop();
       await pgi.stop();
     }
+  });
+
+  test('--queue, GUESTKIT_QUEUE and YAML queue: resolve; the store rule; bad URLs; --max-concurrent 0 only on a shared queue', () => {
+    const pgUrl = 'postgres://gk@db/guestkit';
+    assert.equal(resolveWorkerConfig({}, {}).queue, 'embedded');
+    const w = resolveWorkerConfig({ store: pgUrl }, { GUESTKIT_QUEUE: 'redis://r:6379/2', GUESTKIT_QUEUE_GLOBAL_CONCURRENCY: '8', GUESTKIT_QUEUE_RATE_MAX: '100' });
+    assert.equal(w.queue, 'redis://r:6379/2');
+    assert.equal(w.queueGlobalConcurrency, 8);
+    assert.equal(w.queueRateMax, 100);
+    assert.equal(w.queueRateDurationMs, 1000);
+    const yaml = join(mkdtempSync(join(tmpdir(), 'gk-cluster-yaml-')), 'worker.yaml');
+    writeFileSync(yaml, `store: ${pgUrl}\nqueue: rediss://r:6380/1\nqueue_rate_max: 5\nqueue_rate_duration_ms: 2000\nqueue_lock_ms: 60000\n`);
+    const y = resolveWorkerConfig({ config: yaml }, {});
+    assert.deepEqual([y.queue, y.queueRateMax, y.queueRateDurationMs, y.queueLockMs], ['rediss://r:6380/1', 5, 2000, 60_000]);
+    rmSync(dirname(yaml), { recursive: true, force: true });
+    assert.throws(() => resolveWorkerConfig({ queue: 'redis://r:6379' }, {}), /--store sqlite.*postgres:\/\//);
+    // the single serve process may keep its SQLite file
+    assert.equal(resolveServeConfig({ queue: 'redis://r:6379' }, {}).worker.queue, 'redis://r:6379');
+    assert.throws(() => resolveWorkerConfig({ store: pgUrl, queue: 'amqp://r' }, {}), /--queue must be embedded or a redis:\/\//);
+    assert.throws(() => resolveWorkerConfig({ store: pgUrl, queue: 'redis://r:6379/x' }, {}), /database must be a number/);
+    assert.throws(() => resolveWorkerConfig({ maxConcurrent: '0' }, {}), /max-concurrent must be an integer between 1/);
+    assert.equal(resolveWorkerConfig({ store: pgUrl, queue: 'redis://r', maxConcurrent: '0' }, {}).maxConcurrent, 0);
+    assert.throws(() => resolveWorkerConfig({ store: pgUrl, queue: 'redis://r' }, { GUESTKIT_QUEUE_LOCK_MS: '10' }), /queue lock/);
   });
 
   test('a worker on a Redis queue with a SQLite store is refused (the store must be shared)', async () => {

@@ -223,7 +223,13 @@ if (skip) {
         const again = (await within(alive.reserve(), 5000)) as BullmqLease | 'timeout' | null;
         assert.ok(again !== 'timeout' && again !== null && again.jobId === 'st-1');
         assert.equal(again.stalled, 1);
+        // retried with its stall still on the lease (the worker looks again later): reported again
         alive.retry(again, 50);
+        const kept = (await within(alive.reserve(), 3000)) as BullmqLease | 'timeout' | null;
+        assert.ok(kept !== 'timeout' && kept !== null && kept.jobId === 'st-1');
+        assert.equal(kept.stalled, 1, 'a stall not dealt with is reported on the next lease');
+        // dealt with (the lease's stall cleared): not reported any more
+        alive.retry({ ...kept, stalled: undefined }, 50);
         const third = (await within(alive.reserve(), 3000)) as BullmqLease | 'timeout' | null;
         assert.ok(third !== 'timeout' && third !== null && third.jobId === 'st-1');
         assert.equal(third.stalled, undefined, 'a stall is reported once');
