@@ -18,6 +18,33 @@ import type {
   UsageReport,
   WorkerView,
 } from './types.js';
+import type { InventoryAnswer, InventoryImageView, InventoryPackageView } from '../api/routes/inventory.js';
+
+export type { InventoryAnswer, InventoryImageView, InventoryPackageView };
+
+/** Version bounds of inventory queries, each compared in the image's own ecosystem. */
+export interface VersionBoundsQuery {
+  lt?: string;
+  le?: string;
+  gt?: string;
+  ge?: string;
+  eq?: string;
+}
+
+export interface InventoryPackagesQuery extends VersionBoundsQuery {
+  /** Package name (binary or source); several comma-separated. */
+  name: string;
+  os?: string;
+  namespace?: string;
+  limit?: number;
+}
+
+export interface InventoryImagesQuery extends VersionBoundsQuery {
+  os?: string;
+  package?: string;
+  namespace?: string;
+  limit?: number;
+}
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 const FINAL = new Set(['completed', 'failed', 'cancelled', 'timeout']);
@@ -158,6 +185,18 @@ export class ApiClient {
     return this.request('GET', '/usage', { query: { namespace: q.namespace, from: q.from, to: q.to, group_by: q.groupBy } });
   }
 
+  /** Packages of the images' latest inspections (GET /inventory/packages); bounds in each image's ecosystem order. */
+  inventoryPackages(q: InventoryPackagesQuery): Promise<InventoryAnswer<InventoryPackageView>> {
+    return this.request('GET', '/inventory/packages', {
+      query: { name: q.name, os: q.os, namespace: q.namespace, limit: q.limit, ...versionQuery(q) },
+    });
+  }
+
+  /** Images by their latest inspection (GET /inventory/images), optionally those with a package. */
+  inventoryImages(q: InventoryImagesQuery = {}): Promise<InventoryAnswer<InventoryImageView>> {
+    return this.request('GET', '/inventory/images', { query: { os: q.os, package: q.package, namespace: q.namespace, limit: q.limit, ...versionQuery(q) } });
+  }
+
   /** Admins only. */
   audit(q: AuditQuery = {}): Promise<Page<AuditEntry>> {
     return this.request('GET', '/audit', { query: { limit: q.limit, cursor: q.cursor, from: q.from, to: q.to } });
@@ -291,6 +330,8 @@ function idempotency(opts: SubmitOptions): Record<string, string> | undefined {
 }
 
 const enc = encodeURIComponent;
+
+const versionQuery = (q: VersionBoundsQuery) => ({ version_lt: q.lt, version_le: q.le, version_gt: q.gt, version_ge: q.ge, version_eq: q.eq });
 
 function queryString(q: Record<string, string | number | undefined> | undefined): string {
   if (!q) return '';

@@ -94,13 +94,35 @@ function bounds(q: Record<string, string | undefined>): VersionBounds | undefine
   return Object.keys(out).length ? out : undefined;
 }
 
+/** GET /inventory/images items; packages items carry the same image fields without `packages`. */
+export interface InventoryImageView {
+  image_path: string;
+  namespace: string;
+  /** The inspection job the facts come from, and when it finished. */
+  job_id: string;
+  finished_at: string;
+  os: InventoryImage['os'];
+  /** How many packages the image's first OS has. */
+  packages?: number;
+}
+
+export interface InventoryPackageView extends Omit<InventoryImageView, 'packages'> {
+  package: { name: string; version: string; arch: string; ecosystem: PackageHit['ecosystem']; source_package?: string };
+}
+
+export interface InventoryAnswer<T> {
+  items: T[];
+  truncated: boolean;
+  warnings: string[];
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function imageView(i: InventoryImage | PackageHit['image']) {
+function imageView(i: InventoryImage | PackageHit['image']): InventoryImageView {
   return { image_path: i.image_path, namespace: i.namespace, job_id: i.job_id, finished_at: iso(i.finished_at), os: i.os, ...('packages' in i ? { packages: i.packages } : {}) };
 }
 
-function packageView(h: PackageHit) {
+function packageView(h: PackageHit): InventoryPackageView {
   return {
     ...imageView(h.image),
     package: { name: h.name, version: h.version, arch: h.arch, ecosystem: h.ecosystem, ...(h.source_package ? { source_package: h.source_package } : {}) },

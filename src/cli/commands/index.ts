@@ -21,6 +21,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   serve: async () => (await import('./serve.js')).registerServeCommands,
   workers: async () => (await import('./fleet.js')).registerFleetCommands,
   usage: async () => (await import('./fleet.js')).registerFleetCommands,
+  fleet: async () => (await import('./inventory.js')).registerInventoryCommands,
   token: async () => (await import('./token.js')).registerTokenCommands,
   audit: async () => (await import('./audit.js')).registerAuditCommands,
   advisories: async () => (await import('./advisories.js')).registerAdvisoriesCommands,
