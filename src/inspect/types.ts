@@ -32,6 +32,90 @@ export interface Application {
   install_path?: string;
 }
 
+/**
+ * Software installed beside the package manager: snaps, flatpaks and container images kept on
+ * the node. Kept apart from `applications` (whose entries SBOM, advisory matching and package
+ * diffs read as distro packages; `Application.source` there is the source package).
+ */
+export type OtherApplication = SnapApplication | FlatpakApplication | ContainerImage;
+
+/** A snap, from snapd's /var/lib/snapd/state.json (the squashfs under /snap is not read). */
+export interface SnapApplication {
+  source: 'snap';
+  /** The instance name (name_key for parallel installs). */
+  name: string;
+  /** Not in state.json (snapd keeps the version in the snap's own snap.yaml, inside the squashfs). */
+  version?: string;
+  /** The current revision ("x1" for a local install). */
+  revision: string;
+  /** The channel the current revision was installed from. */
+  channel?: string;
+  /** The channel followed for refreshes. */
+  tracking?: string;
+  snap_id?: string;
+  /** snapd's type: app, base, core, gadget, kernel, os, snapd. */
+  snap_type?: string;
+  /** false for a disabled snap. */
+  active: boolean;
+  /** Every revision kept on disk (the current one included). */
+  revisions: string[];
+}
+
+/** A flatpak app or runtime deployment. */
+export interface FlatpakApplication {
+  source: 'flatpak';
+  /** The app or runtime id (org.example.App). */
+  name: string;
+  /** appdata-version of the deployment (as `flatpak list` shows), else the newest release of its metainfo. */
+  version?: string;
+  /** app/org.example.App/x86_64/stable */
+  ref: string;
+  kind: 'app' | 'runtime';
+  arch: string;
+  branch: string;
+  /** The remote it was installed from. */
+  origin?: string;
+  /** The deployed commit. */
+  commit: string;
+  /** "system", or the guest path of a per-user installation (/home/alice/.local/share/flatpak). */
+  installation: string;
+  installed_size?: number;
+  /** Apps: the runtime ref they use (org.freedesktop.Platform/x86_64/23.08). */
+  runtime?: string;
+}
+
+/** One name of a container image stored on the node (an untagged image: one entry named by its id). */
+export interface ContainerImage {
+  source: 'container';
+  /** The repository (docker.io/library/nginx), or the image id for an image without a name. */
+  name: string;
+  /** The tag; absent for a digest-only or untagged reference. */
+  version?: string;
+  engine: 'docker' | 'podman' | 'containerd';
+  repository?: string;
+  tag?: string;
+  /** The manifest digest (sha256:…) the name was pulled or pushed as, when the store records one. */
+  digest?: string;
+  /** The image id (config digest, sha256:…). */
+  image_id?: string;
+  /** Bytes: unpacked layers (Docker, Podman) or the manifest target size (containerd). */
+  size?: number;
+  /** ISO 8601, when recorded. */
+  created?: string;
+  /** The store's root in the guest (/var/lib/containers/storage, /var/lib/docker, …). */
+  store: string;
+  /** containerd: the namespace (k8s.io, moby, default). */
+  namespace?: string;
+}
+
+/** Windows: a program installed for one user (the Uninstall key of the profile's NTUSER.DAT). */
+export interface UserApplication extends Application {
+  /** The profile folder's name (C:\Users\<user>). */
+  user: string;
+  /** The profile's SID (its ProfileList key). */
+  sid: string;
+}
+
 export interface Kernel {
   version: string;
   vmlinuz?: string;
@@ -140,6 +224,10 @@ export interface OperatingSystem {
   /** Devices this OS uses (mounted filesystems and swap). */
   filesystems: string[];
   applications?: Application[];
+  /** Windows: per-user programs, from each profile's NTUSER.DAT (not in `applications`, as virt-inspector). */
+  user_applications?: UserApplication[];
+  /** Software beside the package manager (snap, flatpak, container images); see OtherApplication. */
+  other_applications?: OtherApplication[];
   kernels?: Kernel[];
   bootloader?: Bootloader;
   init_system?: string;

@@ -2,6 +2,7 @@ import type { AssembledRoot } from '../guest.js';
 import { GuestView } from '../guest-view.js';
 import type { InspectOptions, OperatingSystem } from '../types.js';
 import { detectArch } from './arch.js';
+import { detectOtherApplications } from './beside-pm.js';
 import { detectBootloader, detectKernels } from './boot.js';
 import { detectFlatcar, FLATCAR_PACKAGE_NOTE, type FlatcarFacts } from './flatcar.js';
 import { detectHostname } from './hostname.js';
@@ -76,6 +77,8 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
       const apps = a.flatcar ? undefined : await run('applications', (g) => detectApplications(g, os.package_format));
       if (apps) os.applications = apps;
       else if (!a.flatcar) warnings.push(await missingApplicationsReason(base.scope()));
+      const other = await run('other_applications', detectOtherApplications);
+      if (other) os.other_applications = other;
       const kernels = await run('kernels', detectKernels);
       if (kernels) os.kernels = kernels;
       const bl = await run('bootloader', detectBootloader);
