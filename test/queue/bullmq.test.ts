@@ -241,6 +241,48 @@ if (skip) {
       }
     });
 
+    test('the pool’s global concurrency holds across processes; the rate limit holds takes back to its window', async () => {
+      const name = fresh();
+      const a = await open(name, { globalConcurrency: 1 });
+      const b = await open(name, { globalConcurrency: 1 });
+      try {
+        a.enqueue({ job: job('gc-job-1') });
+        a.enqueue({ job: job('gc-job-2') });
+        await a.settled();
+        const first = await a.reserve();
+        assert.ok(first);
+        // one job of the pool runs at a time: b gets nothing while a holds its lease
+        const second = b.reserve();
+        assert.equal(await within(second, 1500), 'timeout', 'no second job while one is running');
+        a.ack(first, 'completed');
+        const got = await within(second, 10_000);
+        assert.ok(got !== 'timeout' && got !== null && got.jobId !== first.jobId);
+        b.ack(got, 'completed');
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+      }
+      const rname = fresh();
+      const r = await open(rname, { rateLimit: { max: 2, durationMs: 5000 } });
+      try {
+        for (let i = 0; i < 4; i++) r.enqueue({ job: job(`rl-job-${i}`) });
+        await r.settled();
+        const leases: Lease[] = [];
+        for (let i = 0; i < 4; i++) {
+          const next = r.reserve();
+          // two takes per window: the third waits for the next one
+          if (i === 2) assert.equal(await within(next, 300), 'timeout', 'the third take waits for the next window');
+          const l = await within(next, 20_000);
+          assert.ok(l !== 'timeout' && l !== null, `take ${i} under the rate limit`);
+          leases.push(l);
+          r.ack(l, 'completed');
+        }
+        assert.deepEqual(leases.map((l) => l.jobId).sort(), ['rl-job-0', 'rl-job-1', 'rl-job-2', 'rl-job-3']);
+      } finally {
+        await r.shutdown();
+      }
+    });
+
     test('a held lease keeps its lock past the lock duration (renewal)', async () => {
       const name = fresh();
       const a = await open(name, { lockDurationMs: 500, stalledIntervalMs: 200 });
