@@ -1,7 +1,7 @@
-import type { Hive } from '../../registry/index.js';
+import type { Hive, RegKey } from '../../registry/index.js';
 import type { Application } from '../types.js';
 
-const UNINSTALL = 'Microsoft\\Windows\\CurrentVersion\\Uninstall';
+export const UNINSTALL = 'Microsoft\\Windows\\CurrentVersion\\Uninstall';
 /** The 32-bit view (WOW64): libguestfs spells it WOW6432node; key names compare case-insensitively. */
 export const UNINSTALL_VIEWS = [UNINSTALL, `WOW6432Node\\${UNINSTALL}`] as const;
 const MAX_APPS = 20000;
@@ -30,30 +30,37 @@ export async function readApplications(software: Hive, arch: string | undefined,
     const key = await software.key(path);
     if (!key) continue;
     found?.push(key.path);
-    for (const k of (await key.subkeys()).slice(0, MAX_APPS)) {
-      const vals = new Map((await k.values()).map((v) => [v.name.toLowerCase(), v]));
-      const s = (n: string) => vals.get(n)?.string()?.trim() || undefined;
-      const display = s('displayname');
-      // entries without a DisplayName (components, update leftovers) are not shown by Windows nor libguestfs
-      if (!display) continue;
-      const publisher = s('publisher');
-      const install = s('installlocation');
-      const url = s('urlinfoabout');
-      const comments = s('comments');
-      out.push({
-        name: k.name,
-        epoch: 0,
-        version: s('displayversion') ?? '',
-        release: '',
-        arch: appArch,
-        display_name: display,
-        ...(publisher ? { publisher } : {}),
-        ...(install ? { install_path: install } : {}),
-        ...(url ? { url } : {}),
-        ...(comments ? { summary: comments } : {}),
-      });
-    }
+    out.push(...(await readUninstallEntries(key, appArch)));
   }
   // libguestfs lists them sorted by key name (code unit order)
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The programs of one Uninstall key: every subkey with a DisplayName (bounded). */
+export async function readUninstallEntries(key: RegKey, appArch: string): Promise<Application[]> {
+  const out: Application[] = [];
+  for (const k of (await key.subkeys()).slice(0, MAX_APPS)) {
+    const vals = new Map((await k.values()).map((v) => [v.name.toLowerCase(), v]));
+    const s = (n: string) => vals.get(n)?.string()?.trim() || undefined;
+    const display = s('displayname');
+    // entries without a DisplayName (components, update leftovers) are not shown by Windows nor libguestfs
+    if (!display) continue;
+    const publisher = s('publisher');
+    const install = s('installlocation');
+    const url = s('urlinfoabout');
+    const comments = s('comments');
+    out.push({
+      name: k.name,
+      epoch: 0,
+      version: s('displayversion') ?? '',
+      release: '',
+      arch: appArch,
+      display_name: display,
+      ...(publisher ? { publisher } : {}),
+      ...(install ? { install_path: install } : {}),
+      ...(url ? { url } : {}),
+      ...(comments ? { summary: comments } : {}),
+    });
+  }
+  return out;
 }

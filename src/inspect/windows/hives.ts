@@ -19,7 +19,11 @@ export async function findSystemRoot(g: GuestView): Promise<string | undefined> 
  * hive → undefined; a damaged one throws (the collector turns it into a warning).
  */
 export async function openGuestHive(g: GuestView, systemRoot: string, name: string): Promise<Hive | undefined> {
-  const path = `${systemRoot}/System32/config/${name}`;
+  return openHiveFile(g, `${systemRoot}/System32/config/${name}`);
+}
+
+/** Any hive file of the guest (a profile's NTUSER.DAT too), opened for random access as above. */
+export async function openHiveFile(g: GuestView, path: string): Promise<Hive | undefined> {
   if (!(await g.isFile(path))) return undefined;
   const st = await g.vfs.stat(path);
   if (st.size > MAX_HIVE_BYTES) throw new GuestkitError('CORRUPT_IMAGE', `${path}: ${st.size} bytes is larger than any registry hive`);

@@ -9,6 +9,7 @@ import { readApplications } from './applications.js';
 import { readDriveMappings } from './drives.js';
 import { findSystemRoot, openGuestHive } from './hives.js';
 import { readNetwork } from './network.js';
+import { PROFILE_LIST, readProfiles, readUserApplications } from './profiles.js';
 import { readDomainMembership } from './domain.js';
 import { detectWindowsArch } from './pe.js';
 import { readServices } from './services.js';
@@ -127,6 +128,11 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
     await time('package_scan', async () => {
       const a = await readApps();
       if (a) os.applications = a;
+      if (software) {
+        // per-user programs: each profile's NTUSER.DAT, read only with the package facts
+        const ua = await run('user_applications', [`${hivePath('SOFTWARE')}:${PROFILE_LIST}`], async (g) => readUserApplications(g, await readProfiles(software)));
+        if (ua) os.user_applications = ua;
+      }
     });
   }
   if (opts.include_services && system) {
