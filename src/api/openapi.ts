@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ERROR_CODES } from '../protocol/errors.js';
 import { jsonSchema } from '../protocol/json-schema.js';
 import { JOB_STATUSES } from '../protocol/status.js';
+import { ECOSYSTEMS } from '../versions/index.js';
 
 /** API shapes beyond the protocol documents, as zod (the OpenAPI document is generated from them). */
 const Time = z.string().meta({ format: 'date-time' });
@@ -94,6 +95,32 @@ const AuditEntrySchema = z.object({
   prev_hash: z.string(),
   hash: z.string(),
 });
+const InventoryImageFields = {
+  image_path: z.string(),
+  namespace: z.string(),
+  job_id: z.string().meta({ description: 'the latest completed guestkit.inspect job of the image: the facts come from its result' }),
+  finished_at: Time,
+  os: z
+    .object({
+      distro: z.string(),
+      name: z.string(),
+      version: z.string(),
+      arch: z.string().optional(),
+      hostname: z.string().optional(),
+      package_format: z.string().optional(),
+      ecosystem: z.enum(ECOSYSTEMS).optional(),
+    })
+    .nullable(),
+};
+const inventoryAnswer = (item: z.ZodType) =>
+  z.object({ items: z.array(item), truncated: z.boolean().meta({ description: 'more matched than limit' }), warnings: z.array(z.string()) });
+const InventoryImagesSchema = inventoryAnswer(z.object({ ...InventoryImageFields, packages: z.int() }));
+const InventoryPackagesSchema = inventoryAnswer(
+  z.object({
+    ...InventoryImageFields,
+    package: z.object({ name: z.string(), version: z.string().meta({ description: '[epoch:]version[-release] as the package manager prints it' }), arch: z.string(), ecosystem: z.enum(ECOSYSTEMS).nullable(), source_package: z.string().optional() }),
+  }),
+);
 
 const API_SCHEMAS: Record<string, z.ZodType> = {
   ErrorBody: ErrorBodySchema,
@@ -107,6 +134,8 @@ const API_SCHEMAS: Record<string, z.ZodType> = {
   NamespaceUsage: NamespaceUsageSchema,
   BulkRequest: BulkRequestSchema,
   BulkAnswer: BulkAnswerSchema,
+  InventoryImages: InventoryImagesSchema,
+  InventoryPackages: InventoryPackagesSchema,
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -122,6 +151,8 @@ const errors = Object.fromEntries(
 );
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const q = (name: string, description: string, schema: unknown = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+// version bounds of the inventory, compared in each image's ecosystem order
+const versionParams = (['lt', 'le', 'gt', 'ge', 'eq'] as const).map((op) => q(`version_${op}`, `installed version ${{ lt: '<', le: '<=', gt: '>', ge: '>=', eq: '=' }[op]} this, in the image's ecosystem order (dpkg, rpm, apk, pacman)`));
 const page = (item: string) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) }, next: { type: 'string' } } });
 
 /** The OpenAPI 3.1 document of /api/v1, from the protocol's and the API's zod schemas. */
@@ -249,6 +280,32 @@ export function buildOpenApi(version: string): Record<string, unknown> {
           summary: 'Usage and cost',
           parameters: [q('namespace', 'admins: any; others: their own'), q('from', 'finished at or after', { type: 'string', format: 'date-time' }), q('to', 'finished before', { type: 'string', format: 'date-time' }), q('group_by', 'operation or day')],
           responses: { '200': { description: 'sums', ...json(ref('Usage')) }, ...errors },
+        },
+      },
+      '/inventory/packages': {
+        get: {
+          summary: 'Packages installed on the images, from the latest completed inspection of each',
+          parameters: [
+            { ...q('name', 'package name, binary or source; several comma-separated'), required: true },
+            ...versionParams,
+            q('os', 'os-release ID of the OS (debian, rocky, alpinelinux, …)'),
+            q('namespace', 'admins: any (default all); others: their own'),
+            q('limit', 'at most this many items (1–10000, default 1000)', { type: 'integer' }),
+          ],
+          responses: { '200': { description: 'one item per image and package', ...json(ref('InventoryPackages')) }, ...errors },
+        },
+      },
+      '/inventory/images': {
+        get: {
+          summary: 'Images by their latest completed inspection',
+          parameters: [
+            q('package', 'only images with this package (binary or source name)'),
+            ...versionParams,
+            q('os', 'os-release ID of the first OS'),
+            q('namespace', 'admins: any (default all); others: their own'),
+            q('limit', 'at most this many items (1–10000, default 1000)', { type: 'integer' }),
+          ],
+          responses: { '200': { description: 'images', ...json(ref('InventoryImages')) }, ...errors },
         },
       },
       '/audit': { get: { summary: 'The audit log (admins)', parameters: [q('limit', 'page size', { type: 'integer' }), q('cursor', 'next page'), q('from', 'since'), q('to', 'before')], responses: { '200': { description: 'entries', ...json(page('AuditEntry')) }, ...errors } } },

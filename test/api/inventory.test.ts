@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { tokenAuthenticator } from '../../src/api/auth.js';
 import { QuotaGate } from '../../src/api/quotas.js';
 import { buildApi, type Api } from '../../src/api/server.js';
@@ -179,4 +180,16 @@ test('limit: at most that many, and the answer says more matched', async () => {
   const r = await get('/inventory/packages?name=openssl&limit=7');
   assert.equal(r.body.items.length, 7);
   assert.equal(r.body.truncated, true);
+});
+
+test('answers match the OpenAPI document’s schemas, and both routes are in it', async () => {
+  const oa = await api.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+  const doc = oa.json() as { paths: Record<string, unknown>; components: { schemas: Record<string, object> } };
+  assert.ok(doc.paths['/inventory/packages'] && doc.paths['/inventory/images']);
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+  for (const [schema, url] of [['InventoryPackages', '/inventory/packages?name=openssl&version_lt=3.0.7'], ['InventoryImages', '/inventory/images?package=openssl']] as const) {
+    const validate = ajv.compile(doc.components.schemas[schema]!);
+    const r = await get(url);
+    assert.ok(validate(r.body), `${url}: ${JSON.stringify(validate.errors)}`);
+  }
 });
