@@ -76,7 +76,7 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 const offsetSize = (n: number): number => (n === 0 ? 0 : n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffff ? 4 : 8);
 
 function readOffset(b: Buffer, at: number, size: number): number {
-  if (at < 0 || at + size > b.length) throw new Error('gvariant: framing offset out of range');
+  if (size === 0 || at < 0 || at + size > b.length) throw new Error('gvariant: framing offset out of range');
   if (size === 1) return b[at]!;
   if (size === 2) return b.readUInt16LE(at);
   if (size === 4) return b.readUInt32LE(at);

@@ -42,7 +42,8 @@ export async function podmanImages(g: GuestView, root = CONTAINERS_STORAGE): Pro
       for (let i = 0; layer && layers; i++) {
         const l = layers.get(layer);
         if (!l || i >= MAX_LAYER_CHAIN) {
-          size = undefined; // a layer the store does not know: the size would be wrong
+          g.warn(`${path}: image ${img.id}: ${l ? 'layer chain too long' : `layer ${layer} not in ${driver}-layers/layers.json`}; size unknown`);
+          size = undefined;
           break;
         }
         size += l.size;

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { Vfs } from '../../src/fs/vfs.js';
+import { GuestView } from '../../src/inspect/guest-view.js';
+import { inspect, requireOs, type OperatingSystem } from '../../src/inspect/index.js';
+import { detectOtherApplications } from '../../src/inspect/linux/beside-pm.js';
+import { dockerImages } from '../../src/inspect/linux/containers/docker.js';
+import { podmanImages } from '../../src/inspect/linux/containers/podman.js';
+import { detectFlatpaks } from '../../src/inspect/linux/flatpak.js';
+import { decodeGVariant } from '../../src/inspect/linux/gvariant.js';
+import { detectSnaps, SNAPD_STATE_MAX_BYTES } from '../../src/inspect/linux/snap.js';
+import { GuestSession } from '../../src/inspect/session.js';
+import type { ContainerImage, FlatpakApplication, OtherApplication, SnapApplication } from '../../src/inspect/types.js';
+import { fixture } from '../helpers/fixtures.js';
+import { rng } from '../helpers/rng.js';
+import { calls, CountingFs } from './counting-fs.js';
+import { OverlayFs } from './overlay-fs.js';
+
+// The guest of test/fixtures/beside-pm/build.sh: flatpak installations and Podman storage made
+// by the real tools, snapd's state.json and Docker's image store in their published formats.
+const out = (f: string) => fixture('beside-pm', f);
+let os: OperatingSystem;
+let session: GuestSession;
+let rootFs: Awaited<ReturnType<GuestSession['mountables']>>[number];
+before(async () => {
+  os = requireOs(await inspect(out('guest.qcow2'))).operating_systems[0]!;
+  session = await GuestSession.open([out('guest.qcow2')]);
+  rootFs = (await session.mountables()).find((m) => m.role === 'linux-root')!;
+  assert.ok(rootFs);
+});
+after(async () => session.close());
+
+const of = <T extends OtherApplication>(source: T["source"]) => (os.other_applications ?? []).filter((a): a is T => a.source === source);
+
+test('dpkg packages stay as they were; the rest is in other_applications with its source', () => {
+  assert.deepEqual(os.applications?.map((a) => a.name), ['base-files', 'flatpak', 'podman']);
+  assert.ok(os.applications?.every((a) => !('engine' in a)));
+  assert.deepEqual([...new Set(os.other_applications?.map((a) => a.source))], ['snap', 'flatpak', 'container']);
+  assert.deepEqual(os.warnings, []);
+  assert.ok(os.evidence.other_applications?.includes('/var/lib/snapd/state.json'));
+});
+
+test('podman: every name of every image as `podman images --format json` lists it (digest, size, created)', () => {
+  const truth = JSON.parse(readFileSync(out('podman-images.json'), 'utf8')) as { Id: string; Names: string[]; Digest: string; Size: number; Created: number }[];
+  const mine = of<ContainerImage>('container').filter((c) => c.engine === 'podman');
+  // `podman images` has a row per name, each listing all the image's names: one per image id here.
+  const expected = [...new Map(truth.map((t) => [t.Id, t])).values()].flatMap((t) => t.Names.map((n) => `${n} sha256:${t.Id} ${t.Digest} ${t.Size} ${t.Created}`)).sort();
+  const got = mine.map((c) => `${c.repository}:${c.tag} ${c.image_id} ${c.digest} ${c.size} ${Math.floor(Date.parse(c.created!) / 1000)}`).sort();
+  assert.deepEqual(got, expected);
+  assert.equal(got.length, 3);
+  assert.ok(mine.every((c) => c.store === '/var/lib/containers/storage' && c.name === c.repository && c.version === c.tag));
+});
+
+/** `flatpak list --columns=application,version,branch,arch,origin,installation,ref,active,size` */
+function flatpakList(file: string) {
+  return readFileSync(out(file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [application, version, branch, arch, origin, installation, ref, active, size] = l.split('\t');
+      return { application: application!, version: version!, branch: branch!, arch: arch!, origin: origin!, installation: installation!, ref: ref!, active: active!, size: size! };
+    });
+}
+/** GLib's g_format_size: decimal units, one decimal. */
+const gsize = (n: number) => (n < 1000 ? `${n} bytes` : `${(n / 1000).toFixed(1)}\u00a0kB`);
+
+test('flatpak: system and per-user deployments as `flatpak list` and `flatpak info` report them', () => {
+  const mine = of<FlatpakApplication>('flatpak');
+  const rows = [...flatpakList('flatpak-system.tsv'), ...flatpakList('flatpak-user.tsv')];
+  assert.equal(mine.length, rows.length);
+  for (const r of rows) {
+    const m = mine.find((a) => a.name === r.application && a.branch === r.branch);
+    assert.ok(m, r.application);
+    assert.equal(m.arch, r.arch);
+    assert.equal(m.origin, r.origin);
+    assert.equal(m.installation === 'system' ? 'system' : 'user', r.installation);
+    assert.equal(`${m.name}/${m.arch}/${m.branch}`, r.ref);
+    assert.equal(m.commit.slice(0, 12), r.active);
+    // LC_ALL=C: GLib's no-break space between number and unit came out as '?'
+    assert.equal(gsize(m.installed_size!).replace('\u00a0', ' '), r.size.replace(/[^\x21-\x7e]|\?/g, ' '));
+    // flatpak shows the deployment's appdata-version; without AppStream data it shows none and the
+    // version comes from the app's own metainfo (its newest <release>).
+    if (r.version) assert.equal(m.version, r.version);
+  }
+  const notes = mine.find((a) => a.name === 'org.guestkit.Notes')!;
+  assert.equal(notes.installation, '/home/alice/.local/share/flatpak');
+  assert.equal(notes.version, '1.0.3');
+  assert.equal(mine.find((a) => a.name === 'org.guestkit.Platform')!.kind, 'runtime');
+  for (const [file, name] of [['flatpak-info-hello.txt', 'org.guestkit.Hello'], ['flatpak-info-notes.txt', 'org.guestkit.Notes']] as const) {
+    const info = readFileSync(out(file), 'utf8');
+    const field = (k: string) => new RegExp(`^\\s*${k}: (.*)$`, 'm').exec(info)?.[1];
+    const m = mine.find((a) => a.name === name)!;
+    assert.equal(m.ref, field('Ref'));
+    assert.equal(m.commit, field('Commit'));
+    assert.equal(m.runtime, field('Runtime'));
+    assert.equal(m.origin, field('Origin'));
+  }
+});
+
+test('snaps: revision, channel, tracking, type and kept revisions from state.json (no version: it lives in the squashfs)', () => {
+  const snaps = of<SnapApplication>('snap');
+  const row = (n: string) => snaps.find((s) => s.name === n)!;
+  assert.deepEqual(snaps.map((s) => s.name), ['core22', 'hello-world', 'lxd', 'mytool', 'snapd']);
+  assert.deepEqual(row('core22'), { source: 'snap', name: 'core22', revision: '1663', active: true, revisions: ['1621', '1663'], channel: 'latest/stable', tracking: 'latest/stable', snap_id: 'amcUKQILKXHHTlmSa7NMdnXSx02dNeeT', snap_type: 'base' });
+  assert.equal(row('lxd').tracking, '5.21/stable');
+  // disabled snap; newer snapd's tracking-channel key; revision installed from another channel
+  assert.deepEqual([row('hello-world').active, row('hello-world').tracking, row('hello-world').channel], [false, 'latest/edge', 'latest/candidate']);
+  assert.equal(row('mytool').revision, 'x1');
+  assert.ok(snaps.every((s) => s.version === undefined));
+});
+
+test('docker: references, digest, image id, created and the summed layer sizes', () => {
+  const truth = JSON.parse(readFileSync(out('docker-truth.json'), 'utf8')) as { image_id: string; digest: string; size: number; created: string };
+  const mine = of<ContainerImage>('container').filter((c) => c.engine === 'docker');
+  assert.deepEqual(mine.map((c) => c.tag), ['1.2', 'stable']);
+  for (const c of mine) {
+    assert.equal(c.repository, 'registry.example.com/team/app');
+    assert.equal(c.image_id, truth.image_id);
+    assert.equal(c.digest, truth.digest);
+    assert.equal(c.size, truth.size);
+    assert.equal(c.created, truth.created);
+  }
+  // The same image id Podman has: docker's config is the one `podman save` wrote for it.
+  assert.ok(of<ContainerImage>('container').some((c) => c.engine === 'podman' && c.image_id === truth.image_id));
+});
+
+/** The guest with files replaced, through a fresh view. */
+async function viewWith(files: Record<string, Buffer>): Promise<{ g: GuestView; warnings: string[]; fs: CountingFs }> {
+  const overlay = new OverlayFs(rootFs.fs);
+  for (const [p, b] of Object.entries(files)) await overlay.setFile(p, b);
+  const fs = new CountingFs(overlay);
+  const warnings: string[] = [];
+  return { g: new GuestView(new Vfs(fs, rootFs.device.device), warnings), warnings, fs };
+}
+
+test('hostile snapd state: malformed JSON, wrong shapes, a huge file give warnings, not crashes', async () => {
+  for (const [text, want] of [
+    ['{"data":{"snaps":{"a":', /not JSON/],
+    ['[1,2]', /no "data" object/],
+    ['{"data":{"snaps":[]}}', /data.snaps is not an object/],
+  ] as const) {
+    const { g, warnings } = await viewWith({ '/var/lib/snapd/state.json': Buffer.from(text) });
+    assert.equal(await detectSnaps(g), undefined);
+    assert.match(warnings.join('\n'), want);
+  }
+  const { g, warnings } = await viewWith({ '/var/lib/snapd/state.json': Buffer.from('{"data":{"snaps":{"x":{"sequence":5},"y":7,"z":{"sequence":[null,{"revision":3}],"current":3}}}}') });
+  assert.deepEqual((await detectSnaps(g))?.map((s) => [s.name, s.revision, s.revisions]), [['z', '3', ['3']]]);
+  assert.equal(warnings.length, 2);
+  const huge = await viewWith({ '/var/lib/snapd/state.json': Buffer.alloc(SNAPD_STATE_MAX_BYTES + 1, 0x20) });
+  assert.equal(await detectSnaps(huge.g), undefined);
+  assert.match(huge.warnings.join('\n'), /more than the .* read/);
+  assert.equal(huge.fs.work.bytes, 0, 'a state.json over the cap is not read');
+});
+
+test('hostile container stores: broken images.json, layers.json and repositories.json are warned about', async () => {
+  const podman = await viewWith({ '/var/lib/containers/storage/vfs-images/images.json': Buffer.from('[{"id": 1}, {"id":"ab", "layer":"nope", "names":[3,"x/y:1"]}, 4]') });
+  const imgs = await podmanImages(podman.g);
+  assert.deepEqual(imgs?.map((i) => [i.name, i.tag, i.size]), [['x/y', '1', undefined]]);
+  assert.equal(podman.warnings.length, 2);
+  const bad = await viewWith({ '/var/lib/containers/storage/vfs-images/images.json': Buffer.from('{') });
+  assert.deepEqual(await podmanImages(bad.g), []);
+  assert.match(bad.warnings.join(), /not JSON/);
+  const docker = await viewWith({ '/var/lib/docker/image/overlay2/repositories.json': Buffer.from('{"Repositories":{"a":{"a:1":"sha256:../../etc/passwd","a:2":"sha256:' + 'f'.repeat(64) + '"},"b":3}}') });
+  const d = await dockerImages(docker.g);
+  assert.deepEqual(d?.map((i) => [i.name, i.tag, i.size]), [['a', '2', undefined]]);
+  assert.match(docker.warnings.join('\n'), /not a sha256 digest/);
+  assert.match(docker.warnings.join('\n'), /missing; size and creation time/);
+});
+
+test('hostile flatpak deploy files: random and mutated GVariant bytes never escape as exceptions', async () => {
+  const base = '/var/lib/flatpak/app/org.guestkit.Hello/x86_64/stable';
+  const real = new Vfs(rootFs.fs);
+  const commit = await real.readlink(`${base}/active`);
+  const path = `${base}/${commit}/deploy`;
+  const orig = await real.readFile(path, { maxBytes: 1 << 20 });
+  const r = rng(20);
+  for (let i = 0; i < 300; i++) {
+    const b = Buffer.from(orig);
+    if (i % 3 === 0) for (let k = 0; k < 1 + Math.floor(r() * 8); k++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+    const data = i % 3 === 1 ? b.subarray(0, Math.floor(r() * b.length)) : i % 3 === 2 ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))) : b;
+    try {
+      decodeGVariant(data, '(ssasta{sv})');
+    } catch (err) {
+      assert.match((err as Error).message, /^gvariant: /, `case ${i}: ${(err as Error).stack}`);
+    }
+    const { g } = await viewWith({ [path]: data });
+    const apps = await detectFlatpaks(g);
+    assert.ok(apps?.some((a) => a.name === 'org.guestkit.Hello' && a.commit === commit), `case ${i}: the deployment is still listed`);
+  }
+});
+
+test('a guest without snapd, flatpak or container stores: nothing reported, a handful of filesystem calls', async () => {
+  const s = await GuestSession.open([fixture('inspect-guests', 'ubuntu-like.qcow2')]);
+  try {
+    const r = (await s.mountables()).find((m) => m.role === 'linux-root')!;
+    const fs = new CountingFs(r.fs);
+    const warnings: string[] = [];
+    assert.equal(await detectOtherApplications(new GuestView(new Vfs(fs, r.device.device), warnings)), undefined);
+    assert.deepEqual(warnings, []);
+    assert.equal(fs.work.bytes, 0);
+    // one stat or readdir per store, each a walk of a few path components
+    assert.ok(calls(fs.work) <= 40, JSON.stringify(fs.work)); // 4 stores, a lookup and a stat per path component
+  } finally {
+    await s.close();
+  }
+});
