@@ -215,11 +215,18 @@ describe('cluster: serve + 2 workers on one Redis queue and one PostgreSQL store
     const [id] = await submit([testJob('test.sleep', { seconds: 600 }, { job_id: 'cancel-running' })]);
     const running = await waitJob(id!, (j) => j.status === 'running' && typeof j.worker_id === 'string', 'running');
     assert.notEqual(running.worker_id, 'api-node');
+    // serve's event stream of a job that runs elsewhere: it can only end live, through the pool's bus
+    const watched = sseUntilEnd(id!, 120_000);
+    await sleep(1500); // let the stream attach and a progress tick or two arrive
     const r = await call(serve.url, 'POST', `/jobs/${id}/cancel`, { token });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const done = await waitEnd(id!);
     assert.equal(done.status, 'cancelled', JSON.stringify(done));
     assert.equal(ranOn(done), running.worker_id);
+    const events = await watched;
+    assert.ok(events.some((e) => e.event === 'progress'), `progress events in the stream: ${JSON.stringify(events.slice(0, 5))}`);
+    assert.equal(events.at(-1)?.event, 'status');
+    assert.match(events.at(-1)!.data, /"cancelled"/);
   });
 
   test('cancel of a job waiting in the shared queue (every slot busy): taken out and ended cancelled', async () => {
