@@ -105,7 +105,8 @@ export function sbomOs(os: OperatingSystem): SbomOs {
   if (os.type === 'windows') {
     const version = `${os.major_version}.${os.minor_version}${os.build_id ? `.${os.build_id}` : ''}`;
     return {
-      name: os.product_name ?? 'windows',
+      // pretty_name corrects ProductName where Windows 11 still says "Windows 10".
+      name: os.pretty_name ?? os.product_name ?? 'windows',
       version,
       ...(os.edition ? { description: os.edition } : {}),
       packages: (os.applications ?? []).map(windowsApplication),
