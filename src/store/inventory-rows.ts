@@ -20,7 +20,9 @@ export interface LatestRow {
   finished_at: number | string;
 }
 
-/** The fields of an inspected OS the inventory reads. */
+/** The fields of an inspected OS the inventory reads (the adapters select only these, not its package list). */
+export const OS_FIELDS = ['distro', 'name', 'pretty_name', 'product_name', 'major_version', 'minor_version', 'arch', 'hostname', 'package_format'] as const;
+
 export interface OsDoc {
   distro?: string;
   name?: string;

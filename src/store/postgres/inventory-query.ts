@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { boundsOf, type ImageQuery, type Inventory, type InventoryImage, type InventoryPage, type InventoryScope, type PackageHit, type PackageQuery } from '../../ports/inventory.js';
 import { DEFAULT_NAMESPACE, type JobStore } from '../../ports/job-store.js';
 import { ECOSYSTEM_OF_FORMAT, type Ecosystem } from '../../versions/index.js';
-import { imagePage, INSPECT_OPERATION, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
+import { imagePage, INSPECT_OPERATION, OS_FIELDS, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
 import { PostgresJobStore } from './pg-job-store.js';
 import { PG_ORDERED_ECOSYSTEMS } from './version-functions.js';
 
@@ -17,6 +17,8 @@ const ECO_SQL = `CASE os.value ->> 'package_format' ${Object.entries(ECOSYSTEM_O
 const VERSION_SQL = `(CASE WHEN jsonb_typeof(app.value -> 'epoch') = 'number' AND (app.value ->> 'epoch')::numeric > 0 THEN (app.value ->> 'epoch') || ':' ELSE '' END)
   || coalesce(app.value ->> 'version', '')
   || (CASE WHEN coalesce(app.value ->> 'release', '') <> '' THEN '-' || (app.value ->> 'release') ELSE '' END)`;
+// the OS with only the fields the inventory reads (not its package list)
+const OS_OBJECT = (expr: string) => `CASE WHEN jsonb_typeof(${expr}) = 'object' THEN jsonb_build_object(${OS_FIELDS.map((f) => `'${f}', ${expr} -> '${f}'`).join(', ')}) END`;
 const ARRAY_AT = (expr: string) => `CASE WHEN jsonb_typeof(${expr}) = 'array' THEN ${expr} ELSE '[]'::jsonb END`;
 
 class Params {
@@ -59,7 +61,7 @@ export class PgInventory implements Inventory {
     const versionWhere = bounds.length ? `WHERE eco IS NULL OR eco NOT IN (${inDb}) OR (${bounds.join(' AND ')})` : '';
     const { rows } = await this.pool.query<LatestRow & { os: OsDoc; app: AppDoc }>(
       `${cte}
-      SELECT job_id, image_path, ns, finished_at, os, app FROM (
+      SELECT job_id, image_path, ns, finished_at, ${OS_OBJECT('os')} AS os, app FROM (
         SELECT l.job_id, l.image_path, l.ns, l.finished_at, os.value AS os, app.value AS app, ${ECO_SQL} AS eco, ${VERSION_SQL} AS ver
         FROM latest l JOIN results r ON r.job_id = l.job_id
         CROSS JOIN LATERAL jsonb_array_elements(${ARRAY_AT(`r.doc #> '{data,operating_systems}'`)}) os(value)
@@ -77,7 +79,7 @@ export class PgInventory implements Inventory {
     const osWhere = q.os !== undefined ? `WHERE r.doc #>> '{data,operating_systems,0,distro}' = ${p.add(q.os)}` : '';
     const { rows } = await this.pool.query<LatestRow & { os: OsDoc | null; packages: number }>(
       `${cte}
-      SELECT l.job_id, l.image_path, l.ns, l.finished_at, r.doc #> '{data,operating_systems,0}' AS os,
+      SELECT l.job_id, l.image_path, l.ns, l.finished_at, ${OS_OBJECT(`(r.doc #> '{data,operating_systems,0}')`)} AS os,
              coalesce(jsonb_array_length(${ARRAY_AT(`r.doc #> '{data,operating_systems,0,applications}'`)}), 0) AS packages
       FROM latest l JOIN results r ON r.job_id = l.job_id ${osWhere}`,
       p.values,

@@ -1,10 +1,13 @@
 import type Database from 'better-sqlite3';
 import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
 import type { ImageQuery, Inventory, InventoryImage, InventoryPage, InventoryScope, PackageHit, PackageQuery } from '../../ports/inventory.js';
-import { imagePage, INSPECT_OPERATION, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
+import { imagePage, INSPECT_OPERATION, OS_FIELDS, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
 
 const NS = `coalesce(nullif(namespace, ''), '${DEFAULT_NAMESPACE}')`;
 const IMAGE = `json_extract(doc, '$.payload.data.image.path')`;
+
+/** The OS object at `path` of `json`, with only the fields the inventory reads. */
+const osObject = (json: string, path: string) => `json_object(${OS_FIELDS.map((f) => `'${f}', json_extract(${json}, '${path}.${f}')`).join(', ')})`;
 
 /** The newest completed inspection per namespace and image path, as a CTE named `latest`. */
 function latestCte(scope: InventoryScope): { sql: string; params: unknown[] } {
@@ -44,7 +47,7 @@ export class SqliteInventory implements Inventory {
     const rows = this.db
       .prepare(
         `${latest.sql}
-        SELECT l.job_id, l.image_path, l.ns, l.finished_at, os.value AS os, app.value AS app
+        SELECT l.job_id, l.image_path, l.ns, l.finished_at, ${osObject('os.value', '$')} AS os, app.value AS app
         FROM latest l JOIN results r ON r.job_id = l.job_id,
              json_each(r.doc, '$.data.operating_systems') os,
              json_each(os.value, '$.applications') app
@@ -66,7 +69,7 @@ export class SqliteInventory implements Inventory {
       .prepare(
         `${latest.sql}
         SELECT l.job_id, l.image_path, l.ns, l.finished_at,
-               json_extract(r.doc, '$.data.operating_systems[0]') AS os,
+               CASE WHEN json_type(r.doc, '$.data.operating_systems[0]') = 'object' THEN ${osObject('r.doc', '$.data.operating_systems[0]')} END AS os,
                coalesce(json_array_length(r.doc, '$.data.operating_systems[0].applications'), 0) AS packages
         FROM latest l JOIN results r ON r.job_id = l.job_id ${osWhere}`,
       )
