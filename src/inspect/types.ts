@@ -158,12 +158,27 @@ export interface UserInfo {
   password: 'locked' | 'empty' | 'set' | 'unknown';
   system: boolean;
   groups: string[];
+  /** Windows: the account's SID (the machine's account domain SID plus the RID). */
+  sid?: string;
+  /** Windows: the account's comment (SAM V). */
+  comment?: string;
+  /** Windows: ACB flags of SAM F — disabled (0x0001) and locked out (0x0400). */
+  disabled?: boolean;
+  locked?: boolean;
+  /** Windows: SAM F times (ISO 8601; absent when never) and logon count. Password hashes are never read. */
+  last_logon?: string;
+  password_last_set?: string;
+  logon_count?: number;
 }
 
 export interface GroupInfo {
   name: string;
   gid: number;
   members: string[];
+  /** Windows: the alias SID (S-1-5-32-544), its members' SIDs (members holds their names) and its comment. */
+  sid?: string;
+  member_sids?: string[];
+  comment?: string;
 }
 
 export interface NetInterface {

@@ -5,6 +5,7 @@ import { GuestSession } from '../../src/inspect/session.js';
 import { DEFAULT_INSPECT_OPTIONS, type OperatingSystem } from '../../src/inspect/types.js';
 import { inspectWindows } from '../../src/inspect/windows/index.js';
 import { profileGuestPath } from '../../src/inspect/windows/profiles.js';
+import { parseAliasC } from '../../src/inspect/windows/users.js';
 import { fixture } from '../helpers/fixtures.js';
 import { hivexExport, type HiveDump } from '../registry/helpers.js';
 
@@ -120,4 +121,97 @@ test('profile folders map to the system volume: %SystemDrive%, %SystemRoot%, oth
     assert.equal(r.guest_path, guest, path);
     assert.equal(r.user, user, path);
   }
+});
+
+/** The bytes of a binary value in an export ("3:<hex>"). */
+function bin(v: string | undefined): Buffer {
+  assert.ok(v, 'value present');
+  return Buffer.from(v.split(':')[1]!, 'hex');
+}
+
+/** RegRipper samparse.pl's reading of an alias C value's members (12-byte well-known and 28-byte domain SIDs). */
+function samparseMembers(c: Buffer): string[] {
+  const vals = Array.from({ length: 13 }, (_, i) => c.readUInt32LE(i * 4));
+  const out: string[] = [];
+  let count = 0;
+  for (let i = 0; i < vals[12]!; i++) {
+    const ofs = vals[10]! + 52 + count;
+    const tmp = c.readUInt32LE(ofs);
+    const len = tmp === 0x101 ? 12 : tmp === 0x501 ? 28 : 0;
+    assert.ok(len, `SID header ${tmp.toString(16)}`);
+    const subs = Array.from({ length: (len - 8) / 4 }, (_, j) => c.readUInt32LE(ofs + 8 + 4 * j));
+    out.push(`S-1-${c.readUIntBE(ofs + 2, 6)}-${subs.join('-')}`);
+    count += len;
+  }
+  return out;
+}
+
+const filetimeIso = (b: Buffer, off: number) => {
+  const ft = b.readBigUInt64LE(off);
+  return ft === 0n || ft === 0x7fffffffffffffffn ? undefined : new Date(Number(ft / 10000n) - 11644473600000).toISOString();
+};
+
+test('local users from SAM F/V: SID, disabled and locked flags, last logon, password last set — as hivexregedit exports the values', () => {
+  for (const p of ['server2019', 'win11'] as const) {
+    const os = inspected.get(p)!;
+    const sam = dump(p, 'SAM');
+    const machine = /^S-1-5-21-\d+-\d+-\d+/.exec([...dump(p, 'SOFTWARE').keys()].find((k) => /ProfileList\\S-1-5-21-/.test(k))!.split('\\').pop()!)![0];
+    for (const u of os.users!) {
+      const f = bin(sam.get(`SAM\\Domains\\Account\\Users\\${u.uid.toString(16).toUpperCase().padStart(8, '0')}`)!.get('F'));
+      const acb = f.readUInt16LE(0x38);
+      assert.equal(u.sid, `${machine}-${u.uid}`, u.name);
+      assert.equal(u.disabled, (acb & 1) !== 0, u.name);
+      assert.equal(u.locked, (acb & 0x400) !== 0, u.name);
+      assert.equal(u.login_allowed, !u.disabled, u.name);
+      assert.equal(u.last_logon, filetimeIso(f, 8), u.name);
+      assert.equal(u.password_last_set, filetimeIso(f, 0x18), u.name);
+      assert.equal(u.logon_count, f.readUInt16LE(0x42), u.name);
+      assert.equal(u.password, 'unknown', 'no hash is read');
+    }
+  }
+  const w11 = new Map(inspected.get('win11')!.users!.map((u) => [u.name, u]));
+  assert.equal(w11.get('Дмитрий')!.locked, true);
+  assert.equal(w11.get('Дмитрий')!.last_logon, '2024-01-23T08:53:20.000Z');
+  assert.equal(w11.get('alice')!.locked, false);
+  assert.equal(w11.get('alice')!.password_last_set, '2023-11-16T15:10:00.000Z');
+  assert.equal(w11.get('Guest')!.last_logon, undefined, 'never logged on');
+  assert.equal(w11.get('Administrator')!.comment, 'Built-in account for administering the computer/domain');
+});
+
+test('local groups from SAM Builtin aliases: members by name, domain members by SID; each user lists its groups', () => {
+  for (const p of ['server2019', 'win11'] as const) {
+    const os = inspected.get(p)!;
+    const sam = dump(p, 'SAM');
+    const aliases = [...sam].filter(([k]) => /^SAM\\Domains\\Builtin\\Aliases\\[0-9A-F]{8}$/.test(k));
+    assert.deepEqual(
+      os.groups!.map((g) => [g.gid, g.sid, g.member_sids]),
+      aliases.map(([k, v]) => [parseInt(k.slice(-8), 16), `S-1-5-32-${parseInt(k.slice(-8), 16)}`, samparseMembers(bin(v.get('C')))]).sort((a, b) => (a[0] as number) - (b[0] as number)),
+      p,
+    );
+    // the names in Builtin\Aliases\Names carry the same RIDs (the type of their default value)
+    for (const g of os.groups!) assert.ok(sam.has(`SAM\\Domains\\Builtin\\Aliases\\Names\\${g.name}`), g.name);
+  }
+  const srv = new Map(inspected.get('server2019')!.groups!.map((g) => [g.name, g.members]));
+  assert.deepEqual(srv.get('Administrators'), ['Administrator', 'svc_backup', 'S-1-5-21-2873013452-1490231467-3817046021-512']);
+  assert.deepEqual(srv.get('Users'), ['NT AUTHORITY\\INTERACTIVE', 'NT AUTHORITY\\Authenticated Users', 'S-1-5-21-2873013452-1490231467-3817046021-513']);
+  assert.deepEqual(srv.get('Remote Desktop Users'), ['svc_backup', 'Jürgen']);
+  assert.deepEqual(srv.get('Remote Management Users'), []);
+  const users = new Map(inspected.get('server2019')!.users!.map((u) => [u.name, u.groups]));
+  assert.deepEqual(users.get('svc_backup'), ['Administrators', 'Backup Operators', 'Remote Desktop Users']);
+  assert.deepEqual(users.get('Jürgen'), ['Remote Desktop Users']);
+  assert.deepEqual(inspected.get('server2019')!.evidence.groups, ['/Windows/System32/config/SAM:SAM\\Domains\\Builtin\\Aliases']);
+});
+
+test('alias C values that lie (short, member past the end, absurd count) are CORRUPT_IMAGE', () => {
+  const c = bin(dump('server2019', 'SAM').get('SAM\\Domains\\Builtin\\Aliases\\00000220')!.get('C'));
+  assert.equal(parseAliasC(c).members.length, 3);
+  const bad = (b: Buffer) => assert.throws(() => parseAliasC(b), (e: Error & { code?: string }) => e.code === 'CORRUPT_IMAGE');
+  bad(c.subarray(0, 0x30));
+  bad(c.subarray(0, c.length - 4));
+  const many = Buffer.from(c);
+  many.writeUInt32LE(0xffffffff, 0x30);
+  bad(many);
+  const notSid = Buffer.from(c);
+  notSid[0x34 + c.readUInt32LE(0x28)] = 2;
+  bad(notSid);
 });

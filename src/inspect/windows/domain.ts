@@ -59,3 +59,9 @@ export function parseSid(d: Buffer | undefined): string | undefined {
   for (let i = 0; i < n; i++) subs.push(d.readUInt32LE(8 + 4 * i));
   return `S-1-${authority}-${subs.join('-')}`;
 }
+
+/** The machine's own (account) domain SID, S-1-5-21-a-b-c, from the LSA policy's PolAcDmS: local accounts' SIDs are it plus their RID. */
+export async function readAccountDomainSid(security: Hive): Promise<string | undefined> {
+  const k = await security.key('Policy\\PolAcDmS');
+  return parseSid((await k?.value(''))?.data);
+}

@@ -10,11 +10,11 @@ import { readDriveMappings } from './drives.js';
 import { findSystemRoot, openGuestHive } from './hives.js';
 import { readNetwork } from './network.js';
 import { PROFILE_LIST, readProfiles, readUserApplications } from './profiles.js';
-import { readDomainMembership } from './domain.js';
+import { readAccountDomainSid, readDomainMembership } from './domain.js';
 import { detectWindowsArch } from './pe.js';
 import { readServices } from './services.js';
 import { currentControlSet, readHostname, readTimezone } from './system.js';
-import { readUsers } from './users.js';
+import { readAliases, readUsers } from './users.js';
 import { readWindowsVersion, windowsDisplayName, windowsOsinfo } from './version.js';
 
 /**
@@ -149,7 +149,12 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
     await time('user_scan', async () => {
       const sam = await hive('SAM');
       if (!sam) return;
-      const u = await run('users', [`${hivePath('SAM')}:SAM\\Domains\\Account\\Users`], () => readUsers(sam, software));
+      // local accounts' SIDs are the machine's account domain SID (SECURITY hive) plus their RID
+      const security = await hive('SECURITY');
+      const accountSid = security ? await run('account_domain', [`${hivePath('SECURITY')}:Policy\\PolAcDmS`], () => readAccountDomainSid(security)) : undefined;
+      const groups = await run('groups', [`${hivePath('SAM')}:SAM\\Domains\\Builtin\\Aliases`], (g) => readAliases(sam, accountSid, (m) => g.warn(`${hivePath('SAM')}: ${m}`)));
+      if (groups) os.groups = groups;
+      const u = await run('users', [`${hivePath('SAM')}:SAM\\Domains\\Account\\Users`], () => readUsers(sam, software, accountSid, groups));
       if (u) os.users = u;
     });
   }
