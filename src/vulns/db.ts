@@ -6,7 +6,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { GuestkitError } from '../protocol/errors.js';
-import { cveIds, type OsvRecord } from './osv.js';
+import { cveIds } from './cve.js';
+import type { OsvRecord } from './osv.js';
 import { severityOf, type SeverityLevel } from './severity.js';
 
 const SCHEMA_VERSION = '1';

@@ -1,6 +1,10 @@
 import { Option, type Command } from 'commander';
 import { inspect, requireOs } from '../../inspect/index.js';
-import { DEFAULT_MAX_AGE_DAYS, SEVERITY_LEVELS, defaultAdvisoryDbPath, scanInspection, vulnsText, type SeverityLevel } from '../../vulns/index.js';
+// the matching modules only: the importer's zip reader and OSV schema are not needed to match
+import { defaultAdvisoryDbPath } from '../../vulns/db.js';
+import { DEFAULT_MAX_AGE_DAYS, scanInspection } from '../../vulns/scan.js';
+import { SEVERITY_LEVELS, type SeverityLevel } from '../../vulns/severity.js';
+import { vulnsText } from '../../vulns/text.js';
 import { checkImagePaths } from '../image-path.js';
 import { formatOption } from '../options.js';
 import { action, usage, writeJson } from '../output.js';

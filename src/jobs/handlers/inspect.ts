@@ -3,7 +3,8 @@ import { supportedFilesystems } from '../../fs/open.js';
 import { inspect, requireOs } from '../../inspect/index.js';
 import { InspectPayloadSchema } from '../../protocol/payloads/inspect.js';
 import { sbomFormatOfOutput, toSbom } from '../../sbom/index.js';
-import { defaultAdvisoryDbPath, scanInspection } from '../../vulns/index.js';
+import { defaultAdvisoryDbPath } from '../../vulns/db.js';
+import { scanInspection } from '../../vulns/scan.js';
 import { outputTargets, writeOutput } from './output.js';
 import { defineHandler, type HandlerDefinition } from '../types.js';
 
