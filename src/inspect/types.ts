@@ -98,7 +98,7 @@ export interface ContainerImage {
   digest?: string;
   /** The image id (config digest, sha256:…). */
   image_id?: string;
-  /** Bytes: unpacked layers (Docker, Podman) or the manifest target size (containerd). */
+  /** Bytes: unpacked layers (Docker, Podman); manifest, config and compressed layers as `ctr images ls` shows (containerd). */
   size?: number;
   /** ISO 8601, when recorded. */
   created?: string;
@@ -114,6 +114,34 @@ export interface UserApplication extends Application {
   user: string;
   /** The profile's SID (its ProfileList key). */
   sid: string;
+}
+
+/** Windows: an installed update (KB), from Component Based Servicing or an Uninstall key. */
+export interface WindowsUpdate {
+  /** KB5034439 */
+  kb: string;
+  source: 'cbs' | 'uninstall';
+  /** The CBS package (Package_for_KB…~…) or Uninstall key it was read from. */
+  package: string;
+  /** CBS CurrentState: installed, superseded, install_pending, staged, permanent, … */
+  state?: string;
+  /** Install time: ISO 8601 (CBS InstallTimeHigh/Low) or a date (Uninstall InstallDate). */
+  installed?: string;
+  /** Uninstall keys: the product updated (ParentDisplayName, else DisplayName). */
+  product?: string;
+}
+
+/** Windows: a driver package of the DriverStore (SYSTEM\DriverDatabase\DriverPackages, FileRepository). */
+export interface WindowsDriver {
+  /** The package folder name: viostor.inf_amd64_c4f3b2a190817263. */
+  package: string;
+  /** The INF file name: viostor.inf. */
+  inf: string;
+  /** The published name (oem5.inf for third-party packages). */
+  published_name?: string;
+  provider?: string;
+  /** The hypervisor whose devices it drives: virtio (KVM/QEMU), vmware, hyperv, xen, virtualbox. */
+  family?: string;
 }
 
 export interface Kernel {
@@ -241,6 +269,27 @@ export interface OperatingSystem {
   applications?: Application[];
   /** Windows: per-user programs, from each profile's NTUSER.DAT (not in `applications`, as virt-inspector). */
   user_applications?: UserApplication[];
+  /** Windows: installed updates by KB number (read with the package facts). */
+  updates?: WindowsUpdate[];
+  /** Windows: pending-reboot markers (read with the security facts). */
+  pending_reboot?: { pending: boolean; markers: string[]; file_rename_operations?: number };
+  /** Windows: Windows Update policy (SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate and AU), when set. */
+  windows_update?: {
+    policy: boolean;
+    wu_server?: string;
+    wu_status_server?: string;
+    target_group?: string;
+    use_wu_server?: boolean;
+    no_auto_update?: boolean;
+    au_options?: number;
+    au_options_text?: string;
+    scheduled_install_day?: number;
+    scheduled_install_time?: number;
+    disable_windows_update_access?: boolean;
+  };
+  /** Windows: DriverStore packages (read with the service facts), and which hypervisors' drivers are present. */
+  drivers?: WindowsDriver[];
+  virt_drivers?: { virtio: boolean; vmware: boolean; hyperv: boolean; xen: boolean; virtualbox: boolean };
   /** Software beside the package manager (snap, flatpak, container images); see OtherApplication. */
   other_applications?: OtherApplication[];
   kernels?: Kernel[];
