@@ -24,10 +24,10 @@ after(async () => {
   await pgi.stop();
 });
 
-for (const eco of ['dpkg', 'rpm'] as Ecosystem[]) {
+for (const eco of ['dpkg', 'rpm', 'pacman'] as Ecosystem[]) {
   test(`gk_vercmp('${eco}') orders 4000 fixture-guest version pairs as src/versions does`, async () => {
     const versions = await fixtureVersions();
-    const pairs = versionPairs([...versions[eco], ...versions.dpkg, ...versions.rpm], eco, 4000, eco === 'dpkg' ? 41 : 42);
+    const pairs = versionPairs([...versions[eco], ...versions.dpkg, ...versions.rpm, ...versions.apk], eco, 4000, eco.length);
     const { rows } = await store.pool.query<{ c: number }>(
       'SELECT gk_vercmp($1, a, b) AS c FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(a, b, n) ORDER BY n',
       [eco, pairs.map((p) => p[0]), pairs.map((p) => p[1])],
@@ -42,6 +42,7 @@ test('gk_vercmp: the tricky cases, and no order for ecosystems it does not know'
   const cases: [string, string, string, number][] = [
     ['dpkg', '1:1.0', '2.0', 1], ['dpkg', '1.0~rc1', '1.0', -1], ['dpkg', '3.0.11-1~deb12u2', '3.0.7', 1], ['dpkg', '1.0-0', '1.0', 0],
     ['rpm', '1:3.0.1-43.el9_0', '3.0.7', 1], ['rpm', '3.0.7^git1-1', '3.0.7-1', 1], ['rpm', '3.0.7~beta1-1', '3.0.7', -1], ['rpm', '3.0.7', '3.0.7-1', -1],
+    ['pacman', '1:3.0.1-1', '3.0.7', 1], ['pacman', '3.0.7-1', '3.0.7', 0], ['pacman', '3.0.7rc1-1', '3.0.7-1', -1], ['pacman', '1.0..1', '1.0.1', 1],
   ];
   for (const [eco, a, b, want] of cases) {
     const { rows } = await store.pool.query<{ c: number }>('SELECT gk_vercmp($1, $2, $3) AS c', [eco, a, b]);

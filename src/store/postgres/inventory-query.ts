@@ -43,9 +43,9 @@ function latestCte(scope: InventoryScope, p: Params): string {
 
 /**
  * The Inventory port over the PostgreSQL store: the latest inspection per image by DISTINCT ON,
- * packages out of the JSONB results, and version bounds of dpkg and rpm images decided in the
- * database by gk_vercmp (schema v2); apk and pacman bounds are applied by src/versions on the
- * rows the database returns.
+ * packages out of the JSONB results, and version bounds of dpkg, rpm and pacman images decided
+ * in the database by gk_vercmp (schema v2); apk bounds are applied by src/versions on the rows
+ * the database returns.
  */
 export class PgInventory implements Inventory {
   constructor(private readonly pool: pg.Pool) {}

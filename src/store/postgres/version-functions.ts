@@ -1,9 +1,9 @@
 /**
- * dpkg's and rpm's version order as SQL functions, so that fleet queries filter versions in
- * the database (schema v2). Each is a transcription of src/versions/dpkg.ts and rpm.ts and is
+ * dpkg's, rpm's and pacman's version order as SQL functions, so that fleet queries filter versions in
+ * the database (schema v2). Each is a transcription of src/versions/dpkg.ts, rpm.ts and pacman.ts and is
  * tested to order thousands of fixture-guest version pairs exactly as they do:
  *
- *   gk_vercmp('dpkg' | 'rpm', a, b)  → -1, 0, 1 (NULL for an ecosystem ordered elsewhere)
+ *   gk_vercmp('dpkg' | 'rpm' | 'pacman', a, b)  → -1, 0, 1 (NULL for apk, ordered by src/versions)
  *
  * Strings compare by code point (COLLATE "C"), as the package managers compare bytes.
  */
@@ -141,10 +141,75 @@ export const VERSION_FUNCTIONS_SQL = `
     RETURN gk_rpm_part(rel[1], rel[2]);
   END $$;
 
+  -- libalpm's rpmvercmp (rpm's older one): no ~ or ^, separator runs of different length decide,
+  -- and a trailing letter segment loses to the end
+  CREATE FUNCTION gk_alpm_part(a text, b text) RETURNS integer IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+  DECLARE
+    one int := 1; two int := 1; p1 int := 1; p2 int := 1; la int := length(a); lb int := length(b);
+    num boolean; sa text; sb text;
+  BEGIN
+    IF a = b THEN RETURN 0; END IF;
+    WHILE one <= la AND two <= lb LOOP
+      WHILE one <= la AND substr(a, one, 1) !~ '[A-Za-z0-9]' LOOP one := one + 1; END LOOP;
+      WHILE two <= lb AND substr(b, two, 1) !~ '[A-Za-z0-9]' LOOP two := two + 1; END LOOP;
+      EXIT WHEN NOT (one <= la AND two <= lb);
+      IF one - p1 <> two - p2 THEN RETURN CASE WHEN one - p1 < two - p2 THEN -1 ELSE 1 END; END IF;
+      num := substr(a, one, 1) ~ '[0-9]';
+      sa := coalesce(substring(substr(a, one) from CASE WHEN num THEN '^[0-9]+' ELSE '^[A-Za-z]+' END), '');
+      sb := coalesce(substring(substr(b, two) from CASE WHEN num THEN '^[0-9]+' ELSE '^[A-Za-z]+' END), '');
+      p1 := one + length(sa); p2 := two + length(sb);
+      IF sb = '' THEN RETURN CASE WHEN num THEN 1 ELSE -1 END; END IF;
+      IF num THEN
+        sa := ltrim(sa, '0'); sb := ltrim(sb, '0');
+        IF length(sa) <> length(sb) THEN RETURN CASE WHEN length(sa) > length(sb) THEN 1 ELSE -1 END; END IF;
+      END IF;
+      IF sa <> sb THEN RETURN CASE WHEN sa COLLATE "C" < sb COLLATE "C" THEN -1 ELSE 1 END; END IF;
+      one := p1; two := p2;
+    END LOOP;
+    IF one > la AND two > lb THEN RETURN 0; END IF;
+    RETURN CASE WHEN (one > la AND substr(b, two, 1) !~ '[A-Za-z]') OR substr(a, one, 1) ~ '[A-Za-z]' THEN -1 ELSE 1 END;
+  END $$;
+
+  -- [epoch:]pkgver[-pkgrel] as alpm_pkg_vercmp: pkgrel compared only when both sides have one
+  CREATE FUNCTION gk_pacman_vercmp(a text, b text) RETURNS integer IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+  DECLARE
+    v text[] := ARRAY[a, b];
+    e text[] := ARRAY['0', '0'];
+    ver text[] := ARRAY['', ''];
+    rel text[] := ARRAY[NULL, NULL]::text[];
+    rest text; m text; k int; res int;
+  BEGIN
+    IF a = b THEN RETURN 0; END IF;
+    FOR k IN 1..2 LOOP
+      m := substring(v[k] from '^([0-9]*):');
+      IF m IS NOT NULL THEN
+        e[k] := CASE WHEN m = '' THEN '0' ELSE m END;
+        rest := substr(v[k], length(m) + 2);
+      ELSE
+        rest := v[k];
+      END IF;
+      IF strpos(rest, '-') > 0 THEN
+        ver[k] := substring(rest from '^(.*)-[^-]*$');
+        rel[k] := substring(rest from '-([^-]*)$');
+      ELSE
+        ver[k] := rest;
+      END IF;
+    END LOOP;
+    res := gk_alpm_part(e[1], e[2]);
+    IF res <> 0 THEN RETURN res; END IF;
+    res := gk_alpm_part(ver[1], ver[2]);
+    IF res <> 0 OR rel[1] IS NULL OR rel[2] IS NULL THEN RETURN res; END IF;
+    RETURN gk_alpm_part(rel[1], rel[2]);
+  END $$;
+
   CREATE FUNCTION gk_vercmp(eco text, a text, b text) RETURNS integer IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
-    SELECT CASE eco WHEN 'dpkg' THEN sign(gk_dpkg_vercmp(a, b))::int WHEN 'rpm' THEN sign(gk_rpm_vercmp(a, b))::int END
+    SELECT CASE eco
+      WHEN 'dpkg' THEN sign(gk_dpkg_vercmp(a, b))::int
+      WHEN 'rpm' THEN sign(gk_rpm_vercmp(a, b))::int
+      WHEN 'pacman' THEN sign(gk_pacman_vercmp(a, b))::int
+    END
   $$;
 `;
 
 /** The ecosystems gk_vercmp orders in the database. */
-export const PG_ORDERED_ECOSYSTEMS = ['dpkg', 'rpm'] as const;
+export const PG_ORDERED_ECOSYSTEMS = ['dpkg', 'rpm', 'pacman'] as const;
