@@ -24,7 +24,7 @@ after(async () => {
   await pgi.stop();
 });
 
-for (const eco of ['dpkg', 'rpm', 'pacman'] as Ecosystem[]) {
+for (const eco of ['dpkg', 'rpm', 'pacman', 'apk'] as Ecosystem[]) {
   test(`gk_vercmp('${eco}') orders 4000 fixture-guest version pairs as src/versions does`, async () => {
     const versions = await fixtureVersions();
     const pairs = versionPairs([...versions[eco], ...versions.dpkg, ...versions.rpm, ...versions.apk], eco, 4000, eco.length);
@@ -42,13 +42,14 @@ test('gk_vercmp: the tricky cases, and no order for ecosystems it does not know'
   const cases: [string, string, string, number][] = [
     ['dpkg', '1:1.0', '2.0', 1], ['dpkg', '1.0~rc1', '1.0', -1], ['dpkg', '3.0.11-1~deb12u2', '3.0.7', 1], ['dpkg', '1.0-0', '1.0', 0],
     ['rpm', '1:3.0.1-43.el9_0', '3.0.7', 1], ['rpm', '3.0.7^git1-1', '3.0.7-1', 1], ['rpm', '3.0.7~beta1-1', '3.0.7', -1], ['rpm', '3.0.7', '3.0.7-1', -1],
+    ['apk', '3.0.7_rc1-r0', '3.0.7', -1], ['apk', '3.0.7-r0', '3.0.7', 1], ['apk', '3.0.07', '3.0.7', -1], ['apk', '1.2_p1', '1.2', 1],
     ['pacman', '1:3.0.1-1', '3.0.7', 1], ['pacman', '3.0.7-1', '3.0.7', 0], ['pacman', '3.0.7rc1-1', '3.0.7-1', -1], ['pacman', '1.0..1', '1.0.1', 1],
   ];
   for (const [eco, a, b, want] of cases) {
     const { rows } = await store.pool.query<{ c: number }>('SELECT gk_vercmp($1, $2, $3) AS c', [eco, a, b]);
     assert.equal(rows[0]!.c, want, `${eco} ${a} vs ${b}`);
   }
-  const { rows } = await store.pool.query<{ c: number | null }>(`SELECT gk_vercmp('apk', '1.0', '2.0') AS c`);
+  const { rows } = await store.pool.query<{ c: number | null }>(`SELECT gk_vercmp('ebuild', '1.0', '2.0') AS c`);
   assert.equal(rows[0]!.c, null);
 });
 

@@ -43,9 +43,8 @@ function latestCte(scope: InventoryScope, p: Params): string {
 
 /**
  * The Inventory port over the PostgreSQL store: the latest inspection per image by DISTINCT ON,
- * packages out of the JSONB results, and version bounds of dpkg, rpm and pacman images decided
- * in the database by gk_vercmp (schema v2); apk bounds are applied by src/versions on the rows
- * the database returns.
+ * packages out of the JSONB results, and version bounds decided in the database by gk_vercmp
+ * (schema v2) for every ecosystem it orders; src/versions applies them to any it does not.
  */
 export class PgInventory implements Inventory {
   constructor(private readonly pool: pg.Pool) {}

@@ -1,9 +1,9 @@
 /**
- * dpkg's, rpm's and pacman's version order as SQL functions, so that fleet queries filter versions in
- * the database (schema v2). Each is a transcription of src/versions/dpkg.ts, rpm.ts and pacman.ts and is
+ * The four ecosystems' version orders (dpkg, rpm, pacman, apk) as SQL functions, so that fleet queries filter versions in
+ * the database (schema v2). Each is a transcription of its file in src/versions and is
  * tested to order thousands of fixture-guest version pairs exactly as they do:
  *
- *   gk_vercmp('dpkg' | 'rpm' | 'pacman', a, b)  → -1, 0, 1 (NULL for apk, ordered by src/versions)
+ *   gk_vercmp('dpkg' | 'rpm' | 'pacman' | 'apk', a, b)  → -1, 0, 1 (NULL for any other ecosystem)
  *
  * Strings compare by code point (COLLATE "C"), as the package managers compare bytes.
  */
@@ -202,14 +202,95 @@ export const VERSION_FUNCTIONS_SQL = `
     RETURN gk_alpm_part(rel[1], rel[2]);
   END $$;
 
+  -- apk-tools' tokens (src/versions/apk.ts): 0 initial digits, 1 digits, 2 letter, 3 suffix,
+  -- 4 suffix number, 5 commit hash, 6 revision, 7 end, 8 invalid. The token after kind prev at pos.
+  CREATE FUNCTION gk_apk_next(s text, pos int, prev int, OUT tok int, OUT val text, OUT suf int, OUT npos int)
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+  DECLARE
+    c text := substr(s, pos, 1);
+  BEGIN
+    tok := 8; val := ''; suf := 0; npos := pos;
+    IF pos > length(s) THEN tok := 7; RETURN; END IF;
+    IF c ~ '^[a-z]$' THEN
+      IF prev <= 1 THEN tok := 2; val := c; npos := pos + 1; END IF;
+      RETURN;
+    END IF;
+    IF c = '.' OR c ~ '^[0-9]$' THEN
+      IF c = '.' THEN
+        IF prev > 1 THEN RETURN; END IF;
+        npos := pos + 1;
+      END IF;
+      IF prev NOT IN (0, 1, 3) THEN RETURN; END IF;
+      val := coalesce(substring(substr(s, npos) from '^[0-9]+'), '');
+      npos := npos + length(val);
+      tok := CASE WHEN val = '' THEN 8 WHEN prev = 3 THEN 4 ELSE 1 END;
+      RETURN;
+    END IF;
+    IF c = '_' THEN
+      IF prev > 4 THEN RETURN; END IF;
+      val := coalesce(substring(substr(s, pos + 1) from '^[a-z]+'), '');
+      suf := CASE val WHEN 'alpha' THEN 1 WHEN 'beta' THEN 2 WHEN 'pre' THEN 3 WHEN 'rc' THEN 4
+        WHEN 'cvs' THEN 6 WHEN 'svn' THEN 7 WHEN 'git' THEN 8 WHEN 'hg' THEN 9 WHEN 'p' THEN 10 ELSE 0 END;
+      IF suf > 0 THEN tok := 3; npos := pos + 1 + length(val); END IF;
+      RETURN;
+    END IF;
+    IF c = '~' THEN
+      IF prev >= 5 THEN RETURN; END IF;
+      val := coalesce(substring(substr(s, pos + 1) from '^[0-9a-fA-F]+'), '');
+      IF val <> '' THEN tok := 5; npos := pos + 1 + length(val); END IF;
+      RETURN;
+    END IF;
+    IF c = '-' AND prev < 6 AND substr(s, pos + 1, 1) = 'r' THEN
+      val := coalesce(substring(substr(s, pos + 2) from '^[0-9]+'), '');
+      IF val <> '' THEN tok := 6; npos := pos + 2 + length(val); END IF;
+    END IF;
+  END $$;
+
+  -- numbers of any length by value
+  CREATE FUNCTION gk_num_cmp(a text, b text) RETURNS integer IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT CASE
+      WHEN length(ltrim(a, '0')) <> length(ltrim(b, '0')) THEN sign(length(ltrim(a, '0')) - length(ltrim(b, '0')))::int
+      WHEN ltrim(a, '0') COLLATE "C" < ltrim(b, '0') COLLATE "C" THEN -1
+      WHEN ltrim(a, '0') COLLATE "C" > ltrim(b, '0') COLLATE "C" THEN 1
+      ELSE 0 END
+  $$;
+
+  -- apk version -t: token by token; when one runs out, the longer is newer unless it goes on with a pre-release suffix
+  CREATE FUNCTION gk_apk_vercmp(a text, b text) RETURNS integer IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+  DECLARE
+    at int; av text; asuf int := 0; ap int;
+    bt int; bv text; bsuf int := 0; bp int;
+    r int;
+  BEGIN
+    av := coalesce(substring(a from '^[0-9]+'), ''); at := CASE WHEN av = '' THEN 8 ELSE 0 END; ap := 1 + length(av);
+    bv := coalesce(substring(b from '^[0-9]+'), ''); bt := CASE WHEN bv = '' THEN 8 ELSE 0 END; bp := 1 + length(bv);
+    WHILE at = bt AND at < 7 LOOP
+      r := CASE
+        WHEN at = 1 AND (left(av, 1) = '0' OR left(bv, 1) = '0') THEN
+          CASE WHEN av COLLATE "C" < bv COLLATE "C" THEN -1 WHEN av COLLATE "C" > bv COLLATE "C" THEN 1 ELSE 0 END
+        WHEN at IN (0, 1, 4, 6) THEN gk_num_cmp(av, bv)
+        WHEN at = 3 THEN sign(asuf - bsuf)::int
+        ELSE CASE WHEN av COLLATE "C" < bv COLLATE "C" THEN -1 WHEN av COLLATE "C" > bv COLLATE "C" THEN 1 ELSE 0 END
+      END;
+      IF r <> 0 THEN RETURN r; END IF;
+      SELECT n.tok, n.val, n.suf, n.npos INTO at, av, asuf, ap FROM gk_apk_next(a, ap, at) n;
+      SELECT n.tok, n.val, n.suf, n.npos INTO bt, bv, bsuf, bp FROM gk_apk_next(b, bp, bt) n;
+    END LOOP;
+    IF at = bt THEN RETURN 0; END IF;
+    IF at = 3 AND asuf < 5 THEN RETURN -1; END IF;
+    IF bt = 3 AND bsuf < 5 THEN RETURN 1; END IF;
+    RETURN CASE WHEN at > bt THEN -1 ELSE 1 END;
+  END $$;
+
   CREATE FUNCTION gk_vercmp(eco text, a text, b text) RETURNS integer IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
     SELECT CASE eco
       WHEN 'dpkg' THEN sign(gk_dpkg_vercmp(a, b))::int
       WHEN 'rpm' THEN sign(gk_rpm_vercmp(a, b))::int
       WHEN 'pacman' THEN sign(gk_pacman_vercmp(a, b))::int
+      WHEN 'apk' THEN sign(gk_apk_vercmp(a, b))::int
     END
   $$;
 `;
 
 /** The ecosystems gk_vercmp orders in the database. */
-export const PG_ORDERED_ECOSYSTEMS = ['dpkg', 'rpm', 'pacman'] as const;
+export const PG_ORDERED_ECOSYSTEMS = ['dpkg', 'rpm', 'pacman', 'apk'] as const;
