@@ -5,6 +5,7 @@ import { Vfs } from '../../src/fs/vfs.js';
 import { GuestView } from '../../src/inspect/guest-view.js';
 import { inspect, requireOs, type OperatingSystem } from '../../src/inspect/index.js';
 import { detectOtherApplications } from '../../src/inspect/linux/beside-pm.js';
+import { BoltDb, BoltError, type BoltBucket } from '../../src/inspect/linux/containers/bbolt.js';
 import { dockerImages } from '../../src/inspect/linux/containers/docker.js';
 import { podmanImages } from '../../src/inspect/linux/containers/podman.js';
 import { detectFlatpaks } from '../../src/inspect/linux/flatpak.js';
@@ -204,4 +205,79 @@ test('a guest without snapd, flatpak or container stores: nothing reported, a ha
   } finally {
     await s.close();
   }
+});
+
+/** ctr's progress.Bytes: 1024-based units, one decimal. */
+function ctrSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+test('containerd: every image of every namespace as `ctr images ls` lists it (name, target digest, size)', () => {
+  const mine = of<ContainerImage>('container').filter((c) => c.engine === 'containerd');
+  for (const ns of ['k8s.io', 'default']) {
+    const rows = readFileSync(out(`ctr-images-${ns}.txt`), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/))
+      .map(([ref, , digest, num, unit]) => `${ref} ${digest} ${num} ${unit}`);
+    const got = mine.filter((c) => c.namespace === ns).map((c) => `${c.tag ? `${c.repository}:${c.tag}` : c.name} ${c.digest} ${ctrSize(c.size!)}`);
+    assert.deepEqual(got.sort(), rows.sort(), ns);
+  }
+  // The image id is the config digest: containerd's CRI-style id name and Podman's id agree.
+  const app = mine.filter((c) => c.repository === 'registry.example.com/team/app');
+  assert.equal(app.length, 2);
+  assert.ok(mine.some((c) => c.name === app[0]!.image_id && c.repository === undefined));
+  assert.ok(of<ContainerImage>('container').some((c) => c.engine === 'podman' && c.image_id === app[0]!.image_id));
+  assert.ok(mine.every((c) => c.created && !Number.isNaN(Date.parse(c.created))));
+});
+
+/** Every key path and value (hex) of a bbolt file as our reader sees it, in bboltdump.go's format. */
+async function dumpBolt(db: BoltDb, b: BoltBucket, prefix: string, lines: string[]): Promise<void> {
+  for (const e of await db.entries(b)) {
+    const p = `${prefix}/${e.key.toString('latin1')}`;
+    if (e.bucket) {
+      lines.push(`${p}/`);
+      await dumpBolt(db, e.bucket, p, lines);
+    } else lines.push(`${p} = ${e.value!.toString('hex')}`);
+  }
+}
+
+test('bbolt reader: a file written by go.etcd.io/bbolt (branch, overflow, inline pages) reads as bbolt reads it', async () => {
+  const file = readFileSync(out('pages.bolt'));
+  const db = await BoltDb.open(async (o, l) => file.subarray(o, o + l), file.length);
+  const lines: string[] = [];
+  await dumpBolt(db, db.root, '', lines);
+  assert.deepEqual(lines, readFileSync(out('pages.bolt.txt'), 'utf8').split('\n').slice(0, -1));
+  assert.equal(lines.length, 3205);
+});
+
+test('bbolt reader: damaged files throw BoltError, never anything else, and stop within the page cap', async () => {
+  const file = readFileSync(out('pages.bolt'));
+  const r = rng(7);
+  let threw = 0;
+  for (let i = 0; i < 200; i++) {
+    const b = Buffer.from(file);
+    // keep one meta page valid half the time so damage lands in the tree
+    const from = i % 2 ? 4096 * 2 : 0;
+    for (let k = 0; k < 1 + Math.floor(r() * 16); k++) b[from + Math.floor(r() * (b.length - from))] = Math.floor(r() * 256);
+    try {
+      const db = await BoltDb.open(async (o, l) => b.subarray(o, o + l), b.length, { maxPages: 2000 });
+      await dumpBolt(db, db.root, '', []);
+    } catch (err) {
+      threw++;
+      assert.ok(err instanceof BoltError, `case ${i}: ${(err as Error).stack}`);
+    }
+  }
+  assert.ok(threw > 0);
+  const meta = await viewWith({ '/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db': Buffer.alloc(65536, 7) });
+  assert.deepEqual(await detectOtherApplications(meta.g).then((a) => a?.filter((x) => x.source === 'container' && x.engine === 'containerd')), []);
+  assert.match(meta.warnings.join('\n'), /meta.db: bbolt: no valid meta page/);
 });
