@@ -22,10 +22,12 @@ if [ "$mode" = test ]; then
     [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
     [chromium]=chromium [redis-server]=redis-server
     [/usr/lib/postgresql/15/bin/initdb]=postgresql [dpkg-architecture]=dpkg-dev
+    [flatpak]=flatpak [podman]=podman [containerd]=containerd [ctr]=containerd [go]=golang-go
+    [/usr/share/gocode/src/go.etcd.io/bbolt/db.go]=golang-github-coreos-bbolt-dev
   )
 fi
 
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] || { [[ $1 == /* ]] && [ -e "$1" ]; }; }
 missing() { for cmd in "${!NEED[@]}"; do have "$cmd" || echo "${NEED[$cmd]}"; done | sort -u; }
 
 pkgs=$(missing | tr '\n' ' ')
