@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # guestkit: one image for `guestkit serve`, `guestkit worker` and the CLI (ENTRYPOINT guestkit).
-#   docker build -t guestkit .
+#   docker build -t guestkit .          (podman/buildah: add --format docker to keep the HEALTHCHECK)
 #   docker run --rm --read-only -v /srv/images:/images:ro guestkit inspect /images/web-01.qcow2
 #   docker run -d --read-only -v guestkit-data:/data -p 8080:8080 guestkit serve
 # Runs as uid 65532 with a read-only root filesystem: everything written goes to /data (a volume).
@@ -32,6 +32,8 @@ RUN npm pack --silent \
 
 # ---- runtime: node, the installed package, nothing else ----
 FROM ${NODE_IMAGE} AS runtime
+# (re-declared: an ARG before the first FROM is seen by FROM lines only)
+ARG NODE_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="guestkit" \
