@@ -102,6 +102,7 @@ test('per-user applications: each profile NTUSER.DAT Uninstall key, with its use
 test('per-user applications are read only with the package facts', async () => {
   const os = await inspectImage(fixture('windows', 'win11.vmdk'), { ...DEFAULT_INSPECT_OPTIONS, include_packages: false });
   assert.equal(os.user_applications, undefined);
+  assert.equal(os.updates, undefined);
   assert.ok(!Object.values(os.evidence).flat().some((p) => /NTUSER\.DAT$/i.test(p)), 'no NTUSER.DAT opened');
 });
 
@@ -214,4 +215,79 @@ test('alias C values that lie (short, member past the end, absurd count) are COR
   const notSid = Buffer.from(c);
   notSid[0x34 + c.readUInt32LE(0x28)] = 2;
   bad(notSid);
+});
+
+const dwordOf = (v: string | undefined) => (v === undefined ? undefined : bin(v).readUInt32LE(0));
+
+test('installed updates: CBS Package_for_KB… packages (state, install time) and Uninstall keys naming a KB, as hivexregedit exports them', () => {
+  const states: Record<number, string> = { 0x50: 'superseded', 0x60: 'install_pending', 0x70: 'installed' };
+  for (const p of ['server2019', 'win11'] as const) {
+    const sw = dump(p, 'SOFTWARE');
+    const expected = new Map<string, [string, string, string | undefined, string]>();
+    for (const [k, v] of sw) {
+      const m = /^Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Packages\\(Package_(\d+_)?for_(KB\d+)~.*)$/.exec(k);
+      if (!m || (m[2] && expected.has(m[3]!))) continue;
+      const ft = (BigInt(dwordOf(v.get('InstallTimeHigh'))!) << 32n) | BigInt(dwordOf(v.get('InstallTimeLow'))!);
+      expected.set(m[3]!, [m[1]!, 'cbs', states[dwordOf(v.get('CurrentState'))!], new Date(Number(ft / 10000n) - 11644473600000).toISOString()]);
+    }
+    for (const [k, v] of sw) {
+      const m = /^(?:WOW6432Node\\)?Microsoft\\Windows\\CurrentVersion\\Uninstall\\(KB\d+)$/.exec(k);
+      if (m && !expected.has(m[1]!)) expected.set(m[1]!, [m[1]!, 'uninstall', undefined, sz(v.get('InstallDate'))!.replace(/^(\d{4})(\d\d)(\d\d)$/, '$1-$2-$3')]);
+    }
+    const os = inspected.get(p)!;
+    assert.deepEqual(
+      os.updates!.map((u) => [u.kb, u.package, u.source, u.state, u.installed]),
+      [...expected].sort((a, b) => Number(a[0].slice(2)) - Number(b[0].slice(2))).map(([kb, r]) => [kb, ...r]),
+      p,
+    );
+  }
+  const srv = new Map(inspected.get('server2019')!.updates!.map((u) => [u.kb, u]));
+  assert.deepEqual([...srv.keys()], ['KB2468871', 'KB5005112', 'KB5033371', 'KB5034439'], 'one entry per KB; servicing stack and language packs are no KBs');
+  assert.equal(srv.get('KB5034439')!.package, 'Package_for_KB5034439~31bf3856ad364e35~amd64~~17763.5322.1.1', 'the main package, not its part');
+  assert.equal(srv.get('KB5034439')!.installed, '2024-01-16T07:30:00.000Z');
+  assert.equal(srv.get('KB5033371')!.state, 'superseded');
+  assert.deepEqual(srv.get('KB2468871'), { kb: 'KB2468871', source: 'uninstall', package: 'KB2468871', installed: '2023-04-12', product: 'Microsoft .NET Framework 4 Extended' });
+});
+
+test('pending-reboot markers: CBS RebootPending, WU RebootRequired, PendingFileRenameOperations pairs', () => {
+  const w11 = inspected.get('win11')!;
+  assert.deepEqual(w11.pending_reboot, { pending: true, markers: ['cbs_reboot_pending', 'windows_update_reboot_required', 'pending_file_rename_operations'], file_rename_operations: 2 });
+  const sys = dump('win11', 'SYSTEM');
+  const ops = bin(sys.get('ControlSet002\\Control\\Session Manager')!.get('PendingFileRenameOperations')).toString('utf16le').split('\0');
+  // source, target ('!' = replace), source, '' (delete): the empty target ends the REG_MULTI_SZ's visible list
+  assert.deepEqual(ops.filter(Boolean).length, 3, 'three paths, two operations, in the export');
+  assert.deepEqual(inspected.get('server2019')!.pending_reboot, { pending: false, markers: [] });
+  assert.deepEqual(w11.evidence.pending_reboot, [
+    '/Windows/System32/config/SOFTWARE:Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending',
+    '/Windows/System32/config/SOFTWARE:Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired',
+    '/Windows/System32/config/SYSTEM:ControlSet002\\Control\\Session Manager',
+  ]);
+});
+
+test('Windows Update policy: WSUS server, target group, AUOptions and schedule', () => {
+  const sw = dump('server2019', 'SOFTWARE');
+  const wu = sw.get('Policies\\Microsoft\\Windows\\WindowsUpdate')!;
+  const au = sw.get('Policies\\Microsoft\\Windows\\WindowsUpdate\\AU')!;
+  assert.deepEqual(inspected.get('server2019')!.windows_update, {
+    policy: true,
+    wu_server: sz(wu.get('WUServer')),
+    wu_status_server: sz(wu.get('WUStatusServer')),
+    target_group: 'Servers-Ring1',
+    use_wu_server: dwordOf(au.get('UseWUServer')) === 1,
+    no_auto_update: false,
+    au_options: dwordOf(au.get('AUOptions')),
+    au_options_text: 'auto_download_notify_install',
+    scheduled_install_day: 0,
+    scheduled_install_time: 3,
+    disable_windows_update_access: true,
+  });
+  assert.deepEqual(inspected.get('win11')!.windows_update, { policy: true, no_auto_update: false, au_options: 4, au_options_text: 'auto_download_scheduled_install' });
+});
+
+test('reboot markers and update policy are read only with the security facts', async () => {
+  const os = await inspectImage(fixture('windows', 'win11.vmdk'), { ...DEFAULT_INSPECT_OPTIONS, include_security: false });
+  assert.equal(os.pending_reboot, undefined);
+  assert.equal(os.windows_update, undefined);
+  assert.equal(os.evidence.pending_reboot, undefined);
+  assert.ok(os.timezone, 'the other system facts remain');
 });

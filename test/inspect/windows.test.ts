@@ -246,7 +246,7 @@ test('evidence names the hive file and key (or file) behind each fact', () => {
   assert.deepEqual(e.users, ['/Windows/System32/config/SAM:SAM\\Domains\\Account\\Users']);
   assert.deepEqual(e.network, ['/Windows/System32/config/SYSTEM:ControlSet002\\Services\\Tcpip\\Parameters', '/Windows/System32/drivers/etc/hosts']);
   assert.deepEqual(e.control_set, ['/Windows/System32/config/SYSTEM:Select']);
-  assert.deepEqual(Object.keys(e).sort(), ['account_domain', 'applications', 'arch', 'control_set', 'domain', 'drive_mappings', 'groups', 'guest_agents', 'hostname', 'network', 'release', 'services', 'timezone', 'user_applications', 'users']);
+  assert.deepEqual(Object.keys(e).sort(), ['account_domain', 'applications', 'arch', 'control_set', 'domain', 'drive_mappings', 'groups', 'guest_agents', 'hostname', 'network', 'pending_reboot', 'release', 'services', 'timezone', 'updates', 'user_applications', 'users', 'windows_update']);
 });
 
 test('options leave out what was not asked for, and inspection reads only a small part of the disk', async () => {
@@ -329,7 +329,10 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
   assert.match(w, /SYSTEM: header states \d+ bytes of hive bins, the file holds 4096/);
   assert.match(w, /^hostname: registry hive: subkey list offset 0x[0-9a-f]+ lies outside the hive bins/m);
   assert.match(w, /^\/Windows\/System32\/config\/SAM: 28 bytes is too short for a hive$/m);
-  assert.deepEqual(Object.keys(os.evidence).sort(), ['applications', 'arch', 'guest_agents', 'release', 'user_applications']);
+  assert.deepEqual(Object.keys(os.evidence).sort(), ['applications', 'arch', 'guest_agents', 'release', 'updates', 'user_applications', 'windows_update']);
+  // SYSTEM's Session Manager cannot be read: whether a reboot is pending is unknown, not "no"
+  assert.equal(os.pending_reboot, undefined);
+  assert.match(w, /^pending_reboot: registry hive: subkey list offset/m);
   assert.deepEqual(os.user_applications, [], 'no profile folder holds a hive');
   assert.deepEqual(os.evidence.guest_agents, [
     '/Windows/System32/config/SOFTWARE:Microsoft\\Windows\\CurrentVersion\\Uninstall',

@@ -14,6 +14,8 @@ import { readAccountDomainSid, readDomainMembership } from './domain.js';
 import { detectWindowsArch } from './pe.js';
 import { readServices } from './services.js';
 import { currentControlSet, readHostname, readTimezone } from './system.js';
+import { readPendingReboot, readUpdateSettings, WU_POLICY, WU_REBOOT_REQUIRED } from './servicing.js';
+import { CBS, readUpdates } from './updates.js';
 import { readAliases, readUsers } from './users.js';
 import { readWindowsVersion, windowsDisplayName, windowsOsinfo } from './version.js';
 
@@ -132,6 +134,14 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
         // per-user programs: each profile's NTUSER.DAT, read only with the package facts
         const ua = await run('user_applications', [`${hivePath('SOFTWARE')}:${PROFILE_LIST}`], async (g) => readUserApplications(g, await readProfiles(software)));
         if (ua) os.user_applications = ua;
+        const updateKeys: string[] = [];
+        const up = await run('updates', updateKeys, async () => {
+          const read: string[] = [];
+          const list = await readUpdates(software, read);
+          updateKeys.push(...read.map((k) => `${hivePath('SOFTWARE')}:${k}`));
+          return list;
+        });
+        if (up) os.updates = up;
       }
     });
   }
@@ -170,10 +180,24 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
       }
     });
   }
-  if (system) {
+  if (system || (opts.include_security && software)) {
     await time('system_scan', async () => {
-      const tz = await run('timezone', [`${hivePath('SYSTEM')}:${cs}\\Control\\TimeZoneInformation`], () => readTimezone(system, cs));
-      if (tz) os.timezone = tz;
+      if (system) {
+        const tz = await run('timezone', [`${hivePath('SYSTEM')}:${cs}\\Control\\TimeZoneInformation`], () => readTimezone(system, cs));
+        if (tz) os.timezone = tz;
+      }
+      if (!opts.include_security) return;
+      // pending-reboot markers and Windows Update policy: read with the security facts
+      const from = [
+        ...(software ? [`${hivePath('SOFTWARE')}:${CBS}\\RebootPending`, `${hivePath('SOFTWARE')}:${WU_REBOOT_REQUIRED}`] : []),
+        ...(system ? [`${hivePath('SYSTEM')}:${cs}\\Control\\Session Manager`] : []),
+      ];
+      const pr = await run('pending_reboot', from, () => readPendingReboot(software, system, cs));
+      if (pr) os.pending_reboot = pr;
+      if (software) {
+        const wu = await run('windows_update', [`${hivePath('SOFTWARE')}:${WU_POLICY}`], () => readUpdateSettings(software));
+        if (wu) os.windows_update = wu;
+      }
     });
   }
   return os;
