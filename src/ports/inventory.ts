@@ -8,6 +8,9 @@ import { compareVersions, ECOSYSTEMS, versionProblem, type Ecosystem } from '../
  * "Latest" is per namespace and image path: the completed guestkit.inspect job that finished
  * last (ties: the greater job id). Every answer names that job, so a hit can be traced to
  * the report it comes from.
+ *
+ * Advisory queries (which images an advisory affects) reuse `packages`: the advisory's package
+ * names in, each hit's ecosystem, version and source package out, ranges matched on those.
  */
 export interface Inventory {
   /** Installed packages named `names`, within the version bounds, one row per image and package. */
