@@ -281,3 +281,26 @@ test('bbolt reader: damaged files throw BoltError, never anything else, and stop
   assert.deepEqual(await detectOtherApplications(meta.g).then((a) => a?.filter((x) => x.source === 'container' && x.engine === 'containerd')), []);
   assert.match(meta.warnings.join('\n'), /meta.db: bbolt: no valid meta page/);
 });
+
+test('mutated store metadata (state.json, images.json, layers.json, repositories.json, image config): warnings, never exceptions', async () => {
+  const real = new Vfs(rootFs.fs);
+  const files = [
+    '/var/lib/snapd/state.json',
+    '/var/lib/containers/storage/vfs-images/images.json',
+    '/var/lib/containers/storage/vfs-layers/layers.json',
+    '/var/lib/docker/image/overlay2/repositories.json',
+  ];
+  const r = rng(11);
+  for (const path of files) {
+    const orig = await real.readFile(path, { maxBytes: 1 << 20 });
+    for (let i = 0; i < 60; i++) {
+      const b = Buffer.from(orig);
+      for (let k = 0; k < 1 + Math.floor(r() * 6); k++) b[Math.floor(r() * b.length)] = '{}[]":,0a\\'.charCodeAt(Math.floor(r() * 10));
+      const { g } = await viewWith({ [path]: i % 5 === 0 ? b.subarray(0, Math.floor(r() * b.length)) : b });
+      const apps = await detectOtherApplications(g);
+      assert.ok(Array.isArray(apps), `${path} case ${i}`);
+      // the stores not touched still read in full
+      assert.equal(apps.filter((a) => a.source === 'flatpak').length, 3);
+    }
+  }
+});
