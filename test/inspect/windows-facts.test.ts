@@ -6,6 +6,10 @@ import { DEFAULT_INSPECT_OPTIONS, type OperatingSystem } from '../../src/inspect
 import { inspectWindows } from '../../src/inspect/windows/index.js';
 import { profileGuestPath } from '../../src/inspect/windows/profiles.js';
 import { parseAliasC } from '../../src/inspect/windows/users.js';
+import { driverFamily, readDrivers } from '../../src/inspect/windows/driverstore.js';
+import { GuestView } from '../../src/inspect/guest-view.js';
+import { openHive } from '../../src/registry/index.js';
+import { readFileSync } from 'node:fs';
 import { fixture } from '../helpers/fixtures.js';
 import { hivexExport, type HiveDump } from '../registry/helpers.js';
 
@@ -290,4 +294,48 @@ test('reboot markers and update policy are read only with the security facts', a
   assert.equal(os.windows_update, undefined);
   assert.equal(os.evidence.pending_reboot, undefined);
   assert.ok(os.timezone, 'the other system facts remain');
+});
+
+test('DriverStore packages from SYSTEM DriverDatabase, paravirtual drivers tagged: virtio on the KVM guest, VMware on the other', () => {
+  for (const p of ['server2019', 'win11'] as const) {
+    const sys = dump(p, 'SYSTEM');
+    const expected = [...sys]
+      .filter(([k]) => /^DriverDatabase\\DriverPackages\\[^\\]+$/.test(k))
+      .map(([k, v]) => [k.split('\\').pop()!, sz(v.get(''))!, sz(v.get('Provider'))!])
+      .sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+    const os = inspected.get(p)!;
+    assert.deepEqual(os.drivers!.map((d) => [d.package, d.published_name, d.provider]), expected, p);
+    assert.deepEqual(os.evidence.drivers, ['/Windows/System32/config/SYSTEM:DriverDatabase\\DriverPackages']);
+  }
+  const w11 = inspected.get('win11')!;
+  assert.deepEqual(w11.virt_drivers, { virtio: true, vmware: false, hyperv: true, xen: false, virtualbox: false });
+  assert.deepEqual(
+    w11.drivers!.filter((d) => d.family === 'virtio').map((d) => d.inf),
+    ['balloon.inf', 'netkvm.inf', 'vioscsi.inf', 'vioser.inf', 'viostor.inf'],
+  );
+  const srv = inspected.get('server2019')!;
+  assert.deepEqual(srv.virt_drivers, { virtio: false, vmware: true, hyperv: true, xen: false, virtualbox: false }, 'no virtio drivers: a move to KVM needs them first');
+  assert.equal(srv.drivers!.find((d) => d.inf === 'e1g6032e.inf')!.family, undefined);
+  assert.equal(driverFamily('VIOSTOR.INF'), 'virtio');
+  assert.equal(driverFamily('pvscsi.inf'), 'vmware');
+});
+
+test('without a DriverDatabase (Windows 7), the FileRepository folder names are the packages', async () => {
+  const s = await GuestSession.open([fixture('windows', 'win11.vmdk')]);
+  try {
+    const root = (await s.mountables()).find((m) => m.role === 'windows-root')!;
+    const a = await assembleRoot(root, s.devices, s.pool);
+    const g = new GuestView(a.vfs, []);
+    // a hive written by hivexregedit without DriverDatabase
+    const noDb = await openHive(readFileSync(fixture('windows', 'mixedcase', 'SOFTWARE-a')), 'SOFTWARE-a');
+    const keys: string[] = [];
+    const drivers = await readDrivers(g, noDb, '/Windows', keys);
+    const folders = readFileSync(fixture('windows', 'win11', 'reg', 'driverstore.txt'), 'utf8').trim().split('\n').sort();
+    assert.deepEqual(drivers.map((d) => d.package), folders);
+    assert.ok(drivers.every((d) => d.published_name === undefined));
+    assert.deepEqual(keys, []);
+    assert.deepEqual(g.evidence, ['/Windows/System32/DriverStore/FileRepository']);
+  } finally {
+    await s.close();
+  }
 });

@@ -246,7 +246,7 @@ test('evidence names the hive file and key (or file) behind each fact', () => {
   assert.deepEqual(e.users, ['/Windows/System32/config/SAM:SAM\\Domains\\Account\\Users']);
   assert.deepEqual(e.network, ['/Windows/System32/config/SYSTEM:ControlSet002\\Services\\Tcpip\\Parameters', '/Windows/System32/drivers/etc/hosts']);
   assert.deepEqual(e.control_set, ['/Windows/System32/config/SYSTEM:Select']);
-  assert.deepEqual(Object.keys(e).sort(), ['account_domain', 'applications', 'arch', 'control_set', 'domain', 'drive_mappings', 'groups', 'guest_agents', 'hostname', 'network', 'pending_reboot', 'release', 'services', 'timezone', 'updates', 'user_applications', 'users', 'windows_update']);
+  assert.deepEqual(Object.keys(e).sort(), ['account_domain', 'applications', 'arch', 'control_set', 'domain', 'drive_mappings', 'drivers', 'groups', 'guest_agents', 'hostname', 'network', 'pending_reboot', 'release', 'services', 'timezone', 'updates', 'user_applications', 'users', 'windows_update']);
 });
 
 test('options leave out what was not asked for, and inspection reads only a small part of the disk', async () => {

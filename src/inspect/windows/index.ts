@@ -7,6 +7,7 @@ import type { InspectOptions, OperatingSystem } from '../types.js';
 import { detectWindowsAgents } from './agents.js';
 import { readApplications } from './applications.js';
 import { readDriveMappings } from './drives.js';
+import { readDrivers, virtDrivers } from './driverstore.js';
 import { findSystemRoot, openGuestHive } from './hives.js';
 import { readNetwork } from './network.js';
 import { PROFILE_LIST, readProfiles, readUserApplications } from './profiles.js';
@@ -153,6 +154,18 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
       const from = [...(s ? [`${hivePath('SYSTEM')}:${cs}\\Services`] : []), ...(a ? uninstallKeys : [])];
       const agents = await run('guest_agents', from, async () => detectWindowsAgents(s ?? [], a ?? []));
       if (agents) os.guest_agents = agents;
+      // the DriverStore's packages (paravirtual drivers: what a migration needs)
+      const driverKeys: string[] = [];
+      const drivers = await run('drivers', driverKeys, async (g) => {
+        const keys: string[] = [];
+        const d = await readDrivers(g, system, systemRoot, keys);
+        driverKeys.push(...keys.map((k) => `${hivePath('SYSTEM')}:${k}`));
+        return d;
+      });
+      if (drivers) {
+        os.drivers = drivers;
+        os.virt_drivers = virtDrivers(drivers);
+      }
     });
   }
   if (opts.include_users) {
