@@ -52,6 +52,17 @@ test('re-import replaces a record only when its modified is newer', async () => 
   db.close();
 });
 
+test('a withdrawn advisory is stored but never matched', async () => {
+  const db = freshDb();
+  const dir = join(tmp, 'withdrawn');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'w.json'), JSON.stringify({ ...record('DSA-5724-1'), modified: '2024-08-01T00:00:00Z', withdrawn: '2024-08-01T00:00:00Z' }));
+  assert.equal((await importAdvisories(db, dir)).inserted, 1);
+  assert.deepEqual(db.affected('Debian:12', ['openssh']), []);
+  assert.deepEqual(db.advisoryIdsFor('CVE-2024-6387'), []);
+  db.close();
+});
+
 test('malformed files and records are counted and named; the good ones still import', async () => {
   const db = freshDb();
   const dir = join(tmp, 'malformed');
