@@ -112,9 +112,16 @@ test('snaps: revision, channel, tracking, type and kept revisions from state.jso
 });
 
 test('docker: references, digest, image id, created and the summed layer sizes', () => {
-  const truth = JSON.parse(readFileSync(out('docker-truth.json'), 'utf8')) as { image_id: string; digest: string; size: number; created: string };
-  const mine = of<ContainerImage>('container').filter((c) => c.engine === 'docker');
+  type Img = { image_id: string; size: number; created: string };
+  const truth = JSON.parse(readFileSync(out('docker-truth.json'), 'utf8')) as Img & { digest: string; dangling: Img };
+  const all = of<ContainerImage>('container').filter((c) => c.engine === 'docker');
+  const mine = all.filter((c) => c.repository);
   assert.deepEqual(mine.map((c) => c.tag), ['1.2', 'stable']);
+  // the image without a name: listed by its id, as `docker images` lists <none>
+  assert.deepEqual(
+    all.filter((c) => !c.repository).map((c) => [c.name, c.image_id, c.size, c.created, c.tag, c.digest]),
+    [[truth.dangling.image_id, truth.dangling.image_id, truth.dangling.size, truth.dangling.created, undefined, undefined]],
+  );
   for (const c of mine) {
     assert.equal(c.repository, 'registry.example.com/team/app');
     assert.equal(c.image_id, truth.image_id);
@@ -164,7 +171,8 @@ test('hostile container stores: broken images.json, layers.json and repositories
   assert.match(bad.warnings.join(), /not JSON/);
   const docker = await viewWith({ '/var/lib/docker/image/overlay2/repositories.json': Buffer.from('{"Repositories":{"a":{"a:1":"sha256:../../etc/passwd","a:2":"sha256:' + 'f'.repeat(64) + '"},"b":3}}') });
   const d = await dockerImages(docker.g);
-  assert.deepEqual(d?.map((i) => [i.name, i.tag, i.size]), [['a', '2', undefined]]);
+  assert.deepEqual(d?.filter((i) => i.repository).map((i) => [i.name, i.tag, i.size]), [['a', '2', undefined]]);
+  assert.equal(d?.filter((i) => !i.repository).length, 2, 'the stored images, now unnamed');
   assert.match(docker.warnings.join('\n'), /not a sha256 digest/);
   assert.match(docker.warnings.join('\n'), /missing; size and creation time/);
 });

@@ -6,13 +6,15 @@ import { isObj, MAX_STORE_JSON, parseJson, splitReference } from './reference.js
 export const DOCKER_ROOT = '/var/lib/docker';
 
 const MAX_LAYERS = 512;
+const MAX_UNNAMED = 4096;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /**
  * Images of the Docker engine: <root>/image/<driver>/repositories.json maps each repository to
  * its references ("nginx:1.27" and "nginx@sha256:…") → image id; imagedb/content/sha256/<id> is
  * the image config (created, rootfs.diff_ids); layerdb/sha256/<chain id>/size each layer's
- * unpacked size, summed as `docker images` does. One readdir when Docker is absent.
+ * unpacked size, summed as `docker images` does. Images in imagedb that no reference names are
+ * listed by id. One readdir when Docker is absent.
  */
 export async function dockerImages(g: GuestView, root = DOCKER_ROOT): Promise<ContainerImage[] | undefined> {
   const drivers = (await g.entries(`${root}/image`)).filter((e) => e.type === 'directory');
@@ -39,6 +41,7 @@ export async function dockerImages(g: GuestView, root = DOCKER_ROOT): Promise<Co
       }
       return f;
     };
+    const named = new Set<string>();
     for (const [repo, refs] of Object.entries(repos)) {
       if (!isObj(refs)) continue;
       const tags: [string, string][] = [];
@@ -57,6 +60,7 @@ export async function dockerImages(g: GuestView, root = DOCKER_ROOT): Promise<Co
       const entries: { tag?: string; id: string; digest?: string }[] = tags.map(([tag, id]) => ({ tag, id, digest: digests.get(id) }));
       for (const [id, digest] of digests) if (!tagged.has(id)) entries.push({ id, digest });
       for (const e of entries) {
+        named.add(e.id);
         const f = await factsOf(e.id);
         out.push({
           source: 'container',
@@ -72,6 +76,15 @@ export async function dockerImages(g: GuestView, root = DOCKER_ROOT): Promise<Co
         });
       }
     }
+    // Images no reference names (dangling, `<none>` in `docker images`): only in the image store.
+    const stored = await g.list(`${base}/imagedb/content/sha256`);
+    for (const hex of stored.slice(0, MAX_UNNAMED)) {
+      const id = `sha256:${hex}`;
+      if (!DIGEST.test(id) || named.has(id)) continue;
+      const f = await factsOf(id);
+      out.push({ source: 'container', engine: 'docker', name: id, image_id: id, ...(f.size !== undefined ? { size: f.size } : {}), ...(f.created ? { created: f.created } : {}), store: root });
+    }
+    if (stored.length > MAX_UNNAMED) g.warn(`${base}/imagedb/content/sha256: more than ${MAX_UNNAMED} images; the rest not listed`);
   }
   return out;
 }
