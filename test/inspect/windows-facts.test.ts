@@ -10,6 +10,7 @@ import { driverFamily, readDrivers } from '../../src/inspect/windows/driverstore
 import { GuestView } from '../../src/inspect/guest-view.js';
 import { openHive } from '../../src/registry/index.js';
 import { readFileSync } from 'node:fs';
+import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
 import { hivexExport, type HiveDump } from '../registry/helpers.js';
 
@@ -338,4 +339,27 @@ test('without a DriverDatabase (Windows 7), the FileRepository folder names are 
   } finally {
     await s.close();
   }
+});
+
+test('the CLI summary shows membership, admins, per-user programs, updates, reboot, update policy, drivers and BitLocker volumes', async () => {
+  const srv = await runCli(['inspect', fixture('windows', 'server2019.qcow2')]);
+  assert.equal(srv.code, 0, srv.stderr);
+  for (const line of [
+    /^ {2}domain: {7}joined to corp\.example\.com \(CORP\)$/m,
+    /^ {2}admins: {7}Administrator, svc_backup, S-1-5-21-2873013452-1490231467-3817046021-512$/m,
+    /^ {2}rdp users: {4}svc_backup, Jürgen$/m,
+    /^ {2}user apps: {4}3 \(Administrator, svc_backup\)$/m,
+    /^ {2}updates: {6}4 KBs, latest KB5034439 \(2024-01-16\)$/m,
+    /^ {2}reboot: {7}not pending$/m,
+    /^ {2}wu policy: {4}auto_download_notify_install, WSUS http:\/\/wsus\.corp\.example\.com:8530$/m,
+    /^ {2}drivers: {6}8 packages; paravirtual: vmware, hyperv \(no virtio drivers\)$/m,
+  ]) assert.match(srv.stdout, line);
+  const w11 = await runCli(['inspect', fixture('windows', 'win11.vmdk')]);
+  assert.match(w11.stdout, /^ {2}domain: {7}workgroup WORKGROUP$/m);
+  assert.match(w11.stdout, /^ {2}locked out: {3}Дмитрий$/m);
+  assert.match(w11.stdout, /^ {2}reboot: {7}pending \(cbs_reboot_pending, windows_update_reboot_required, pending_file_rename_operations\)$/m);
+  assert.match(w11.stdout, /^ {2}drivers: {6}7 packages; paravirtual: virtio, hyperv$/m);
+  const bde = await runCli(['inspect', '--no-packages', fixture('windows', 'bitlocker.qcow2')]);
+  assert.match(bde.stdout, /^ {2}\/dev\/sda3 +BitLocker +24M +ENCRYPTED \(tpm_pin, recovery_password\)$/m);
+  assert.match(bde.stdout, /^ {2}\/dev\/sda4 +BitLocker +24M +ENCRYPTED \(password, recovery_password, startup_key\)$/m);
 });

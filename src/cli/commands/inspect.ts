@@ -28,7 +28,8 @@ function summary(r: Inspection, explain: boolean): string {
   }
   for (const t of r.partition_table) out.push(`  ${t.device}: ${t.scheme} partition table`);
   for (const f of r.filesystems) {
-    out.push(`  ${f.device.padEnd(16)} ${f.type.padEnd(6)} ${humanSize(f.size).padStart(6)}  ${f.label ? `label=${f.label} ` : ''}${f.role ? `[${f.role}]` : ''}`);
+    const locked = f.error ? ` ${f.error.code}${Array.isArray(f.error.details?.key_protectors) ? ` (${(f.error.details.key_protectors as string[]).join(', ')})` : ''}` : '';
+    out.push(`  ${f.device.padEnd(16)} ${f.type.padEnd(6)} ${humanSize(f.size).padStart(6)}  ${f.label ? `label=${f.label} ` : ''}${f.role ? `[${f.role}]` : ''}${locked}`);
   }
   for (const os of r.operating_systems) out.push('', ...osSummary(os, explain));
   if (r.warnings.length) out.push('', ...r.warnings.map((w) => `warning: ${w}`));
@@ -69,10 +70,38 @@ function osSummary(os: OperatingSystem, explain: boolean): string[] {
   if (os.timezone) lines.push(`  timezone:     ${os.timezone}`);
   if (os.security?.ssh) lines.push(`  sshd:         port ${os.security.ssh.port}, root login ${os.security.ssh.permitrootlogin}, passwords ${os.security.ssh.passwordauthentication}`);
   if (os.guest_agents?.length) lines.push(`  guest agents: ${os.guest_agents.join(', ')}`);
+  lines.push(...windowsSummary(os));
   for (const w of os.warnings) lines.push(`  warning:      ${w}`);
   if (explain) {
     lines.push('  evidence:');
     for (const [fact, paths] of Object.entries(os.evidence)) lines.push(`    ${fact}: ${paths.join(', ')}`);
+  }
+  return lines;
+}
+
+/** Windows facts beyond virt-inspector's (issue 19), one line each, only those that were read. */
+function windowsSummary(os: OperatingSystem): string[] {
+  const lines: string[] = [];
+  const d = os.domain;
+  if (d) lines.push(`  domain:       ${d.joined ? `joined to ${d.dns_domain ?? d.name} (${d.name})` : `workgroup ${d.name}`}`);
+  const locked = os.users?.filter((u) => u.locked).map((u) => u.name) ?? [];
+  if (locked.length) lines.push(`  locked out:   ${locked.join(', ')}`);
+  // the local groups that grant control: Administrators (544) and Remote Desktop Users (555)
+  for (const [sid, label] of [['S-1-5-32-544', 'admins:      '], ['S-1-5-32-555', 'rdp users:   ']] as const) {
+    const g = os.groups?.find((x) => x.sid === sid);
+    if (g) lines.push(`  ${label} ${g.members.join(', ') || '(none)'}`);
+  }
+  if (os.user_applications?.length) lines.push(`  user apps:    ${os.user_applications.length} (${[...new Set(os.user_applications.map((a) => a.user))].join(', ')})`);
+  if (os.updates) {
+    const latest = os.updates.filter((u) => u.installed).sort((a, b) => (a.installed! < b.installed! ? 1 : -1))[0];
+    lines.push(`  updates:      ${os.updates.length} KBs${latest ? `, latest ${latest.kb} (${latest.installed!.slice(0, 10)})` : ''}`);
+  }
+  if (os.pending_reboot) lines.push(`  reboot:       ${os.pending_reboot.pending ? `pending (${os.pending_reboot.markers.join(', ')})` : 'not pending'}`);
+  const wu = os.windows_update;
+  if (wu) lines.push(`  wu policy:    ${wu.no_auto_update ? 'automatic updates off' : (wu.au_options_text ?? 'set')}${wu.wu_server ? `, WSUS ${wu.wu_server}` : ''}`);
+  if (os.virt_drivers) {
+    const fam = Object.entries(os.virt_drivers).filter(([, v]) => v).map(([k]) => k);
+    lines.push(`  drivers:      ${os.drivers?.length ?? 0} packages; paravirtual: ${fam.join(', ') || 'none'}${os.virt_drivers.virtio ? '' : ' (no virtio drivers)'}`);
   }
   return lines;
 }
