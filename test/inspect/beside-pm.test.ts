@@ -44,13 +44,24 @@ test('dpkg packages stay as they were; the rest is in other_applications with it
 
 test('podman: every name of every image as `podman images --format json` lists it (digest, size, created)', () => {
   const truth = JSON.parse(readFileSync(out('podman-images.json'), 'utf8')) as { Id: string; Names: string[]; Digest: string; Size: number; Created: number }[];
-  const mine = of<ContainerImage>('container').filter((c) => c.engine === 'podman');
+  const mine = of<ContainerImage>('container').filter((c) => c.engine === 'podman' && c.store === '/var/lib/containers/storage');
   // `podman images` has a row per name, each listing all the image's names: one per image id here.
   const expected = [...new Map(truth.map((t) => [t.Id, t])).values()].flatMap((t) => t.Names.map((n) => `${n} sha256:${t.Id} ${t.Digest} ${t.Size} ${t.Created}`)).sort();
   const got = mine.map((c) => `${c.repository}:${c.tag} ${c.image_id} ${c.digest} ${c.size} ${Math.floor(Date.parse(c.created!) / 1000)}`).sort();
   assert.deepEqual(got, expected);
   assert.equal(got.length, 3);
-  assert.ok(mine.every((c) => c.store === '/var/lib/containers/storage' && c.name === c.repository && c.version === c.tag));
+  assert.ok(mine.every((c) => c.name === c.repository && c.version === c.tag));
+  assert.equal(mine.filter((c) => c.store === '/var/lib/containers/storage').length, 3);
+});
+
+test('podman rootless: a user\'s own store, as `podman --root ~/.local/share/containers/storage images` lists it', () => {
+  const truth = JSON.parse(readFileSync(out('podman-images-alice.json'), 'utf8')) as { Id: string; Names: string[]; Digest: string; Size: number }[];
+  const mine = of<ContainerImage>('container').filter((c) => c.store === '/home/alice/.local/share/containers/storage');
+  assert.deepEqual(
+    mine.map((c) => [`${c.repository}:${c.tag}`, c.image_id, c.digest, c.size]),
+    truth.map((t) => [t.Names[0], `sha256:${t.Id}`, t.Digest, t.Size]),
+  );
+  assert.equal(mine.length, 1);
 });
 
 /** `flatpak list --columns=application,version,branch,arch,origin,installation,ref,active,size` */
@@ -209,7 +220,9 @@ test('a guest without snapd, flatpak or container stores: nothing reported, a ha
     assert.deepEqual(warnings, []);
     assert.equal(fs.work.bytes, 0);
     // one stat or readdir per store, each a walk of a few path components
-    assert.ok(calls(fs.work) <= 40, JSON.stringify(fs.work)); // 4 stores, a lookup and a stat per path component
+    // one stat or readdir per store (snapd, flatpak, Docker, Podman, containerd, /etc/containers):
+    // a lookup and a stat per path component each
+    assert.ok(calls(fs.work) <= 48, JSON.stringify(fs.work));
   } finally {
     await s.close();
   }
