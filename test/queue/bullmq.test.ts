@@ -285,12 +285,14 @@ if (skip) {
 
     test('a held lease keeps its lock past the lock duration (renewal)', async () => {
       const name = fresh();
-      const a = await open(name, { lockDurationMs: 500, stalledIntervalMs: 200 });
-      const b = await open(name, { lockDurationMs: 500, stalledIntervalMs: 200 });
+      // a lock long enough that a loaded machine's pauses don't expire it between renewals; the
+      // wait is three lock durations, so only renewal keeps the lease
+      const a = await open(name, { lockDurationMs: 2000, stalledIntervalMs: 500 });
+      const b = await open(name, { lockDurationMs: 2000, stalledIntervalMs: 500 });
       try {
         a.enqueue({ job: job('lk-1') });
         const l = (await a.reserve()) as Lease;
-        assert.equal(await within(b.reserve(), 2000), 'timeout', 'not re-delivered while held');
+        assert.equal(await within(b.reserve(), 6000), 'timeout', 'not re-delivered while held');
         a.ack(l, 'completed');
       } finally {
         await a.shutdown();

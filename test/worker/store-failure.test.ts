@@ -133,10 +133,10 @@ test('killed while the store is failing: the accepted jobs are found by restart 
   await waitForResult(spool, 'kill-warm-01');
   // one slow job holds the only slot, so the echo jobs are accepted (pending in the store) and wait
   dropJob(spool, job('kill-slow-01', 'test.sleep', { seconds: 1 }, { execution: { max_attempts: 2 } }));
-  await waitFor(() => readEvents(spool, 'kill-slow-01').length >= 1, 10_000, 'kill-slow-01 running');
+  await waitFor(() => readEvents(spool, 'kill-slow-01').length >= 1, 30_000, 'kill-slow-01 running');
   const ids = Array.from({ length: 12 }, (_, i) => `kill-echo-${String(i).padStart(2, '0')}`);
   ids.forEach((id) => dropJob(spool, echoJob(id)));
-  await waitFor(() => listDir(join(spool.jobs, 'claimed', 'w-full-kill')).length === 13, 10_000, 'all accepted');
+  await waitFor(() => listDir(join(spool.jobs, 'claimed', 'w-full-kill')).length === 13, 30_000, 'all accepted');
   fsize(d1, '1');
   await d1.waitForLog((l) => /job store unavailable: no new job starts/.test(l.msg));
   await sleep(200);
@@ -147,7 +147,7 @@ test('killed while the store is failing: the accepted jobs are found by restart 
   const d2 = startDaemon(spool, ['--worker-id', 'w-full-kill', '--max-concurrent', '4']);
   try {
     await d2.ready();
-    for (const id of [...ids, 'kill-slow-01']) assert.equal((await waitForResult(spool, id, 20_000)).status, 'completed', id);
+    for (const id of [...ids, 'kill-slow-01']) assert.equal((await waitForResult(spool, id, 60_000)).status, 'completed', id);
   } finally {
     assert.equal((await d2.stop()).code, 0);
   }
