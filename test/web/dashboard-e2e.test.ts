@@ -191,6 +191,13 @@ test('reports of an LVM guest and a Windows guest: volume groups and drive lette
   await page.goto(`${base}/jobs/${winId}/report`);
   await page.getByTestId('disk-layout').getByText('C:').waitFor();
   assert.match(await page.locator('#packages').innerText(), /Microsoft Edge/);
+  // issue 19's Windows facts in the System card, a locked-out account in Users
+  const sys = await page.locator('#os').innerText();
+  assert.match(sys, /Domain\s+workgroup WORKGROUP/i);
+  assert.match(sys, /Pending reboot\s+yes: cbs_reboot_pending/i);
+  assert.match(sys, /Paravirtual drivers\s+virtio, hyperv/i);
+  assert.match(sys, /Telegram Desktop \(Дмитрий\)/);
+  assert.match(await page.locator('#users').innerText(), /locked out/);
   await axe(page, 'windows report');
 });
 

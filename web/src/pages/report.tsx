@@ -126,12 +126,31 @@ function OsCard({ os }: { os: OperatingSystem }) {
             ['System root', os.windows_systemroot],
             ['Control set', os.windows_current_control_set],
             ['Guest agents', os.guest_agents?.length ? os.guest_agents.join(', ') : null],
+            ...windowsRows(os),
             ['cloud-init', os.cloud_init ? (os.cloud_init.installed ? `installed${os.cloud_init.disabled ? ', disabled' : ''}${os.cloud_init.datasources?.length ? ` (${os.cloud_init.datasources.join(', ')})` : ''}` : 'not installed') : null],
           ]}
         />
       </div>
     </Section>
   );
+}
+
+/** Windows facts of issue 19 (membership, updates, reboot, update policy, drivers), as fact rows. */
+function windowsRows(os: OperatingSystem): [string, string | null | undefined][] {
+  const d = os.domain;
+  const latest = os.updates?.filter((u) => u.installed).sort((a, b) => (a.installed! < b.installed! ? 1 : -1))[0];
+  const wu = os.windows_update;
+  const pv = os.virt_drivers ? Object.entries(os.virt_drivers).filter(([, v]) => v).map(([k]) => k) : undefined;
+  const admins = os.groups?.find((g) => g.sid === 'S-1-5-32-544');
+  return [
+    ['Domain', d ? (d.joined ? `joined to ${d.dns_domain ?? d.name} (${d.name})` : `workgroup ${d.name}`) : null],
+    ['Administrators', admins ? admins.members.join(', ') || '(none)' : null],
+    ['Per-user programs', os.user_applications?.length ? os.user_applications.map((a) => `${a.display_name ?? a.name} (${a.user})`).join(', ') : null],
+    ['Updates', os.updates ? `${os.updates.length} KBs${latest ? `, latest ${latest.kb} (${latest.installed!.slice(0, 10)})` : ''}` : null],
+    ['Pending reboot', os.pending_reboot ? (os.pending_reboot.pending ? `yes: ${os.pending_reboot.markers.join(', ')}` : 'no') : null],
+    ['Update policy', wu ? `${wu.no_auto_update ? 'automatic updates off' : (wu.au_options_text ?? 'set')}${wu.wu_server ? `, WSUS ${wu.wu_server}` : ''}` : null],
+    ['Paravirtual drivers', pv ? `${pv.join(', ') || 'none'}${os.virt_drivers!.virtio ? '' : ' (no virtio drivers)'}` : null],
+  ];
 }
 
 interface Seg {
@@ -253,7 +272,15 @@ function DiskLayout({ data, os }: { data: Inspection; os: OperatingSystem | unde
                   <td>{f.label ?? ''}</td>
                   <td class="num">{bytes(f.size)}</td>
                   <td class="mono">{(mounts.get(f.device) ?? []).join(', ')}</td>
-                  <td>{f.role ?? ''}</td>
+                  <td>
+                    {f.role ?? ''}
+                    {f.error && (
+                      <span class="bad">
+                        {f.error.code}
+                        {Array.isArray(f.error.details?.key_protectors) ? ` (${(f.error.details.key_protectors as string[]).join(', ')})` : ''}
+                      </span>
+                    )}
+                  </td>
                   <td class="mono small">{f.uuid ?? ''}</td>
                 </tr>
               ))}
@@ -408,7 +435,10 @@ function Users({ users }: { users: UserInfo[] }) {
                     {u.gecos && u.gecos !== u.name && <div class="small muted">{u.gecos}</div>}
                   </td>
                   <td class="num">{u.uid}</td>
-                  <td>{u.login_allowed ? <strong>yes</strong> : 'no'}</td>
+                  <td>
+                    {u.login_allowed ? <strong>yes</strong> : 'no'}
+                    {u.locked && <span class="bad"> (locked out)</span>}
+                  </td>
                   <td class={u.password === 'empty' ? 'bad' : undefined}>{u.password}</td>
                   <td class="wide mono small">{u.shell}</td>
                   <td class="wider mono small">{u.home}</td>
