@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { JobEvents } from '../events/job-events.js';
 import type { Intake, IntakeSink } from '../ports/intake.js';
 import { SpoolIntake } from '../intake/spool/spool-intake.js';
@@ -67,6 +68,9 @@ export interface NodeOptions {
  */
 export async function startWorker(cfg: WorkerConfig, version: string, opts: NodeOptions = {}): Promise<RunningWorker> {
   if (cfg.testHandlers) process.env.GUESTKIT_TEST_HANDLERS = '1'; // pool threads read it too
+  // include_vulnerabilities reads <data-dir>/advisories.db, where `guestkit advisories import` puts
+  // them for the same data dir, unless GUESTKIT_ADVISORY_DB names another (threads inherit env)
+  process.env.GUESTKIT_ADVISORY_DB ??= join(cfg.dataDir, 'advisories.db');
   const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
   const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
   const store = await openJobStore(cfg);
