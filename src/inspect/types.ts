@@ -271,6 +271,8 @@ export interface OperatingSystem {
   user_applications?: UserApplication[];
   /** Windows: installed updates by KB number (read with the package facts). */
   updates?: WindowsUpdate[];
+  /** Windows Server: installed roles and features (ServerManager ServerComponentCache, InstallState 1), read with the package facts. */
+  server_features?: string[];
   /** Windows: pending-reboot markers (read with the security facts). */
   pending_reboot?: { pending: boolean; markers: string[]; file_rename_operations?: number };
   /** Windows: Windows Update policy (SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate and AU), when set. */

@@ -363,3 +363,19 @@ test('the CLI summary shows membership, admins, per-user programs, updates, rebo
   assert.match(bde.stdout, /^ {2}\/dev\/sda3 +BitLocker +24M +ENCRYPTED \(tpm_pin, recovery_password\)$/m);
   assert.match(bde.stdout, /^ {2}\/dev\/sda4 +BitLocker +24M +ENCRYPTED \(password, recovery_password, startup_key\)$/m);
 });
+
+test('server roles and features: ServerComponentCache subkeys with InstallState 1; none on a client', () => {
+  const sw = dump('server2019', 'SOFTWARE');
+  const expected = [...sw]
+    .filter(([k, v]) => /^Microsoft\\ServerManager\\ServicingStorage\\ServerComponentCache\\[^\\]+$/.test(k) && dwordOf(v.get('InstallState')) === 1)
+    .map(([k]) => k.split('\\').pop()!)
+    .sort();
+  const srv = inspected.get('server2019')!;
+  assert.deepEqual(srv.server_features, expected);
+  assert.ok(srv.server_features!.includes('Web-Server'));
+  assert.ok(!srv.server_features!.includes('RDS-RD-Server'), 'InstallState 0: not installed');
+  assert.deepEqual(srv.evidence.server_features, ['/Windows/System32/config/SOFTWARE:Microsoft\\ServerManager\\ServicingStorage\\ServerComponentCache']);
+  const w11 = inspected.get('win11')!;
+  assert.equal(w11.server_features, undefined);
+  assert.equal(w11.evidence.server_features, undefined);
+});

@@ -329,7 +329,7 @@ test('damaged hives: each lost fact is a warning, the facts of the sound hive re
   assert.match(w, /SYSTEM: header states \d+ bytes of hive bins, the file holds 4096/);
   assert.match(w, /^hostname: registry hive: subkey list offset 0x[0-9a-f]+ lies outside the hive bins/m);
   assert.match(w, /^\/Windows\/System32\/config\/SAM: 28 bytes is too short for a hive$/m);
-  assert.deepEqual(Object.keys(os.evidence).sort(), ['applications', 'arch', 'guest_agents', 'release', 'updates', 'user_applications', 'windows_update']);
+  assert.deepEqual(Object.keys(os.evidence).sort(), ['applications', 'arch', 'guest_agents', 'release', 'server_features', 'updates', 'user_applications', 'windows_update']);
   // SYSTEM's Session Manager cannot be read: whether a reboot is pending is unknown, not "no"
   assert.equal(os.pending_reboot, undefined);
   assert.match(w, /^pending_reboot: registry hive: subkey list offset/m);

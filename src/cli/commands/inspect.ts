@@ -96,6 +96,7 @@ function windowsSummary(os: OperatingSystem): string[] {
     const latest = os.updates.filter((u) => u.installed).sort((a, b) => (a.installed! < b.installed! ? 1 : -1))[0];
     lines.push(`  updates:      ${os.updates.length} KBs${latest ? `, latest ${latest.kb} (${latest.installed!.slice(0, 10)})` : ''}`);
   }
+  if (os.server_features) lines.push(`  features:     ${os.server_features.length} (${os.server_features.join(', ')})`);
   if (os.pending_reboot) lines.push(`  reboot:       ${os.pending_reboot.pending ? `pending (${os.pending_reboot.markers.join(', ')})` : 'not pending'}`);
   const wu = os.windows_update;
   if (wu) lines.push(`  wu policy:    ${wu.no_auto_update ? 'automatic updates off' : (wu.au_options_text ?? 'set')}${wu.wu_server ? `, WSUS ${wu.wu_server}` : ''}`);

@@ -7,6 +7,7 @@ import type { InspectOptions, OperatingSystem } from '../types.js';
 import { detectWindowsAgents } from './agents.js';
 import { readApplications } from './applications.js';
 import { readDriveMappings } from './drives.js';
+import { readServerFeatures, SERVER_COMPONENTS } from './features.js';
 import { readDrivers, virtDrivers } from './driverstore.js';
 import { findSystemRoot, openGuestHive } from './hives.js';
 import { readNetwork } from './network.js';
@@ -143,6 +144,14 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
           return list;
         });
         if (up) os.updates = up;
+        // roles and features: servers only (the key is absent on clients, and so is the evidence)
+        const featureKeys: string[] = [];
+        const features = await run('server_features', featureKeys, async () => {
+          const f = await readServerFeatures(software);
+          if (f) featureKeys.push(`${hivePath('SOFTWARE')}:${SERVER_COMPONENTS}`);
+          return f;
+        });
+        if (features) os.server_features = features;
       }
     });
   }

@@ -147,6 +147,7 @@ function windowsRows(os: OperatingSystem): [string, string | null | undefined][]
     ['Administrators', admins ? admins.members.join(', ') || '(none)' : null],
     ['Per-user programs', os.user_applications?.length ? os.user_applications.map((a) => `${a.display_name ?? a.name} (${a.user})`).join(', ') : null],
     ['Updates', os.updates ? `${os.updates.length} KBs${latest ? `, latest ${latest.kb} (${latest.installed!.slice(0, 10)})` : ''}` : null],
+    ['Roles and features', os.server_features ? os.server_features.join(', ') || '(none)' : null],
     ['Pending reboot', os.pending_reboot ? (os.pending_reboot.pending ? `yes: ${os.pending_reboot.markers.join(', ')}` : 'no') : null],
     ['Update policy', wu ? `${wu.no_auto_update ? 'automatic updates off' : (wu.au_options_text ?? 'set')}${wu.wu_server ? `, WSUS ${wu.wu_server}` : ''}` : null],
     ['Paravirtual drivers', pv ? `${pv.join(', ') || 'none'}${os.virt_drivers!.virtio ? '' : ' (no virtio drivers)'}` : null],
