@@ -38,6 +38,8 @@ export interface ApiDeps {
   stats?: JobStats;
   /** The fleet inventory (GET /inventory/*); without it those answer 503. */
   inventory?: Inventory;
+  /** The advisory database file (`guestkit advisories import`) GET /inventory/vulnerabilities reads. */
+  advisoryDb?: string;
   prices: { cpuSecond: number; gibRead: number; currency: string };
   ready(): { ok: boolean; reason?: string };
   metrics: Registry;

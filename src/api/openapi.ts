@@ -122,6 +122,24 @@ const InventoryPackagesSchema = inventoryAnswer(
   }),
 );
 
+const InventoryVulnerabilitiesSchema = z.object({
+  id: z.string(),
+  advisories: z.array(z.string()).meta({ description: 'advisories with that id or naming that CVE' }),
+  packages: z.array(z.string()).meta({ description: 'the package names (binary or source) they affect' }),
+  affected: z.array(
+    z.object({
+      image_path: z.string(),
+      namespace: z.string(),
+      job_id: z.string(),
+      finished_at: Time,
+      findings: z.array(z.looseObject({ advisory: z.string(), package: z.string(), installed_version: z.string(), range: z.string() })).meta({ description: 'as guestkit vulns reports them' }),
+    }),
+  ),
+  unchecked: z.array(z.object({ image_path: z.string(), namespace: z.string(), job_id: z.string(), state: z.string(), message: z.string().optional() })).meta({ description: 'images with the package whose OS could not be matched (no advisories for it, stale data)' }),
+  truncated: z.boolean(),
+  warnings: z.array(z.string()),
+});
+
 const API_SCHEMAS: Record<string, z.ZodType> = {
   ErrorBody: ErrorBodySchema,
   JobView: JobViewSchema,
@@ -136,6 +154,7 @@ const API_SCHEMAS: Record<string, z.ZodType> = {
   BulkAnswer: BulkAnswerSchema,
   InventoryImages: InventoryImagesSchema,
   InventoryPackages: InventoryPackagesSchema,
+  InventoryVulnerabilities: InventoryVulnerabilitiesSchema,
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -306,6 +325,18 @@ export function buildOpenApi(version: string): Record<string, unknown> {
             q('limit', 'at most this many items (1–10000, default 1000)', { type: 'integer' }),
           ],
           responses: { '200': { description: 'images', ...json(ref('InventoryImages')) }, ...errors },
+        },
+      },
+      '/inventory/vulnerabilities': {
+        get: {
+          summary: 'Images an advisory affects, from the latest completed inspection of each and the server’s advisory database',
+          parameters: [
+            { ...q('id', 'an advisory id (DSA-5532-1, DEBIAN-CVE-…, ALPINE-CVE-…) or a CVE id'), required: true },
+            q('os', 'os-release ID of the OS'),
+            q('namespace', 'admins: any (default all); others: their own'),
+            q('limit', 'at most this many affected images (1–10000, default 1000)', { type: 'integer' }),
+          ],
+          responses: { '200': { description: 'affected and unchecked images', ...json(ref('InventoryVulnerabilities')) }, ...errors },
         },
       },
       '/audit': { get: { summary: 'The audit log (admins)', parameters: [q('limit', 'page size', { type: 'integer' }), q('cursor', 'next page'), q('from', 'since'), q('to', 'before')], responses: { '200': { description: 'entries', ...json(page('AuditEntry')) }, ...errors } } },

@@ -10,6 +10,7 @@ import { registerClusterRoutes } from './routes/cluster.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
+import { registerInventoryVulnRoutes } from './routes/inventory-vulns.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerUsageRoutes } from './routes/usage.js';
@@ -81,6 +82,7 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
       registerClusterRoutes(v1, api);
       registerUsageRoutes(v1, api);
       registerInventoryRoutes(v1, api);
+      registerInventoryVulnRoutes(v1, api);
       registerAuditRoutes(v1, api);
       registerHealthRoutes(v1, api);
       v1.get('/openapi.json', async () => openapi);

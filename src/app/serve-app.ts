@@ -10,6 +10,7 @@ import { GuestkitError } from '../protocol/errors.js';
 import { openControlStores } from '../store/sqlite/control-db.js';
 import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
 import { SqliteInventory } from '../store/sqlite/inventory-query.js';
+import { defaultAdvisoryDbPath } from '../vulns/db.js';
 import { SqliteJobStats } from '../store/sqlite/stats-query.js';
 import type { ServeConfig } from './serve-config.js';
 import { startWorker, type RunningWorker } from './worker-app.js';
@@ -72,6 +73,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
       usage: (q) => store.usage(q),
       stats: store instanceof SqliteJobStore ? new SqliteJobStats(store.db) : undefined,
       inventory,
+      advisoryDb: defaultAdvisoryDbPath(), // the worker's: <data-dir>/advisories.db unless GUESTKIT_ADVISORY_DB
       prices: cfg.prices,
       ready: () => node.ready(),
       metrics: node.metrics.registry,

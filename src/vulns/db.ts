@@ -122,6 +122,7 @@ export class AdvisoryDb {
       ecosystemNames: db.prepare<[], { ecosystem: string }>('SELECT ecosystem FROM ecosystems'),
       ecosystem: db.prepare<[string], { imported_at: string; advisories: number }>('SELECT imported_at, advisories FROM ecosystems WHERE ecosystem = ?'),
       count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM advisories'),
+      namesOf: db.prepare<[string], { name: string }>('SELECT DISTINCT name FROM affected WHERE advisory_id IN (SELECT value FROM json_each(?)) ORDER BY name'),
       idsFor: db.prepare<[string, string], { id: string }>(
         'SELECT id FROM advisories WHERE withdrawn IS NULL AND (id = ? OR EXISTS (SELECT 1 FROM json_each(cves) WHERE value = ?)) ORDER BY id',
       ),
@@ -243,6 +244,11 @@ export class AdvisoryDb {
   /** Ids of the advisories that are `id` or name it as their CVE. */
   advisoryIdsFor(id: string): string[] {
     return this.stmts.idsFor.all(id, id).map((r) => r.id);
+  }
+
+  /** The package names (binary or source, as the advisories name them) that advisories `ids` affect. */
+  packageNamesOf(ids: readonly string[]): string[] {
+    return this.stmts.namesOf.all(JSON.stringify(ids)).map((r) => r.name);
   }
 
   advisoryCount(): number {

@@ -15,6 +15,8 @@ import { openControlStores, type ControlStores } from '../../src/store/sqlite/co
 import { SqliteInventory } from '../../src/store/sqlite/inventory-query.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { PathPolicy } from '../../src/worker/path-policy.js';
+import { AdvisoryDb, importAdvisories } from '../../src/vulns/index.js';
+import { repoRoot } from '../helpers/cli.js';
 import { DISTRO, storeFleet, type FleetImage } from '../helpers/inventory-fleet.js';
 
 /** GET /inventory/* in process over a real SQLite store holding 50 stored inspections of fixture guests. */
@@ -23,6 +25,7 @@ let store: SqliteJobStore;
 let control: ControlStores;
 let api: Api;
 let fleet: FleetImage[];
+let deps: Parameters<typeof buildApi>[0];
 const tokens: Record<'admin' | 'a' | 'b', string> = { admin: '', a: '', b: '' };
 
 before(async () => {
@@ -33,8 +36,11 @@ before(async () => {
   tokens.admin = (await control.tokens.create({ namespace: 'default', role: 'admin' })).token;
   tokens.a = (await control.tokens.create({ namespace: 'team-a', role: 'viewer' })).token;
   tokens.b = (await control.tokens.create({ namespace: 'team-b', role: 'viewer' })).token;
-  api = buildApi(
-    {
+  // the OSV fixtures (test/fixtures/osv) as the server's advisory database
+  const advisories = AdvisoryDb.open(join(dir, 'advisories.db'), { create: true });
+  await importAdvisories(advisories, join(repoRoot(), 'test', 'fixtures', 'osv'));
+  advisories.close();
+  deps = {
       store,
       events: new JobEvents(),
       registry: builtinRegistry(),
@@ -46,14 +52,14 @@ before(async () => {
       intake: { submit: async () => Promise.reject(new Error('no submits here')), cancel: () => 'unknown' },
       usage: (q) => store.usage(q),
       inventory: new SqliteInventory(store.db),
+      advisoryDb: join(dir, 'advisories.db'),
       prices: { cpuSecond: 0, gibRead: 0, currency: 'USD' },
       ready: () => ({ ok: true }),
       metrics: new WorkerMetrics({ worker_id: 'unit', pool: 'default' }, { queueDepth: () => 0 }).registry,
       logger: createLogger({ level: 'silent', workerId: 'unit' }),
       version: '0.0.0-test',
-    },
-    { bodyLimit: 4096 },
-  );
+    };
+  api = buildApi(deps, { bodyLimit: 4096 });
   await api.app.ready();
 });
 
@@ -182,14 +188,64 @@ test('limit: at most that many, and the answer says more matched', async () => {
   assert.equal(r.body.truncated, true);
 });
 
-test('answers match the OpenAPI document’s schemas, and both routes are in it', async () => {
+test('answers match the OpenAPI document’s schemas, and the three routes are in it', async () => {
   const oa = await api.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
   const doc = oa.json() as { paths: Record<string, unknown>; components: { schemas: Record<string, object> } };
-  assert.ok(doc.paths['/inventory/packages'] && doc.paths['/inventory/images']);
+  assert.ok(doc.paths['/inventory/packages'] && doc.paths['/inventory/images'] && doc.paths['/inventory/vulnerabilities']);
   const ajv = new Ajv2020({ strict: false, validateFormats: false });
-  for (const [schema, url] of [['InventoryPackages', '/inventory/packages?name=openssl&version_lt=3.0.7'], ['InventoryImages', '/inventory/images?package=openssl']] as const) {
+  for (const [schema, url] of [['InventoryPackages', '/inventory/packages?name=openssl&version_lt=3.0.7'], ['InventoryImages', '/inventory/images?package=openssl'], ['InventoryVulnerabilities', '/inventory/vulnerabilities?id=CVE-2023-0464'], ['InventoryVulnerabilities', '/inventory/vulnerabilities?id=CVE-2016-2781']] as const) {
     const validate = ajv.compile(doc.components.schemas[schema]!);
     const r = await get(url);
     assert.ok(validate(r.body), `${url}: ${JSON.stringify(validate.errors)}`);
+  }
+});
+
+test('vulnerabilities: a CVE with no fix in Debian 12 hits every Debian image, each through its latest inspection', async () => {
+  const r = await get('/inventory/vulnerabilities?id=CVE-2016-2781');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.advisories, ['DEBIAN-CVE-2016-2781']);
+  assert.deepEqual(r.body.packages, ['coreutils']);
+  assert.deepEqual(paths(r.body.affected), fleet.filter((f) => f.base === 'debian').map((f) => f.path).sort());
+  for (const a of r.body.affected) {
+    assert.equal(a.job_id, fleet.find((f) => f.path === a.image_path)!.jobId, 'the latest inspection');
+    assert.deepEqual(a.findings.map((f: { advisory: string; package: string }) => [f.advisory, f.package]), [['DEBIAN-CVE-2016-2781', 'coreutils']]);
+  }
+});
+
+test('vulnerabilities: one CVE, advisories of two distributions, each image in its own order; an OS without data is unchecked, never unaffected', async () => {
+  const r = await get('/inventory/vulnerabilities?id=CVE-2024-6387');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual([...r.body.advisories].sort(), ['ALPINE-CVE-2024-6387', 'DSA-5724-1']);
+  // Alpine's openssh 9.6_p1-r0 is below the fix 9.6_p1-r1; Debian's 1:9.2p1-2+deb12u10 is past 1:9.2p1-2+deb12u3
+  assert.deepEqual(paths(r.body.affected), fleet.filter((f) => f.base === 'alpine').map((f) => f.path).sort());
+  // an Ubuntu advisory for openssl: every image has openssl, none is affected; the Rocky and Arch
+  // images (no advisories imported for their OS) are unchecked, never reported unaffected
+  const u = await get('/inventory/vulnerabilities?id=CVE-2023-0464');
+  assert.equal(u.status, 200, JSON.stringify(u.body));
+  assert.deepEqual(u.body.affected, []);
+  const unchecked = u.body.unchecked as { image_path: string; state: string }[];
+  assert.deepEqual(paths(unchecked), fleet.filter((f) => f.base === 'rocky' || f.base === 'arch').map((f) => f.path).sort());
+  for (const x of unchecked) assert.equal(x.state, x.image_path.includes('/rocky/') ? 'no_ecosystem_data' : 'unsupported_os', JSON.stringify(x));
+  // a viewer sees its own namespace only
+  const b = await get('/inventory/vulnerabilities?id=CVE-2024-6387', 'b');
+  assert.deepEqual(paths(b.body.affected), fleet.filter((f) => f.base === 'alpine' && f.namespace === 'team-b').map((f) => f.path).sort());
+  assert.ok(b.body.unchecked.every((u: { namespace: string }) => u.namespace === 'team-b'));
+});
+
+test('vulnerabilities: typed errors for a missing, malformed or unknown id and a missing database', async () => {
+  assert.equal((await get('/inventory/vulnerabilities')).status, 400);
+  assert.equal((await get('/inventory/vulnerabilities?id=%3Cscript%3E')).status, 400);
+  assert.equal((await get('/inventory/vulnerabilities?id=CVE-2016-2781&bogus=1')).status, 400);
+  const unknown = await get('/inventory/vulnerabilities?id=CVE-1999-0001');
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.error.code, 'NOT_FOUND');
+  const saved = deps.advisoryDb;
+  deps.advisoryDb = join(dir, 'no-such', 'advisories.db');
+  try {
+    const r = await get('/inventory/vulnerabilities?id=CVE-2016-2781');
+    assert.equal(r.status, 503);
+    assert.match(r.body.error.message, /advisories import/);
+  } finally {
+    deps.advisoryDb = saved;
   }
 });

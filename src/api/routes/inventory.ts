@@ -29,33 +29,36 @@ const SCOPE_PARAMS = ['namespace', 'os', 'limit', ...BOUND_OPS.map((op) => `vers
  * it comes from.
  */
 export function registerInventoryRoutes(app: FastifyInstance, api: ApiContext): void {
-  const inventory = (): Inventory => {
-    if (api.deps.inventory) return api.deps.inventory;
-    throw new GuestkitError('UNAVAILABLE', 'this server’s job store answers no inventory queries', { phase: 'execution', recoverable: false });
-  };
+  const inventory = () => inventoryOf(api);
 
   app.get<Query>('/inventory/packages', async (req) => {
     const p = await api.caller(req, 'viewer', 'inventory.get');
-    const q = params(req.query, [...SCOPE_PARAMS, 'name']);
+    const q = inventoryParams(req.query, [...SCOPE_PARAMS, 'name']);
     if (!q.name) throw badRequest('name is required: the package to look for (binary or source name; several: name=a,b)');
     const names = [...new Set(q.name.split(',').map((n) => n.trim()).filter(Boolean))];
     if (names.length === 0 || names.length > MAX_NAMES) throw badRequest(`name: 1 to ${MAX_NAMES} package names, got ${names.length}`);
-    const page = await inventory().packages({ ...scope(q, p), names, versions: bounds(q) });
+    const page = await inventory().packages({ ...inventoryScope(q, p), names, versions: bounds(q) });
     return { items: page.items.map(packageView), truncated: page.truncated, warnings: page.warnings };
   });
 
   app.get<Query>('/inventory/images', async (req) => {
     const p = await api.caller(req, 'viewer', 'inventory.get');
-    const q = params(req.query, [...SCOPE_PARAMS, 'package']);
+    const q = inventoryParams(req.query, [...SCOPE_PARAMS, 'package']);
     const versions = bounds(q);
     if (versions && !q.package) throw badRequest('version_* filters need package: the package whose version they bound');
-    const page = await inventory().images({ ...scope(q, p), ...(q.package ? { package: q.package } : {}), versions });
+    const page = await inventory().images({ ...inventoryScope(q, p), ...(q.package ? { package: q.package } : {}), versions });
     return { items: page.items.map(imageView), truncated: page.truncated, warnings: page.warnings };
   });
 }
 
+/** The store's Inventory; a store that answers no inventory queries is UNAVAILABLE. */
+export function inventoryOf(api: ApiContext): Inventory {
+  if (api.deps.inventory) return api.deps.inventory;
+  throw new GuestkitError('UNAVAILABLE', 'this server’s job store answers no inventory queries', { phase: 'execution', recoverable: false });
+}
+
 /** One value per known parameter; an unknown or repeated one is a 400, not silently ignored. */
-function params(raw: Record<string, string | string[] | undefined>, known: string[]): Record<string, string | undefined> {
+export function inventoryParams(raw: Record<string, string | string[] | undefined>, known: string[]): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!known.includes(k)) throw badRequest(`unknown query parameter ${JSON.stringify(k)}; known: ${known.join(', ')}`, { parameter: k });
@@ -65,7 +68,8 @@ function params(raw: Record<string, string | string[] | undefined>, known: strin
   return out;
 }
 
-function scope(q: Record<string, string | undefined>, p: Principal): InventoryScope {
+/** namespace (as the caller may see), os and limit. */
+export function inventoryScope(q: Record<string, string | undefined>, p: Principal): InventoryScope {
   let limit = DEFAULT_INVENTORY_LIMIT;
   if (q.limit !== undefined) {
     limit = Number(q.limit);
