@@ -109,30 +109,29 @@ export const VERSION_FUNCTIONS_SQL = `
     RETURN CASE WHEN i > la THEN -1 ELSE 1 END;
   END $$;
 
+  -- [epoch:]version[-release] of rpm and pacman as {epoch ('0' when missing), version, release (NULL when missing)}
+  CREATE FUNCTION gk_evr(v text) RETURNS text[] IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+  DECLARE
+    m text := substring(v from '^([0-9]*):');
+    rest text := CASE WHEN m IS NULL THEN v ELSE substr(v, length(m) + 2) END;
+  BEGIN
+    RETURN ARRAY[
+      CASE WHEN m IS NULL OR m = '' THEN '0' ELSE m END,
+      CASE WHEN strpos(rest, '-') > 0 THEN substring(rest from '^(.*)-[^-]*$') ELSE rest END,
+      CASE WHEN strpos(rest, '-') > 0 THEN substring(rest from '-([^-]*)$') END
+    ];
+  END $$;
+
   -- [epoch:]version[-release] as rpm.vercmp: epoch 0 when missing, a missing release sorts first
   CREATE FUNCTION gk_rpm_vercmp(a text, b text) RETURNS integer IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
   DECLARE
-    v text[] := ARRAY[a, b];
-    e text[] := ARRAY['0', '0'];
-    ver text[] := ARRAY['', ''];
-    rel text[] := ARRAY[NULL, NULL]::text[];
-    rest text; m text; k int; res int;
+    x text[] := gk_evr(a);
+    y text[] := gk_evr(b);
+    e text[] := ARRAY[x[1], y[1]];
+    ver text[] := ARRAY[x[2], y[2]];
+    rel text[] := ARRAY[x[3], y[3]];
+    res int;
   BEGIN
-    FOR k IN 1..2 LOOP
-      m := substring(v[k] from '^([0-9]*):');
-      IF m IS NOT NULL THEN
-        e[k] := CASE WHEN m = '' THEN '0' ELSE m END;
-        rest := substr(v[k], length(m) + 2);
-      ELSE
-        rest := v[k];
-      END IF;
-      IF strpos(rest, '-') > 0 THEN
-        ver[k] := substring(rest from '^(.*)-[^-]*$');
-        rel[k] := substring(rest from '-([^-]*)$');
-      ELSE
-        ver[k] := rest;
-      END IF;
-    END LOOP;
     res := gk_rpm_part(e[1], e[2]);
     IF res <> 0 THEN RETURN res; END IF;
     res := gk_rpm_part(ver[1], ver[2]);
@@ -173,28 +172,14 @@ export const VERSION_FUNCTIONS_SQL = `
   -- [epoch:]pkgver[-pkgrel] as alpm_pkg_vercmp: pkgrel compared only when both sides have one
   CREATE FUNCTION gk_pacman_vercmp(a text, b text) RETURNS integer IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
   DECLARE
-    v text[] := ARRAY[a, b];
-    e text[] := ARRAY['0', '0'];
-    ver text[] := ARRAY['', ''];
-    rel text[] := ARRAY[NULL, NULL]::text[];
-    rest text; m text; k int; res int;
+    x text[] := gk_evr(a);
+    y text[] := gk_evr(b);
+    e text[] := ARRAY[x[1], y[1]];
+    ver text[] := ARRAY[x[2], y[2]];
+    rel text[] := ARRAY[x[3], y[3]];
+    res int;
   BEGIN
     IF a = b THEN RETURN 0; END IF;
-    FOR k IN 1..2 LOOP
-      m := substring(v[k] from '^([0-9]*):');
-      IF m IS NOT NULL THEN
-        e[k] := CASE WHEN m = '' THEN '0' ELSE m END;
-        rest := substr(v[k], length(m) + 2);
-      ELSE
-        rest := v[k];
-      END IF;
-      IF strpos(rest, '-') > 0 THEN
-        ver[k] := substring(rest from '^(.*)-[^-]*$');
-        rel[k] := substring(rest from '-([^-]*)$');
-      ELSE
-        ver[k] := rest;
-      END IF;
-    END LOOP;
     res := gk_alpm_part(e[1], e[2]);
     IF res <> 0 THEN RETURN res; END IF;
     res := gk_alpm_part(ver[1], ver[2]);
