@@ -79,3 +79,12 @@ test('guestkit inspect summary: the name a person knows first (os-release PRETTY
   const win = await runCli(['inspect', '--no-packages', fixture('windows', 'server2019.qcow2')]);
   assert.match(win.stdout, /^Windows Server 2019 Standard — windows 10\.0 build 17763, x86_64 on \/dev\/sda2$/m);
 });
+
+test('guestkit inspect summary: a guest without a package database says why; software beside the package manager is counted', async () => {
+  const flatcar = await runCli(['inspect', fixture('flatcar', 'flatcar.img')]);
+  assert.equal(flatcar.code, 0, flatcar.stderr);
+  assert.match(flatcar.stdout, /packages: +none: no package database/);
+  const beside = await runCli(['inspect', fixture('beside-pm', 'guest.qcow2')]);
+  assert.equal(beside.code, 0, beside.stderr);
+  assert.match(beside.stdout, /also: +5 snaps, 3 flatpaks, 11 container images \(beside the package manager\)/);
+});

@@ -56,6 +56,12 @@ function osSummary(os: OperatingSystem, explain: boolean): string[] {
     `  mounts:       ${Object.entries(os.mountpoints).map(([m, d]) => `${m}=${d}`).join(' ')}`,
   ];
   if (os.applications) lines.push(`  packages:     ${os.applications.length}${os.package_format ? ` (${os.package_format}/${os.package_management ?? '?'})` : ''}`);
+  else if (os.package_note) lines.push(`  packages:     none: ${os.package_note}`);
+  if (os.other_applications?.length) {
+    const by = new Map<string, number>();
+    for (const a of os.other_applications) by.set(a.source, (by.get(a.source) ?? 0) + 1);
+    lines.push(`  also:         ${[...by].map(([src, n]) => `${n} ${src}${n === 1 ? '' : src === 'container' ? ' images' : 's'}`).join(', ')} (beside the package manager)`);
+  }
   if (os.kernels?.length) lines.push(`  kernels:      ${os.kernels.map((k) => k.version).join(', ')}`);
   if (os.bootloader) lines.push(`  bootloader:   ${os.bootloader.type}${os.bootloader.default_entry ? `, default "${os.bootloader.default_entry}"` : ''}`);
   if (os.init_system) lines.push(`  init:         ${os.init_system}${os.default_target ? ` (${os.default_target})` : ''}, ${os.services?.length ?? 0} enabled units`);
