@@ -6,6 +6,7 @@ import { resolveSpec, type GuestDevice } from './devices.js';
 import { GuestView } from './guest-view.js';
 import { assembleFlatcar, flatcarLayoutOf, type FlatcarAssembly } from './linux/flatcar.js';
 import { expectsDevice, isMountable, mountOption, parseCrypttab, parseFstab } from './linux/fstab.js';
+import { assembleOstree, isOstreeSysroot, type OstreeAssembly } from './linux/ostree.js';
 import type { CrypttabEntry, FstabEntry } from './types.js';
 
 /** A filesystem that can be mounted, optionally a Btrfs subvolume of it. */
@@ -27,6 +28,8 @@ export interface AssembledRoot {
   warnings: string[];
   /** Flatcar: the ROOT/USR/OEM partitions this root was assembled from (no fstab). */
   flatcar?: FlatcarAssembly;
+  /** ostree: the sysroot's deployments; the default one is the root's view. */
+  ostree?: OstreeAssembly;
 }
 
 const BTRFS_TOP_LEVEL = 5;
@@ -95,7 +98,9 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
     for (const c of candidates) {
       try {
         // Flatcar's ROOT holds /etc and /var but no fstab: its partition layout says what it is.
-        const role = c.subvol === undefined && (await flatcarLayoutOf(device, devices)) ? 'linux-root' : await classifyFilesystem(new GuestView(new Vfs(c.fs, device.device), warnings));
+        let role: FsRole = c.subvol === undefined && (await flatcarLayoutOf(device, devices)) ? 'linux-root' : await classifyFilesystem(new GuestView(new Vfs(c.fs, device.device), warnings));
+        // An ostree sysroot has no /etc of its own, only /ostree/deploy (one lookup for others).
+        if (role === 'data' && (await isOstreeSysroot(c.fs, device.device))) role = 'linux-root';
         out.push({ device, fs: c.fs, role, ...(c.subvol !== undefined ? { subvol: c.subvol } : {}) });
       } catch (err) {
         warnings.push(`${device.device}${c.subvol ? ` (subvol ${c.subvol})` : ''}: cannot classify: ${(err as Error).message}`);
@@ -109,6 +114,8 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
 export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool: FsPool): Promise<AssembledRoot> {
   const flatcar = root.subvol === undefined ? await flatcarLayoutOf(root.device, devices) : undefined;
   if (flatcar) return assembleFlatcar(root, flatcar, pool);
+  const ostree = (await isOstreeSysroot(root.fs, root.device.device)) ? await assembleOstree(root, devices, pool) : undefined;
+  if (ostree) return ostree;
   const warnings: string[] = [];
   const vfs = new Vfs(root.fs, root.device.device);
   const g = new GuestView(vfs, warnings);

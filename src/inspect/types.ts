@@ -262,6 +262,8 @@ export interface OperatingSystem {
   package_note?: string;
   /** Image-based systems with A/B /usr partitions (Flatcar): each, which one is mounted and its version. */
   usr_partitions?: UsrPartition[];
+  /** ostree systems (Fedora CoreOS, Silverblue, RHEL for Edge): every deployment, the default (booted) one first. */
+  ostree_deployments?: OstreeDeployment[];
   /** Mount point → device, as the guest's fstab says (sorted by mount point). */
   mountpoints: Record<string, string>;
   /** Devices this OS uses (mounted filesystems and swap). */
@@ -338,6 +340,22 @@ export interface OperatingSystem {
    * domain or workgroup name, `sid` the domain's SID and `dns_domain` the primary DNS suffix when joined.
    */
   domain?: { joined: boolean; name: string; sid?: string; dns_domain?: string };
+}
+
+export interface OstreeDeployment {
+  /** The stateroot (/ostree/deploy/<osname>). */
+  osname: string;
+  /** Commit checksum and deployment serial: /ostree/deploy/<osname>/deploy/<checksum>.<serial>. */
+  checksum: string;
+  serial: number;
+  /** The boot loader's default entry (the OS inspected); the others are rollbacks. */
+  default: boolean;
+  /** The commit's `version` metadata (what `ostree admin status` shows), else os-release's. */
+  version?: string;
+  /** The origin file's refspec (remote:branch). */
+  refspec?: string;
+  /** Packages layered on the base commit (origin [rpmostree] requested-packages). */
+  layered_packages?: string[];
 }
 
 export interface UsrPartition {

@@ -7,11 +7,18 @@ import { detectBootloader, detectKernels } from './boot.js';
 import { detectFlatcar, FLATCAR_PACKAGE_NOTE, type FlatcarFacts } from './flatcar.js';
 import { detectHostname } from './hostname.js';
 import { detectNetwork } from './network.js';
+import { ostreeOsinfo } from './ostree.js';
 import { detectApplications, missingApplicationsReason } from './packages/index.js';
 import { detectRelease, osinfoOf, packageFormatOf, packageManagementOf } from './release.js';
 import { detectServices } from './services.js';
 import { detectCloudInit, detectGuestAgents, detectLocale, detectSecurity, detectTimezone } from './system.js';
 import { detectUsers } from './users.js';
+
+/** Fedora CoreOS's libosinfo id (fedora-coreos-<stream>) from os-release VARIANT_ID and the default deployment. */
+async function ostreeOsinfoOf(g: GuestView, a: AssembledRoot): Promise<string | undefined> {
+  const variant = /^VARIANT_ID=["']?([^"'\n]*)/m.exec((await g.text('/usr/lib/os-release')) ?? '')?.[1];
+  return ostreeOsinfo(variant, a.ostree?.deployments.find((d) => d.default));
+}
 
 export type StageTimer = <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -48,12 +55,13 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
       ...rel,
       ...(arch ? { arch } : {}),
       ...(hostname ? { hostname } : {}),
-      osinfo: fcOsinfo ?? osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
+      osinfo: fcOsinfo ?? (a.ostree ? await ostreeOsinfoOf(base, a) : undefined) ?? osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
       ...(build_id ? { build_id } : {}),
       ...(package_format ? { package_format } : {}),
       ...(package_management ? { package_management } : {}),
       ...(a.flatcar ? { package_note: FLATCAR_PACKAGE_NOTE } : {}),
       ...(usr_partitions ? { usr_partitions } : {}),
+      ...(a.ostree ? { ostree_deployments: a.ostree.deployments } : {}),
       mountpoints: a.mountpoints,
       filesystems: a.filesystems,
       evidence,

@@ -20,6 +20,7 @@ export const PACKAGE_DB_PATHS = [
   '/var/lib/rpm/Packages.db',
   '/usr/lib/sysimage/rpm/rpmdb.sqlite',
   '/usr/lib/sysimage/rpm/Packages.db',
+  '/usr/share/rpm/rpmdb.sqlite',
   '/lib/apk/db/installed',
   '/var/lib/pacman/local',
 ];

@@ -5,7 +5,8 @@ import { bdbHashValues } from './rpm-bdb.js';
 import { ndbBlobs } from './rpm-ndb.js';
 import { applicationOfHeader } from './rpm-header.js';
 
-const DB_DIRS = ['/var/lib/rpm', '/usr/lib/sysimage/rpm'];
+// ostree systems (rpm-ostree) keep it in /usr: /usr/share/rpm, or /usr/lib/sysimage/rpm since Fedora 39.
+const DB_DIRS = ['/var/lib/rpm', '/usr/lib/sysimage/rpm', '/usr/share/rpm'];
 const MAX_DB = 512 * 1024 * 1024;
 
 /** Header blobs of an sqlite rpmdb, read from its bytes in memory. */
