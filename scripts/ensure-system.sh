@@ -22,7 +22,7 @@ if [ "$mode" = test ]; then
     [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
     [chromium]=chromium [redis-server]=redis-server
     [/usr/lib/postgresql/15/bin/initdb]=postgresql [dpkg-architecture]=dpkg-dev
-    [ostree]=ostree [flatpak]=flatpak [podman]=podman [containerd]=containerd [ctr]=containerd [go]=golang-go
+    [ostree]=ostree [nix-store]=nix-bin [flatpak]=flatpak [podman]=podman [containerd]=containerd [ctr]=containerd [go]=golang-go
     [/usr/share/gocode/src/go.etcd.io/bbolt/db.go]=golang-github-coreos-bbolt-dev
   )
 fi
