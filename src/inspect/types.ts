@@ -264,6 +264,8 @@ export interface OperatingSystem {
   usr_partitions?: UsrPartition[];
   /** ostree systems (Fedora CoreOS, Silverblue, RHEL for Edge): every deployment, the default (booted) one first. */
   ostree_deployments?: OstreeDeployment[];
+  /** NixOS: the system generations (profile links system-N-link), oldest first. */
+  nixos_generations?: NixosGeneration[];
   /** Mount point → device, as the guest's fstab says (sorted by mount point). */
   mountpoints: Record<string, string>;
   /** Devices this OS uses (mounted filesystems and swap). */
@@ -340,6 +342,17 @@ export interface OperatingSystem {
    * domain or workgroup name, `sid` the domain's SID and `dns_domain` the primary DNS suffix when joined.
    */
   domain?: { joined: boolean; name: string; sid?: string; dns_domain?: string };
+}
+
+export interface NixosGeneration {
+  /** N of /nix/var/nix/profiles/system-N-link. */
+  number: number;
+  /** The system closure in the store it links to. */
+  path: string;
+  /** Its nixos-version file (23.11.20240101.a0b1c2d). */
+  version?: string;
+  /** The one /nix/var/nix/profiles/system points at. */
+  current: boolean;
 }
 
 export interface OstreeDeployment {

@@ -7,6 +7,7 @@ import { detectBootloader, detectKernels } from './boot.js';
 import { detectFlatcar, FLATCAR_PACKAGE_NOTE, type FlatcarFacts } from './flatcar.js';
 import { detectHostname } from './hostname.js';
 import { detectNetwork } from './network.js';
+import { nixApplications, nixosGenerations, nixosOsinfo } from './nixos.js';
 import { ostreeOsinfo } from './ostree.js';
 import { detectApplications, missingApplicationsReason } from './packages/index.js';
 import { detectRelease, osinfoOf, packageFormatOf, packageManagementOf } from './release.js';
@@ -46,8 +47,10 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
     const rel = fc ? (fcRel as typeof fcRel & { distro: string; major_version: number; minor_version: number }) : ((await run('release', detectRelease)) ?? { distro: 'unknown', major_version: 0, minor_version: 0 });
     const arch = await run('arch', detectArch);
     const hostname = await run('hostname', detectHostname);
-    const package_format = a.flatcar ? 'none' : packageFormatOf(rel.distro);
-    const package_management = a.flatcar ? 'none' : await run('package_management', (g) => packageManagementOf(g, rel.distro, rel.major_version));
+    const nixos = rel.distro === 'nixos';
+    const nixos_generations = nixos ? await run('nixos_generations', nixosGenerations) : undefined;
+    const package_format = a.flatcar ? 'none' : nixos ? 'nix' : packageFormatOf(rel.distro);
+    const package_management = a.flatcar ? 'none' : nixos ? 'nix' : await run('package_management', (g) => packageManagementOf(g, rel.distro, rel.major_version));
     return {
       root: a.root.device.device + (a.root.subvol ? `:${a.root.subvol}` : ''),
       type: 'linux' as const,
@@ -55,13 +58,14 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
       ...rel,
       ...(arch ? { arch } : {}),
       ...(hostname ? { hostname } : {}),
-      osinfo: fcOsinfo ?? (a.ostree ? await ostreeOsinfoOf(base, a) : undefined) ?? osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
+      osinfo: fcOsinfo ?? (a.ostree ? await ostreeOsinfoOf(base, a) : undefined) ?? (nixos ? nixosOsinfo(rel.major_version, rel.minor_version) : undefined) ?? osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
       ...(build_id ? { build_id } : {}),
       ...(package_format ? { package_format } : {}),
       ...(package_management ? { package_management } : {}),
       ...(a.flatcar ? { package_note: FLATCAR_PACKAGE_NOTE } : {}),
       ...(usr_partitions ? { usr_partitions } : {}),
       ...(a.ostree ? { ostree_deployments: a.ostree.deployments } : {}),
+      ...(nixos_generations ? { nixos_generations } : {}),
       mountpoints: a.mountpoints,
       filesystems: a.filesystems,
       evidence,
@@ -82,7 +86,7 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
   }
   if (opts.include_packages) {
     await time('package_scan', async () => {
-      const apps = a.flatcar ? undefined : await run('applications', (g) => detectApplications(g, os.package_format));
+      const apps = a.flatcar ? undefined : await run('applications', (g) => (os.package_format === 'nix' ? nixApplications(g) : detectApplications(g, os.package_format)));
       if (apps) os.applications = apps;
       else if (!a.flatcar) warnings.push(await missingApplicationsReason(base.scope()));
       const other = await run('other_applications', detectOtherApplications);

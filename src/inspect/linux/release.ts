@@ -39,6 +39,7 @@ const OS_RELEASE_IDS: Record<string, string> = {
   linuxmint: 'linuxmint',
   mageia: 'mageia',
   neokylin: 'neokylin',
+  nixos: 'nixos',
   ol: 'oraclelinux',
   opensuse: 'opensuse',
   pld: 'pldlinux',

@@ -1,6 +1,7 @@
 import { GuestkitError, corrupt } from '../../../protocol/errors.js';
 import type { GuestView } from '../../guest-view.js';
 import type { Application } from '../../types.js';
+import { queryDatabase } from '../sqlite.js';
 import { bdbHashValues } from './rpm-bdb.js';
 import { ndbBlobs } from './rpm-ndb.js';
 import { applicationOfHeader } from './rpm-header.js';
@@ -11,20 +12,11 @@ const MAX_DB = 512 * 1024 * 1024;
 
 /** Header blobs of an sqlite rpmdb, read from its bytes in memory. */
 export async function sqliteBlobs(file: Buffer): Promise<Buffer[]> {
-  // Loaded on demand: the native addon costs start-up time that non-rpm guests need not pay.
-  const { default: Database } = await import('better-sqlite3');
-  const copy = Buffer.from(file);
-  // A WAL-mode database cannot be deserialized as such; rollback mode reads the same pages.
-  if (copy.length > 19 && copy[18] === 2) copy[18] = copy[19] = 1;
-  let db: InstanceType<typeof Database> | undefined;
   try {
-    db = new Database(copy, { readonly: true });
-    return (db.prepare('SELECT blob FROM Packages').all() as { blob: unknown }[]).map((r) => r.blob).filter((b): b is Buffer => Buffer.isBuffer(b));
+    return (await queryDatabase<{ blob: unknown }>(file, 'SELECT blob FROM Packages')).map((r) => r.blob).filter((b): b is Buffer => Buffer.isBuffer(b));
   } catch (err) {
     // SQLITE_NOTADB, SQLITE_CORRUPT, a missing Packages table: the guest's file, not our fault.
     throw corrupt(`rpm sqlite database: ${(err as Error).message}`, { sqlite_code: (err as { code?: unknown }).code });
-  } finally {
-    db?.close();
   }
 }
 
