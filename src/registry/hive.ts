@@ -2,7 +2,8 @@ import { corrupt } from '../protocol/errors.js';
 import { BASE_BLOCK_SIZE, parseBaseBlock, type BaseBlock } from './base-block.js';
 import { decodeMultiString, decodeString, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_EXPAND_SZ, REG_LINK, REG_MULTI_SZ, REG_QWORD, REG_SZ, typeName } from './data.js';
 import { NONE, parseKeyNode, type KeyNode } from './key-node.js';
-import { BufferSource, type HiveSource } from './source.js';
+import { BufferSource, PatchedSource, type HiveSource } from './source.js';
+import { replayLogs, type LogFile } from './transaction-log.js';
 import { foldName, lhHash, readSubkeyList, type SubkeyRef } from './subkey-list.js';
 import { parseValueKey, readValueData, type ValueKey } from './value-key.js';
 
@@ -10,9 +11,18 @@ const HBIN_HEADER = 32;
 /** Key nodes remembered by offset; paths such as ControlSet001\Services are walked repeatedly. */
 const NODE_CACHE = 4096;
 
+export interface HiveOptions {
+  /**
+   * The hive's transaction logs (.LOG1, .LOG2, or an old .LOG). When the hive is dirty they
+   * are replayed in memory (see transaction-log.ts); without a usable one a dirty hive is read
+   * as its primary file holds it, with a warning.
+   */
+  logs?: LogFile[];
+}
+
 /**
- * An open registry hive (REGF). Read-only; the transaction logs (.LOG1/.LOG2) are not
- * replayed, so a dirty hive is read as its primary file holds it, with a warning.
+ * An open registry hive (REGF). Read-only: a dirty hive's transaction logs are replayed over
+ * an in-memory overlay of the primary file, never written back.
  */
 export class Hive {
   readonly warnings: string[] = [];
@@ -25,20 +35,33 @@ export class Hive {
     readonly binsSize: number,
   ) {}
 
-  static async open(input: Buffer | HiveSource, name = 'registry hive'): Promise<Hive> {
-    const src = Buffer.isBuffer(input) ? new BufferSource(input) : input;
+  static async open(input: Buffer | HiveSource, name = 'registry hive', opts: HiveOptions = {}): Promise<Hive> {
+    let src = Buffer.isBuffer(input) ? new BufferSource(input) : input;
     if (src.size < BASE_BLOCK_SIZE + HBIN_HEADER) throw corrupt(`${name}: ${src.size} bytes is too short for a hive`);
-    const base = parseBaseBlock(await src.read(0, BASE_BLOCK_SIZE));
+    let base = parseBaseBlock(await src.read(0, BASE_BLOCK_SIZE));
     const warnings: string[] = [];
-    if (base.checksum !== base.computedChecksum) {
+    const badChecksum = base.checksum !== base.computedChecksum;
+    if (badChecksum) {
       warnings.push(`${name}: base block checksum 0x${base.checksum.toString(16)} does not match its contents (0x${base.computedChecksum.toString(16)})`);
     }
-    if (base.primarySequence !== base.secondarySequence) {
-      warnings.push(
-        `${name}: hive is dirty (sequence numbers ${base.primarySequence} and ${base.secondarySequence} differ); its transaction logs are not replayed, recent changes may be missing`,
-      );
-    }
     if (base.majorVersion !== 1) throw corrupt(`${name}: unsupported REGF version ${base.majorVersion}.${base.minorVersion}`);
+    if (base.primarySequence !== base.secondarySequence) {
+      const primaryBins = Math.min(base.binsSize - (base.binsSize % 4096), Math.floor((src.size - BASE_BLOCK_SIZE) / 4096) * 4096);
+      const replay = opts.logs && opts.logs.length > 0 ? replayLogs(base, primaryBins, opts.logs) : undefined;
+      if (replay) warnings.push(...replay.warnings);
+      if (replay && replay.applied > 0) {
+        // a damaged primary base block is recovered from the log's copy
+        const from = badChecksum && replay.logBase ? replay.logBase : base;
+        base = { ...from, fileType: 0, primarySequence: replay.sequence, secondarySequence: replay.sequence, binsSize: replay.binsSize };
+        base.checksum = base.computedChecksum;
+        src = new PatchedSource(src, replay.sectors, Math.max(src.size, BASE_BLOCK_SIZE + replay.binsSize));
+        warnings.push(`${name}: hive was dirty; replayed ${replay.applied} transaction log ${replay.applied === 1 ? 'record' : 'records'} from ${replay.used.join(', ')} in memory (now at sequence number ${replay.sequence})`);
+      } else {
+        warnings.push(
+          `${name}: hive is dirty (sequence numbers ${base.primarySequence} and ${base.secondarySequence} differ) and has no usable transaction log; it is not replayed, recent changes may be missing`,
+        );
+      }
+    }
     const available = Math.floor((src.size - BASE_BLOCK_SIZE) / 4096) * 4096;
     let binsSize = base.binsSize;
     if (binsSize === 0 || binsSize % 4096 !== 0 || binsSize > available) {
@@ -80,6 +103,7 @@ export class Hive {
     }
   }
 
+  /** Still dirty as read: no transaction log was replayed over the primary file. */
   get dirty(): boolean {
     return this.base.primarySequence !== this.base.secondarySequence;
   }
@@ -273,6 +297,6 @@ export function filetimeToDate(ft: bigint): Date {
   return new Date(Number(ft / 10000n) - 11644473600000);
 }
 
-export function openHive(input: Buffer | HiveSource, name?: string): Promise<Hive> {
-  return Hive.open(input, name);
+export function openHive(input: Buffer | HiveSource, name?: string, opts?: HiveOptions): Promise<Hive> {
+  return Hive.open(input, name, opts);
 }

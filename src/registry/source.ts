@@ -75,3 +75,37 @@ function checkSourceRange(offset: number, length: number, size: number): void {
     throw corrupt(`registry hive: read of ${length} bytes at ${offset} is outside the ${size}-byte file`);
   }
 }
+
+/**
+ * A hive source with 512-byte sectors replaced (a transaction log replayed in memory over
+ * the primary file, which is never written). `size` may exceed the primary's when the log
+ * grew the hive bins; bytes past the primary read as zeros unless a sector covers them.
+ */
+export class PatchedSource implements HiveSource {
+  constructor(
+    private readonly base: HiveSource,
+    private readonly sectors: ReadonlyMap<number, Buffer>,
+    readonly size: number,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    checkSourceRange(offset, length, this.size);
+    const first = Math.floor(offset / 512);
+    const last = Math.floor((offset + Math.max(length, 1) - 1) / 512);
+    let touched = offset + length > this.base.size;
+    for (let s = first; s <= last && !touched; s++) touched = this.sectors.has(s);
+    if (!touched) return this.base.read(offset, length);
+    const out = Buffer.alloc(length);
+    const fromBase = Math.max(0, Math.min(length, this.base.size - offset));
+    if (fromBase > 0) (await this.base.read(offset, fromBase)).copy(out, 0);
+    for (let s = first; s <= last; s++) {
+      const sec = this.sectors.get(s);
+      if (!sec) continue;
+      const secStart = s * 512;
+      const from = Math.max(offset, secStart);
+      const to = Math.min(offset + length, secStart + 512);
+      sec.copy(out, from - offset, from - secStart, to - secStart);
+    }
+    return out;
+  }
+}
