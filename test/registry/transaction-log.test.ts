@@ -278,3 +278,51 @@ test('hvleEntry pads to 512 bytes and its hashes follow the description', () => 
   assert.equal(e.readUInt32LE(4), e.length);
   assert.equal(e.readBigUInt64LE(32), marvin32(e.subarray(0, 32), REGISTRY_LOG_SEED));
 });
+
+function checkLog(log: Buffer): {
+  format: string;
+  checksum_ok: boolean;
+  file_type: number;
+  sequences: number[];
+  bins_size: number;
+  entries?: { sequence: number; bins_size: number; pages: number[][]; hash1_ok: boolean; hash2_ok: boolean }[];
+  dirty_pages?: number[];
+} {
+  const p = join(dir, 'check.LOG');
+  writeFileSync(p, log);
+  return JSON.parse(execFileSync('python3', [join(import.meta.dirname, 'check-log.py'), p], { encoding: 'utf8' }));
+}
+
+test('every hand-made log is read back by an independent reader (check-log.py, Python, from the format description)', () => {
+  const bins1 = h1.readUInt32LE(0x28);
+  const bins2 = h2.readUInt32LE(0x28);
+  const p01 = changedPages(h0, h1);
+  const p12 = changedPages(h1, h2);
+  const log = newFormatLog(h2, [
+    { sequence: seq, binsSize: bins1, pages: p01 },
+    { sequence: seq + 1, binsSize: bins2, pages: p12 },
+  ]);
+  const r = checkLog(log);
+  assert.equal(r.format, 'new');
+  assert.equal(r.checksum_ok, true);
+  assert.equal(r.file_type, 6);
+  assert.deepEqual(
+    r.entries!.map((e) => [e.sequence, e.bins_size, e.hash1_ok, e.hash2_ok]),
+    [
+      [seq, bins1, true, true],
+      [seq + 1, bins2, true, true],
+    ],
+  );
+  assert.deepEqual(r.entries![1]!.pages, p12.map((p) => [p.offset, p.data.length]));
+  const bad = Buffer.from(log);
+  bad[512 + 40 + 100]! ^= 1;
+  assert.equal(checkLog(bad).entries![0]!.hash1_ok, false);
+
+  const pages512 = changedPages(h0, h1, 512);
+  const old = checkLog(oldFormatLog(patchBase(h1, { primary: seq + 1, secondary: seq + 1 }), pages512));
+  assert.equal(old.format, 'old');
+  assert.equal(old.checksum_ok, true);
+  assert.equal(old.file_type, 1);
+  assert.deepEqual(old.sequences, [seq + 1, seq + 1]);
+  assert.deepEqual(old.dirty_pages, pages512.map((p) => p.offset));
+});
