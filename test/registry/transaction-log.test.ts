@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Vfs } from '../../src/fs/vfs.js';
+import { assembleRoot } from '../../src/inspect/guest.js';
 import { GuestView } from '../../src/inspect/guest-view.js';
+import { GuestSession } from '../../src/inspect/session.js';
 import { openHiveFile } from '../../src/inspect/windows/hives.js';
 import { GuestkitError } from '../../src/protocol/errors.js';
 import { marvin32, openHive, REGISTRY_LOG_SEED, type Hive, type LogFile } from '../../src/registry/index.js';
@@ -325,4 +327,27 @@ test('every hand-made log is read back by an independent reader (check-log.py, P
   assert.equal(old.file_type, 1);
   assert.deepEqual(old.sequences, [seq + 1, seq + 1]);
   assert.deepEqual(old.dirty_pages, pages512.map((p) => p.offset));
+});
+
+test('dirtylog.img: a dirty SOFTWARE on NTFS, its newest value only in SOFTWARE.LOG1, read through inspection like the hive hivex wrote', async () => {
+  const s = await GuestSession.open([fixture('windows', 'dirtylog.img')]);
+  try {
+    const root = (await s.mountables()).find((m) => m.role === 'windows-root')!;
+    const a = await assembleRoot(root, s.devices, s.pool);
+    const g = new GuestView(a.vfs, []);
+    const log1 = (await g.bytes('/Windows/System32/config/SOFTWARE.LOG1', 1 << 20))!;
+    // the fixture's log (mklog.py) read by the independent reader as well
+    const r = checkLog(log1);
+    assert.deepEqual(
+      r.entries!.map((e) => [e.hash1_ok, e.hash2_ok]),
+      [[true, true]],
+    );
+    const h = (await openHiveFile(g, '/Windows/System32/config/SOFTWARE'))!;
+    assert.equal(h.dirty, false);
+    assert.match(g.warnings.join('\n'), /SOFTWARE: hive was dirty; replayed 1 transaction log record from \/Windows\/System32\/config\/SOFTWARE\.LOG1 /);
+    assert.equal((await (await h.key('Microsoft\\Windows NT\\CurrentVersion'))!.value('LogOnlyValue'))!.string(), 'written after the last flush');
+    await assertSameAs(h, fixture('windows', 'dirtylog', 'SOFTWARE-after'));
+  } finally {
+    await s.close();
+  }
 });
