@@ -104,7 +104,8 @@ export function replayLogs(primary: BaseBlock, primaryBinsSize: number, logs: Lo
     const old = parsed.filter((l) => l.format === 'old');
     replayOld(primary, old, result);
   }
-  return result.applied > 0 ? result : warnings.length > 0 ? { ...result, applied: 0 } : undefined;
+  // nothing applied but something to say (a bad log): the caller still reports the warnings
+  return result.applied > 0 || warnings.length > 0 ? result : undefined;
 }
 
 interface Entry {
