@@ -237,7 +237,13 @@ function replayOld(primary: BaseBlock, logs: ParsedLog[], res: ReplayResult): vo
       res.warnings.push(`${name}: the dirty vector names more pages than the log holds; ignored`);
       return;
     }
-    sectors.set((BASE_BLOCK_SIZE + bit * SECTOR) / SECTOR, data.subarray(pageOff, pageOff + SECTOR));
+    const page = data.subarray(pageOff, pageOff + SECTOR);
+    // a dirty hive bin header must name its own place (Windows aborts the recovery otherwise)
+    if (page.toString('latin1', 0, 4) === 'hbin' && page.readUInt32LE(4) !== bit * SECTOR) {
+      res.warnings.push(`${name}: the dirty hive bin at ${bit * SECTOR} states offset ${page.readUInt32LE(4)}; log ignored`);
+      return;
+    }
+    sectors.set((BASE_BLOCK_SIZE + bit * SECTOR) / SECTOR, page);
     pageOff += SECTOR;
   }
   for (const [k, v] of sectors) res.sectors.set(k, v);

@@ -146,6 +146,14 @@ test('old format (XP–8): base block + DIRT bitmap + 512-byte pages, applied wh
   const torn = oldFormatLog(patchBase(h1, { primary: seq + 2, secondary: seq + 1 }), pages512);
   const t = await openHive(dirtyH0({ lastWritten: stamp }), 'SOFTWARE', { logs: [{ name: 'SOFTWARE.LOG', data: torn }] });
   assert.match(t.warnings.join('\n'), /incomplete/);
+  // a dirty hive bin whose header names another offset: the log is refused as Windows refuses it
+  const moved = pages512.map((p) => ({ offset: p.offset, data: Buffer.from(p.data) }));
+  const bin = moved.find((p) => p.data.toString('latin1', 0, 4) === 'hbin') ?? { offset: 0, data: Buffer.from(h1.subarray(4096, 4096 + 512)) };
+  if (!moved.includes(bin)) moved.push(bin);
+  bin.data.writeUInt32LE(bin.offset + 4096, 4);
+  const m = await openHive(dirtyH0({ lastWritten: stamp }), 'SOFTWARE', { logs: [{ name: 'SOFTWARE.LOG', data: oldFormatLog(logBase, moved) }] });
+  assert.match(m.warnings.join('\n'), /dirty hive bin at \d+ states offset/);
+  assert.equal(m.dirty, true);
 });
 
 test('an entry with a wrong hash or out of sequence stops the replay there, with a warning', async () => {
