@@ -11,6 +11,7 @@ import { GuestSession } from '../../src/inspect/session.js';
 import { openHiveFile } from '../../src/inspect/windows/hives.js';
 import { GuestkitError } from '../../src/protocol/errors.js';
 import { marvin32, openHive, REGISTRY_LOG_SEED, type Hive, type LogFile } from '../../src/registry/index.js';
+import { repoRoot } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
 import { HostDirFs } from '../helpers/host-fs.js';
 import { dumpHive, hivexExport } from './helpers.js';
@@ -300,7 +301,7 @@ function checkLog(log: Buffer): {
 } {
   const p = join(dir, 'check.LOG');
   writeFileSync(p, log);
-  return JSON.parse(execFileSync('python3', [join(import.meta.dirname, 'check-log.py'), p], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync('python3', [join(repoRoot(), 'test', 'registry', 'check-log.py'), p], { encoding: 'utf8' }));
 }
 
 test('every hand-made log is read back by an independent reader (check-log.py, Python, from the format description)', () => {
