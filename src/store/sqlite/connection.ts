@@ -39,13 +39,32 @@ export function openDatabase(location: string, busyTimeoutMs: number): Database.
   const db = new Database(file);
   // opening and migrating may wait for another worker's lock (start-up only)
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-  db.pragma('journal_mode = WAL');
+  enableWal(db, busyTimeoutMs);
   db.pragma('synchronous = NORMAL');
   // sorts and temporary b-trees of listings in memory, not in a temp file per statement
   db.pragma('temp_store = MEMORY');
   migrate(db);
   db.pragma('busy_timeout = 0');
   return db;
+}
+
+/**
+ * `journal_mode = WAL`, retried while another process converts the same new file: two
+ * connections converting at once deadlock, and SQLite then answers SQLITE_BUSY at once
+ * instead of calling the busy handler. Start-up only, so the short sleeps may block.
+ */
+export function enableWal(db: Database.Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 2; ; delay = Math.min(100, delay * 2)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if (sqliteCode(err) !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      Atomics.wait(pause, 0, 0, delay + Math.random() * delay);
+    }
+  }
 }
 
 function migrate(db: Database.Database): void {

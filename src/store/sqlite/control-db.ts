@@ -5,7 +5,7 @@ import { GuestkitError } from '../../protocol/errors.js';
 import type { AuditLog } from '../../ports/audit-log.js';
 import type { StoreUnavailableError } from '../../ports/job-store.js';
 import type { TokenStore } from '../../ports/token-store.js';
-import { classify } from './connection.js';
+import { classify, enableWal } from './connection.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteAuditLog, type AuditLogOptions } from './sqlite-audit-log.js';
 import { SqliteTokenStore, type TokenStoreOptions } from './sqlite-token-store.js';
@@ -90,7 +90,7 @@ export class ControlDb {
       db = new Database(file);
       // same settings as the job store (connection.ts): WAL, NORMAL, waits only at start-up
       db.pragma(`busy_timeout = ${busy}`);
-      db.pragma('journal_mode = WAL');
+      enableWal(db, busy);
       db.pragma('synchronous = NORMAL');
       migrate(db);
       db.pragma('busy_timeout = 0');
