@@ -54,10 +54,15 @@ export class SpoolLayout {
   }
 
   /** tmp + rename in the same folder: readers see the whole result or none. */
-  writeResult(jobId: string, doc: unknown, durable = false): void {
-    writeFileAtomic(this.resultPath(jobId), JSON.stringify(doc, null, 2) + '\n', { fsync: durable });
+  writeResult(jobId: string, doc: unknown, durable = false, writer: ResultWriter = atomicWriter): void {
+    writer(this.resultPath(jobId), JSON.stringify(doc, null, 2) + '\n', durable);
   }
 }
+
+/** How a result file is written (a seam: tests inject ENOSPC, EROFS, …). Must be atomic. */
+export type ResultWriter = (path: string, text: string, durable: boolean) => void;
+
+const atomicWriter: ResultWriter = (path, text, durable) => writeFileAtomic(path, text, { fsync: durable });
 
 /** A worker id as one safe path segment. */
 export function safeName(s: string): string {

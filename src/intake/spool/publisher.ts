@@ -3,7 +3,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { WorkerMetrics } from '../../observability/metrics.js';
 import type { JobResult } from '../../protocol/index.js';
 import type { SpoolClaim } from './claim.js';
-import type { SpoolLayout } from './layout.js';
+import type { ResultWriter, SpoolLayout } from './layout.js';
 
 /** A result recorded in the store that could not be written to the results folder yet. */
 interface Unpublished {
@@ -31,6 +31,10 @@ export class ResultPublisher {
       durable?: boolean;
       archive(claim: SpoolClaim, to: 'done' | 'failed'): void;
       recreateFolders(what: string): boolean;
+      /** Why the results folder must not be written now (swapped for a symlink), checked before each write. */
+      folderProblem?(): string | undefined;
+      /** The file writer (default: tmp + rename); a seam for tests. */
+      writer?: ResultWriter;
     },
   ) {}
 
@@ -50,7 +54,10 @@ export class ResultPublisher {
       const first = this.unpublished.size === 0;
       this.unpublished.set(result.job_id, { claim, result, error: String(err) });
       this.o.metrics.unpublished.set(this.unpublished.size);
-      this.o.logger[first ? 'error' : 'warn']({ job_id: result.job_id, file: claim?.source, err: String(err) }, 'could not write the result; kept and retried (the job file stays claimed)');
+      this.o.logger[first ? 'error' : 'warn'](
+        { job_id: result.job_id, file: claim?.source, results_dir: this.layout.resultsDir, err: String(err), why: whyUnwritable(err) },
+        'could not write the result; kept and retried (the job file stays claimed)',
+      );
       if (first) this.delayMs = 100;
       this.schedule();
       return;
@@ -68,11 +75,13 @@ export class ResultPublisher {
 
   /** A results folder removed at run time is created again (once per failure, not in a loop). */
   private write(result: JobResult): void {
+    const swapped = this.o.folderProblem?.();
+    if (swapped) throw Object.assign(new Error(swapped), { code: 'ESWAPPED' });
     try {
-      this.layout.writeResult(result.job_id, result, this.o.durable);
+      this.layout.writeResult(result.job_id, result, this.o.durable, this.o.writer);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.layout.resultsDir) || !this.o.recreateFolders('results folder')) throw err;
-      this.layout.writeResult(result.job_id, result, this.o.durable);
+      this.layout.writeResult(result.job_id, result, this.o.durable, this.o.writer);
     }
   }
 
@@ -104,5 +113,25 @@ export class ResultPublisher {
       return;
     }
     if (reschedule) this.schedule();
+  }
+}
+
+/** What an operator should do about a failed result write, by errno. */
+export function whyUnwritable(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException)?.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'the results folder is full: free space there';
+    case 'EROFS':
+      return 'the results folder is on a read-only filesystem: remount it read-write';
+    case 'EACCES':
+    case 'EPERM':
+      return 'the results folder is not writable by this worker (permissions, or an immutable attribute)';
+    case 'ESWAPPED':
+      return 'the results folder was replaced by a link to another place: restore the folder';
+    case 'EISDIR':
+      return 'a folder takes the result file\'s name: remove it';
+    default:
+      return 'the results folder cannot take the file';
   }
 }

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, openSync, opendirSync, readSync, renameSync, statSync, watch, type Dir, type Dirent, type FSWatcher } from 'node:fs';
 import type { Logger } from '../../observability/logger.js';
 import type { WorkerMetrics } from '../../observability/metrics.js';
 import {
@@ -15,8 +15,10 @@ import {
 import { duplicateReason, isStoreUnavailable } from '../../ports/job-store.js';
 import type { Intake, IntakeSink } from '../../ports/intake.js';
 import { SpoolClaim, type ClaimHost } from './claim.js';
+import { endsWithCancel, endsWithJson, JOB_OPEN_FLAGS, nameProblem, quarantineName, rawPath, shownName, specialKind } from './entries.js';
 import { cancelReason, jobIdFor, observabilityOf, operationOf, statSafe, unlinkQuiet } from './files.js';
-import { SpoolLayout } from './layout.js';
+import { FolderGuard } from './folder-guard.js';
+import { SpoolLayout, type ResultWriter } from './layout.js';
 import { ResultPublisher } from './publisher.js';
 import { adoptStale, recoverClaims } from './recovery.js';
 
@@ -38,11 +40,18 @@ export interface SpoolOptions {
   adoptStale?: boolean;
   /** The worker's concurrency (claim-ahead sizing while peers share the spool). */
   slots?: number;
+  /**
+   * Entries of jobs/ listed per scan (default GUESTKIT_SPOOL_LIST_BATCH or 4096): a folder of
+   * 100,000 files is walked in slices, one open listing cursor carried from scan to scan.
+   */
+  listBatch?: number;
+  /** How result files are written (a seam for tests: ENOSPC, EROFS). */
+  resultWriter?: ResultWriter;
 }
 
 /** Files in jobs/ this worker looked at and left there: still being written, or routed elsewhere. */
 interface Seen {
-  state: 'partial' | 'foreign';
+  state: 'partial' | 'foreign' | 'linked';
   jobId?: string;
   size?: number;
   since?: number;
@@ -86,18 +95,34 @@ export class SpoolIntake implements Intake, ClaimHost {
   private readonly maxQueued: number;
   private readonly unsubscribe: (() => void)[] = [];
   private peers = { at: 0, n: 0, refreshing: false };
+  private readonly listBatch: number;
+  /** The listing cursor of the current pass over jobs/ (scans read `listBatch` entries of it each). */
+  private cursor?: Dir;
+  /** Names of `seen` met in the current pass: the rest are forgotten when the pass ends. */
+  private readonly passNames = new Set<string>();
+  private readonly jobsGuard: FolderGuard;
+  private readonly resultsGuard: FolderGuard;
+  /** The swap problem last logged, per folder (logged once). */
+  private swapLogged = new Map<string, string>();
+  /** The most entries one scan listed (for tests and the flood bench). */
+  maxListed = 0;
 
   constructor(private readonly o: SpoolOptions) {
     this.layout = new SpoolLayout(o.jobsDir, o.resultsDir, o.sink.workerId);
     this.pollMs = o.pollIntervalMs ?? 500;
     this.settleMs = o.settleMs ?? 1000;
     this.maxQueued = o.maxQueued ?? 20_000;
+    this.listBatch = Math.max(16, o.listBatch ?? (Number(process.env.GUESTKIT_SPOOL_LIST_BATCH) || 4096));
+    this.jobsGuard = new FolderGuard(o.jobsDir, 'jobs folder');
+    this.resultsGuard = new FolderGuard(o.resultsDir, 'results folder');
     this.publisher = new ResultPublisher(this.layout, {
       logger: o.logger,
       metrics: o.metrics,
       durable: o.durableResults,
       archive: (c, to) => this.archive(c, to),
       recreateFolders: (what) => this.recreateFolders(what),
+      folderProblem: () => this.swapped(this.resultsGuard),
+      writer: o.resultWriter,
     });
   }
 
@@ -112,6 +137,8 @@ export class SpoolIntake implements Intake, ClaimHost {
   /** Creates the folders, recovers this worker's claims from a previous run, starts watching. */
   async start(): Promise<void> {
     this.layout.ensure();
+    this.jobsGuard.pin();
+    this.resultsGuard.pin();
     this.listen();
     await recoverClaims(this);
     this.stopped = false;
@@ -128,6 +155,7 @@ export class SpoolIntake implements Intake, ClaimHost {
     this.watcher = undefined;
     if (this.poll) clearInterval(this.poll);
     if (this.scanTimer) clearTimeout(this.scanTimer);
+    this.closeCursor();
   }
 
   /** After the worker drained: a last try at unwritten results. */
@@ -142,6 +170,8 @@ export class SpoolIntake implements Intake, ClaimHost {
   }
 
   problem(): string | undefined {
+    const swapped = this.swapLogged.get(this.jobsGuard.what) ?? this.swapLogged.get(this.resultsGuard.what);
+    if (swapped) return swapped;
     if (this.folderError) return `jobs folder ${this.o.jobsDir} unreadable (${this.folderError})`;
     if (this.publisher.count) return `${this.publisher.count} result(s) not written to ${this.o.resultsDir}: ${this.publisher.firstError}`;
     try {
@@ -247,35 +277,61 @@ export class SpoolIntake implements Intake, ClaimHost {
   }
 
   private async scanOnce(): Promise<void> {
-    let entries;
-    try {
-      entries = readdirSync(this.o.jobsDir, { withFileTypes: true });
-    } catch (err) {
-      this.folderFailed(err as NodeJS.ErrnoException);
+    if (this.swapped(this.jobsGuard)) {
+      this.closeCursor();
       return;
     }
+    const slice = this.listSlice();
+    if (!slice) return;
+    const { entries, whole } = slice;
     if (this.folderError) {
       this.o.logger.info({ jobs_dir: this.o.jobsDir }, 'jobs folder readable again');
       this.folderError = undefined;
     }
     if (!this.watcher || statSafe(this.o.jobsDir)?.ino !== this.watchedIno) this.watch();
-    const present = new Set<string>();
     const cancels = new Map<string, string>();
     const claimed: Claimed[] = [];
     const batchIds = new Set<string>();
     const now = Date.now();
     const limit = Math.min(this.maxQueued, this.claimAhead());
     this.limitedAt = 0;
-    for (const d of entries) if (d.name.endsWith('.cancel') && d.isFile()) cancels.set(d.name.slice(0, -'.cancel'.length), d.name);
+    const names: (string | undefined)[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const d = entries[i]!;
+      const raw = d.name;
+      if (raw[0] === 0x2e) continue; // dotfiles: a submitter's temporary file
+      const job = endsWithJson(raw);
+      const cancel = !job && endsWithCancel(raw);
+      if (!job && !cancel) continue;
+      const bad = nameProblem(raw);
+      if (bad) {
+        this.refuseBadName(raw, bad, cancel);
+        continue;
+      }
+      const name = raw.toString('utf8');
+      if (cancel) {
+        if (d.isFile()) cancels.set(name.slice(0, -'.cancel'.length), name);
+        continue;
+      }
+      names[i] = name;
+    }
     // workers sharing the folder start at different places: fewer lost claim races
     const start = entries.length > 1 ? Math.floor(Math.random() * entries.length) : 0;
     for (let i = 0; i < entries.length; i++) {
-      const d = entries[(start + i) % entries.length]!;
-      const name = d.name;
-      if (name.startsWith('.') || name.endsWith('.tmp') || !name.endsWith('.json') || !d.isFile()) continue;
-      present.add(name);
+      const k = (start + i) % entries.length;
+      const name = names[k];
+      if (name === undefined || name.endsWith('.tmp')) continue;
+      const d = entries[k]!;
+      const special = specialKind(d);
+      if (special === 'a directory') continue; // a folder is no job file; left alone
+      if (special) {
+        // never opened: a FIFO would block, a device could act, a link would be followed
+        this.refuseSpecial(name, `is ${special}`, 'not_regular', special);
+        continue;
+      }
       const s = this.seen.get(name);
-      if (s && s.state !== 'partial') continue;
+      if (s) this.passNames.add(name);
+      if (s && s.state === 'foreign') continue;
       // no claims while the store fails (nothing could start) or the queue is full
       if (!this.o.sink.accepting) continue;
       if (this.o.sink.queued + this.submitting.size + claimed.length >= limit) {
@@ -292,8 +348,20 @@ export class SpoolIntake implements Intake, ClaimHost {
         // one file must not cost the claims already made in this scan
         this.o.logger.error({ file: name, err: String((err as Error)?.stack ?? err) }, 'could not consider job file');
       }
+      if (this.seen.has(name)) this.passNames.add(name);
     }
-    for (const name of this.seen.keys()) if (!present.has(name)) this.seen.delete(name);
+    if (this.limitedAt > 0) {
+      // the rest of this pass is read again once the queue drained, from the start
+      this.closeCursor();
+    } else if (!this.cursor) {
+      // a pass ended: what was not met in it is gone
+      for (const name of this.seen.keys()) if (!this.passNames.has(name)) this.seen.delete(name);
+      this.passNames.clear();
+    } else {
+      this.scheduleScan(); // more of the folder to list
+    }
+    // a cancel listed in another slice than its job: looked up by name
+    if (!whole) for (const c of claimed) if (!cancels.has(c.job.job_id) && existsSync(this.layout.incoming(`${c.job.job_id}.cancel`))) cancels.set(c.job.job_id, `${c.job.job_id}.cancel`);
     // a job and its cancel seen in the same scan is cancelled, never started
     await Promise.all(claimed.map((c) => this.submit(c, cancels)));
     for (const [jobId, file] of cancels) {
@@ -352,6 +420,108 @@ export class SpoolIntake implements Intake, ClaimHost {
     return this.peers.n > 0 ? Math.max(16, (this.o.slots ?? 1) * 8, Math.ceil(this.o.sink.recentRate)) : this.maxQueued;
   }
 
+  /**
+   * The next slice of the current pass over jobs/ (at most `listBatch` entries, raw names):
+   * listing cost and memory per scan stay bounded however many files were dropped.
+   * `whole`: the slice is the whole folder (the pass began and ended in it).
+   */
+  private listSlice(): { entries: RawDirent[]; whole: boolean } | undefined {
+    let fresh = false;
+    if (!this.cursor) {
+      try {
+        this.cursor = opendirSync(this.o.jobsDir, { encoding: 'buffer', bufferSize: 256 } as unknown as Parameters<typeof opendirSync>[1]);
+      } catch (err) {
+        this.folderFailed(err as NodeJS.ErrnoException);
+        return undefined;
+      }
+      fresh = true;
+    }
+    const entries: RawDirent[] = [];
+    try {
+      while (entries.length < this.listBatch) {
+        const d = this.cursor!.readSync() as unknown as RawDirent | null;
+        if (!d) {
+          this.closeCursor(false);
+          break;
+        }
+        entries.push(d);
+      }
+    } catch (err) {
+      this.closeCursor();
+      this.folderFailed(err as NodeJS.ErrnoException);
+      return undefined;
+    }
+    if (entries.length > this.maxListed) this.maxListed = entries.length;
+    return { entries, whole: fresh && !this.cursor };
+  }
+
+  /** Ends the current pass (`reset`: before its end, so what it met so far counts for nothing). */
+  private closeCursor(reset = true): void {
+    const c = this.cursor;
+    this.cursor = undefined;
+    if (reset) this.passNames.clear();
+    try {
+      c?.closeSync();
+    } catch {
+      /* already closed */
+    }
+  }
+
+  /** A spool folder swapped for a link elsewhere: logged once when seen and once when restored. */
+  private swapped(g: FolderGuard): string | undefined {
+    const why = g.problem();
+    const before = this.swapLogged.get(g.what);
+    if (why && why !== before) {
+      this.swapLogged.set(g.what, why);
+      const doing = g === this.jobsGuard ? 'no job files are read or claimed' : 'results and events are held (kept in the store) and retried';
+      this.o.logger.error({ folder: g.path, what: g.what, problem: why }, `spool folder swapped for a link to another place; not followed: ${doing} until it is restored`);
+    } else if (!why && before) {
+      this.swapLogged.delete(g.what);
+      this.o.logger.info({ folder: g.path, what: g.what }, 'spool folder restored; resumed');
+    }
+    return why;
+  }
+
+  /** A *.json or *.cancel whose name has control characters or is not UTF-8: never opened. */
+  private refuseBadName(raw: Buffer, problem: string, cancel: boolean): void {
+    const shown = shownName(raw);
+    const path = rawPath(this.o.jobsDir, raw);
+    if (cancel) {
+      this.o.logger.warn({ file: shown, file_hex: raw.toString('hex'), problem }, 'cancel file name ' + problem + '; removed');
+      unlinkQuiet(path as unknown as string);
+      return;
+    }
+    const safe = quarantineName(raw);
+    this.quarantine(path, safe, `job file name ${shown} ${problem}; not read, moved to failed/${safe}`, 'bad_name', { file: shown, file_hex: raw.toString('hex'), problem });
+  }
+
+  /** A *.json that is a symlink, FIFO, socket or device (or a hard link): moved out by rename, never opened or read. */
+  private refuseSpecial(name: string, what: string, reason: string, kind: string): void {
+    const advice = reason === 'hard_link'
+      ? 'a job file must have exactly one link (a hard link can expose another file)'
+      : 'job files must be regular files (write them beside and rename them in)';
+    this.quarantine(this.layout.incoming(name), name, `job file ${name} ${what}; it was not ${reason === 'hard_link' ? 'read' : 'opened or followed'}: ${advice}`, reason, { file: name, file_type: kind });
+  }
+
+  /**
+   * Moves a jobs/ entry into our claimed folder by rename (the entry itself, whatever it
+   * is or points at) under a safe name, then refuses it like any broken job file: a failed
+   * result named after the file and the entry in failed/.
+   */
+  private quarantine(from: string | Buffer, safe: string, message: string, reason: string, details: Record<string, unknown>, retried = false): void {
+    const held = this.heldName(safe);
+    try {
+      renameSync(from, this.layout.claimed(held));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !retried && lexists(from) && this.recreateFolders('claimed folder')) return this.quarantine(from, safe, message, reason, details, true);
+      if (code !== 'ENOENT') this.o.logger.warn({ file: details.file, err: String(err) }, 'could not move a refused entry out of the jobs folder');
+      return;
+    }
+    const claim = new SpoolClaim(this, safe, held);
+    this.refuse(claim, undefined, new GuestkitError('VALIDATION_ERROR', message, { phase: 'validation', details }), reason);
+  }
+
   /** jobs/ cannot be listed: logged once per cause; a missing folder tree is recreated. */
   private folderFailed(err: NodeJS.ErrnoException): void {
     const code = err.code ?? 'EIO';
@@ -381,22 +551,42 @@ export class SpoolIntake implements Intake, ClaimHost {
     let size: number;
     let ino: number;
     try {
-      const fd = openSync(this.layout.incoming(name), 'r');
+      // no symlink followed, no wait on a FIFO put under the name since the listing
+      const fd = openSync(this.layout.incoming(name), JOB_OPEN_FLAGS);
       try {
         const st = fstatSync(fd);
         size = st.size;
         ino = st.ino;
-        if (size > MAX_JOB_TEXT_BYTES) {
-          const claim = this.claim(name, ino, size);
-          if (claim) this.refuse(claim, undefined, new GuestkitError('VALIDATION_ERROR', `job file is ${size} bytes; the limit is ${MAX_JOB_TEXT_BYTES}`, { phase: 'validation' }), 'too_large');
+        const special = specialKind(st);
+        if (special) {
+          this.refuseSpecial(name, `is ${special}`, 'not_regular', special);
           return;
         }
-        text = readFileSync(fd, 'utf8');
+        if (st.nlink > 1) {
+          // another worker's give-back links for a moment: refused only if it stays linked
+          if (s?.state !== 'linked' || now - (s.since ?? now) < this.settleMs) {
+            if (s?.state !== 'linked') this.seen.set(name, { state: 'linked', size, since: now });
+            this.scheduleLater();
+            return;
+          }
+          this.refuseSpecial(name, `has ${st.nlink} hard links`, 'hard_link', 'hard link');
+          return;
+        }
+        if (size > MAX_JOB_TEXT_BYTES) {
+          const claim = this.claim(name, ino, size);
+          if (claim) this.refuse(claim, undefined, new GuestkitError('VALIDATION_ERROR', `job file ${name} is ${size} bytes; the limit is ${MAX_JOB_TEXT_BYTES} (not read)`, { phase: 'validation', details: { file: name, size_bytes: size, limit_bytes: MAX_JOB_TEXT_BYTES } }), 'too_large');
+          return;
+        }
+        text = readUpTo(fd, size);
       } finally {
         closeSync(fd);
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'cannot read job file');
+      const code = (err as NodeJS.ErrnoException).code;
+      // ELOOP: a symlink put under the name since the listing; ENXIO: a socket
+      if (code === 'ELOOP') this.refuseSpecial(name, 'is a symbolic link', 'not_regular', 'a symbolic link');
+      else if (code === 'ENXIO') this.refuseSpecial(name, 'is a socket or device without a reader', 'not_regular', 'unopenable');
+      else if (code !== 'ENOENT') this.o.logger.warn({ file: name, err: String(err) }, 'cannot read job file');
       return;
     }
     let doc: unknown;
@@ -548,6 +738,8 @@ export class SpoolIntake implements Intake, ClaimHost {
   // ClaimHost: what a claim asks of its spool
 
   eventsPath(jobId: string): string {
+    const swapped = this.swapped(this.resultsGuard);
+    if (swapped) throw new Error(swapped);
     return this.layout.eventsPath(jobId);
   }
 
@@ -608,5 +800,29 @@ export class SpoolIntake implements Intake, ClaimHost {
     }
     this.o.logger.warn({ jobs_dir: this.o.jobsDir, results_dir: this.o.resultsDir }, `the ${what} was missing and was created again`);
     return true;
+  }
+}
+
+/** A listing entry with its raw name (names need not be UTF-8). */
+type RawDirent = Omit<Dirent, 'name'> & { name: Buffer };
+
+/** Reads at most `size` bytes (the fstat size): a file grown since is never read past it. */
+function readUpTo(fd: number, size: number): string {
+  const buf = Buffer.allocUnsafe(size);
+  let n = 0;
+  while (n < size) {
+    const got = readSync(fd, buf, n, size - n, n);
+    if (got === 0) break;
+    n += got;
+  }
+  return buf.toString('utf8', 0, n);
+}
+
+function lexists(p: string | Buffer): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
   }
 }
