@@ -1,5 +1,7 @@
 import { FsError } from '../fs/errors.js';
 import type { Vfs } from '../fs/vfs.js';
+import { InspectionBudget } from './budget.js';
+import { faultOf } from './faults.js';
 
 /** Files larger than this are not configuration: collectors refuse to read them whole. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -14,10 +16,12 @@ export class GuestView {
   constructor(
     readonly vfs: Vfs,
     readonly warnings: string[] = [],
+    /** The inspection's budget: every listing, open and file read here is counted against it. */
+    readonly budget: InspectionBudget = InspectionBudget.unlimited(),
   ) {}
 
   scope(): GuestView {
-    return new GuestView(this.vfs, this.warnings);
+    return new GuestView(this.vfs, this.warnings, this.budget);
   }
 
   warn(message: string): void {
@@ -35,11 +39,20 @@ export class GuestView {
   }
 
   async bytes(path: string, maxBytes = MAX_CONFIG_BYTES): Promise<Buffer | undefined> {
+    const cap = this.budget.fileCap(maxBytes);
     try {
-      const b = await this.vfs.readFile(path, { maxBytes });
+      this.budget.chargeOpen(path);
+      const b = await this.vfs.readFile(path, { maxBytes: cap });
+      this.budget.chargeCollected(b.length, path);
       this.note(path);
       return b;
     } catch (err) {
+      // cut by the inspection's max_file_bytes rather than the collector's own cap: the result is partial
+      if (cap < maxBytes && err instanceof FsError && err.code === 'EFBIG') {
+        const trip = this.budget.fileSkipped(path, await this.size(path));
+        this.warn(`${path}: ${trip.used} bytes exceed the inspection budget max_file_bytes (${trip.limit}); not read`);
+        return undefined;
+      }
       return this.absent(err, path);
     }
   }
@@ -47,7 +60,9 @@ export class GuestView {
   /** First bytes of a file (ELF headers, magic numbers). */
   async head(path: string, length: number): Promise<Buffer | undefined> {
     try {
+      this.budget.chargeOpen(path);
       const b = await this.vfs.readRange(path, 0, length);
+      this.budget.chargeCollected(b.length, path);
       this.note(path);
       return b;
     } catch (err) {
@@ -70,6 +85,7 @@ export class GuestView {
   /** Size in bytes after following symlinks, or undefined (nothing is read). */
   async size(path: string): Promise<number | undefined> {
     try {
+      this.budget.check(path);
       const st = await this.vfs.stat(path);
       return st.isFile() ? st.size : undefined;
     } catch (err) {
@@ -80,6 +96,7 @@ export class GuestView {
   /** Type after following symlinks, or undefined. */
   async statType(path: string): Promise<string | undefined> {
     try {
+      this.budget.check(path);
       return (await this.vfs.stat(path)).type;
     } catch (err) {
       return this.absent(err, path);
@@ -88,6 +105,7 @@ export class GuestView {
 
   async lstatType(path: string): Promise<string | undefined> {
     try {
+      this.budget.check(path);
       return (await this.vfs.lstat(path)).type;
     } catch (err) {
       return this.absent(err, path);
@@ -96,6 +114,7 @@ export class GuestView {
 
   async readlink(path: string): Promise<string | undefined> {
     try {
+      this.budget.check(path);
       return await this.vfs.readlink(path);
     } catch (err) {
       return this.absent(err, path);
@@ -104,6 +123,7 @@ export class GuestView {
 
   async realpath(path: string): Promise<string | undefined> {
     try {
+      this.budget.check(path);
       return await this.vfs.realpath(path);
     } catch (err) {
       return this.absent(err, path);
@@ -113,7 +133,9 @@ export class GuestView {
   /** Entry names of a directory (sorted), [] when missing. */
   async list(path: string): Promise<string[]> {
     try {
+      this.budget.check(path);
       const names = await this.vfs.readdirNames(path);
+      this.budget.chargeEntries(names.length, path);
       this.note(path);
       return names.sort();
     } catch (err) {
@@ -125,7 +147,9 @@ export class GuestView {
   /** Entries with types, [] when missing. */
   async entries(path: string): Promise<{ name: string; type: string }[]> {
     try {
+      this.budget.check(path);
       const es = await this.vfs.readdir(path);
+      this.budget.chargeEntries(es.length, path);
       this.note(path);
       return es.map((e) => ({ name: e.name, type: e.type })).sort((a, b) => a.name.localeCompare(b.name));
     } catch (err) {
@@ -136,9 +160,13 @@ export class GuestView {
 
   /**
    * Missing files are normal; anything else (corrupt inode, ELOOP, too big) is
-   * an oddity worth a warning, but never stops the other facts.
+   * an oddity worth a warning, but never stops the other facts. A budget that ran
+   * out and a bug (an untyped error) are not the guest's oddities: they go on up.
    */
   private absent(err: unknown, path: string): undefined {
+    // a lower layer may have wrapped the budget's throw: the budget itself remembers
+    if (this.budget.exhausted) throw this.budget.exhausted;
+    if (faultOf(err) !== 'guest') throw err;
     if (err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
     if (err instanceof FsError && err.code === 'EISDIR') return undefined;
     const msg = err instanceof Error ? err.message : String(err);

@@ -1,6 +1,7 @@
 import type { FileSystem } from '../fs/types.js';
 import { openFilesystem, supportedFilesystems } from '../fs/open.js';
 import { Vfs } from '../fs/vfs.js';
+import { InspectionBudget, isBudgetError } from './budget.js';
 import { classifyFilesystem, type FsRole } from './classify.js';
 import { resolveSpec, type GuestDevice } from './devices.js';
 import { GuestView } from './guest-view.js';
@@ -30,6 +31,8 @@ export interface AssembledRoot {
   flatcar?: FlatcarAssembly;
   /** ostree: the sysroot's deployments; the default one is the root's view. */
   ostree?: OstreeAssembly;
+  /** The inspection's budget (the pool's), for the collectors' views. */
+  budget: InspectionBudget;
 }
 
 const BTRFS_TOP_LEVEL = 5;
@@ -40,6 +43,9 @@ export type SubvolRef = string | { id: number };
 /** Opens each filesystem once (per device and subvolume) and remembers failures. */
 export class FsPool {
   private readonly open = new Map<string, Promise<FileSystem>>();
+
+  /** The inspection's budget travels with its filesystems to every view made of them. */
+  constructor(readonly budget: InspectionBudget = InspectionBudget.unlimited()) {}
 
   get(device: GuestDevice, subvol?: SubvolRef): Promise<FileSystem> {
     // fstab writes "/@/home" where the subvolume list says "@/home": one subvolume, one open.
@@ -76,6 +82,7 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
     try {
       fs = await pool.get(device);
     } catch (err) {
+      if (isBudgetError(err) || pool.budget.exhausted) throw pool.budget.exhausted ?? err;
       warnings.push(`${device.device}: cannot open ${device.fsType} filesystem: ${(err as Error).message}`);
       continue;
     }
@@ -92,17 +99,19 @@ export async function classifyAll(devices: GuestDevice[], pool: FsPool, warnings
           candidates.push({ subvol: sv.path, fs: await pool.get(device, sv.path) });
         }
       } catch (err) {
+        if (isBudgetError(err) || pool.budget.exhausted) throw pool.budget.exhausted ?? err;
         warnings.push(`${device.device}: cannot list btrfs subvolumes: ${(err as Error).message}`);
       }
     }
     for (const c of candidates) {
       try {
         // Flatcar's ROOT holds /etc and /var but no fstab: its partition layout says what it is.
-        let role: FsRole = c.subvol === undefined && (await flatcarLayoutOf(device, devices)) ? 'linux-root' : await classifyFilesystem(new GuestView(new Vfs(c.fs, device.device), warnings));
+        let role: FsRole = c.subvol === undefined && (await flatcarLayoutOf(device, devices)) ? 'linux-root' : await classifyFilesystem(new GuestView(new Vfs(c.fs, device.device), warnings, pool.budget));
         // An ostree sysroot has no /etc of its own, only /ostree/deploy (one lookup for others).
         if (role === 'data' && (await isOstreeSysroot(c.fs, device.device))) role = 'linux-root';
         out.push({ device, fs: c.fs, role, ...(c.subvol !== undefined ? { subvol: c.subvol } : {}) });
       } catch (err) {
+        if (isBudgetError(err) || pool.budget.exhausted) throw pool.budget.exhausted ?? err;
         warnings.push(`${device.device}${c.subvol ? ` (subvol ${c.subvol})` : ''}: cannot classify: ${(err as Error).message}`);
       }
     }
@@ -118,7 +127,7 @@ export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool
   if (ostree) return ostree;
   const warnings: string[] = [];
   const vfs = new Vfs(root.fs, root.device.device);
-  const g = new GuestView(vfs, warnings);
+  const g = new GuestView(vfs, warnings, pool.budget);
   const fstab = parseFstab((await g.text('/etc/fstab')) ?? '');
   const crypttab = parseCrypttab((await g.text('/etc/crypttab')) ?? '');
   const mountpoints: Record<string, string> = { '/': root.device.device };
@@ -163,11 +172,12 @@ export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool
       const fs = await pool.get(dev, ref);
       vfs.mount(e.file, fs, dev.device);
     } catch (err) {
+      if (isBudgetError(err) || pool.budget.exhausted) throw pool.budget.exhausted ?? err;
       warnings.push(`fstab: cannot attach ${dev.device} at ${e.file}: ${(err as Error).message}`);
     }
   }
   const sorted = Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => a.localeCompare(b)));
-  return { root, vfs, mountpoints: sorted, fstab, crypttab, filesystems: [...filesystems].sort(), warnings };
+  return { root, vfs, mountpoints: sorted, fstab, crypttab, filesystems: [...filesystems].sort(), warnings, budget: pool.budget };
 }
 
 /** The crypttab entry behind /dev/mapper/NAME (or by-id/dm-name-NAME), with its backing device when present. */

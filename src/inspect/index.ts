@@ -1,6 +1,6 @@
 import type { ImageFormatName } from '../disk/image.js';
-import { newReadStats } from '../disk/types.js';
 import { GuestkitError } from '../protocol/errors.js';
+import { InspectionBudget, isBudgetError, type BudgetClock } from './budget.js';
 import { assembleRoot } from './guest.js';
 import { inspectLinux, type StageTimer } from './linux/index.js';
 import { inspectWindows } from './windows/index.js';
@@ -9,6 +9,8 @@ import { DEFAULT_INSPECT_OPTIONS, type Inspection, type InspectOptions, type Ope
 
 export * from './types.js';
 export { GuestSession } from './session.js';
+export { BudgetExceededError, budgetFromEnv, capBudget, InspectionBudget, isBudgetError, INSPECT_BUDGET_DEFAULTS, BUDGET_NAMES, BUDGET_ENV } from './budget.js';
+export { CollectorBugError, isCollectorBug } from './faults.js';
 
 export interface InspectRequest {
   /** Disks of ONE guest, in order: the first is /dev/sda. */
@@ -20,6 +22,8 @@ export interface InspectRequest {
   allowedRoots?: readonly string[];
   /** Called when a stage starts, for progress reporting. */
   onStage?: (stage: string) => void;
+  /** The clock the wall-time budget reads (tests inject one; default performance.now()). */
+  clock?: BudgetClock;
 }
 
 /**
@@ -30,8 +34,11 @@ export interface InspectRequest {
 export async function inspect(req: InspectRequest | string): Promise<Inspection> {
   const r: InspectRequest = typeof req === 'string' ? { disks: [req] } : req;
   if (r.disks.length === 0) throw new GuestkitError('VALIDATION_ERROR', 'inspect: no disk image given');
-  const opts = { ...DEFAULT_INSPECT_OPTIONS, ...stripUndefined(r.options ?? {}) };
-  const stats = newReadStats();
+  const { budget: budgetOptions, ...flags } = r.options ?? {};
+  const opts = { ...DEFAULT_INSPECT_OPTIONS, ...stripUndefined(flags) };
+  // every byte, listing, open and second of this inspection is counted against it (budget.ts)
+  const budget = new InspectionBudget(budgetOptions, r.clock);
+  const stats = budget.readStats;
   const stages: Record<string, number> = {};
   const t0 = performance.now();
   const time: StageTimer = async (stage, fn) => {
@@ -43,17 +50,26 @@ export async function inspect(req: InspectRequest | string): Promise<Inspection>
       stages[stage] = round((stages[stage] ?? 0) + performance.now() - s);
     }
   };
-  const session = await time('disk_attach', () => GuestSession.open(r.disks, { format: r.format, stats, allowedRoots: r.allowedRoots }));
+  // A budget spent before any OS was found leaves nothing to report: that is the BUDGET_EXCEEDED error.
+  const session = await time('disk_attach', () => GuestSession.open(r.disks, { format: r.format, budget, allowedRoots: r.allowedRoots }));
   try {
     const mountables = await time('disk_inspection', () => session.mountables());
     const operating_systems: OperatingSystem[] = [];
     for (const m of mountables) {
       if (m.role !== 'linux-root' && m.role !== 'windows-root') continue;
-      const assembled = await time('disk_inspection', () => assembleRoot(m, session.devices, session.pool));
-      operating_systems.push(
-        m.role === 'linux-root' ? await inspectLinux(assembled, opts, time) : await inspectWindows(assembled, opts, time, session.devices),
-      );
+      if (budget.exhausted) break;
+      try {
+        const assembled = await time('disk_inspection', () => assembleRoot(m, session.devices, session.pool));
+        operating_systems.push(
+          m.role === 'linux-root' ? await inspectLinux(assembled, opts, time) : await inspectWindows(assembled, opts, time, session.devices),
+        );
+      } catch (err) {
+        // partial: the OSes already inspected are the result; fail (or nothing yet): the error
+        if (!isBudgetError(err) || budget.failFast || operating_systems.length === 0) throw err;
+        break;
+      }
     }
+    if (budget.exhausted && (budget.failFast || operating_systems.length === 0)) throw budget.exhausted;
     // A device's role is the strongest among its subvolumes (Btrfs roots live in @ or root).
     const rank = ['linux-root', 'windows-root', 'usr', 'boot', 'var', 'data'];
     const roles = new Map<string, string>();
@@ -87,8 +103,17 @@ export async function inspect(req: InspectRequest | string): Promise<Inspection>
           };
         }),
       operating_systems,
-      warnings: session.warnings,
-      stats: { bytes_read: stats.bytesRead, reads: stats.reads, total_ms: round(performance.now() - t0), stages_ms: stages },
+      warnings: budget.exhausted ? [...session.warnings, `inspection stopped early, the result is partial: ${budget.exhausted.message}`] : session.warnings,
+      stats: {
+        bytes_read: stats.bytesRead,
+        reads: stats.reads,
+        total_ms: round(performance.now() - t0),
+        stages_ms: stages,
+        dir_entries: budget.used.dir_entries,
+        files_opened: budget.used.files_opened,
+        collected_bytes: budget.used.collected_bytes,
+      },
+      ...(budget.trips.length ? { partial: true as const, budget_exceeded: budget.trips.map((t) => ({ ...t })) } : {}),
     };
   } finally {
     await session.close();

@@ -3,6 +3,7 @@ import type { ImageDevice, ImageFormatName } from '../disk/image.js';
 import { newReadStats, type ReadStats } from '../disk/types.js';
 import { Vfs } from '../fs/vfs.js';
 import { GuestkitError } from '../protocol/errors.js';
+import { InspectionBudget } from './budget.js';
 import type { GuestDevice } from './devices.js';
 import { assembleRoot, classifyAll, FsPool, isReadable, type AssembledRoot, type Mountable } from './guest.js';
 import { describeLayout, type Layout } from './layout.js';
@@ -12,6 +13,8 @@ export interface SessionOptions {
   /** Real paths every image file (and its backing files) must lie under. */
   allowedRoots?: readonly string[];
   stats?: ReadStats;
+  /** The inspection's budget; its readStats count the image reads (given `stats` is then ignored). */
+  budget?: InspectionBudget;
 }
 
 /**
@@ -21,23 +24,27 @@ export interface SessionOptions {
  */
 export class GuestSession {
   readonly warnings: string[] = [];
-  readonly pool = new FsPool();
+  readonly pool: FsPool;
   private mountablesP?: Promise<Mountable[]>;
 
   private constructor(
     readonly images: ImageDevice[],
     readonly layout: Layout,
     readonly stats: ReadStats,
-  ) {}
+    readonly budget: InspectionBudget,
+  ) {
+    this.pool = new FsPool(budget);
+  }
 
   static async open(disks: string[], opts: SessionOptions = {}): Promise<GuestSession> {
-    const stats = opts.stats ?? newReadStats();
+    const budget = opts.budget ?? InspectionBudget.unlimited();
+    const stats = opts.budget ? opts.budget.readStats : (opts.stats ?? newReadStats());
     const images: ImageDevice[] = [];
     try {
       for (const path of disks) images.push(await openImage(path, { format: opts.format, stats, allowedRoots: opts.allowedRoots }));
       const warnings: string[] = [];
       const layout = await describeLayout(images, warnings);
-      const s = new GuestSession(images, layout, stats);
+      const s = new GuestSession(images, layout, stats, budget);
       s.warnings.push(...warnings);
       return s;
     } catch (err) {

@@ -1,12 +1,19 @@
 import type { ProtocolError } from '../protocol/errors.js';
+import type { BudgetName, InspectBudgetOptions } from '../protocol/payloads/inspect-budget.js';
 import { INSPECT_OPTION_DEFAULTS, type InspectOptionFlags } from '../protocol/payloads/inspect-options.js';
 
 /** What `inspect()` returns. Keys follow virt-inspector's names where it has one. */
 
-/** The protocol's inspect options (guestkit.inspect.v1 `options`); every flag optional here. */
-export type InspectOptions = Partial<InspectOptionFlags>;
+/** The protocol's inspect flags (include_packages …); every flag optional here. */
+export type InspectFlags = Partial<InspectOptionFlags>;
 
-export const DEFAULT_INSPECT_OPTIONS: Required<InspectOptions> = INSPECT_OPTION_DEFAULTS;
+/** The protocol's inspect options (guestkit.inspect.v1 `options`): the flags and the budget. */
+export type InspectOptions = InspectFlags & {
+  /** Resources one inspection may use (src/protocol/payloads/inspect-budget.ts has the defaults). */
+  budget?: InspectBudgetOptions;
+};
+
+export const DEFAULT_INSPECT_OPTIONS: Required<InspectFlags> = INSPECT_OPTION_DEFAULTS;
 
 /** Where a fact came from: guest paths read to establish it. */
 export type Evidence = Record<string, string[]>;
@@ -402,6 +409,20 @@ export interface InspectionStats {
   reads: number;
   total_ms: number;
   stages_ms: Record<string, number>;
+  /** Collectors' use of the budget: directory entries listed, guest files opened, bytes of them read into memory. */
+  dir_entries?: number;
+  files_opened?: number;
+  collected_bytes?: number;
+}
+
+/** A budget the inspection exceeded (`options.budget`). */
+export interface BudgetExceeded {
+  budget: BudgetName;
+  limit: number;
+  /** What was used when it tripped (max_file_bytes: the skipped file's size; max_wall_seconds: seconds). */
+  used: number;
+  /** The guest path or stage where it tripped. */
+  where?: string;
 }
 
 export interface Inspection {
@@ -416,4 +437,10 @@ export interface Inspection {
   operating_systems: OperatingSystem[];
   warnings: string[];
   stats: InspectionStats;
+  /**
+   * Present (true) only when a budget cut the inspection short: the facts are what was found
+   * before it (`budget_exceeded` says which budget; a fact left out may exist in the guest).
+   */
+  partial?: true;
+  budget_exceeded?: BudgetExceeded[];
 }

@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'QUOTA_EXCEEDED',
   'INVALID_STATE',
   'UNAVAILABLE',
+  // an inspection stopped by one of its resource budgets (bytes, files, entries, wall time)
+  'BUDGET_EXCEEDED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

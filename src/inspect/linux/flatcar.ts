@@ -4,6 +4,7 @@ import { readPartitionTable } from '../../volume/table.js';
 import type { GuestDevice } from '../devices.js';
 import type { AssembledRoot, FsPool, Mountable } from '../guest.js';
 import { isReadable } from '../guest.js';
+import { guestFaultMessage } from '../faults.js';
 import { GuestView } from '../guest-view.js';
 import { parseKeyValue, parseMajorMinor } from '../parse.js';
 import type { UsrPartition } from '../types.js';
@@ -132,13 +133,13 @@ export async function assembleFlatcar(root: Mountable, layout: FlatcarLayout, po
       mountpoints[at] = d.device;
       return true;
     } catch (err) {
-      warnings.push(`flatcar: cannot attach ${d.device} at ${at}: ${(err as Error).message}`);
+      warnings.push(`flatcar: cannot attach ${d.device} at ${at}: ${guestFaultMessage(err)}`);
       return false;
     }
   };
   await attach('/usr', layout.usr);
   if (layout.oem) {
-    const g = new GuestView(vfs, warnings);
+    const g = new GuestView(vfs, warnings, pool.budget);
     const at = (await g.isDir('/oem')) ? '/oem' : '/usr/share/oem';
     await attach(at, layout.oem);
   }
@@ -150,10 +151,10 @@ export async function assembleFlatcar(root: Mountable, layout: FlatcarLayout, po
     let version: string | undefined;
     if (isReadable(dev)) {
       try {
-        const g = new GuestView(new Vfs(await pool.get(dev), dev.device), warnings);
+        const g = new GuestView(new Vfs(await pool.get(dev), dev.device), warnings, pool.budget);
         version = parseKeyValue((await g.text('/lib/os-release')) ?? '').get('VERSION_ID');
       } catch (err) {
-        warnings.push(`flatcar: ${dev.device}: ${(err as Error).message}`);
+        warnings.push(`flatcar: ${dev.device}: ${guestFaultMessage(err)}`);
       }
     }
     usrPartitions.push({ ...rest, ...(version ? { version } : {}) });
@@ -167,6 +168,7 @@ export async function assembleFlatcar(root: Mountable, layout: FlatcarLayout, po
     filesystems: [...new Set(filesystems)].sort(),
     warnings,
     flatcar: { layout, usrPartitions },
+    budget: pool.budget,
   };
 }
 

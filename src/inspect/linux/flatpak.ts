@@ -1,3 +1,4 @@
+import { fromGuestBytes, guestFaultMessage } from '../faults.js';
 import type { GuestView } from '../guest-view.js';
 import type { FlatpakApplication } from '../types.js';
 import { decodeGVariant, type GValue } from './gvariant.js';
@@ -86,7 +87,7 @@ async function deployment(
       }
       if (d[4] instanceof Map) meta = d[4];
     } catch (err) {
-      g.warn(`${dep}/deploy: ${(err as Error).message}`);
+      g.warn(`${dep}/deploy: ${guestFaultMessage(fromGuestBytes(err, 'gvariant'))}`);
     }
   }
   const version = variantString(meta?.get('appdata-version'));

@@ -2,8 +2,10 @@
  * A read-only GVariant decoder (GLib's serialisation format, "normal form" as written by
  * g_variant_get_data), for the few files beside the package manager that use it (flatpak's
  * per-deployment `deploy` file). Every offset is checked against the buffer; a malformed
- * value throws a plain Error for the caller to turn into a warning.
+ * value throws CORRUPT_IMAGE for the caller to turn into a warning.
  */
+
+import { corrupt } from '../../protocol/errors.js';
 
 export type GValue = string | number | bigint | boolean | GValue[] | { type: string; value: GValue } | Map<string, GValue>;
 
@@ -18,7 +20,7 @@ interface TypeInfo {
 /** Splits the first complete type off a type string: "a{sv}s" → ["a{sv}", "s"]. */
 function firstType(t: string): [string, string] {
   const c = t[0];
-  if (c === undefined) throw new Error('gvariant: empty type');
+  if (c === undefined) throw corrupt('gvariant: empty type');
   if (c === 'a' || c === 'm') {
     const [inner, rest] = firstType(t.slice(1));
     return [c + inner, rest];
@@ -28,7 +30,7 @@ function firstType(t: string): [string, string] {
     let rest = t.slice(1);
     let out = c;
     while (rest[0] !== close) {
-      if (rest.length === 0) throw new Error(`gvariant: unterminated type ${t}`);
+      if (rest.length === 0) throw corrupt(`gvariant: unterminated type ${t}`);
       const [m, r] = firstType(rest);
       out += m;
       rest = r;
@@ -36,7 +38,7 @@ function firstType(t: string): [string, string] {
     return [out + close, rest.slice(1)];
   }
   if ('ybnqiuhxtdsogv'.includes(c)) return [c, t.slice(1)];
-  throw new Error(`gvariant: unknown type character ${JSON.stringify(c)}`);
+  throw corrupt(`gvariant: unknown type character ${JSON.stringify(c)}`);
 }
 
 function members(t: string): string[] {
@@ -69,30 +71,30 @@ function info(t: string): TypeInfo {
     if (size !== undefined) size = size === 0 ? 1 : alignUp(size, align);
     return { align, size };
   }
-  throw new Error(`gvariant: unknown type ${t}`);
+  throw corrupt(`gvariant: unknown type ${t}`);
 }
 
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 const offsetSize = (n: number): number => (n === 0 ? 0 : n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffff ? 4 : 8);
 
 function readOffset(b: Buffer, at: number, size: number): number {
-  if (size === 0 || at < 0 || at + size > b.length) throw new Error('gvariant: framing offset out of range');
+  if (size === 0 || at < 0 || at + size > b.length) throw corrupt('gvariant: framing offset out of range');
   if (size === 1) return b[at]!;
   if (size === 2) return b.readUInt16LE(at);
   if (size === 4) return b.readUInt32LE(at);
   const v = b.readBigUInt64LE(at);
-  if (v > BigInt(b.length)) throw new Error('gvariant: framing offset out of range');
+  if (v > BigInt(b.length)) throw corrupt('gvariant: framing offset out of range');
   return Number(v);
 }
 
 function slice(b: Buffer, start: number, end: number): Buffer {
-  if (start < 0 || end < start || end > b.length) throw new Error('gvariant: member out of range');
+  if (start < 0 || end < start || end > b.length) throw corrupt('gvariant: member out of range');
   return b.subarray(start, end);
 }
 
 /** Decodes `b` as a value of GVariant type `type`. `depth` bounds nesting (hostile input). */
 export function decodeGVariant(b: Buffer, type: string, depth = 0): GValue {
-  if (depth > 32) throw new Error('gvariant: nesting too deep');
+  if (depth > 32) throw corrupt('gvariant: nesting too deep');
   const c = type[0];
   switch (c) {
     case 'y':
@@ -121,10 +123,10 @@ export function decodeGVariant(b: Buffer, type: string, depth = 0): GValue {
       return b.length > 0 && b[b.length - 1] === 0 ? b.toString('utf8', 0, b.length - 1) : '';
     case 'v': {
       const z = b.lastIndexOf(0);
-      if (z < 0) throw new Error('gvariant: variant without a type');
+      if (z < 0) throw corrupt('gvariant: variant without a type');
       const t = b.toString('latin1', z + 1);
       const [one, rest] = firstType(t);
-      if (rest) throw new Error(`gvariant: variant type ${t} is not one type`);
+      if (rest) throw corrupt(`gvariant: variant type ${t} is not one type`);
       return { type: one, value: decodeGVariant(b.subarray(0, z), one, depth + 1) };
     }
     case 'm': {
@@ -150,7 +152,7 @@ export function decodeGVariant(b: Buffer, type: string, depth = 0): GValue {
     case '{':
       return decodeTuple(b, members(type), depth);
     default:
-      throw new Error(`gvariant: unknown type ${type}`);
+      throw corrupt(`gvariant: unknown type ${type}`);
   }
 }
 
@@ -159,13 +161,13 @@ function decodeArray(b: Buffer, inner: string, depth: number): GValue[] {
   const out: GValue[] = [];
   if (b.length === 0) return out;
   if (ii.size !== undefined) {
-    if (b.length % ii.size !== 0) throw new Error('gvariant: array length not a multiple of its element size');
+    if (b.length % ii.size !== 0) throw corrupt('gvariant: array length not a multiple of its element size');
     for (let at = 0; at < b.length; at += ii.size) out.push(decodeGVariant(b.subarray(at, at + ii.size), inner, depth + 1));
     return out;
   }
   const osz = offsetSize(b.length);
   const tableStart = readOffset(b, b.length - osz, osz);
-  if (tableStart > b.length || (b.length - tableStart) % osz !== 0) throw new Error('gvariant: bad array framing');
+  if (tableStart > b.length || (b.length - tableStart) % osz !== 0) throw corrupt('gvariant: bad array framing');
   const n = (b.length - tableStart) / osz;
   let start = 0;
   for (let i = 0; i < n; i++) {

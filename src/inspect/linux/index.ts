@@ -1,6 +1,7 @@
 import type { AssembledRoot } from '../guest.js';
+import { runCollector } from '../faults.js';
 import { GuestView } from '../guest-view.js';
-import type { InspectOptions, OperatingSystem } from '../types.js';
+import type { InspectFlags, OperatingSystem } from '../types.js';
 import { detectArch } from './arch.js';
 import { detectOtherApplications } from './beside-pm.js';
 import { detectBootloader, detectKernels } from './boot.js';
@@ -24,17 +25,17 @@ async function ostreeOsinfoOf(g: GuestView, a: AssembledRoot): Promise<string | 
 export type StageTimer = <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
 
 /** All facts of one Linux root. Each collector reads through its own view so its evidence is its own. */
-export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptions>, time: StageTimer): Promise<OperatingSystem> {
+export async function inspectLinux(a: AssembledRoot, opts: Required<InspectFlags>, time: StageTimer): Promise<OperatingSystem> {
   const warnings: string[] = [...a.warnings];
-  const base = new GuestView(a.vfs, warnings);
+  const budget = a.budget;
+  const base = new GuestView(a.vfs, warnings, budget);
   const evidence: Record<string, string[]> = {};
+  /** One collector: a damaged guest file is a warning, a spent budget skips the rest, a bug fails the inspection (faults.ts). */
   const run = async <T>(fact: string, fn: (g: GuestView) => Promise<T>): Promise<T | undefined> => {
+    if (budget.exhausted) return undefined;
     const g = base.scope();
     try {
-      return await fn(g);
-    } catch (err) {
-      warnings.push(`${fact}: ${(err as Error).message}`);
-      return undefined;
+      return await runCollector(fact, () => fn(g), (m) => warnings.push(m), budget.failFast);
     } finally {
       if (g.evidence.length) evidence[fact] = g.evidence;
     }
@@ -58,7 +59,7 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
       ...rel,
       ...(arch ? { arch } : {}),
       ...(hostname ? { hostname } : {}),
-      osinfo: fcOsinfo ?? (a.ostree ? await ostreeOsinfoOf(base, a) : undefined) ?? (nixos ? nixosOsinfo(rel.major_version, rel.minor_version) : undefined) ?? osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
+      osinfo: fcOsinfo ?? (a.ostree ? await runCollector('osinfo', () => ostreeOsinfoOf(base.scope(), a), (m) => warnings.push(m), budget.failFast) : undefined) ?? (nixos ? nixosOsinfo(rel.major_version, rel.minor_version) : undefined) ?? osinfoOf('linux', rel.distro, rel.major_version, rel.minor_version),
       ...(build_id ? { build_id } : {}),
       ...(package_format ? { package_format } : {}),
       ...(package_management ? { package_management } : {}),
@@ -88,7 +89,7 @@ export async function inspectLinux(a: AssembledRoot, opts: Required<InspectOptio
     await time('package_scan', async () => {
       const apps = a.flatcar ? undefined : await run('applications', (g) => (os.package_format === 'nix' ? nixApplications(g) : detectApplications(g, os.package_format)));
       if (apps) os.applications = apps;
-      else if (!a.flatcar) warnings.push(await missingApplicationsReason(base.scope()));
+      else if (!a.flatcar && !budget.exhausted) warnings.push(await missingApplicationsReason(base.scope()));
       const other = await run('other_applications', detectOtherApplications);
       if (other) os.other_applications = other;
       const kernels = await run('kernels', detectKernels);

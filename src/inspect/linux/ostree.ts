@@ -3,6 +3,7 @@ import { Vfs } from '../../fs/vfs.js';
 import type { GuestDevice } from '../devices.js';
 import type { AssembledRoot, FsPool, Mountable } from '../guest.js';
 import { isReadable } from '../guest.js';
+import { fromGuestBytes, guestFaultMessage } from '../faults.js';
 import { GuestView } from '../guest-view.js';
 import { parseKeyValue } from '../parse.js';
 import type { OstreeDeployment } from '../types.js';
@@ -121,7 +122,7 @@ async function commitVersion(sys: GuestView, checksum: string): Promise<string |
     const inner = v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Map) ? v.value : v;
     return typeof inner === 'string' ? inner : undefined;
   } catch (err) {
-    sys.warn(`ostree: commit ${checksum}: ${(err as Error).message}`);
+    sys.warn(`ostree: commit ${checksum}: ${guestFaultMessage(fromGuestBytes(err, 'gvariant'))}`);
     return undefined;
   }
 }
@@ -136,10 +137,11 @@ async function findBoot(sys: GuestView, root: Mountable, devices: GuestDevice[],
   for (const d of candidates) {
     try {
       const fs = await pool.get(d);
-      const g = new GuestView(new Vfs(fs, d.device), warnings);
+      const g = new GuestView(new Vfs(fs, d.device), warnings, pool.budget);
       if ((await g.list('/loader/entries')).length > 0) return { fs, device: d };
-    } catch {
-      // not a filesystem we can open: not the boot partition
+    } catch (err) {
+      // not a filesystem we can open: not the boot partition (a budget or a bug still goes up)
+      guestFaultMessage(err);
     }
   }
   return undefined;
@@ -150,7 +152,7 @@ export async function assembleOstree(root: Mountable, devices: GuestDevice[], po
   const warnings: string[] = [];
   const dev = root.device.device;
   const sysVfs = new Vfs(root.fs, dev);
-  const sys = new GuestView(sysVfs, warnings);
+  const sys = new GuestView(sysVfs, warnings, pool.budget);
   const boot = await findBoot(sys, root, devices, pool, warnings);
   if (boot) sysVfs.mount('/boot', boot.fs, boot.device.device);
 
@@ -231,6 +233,7 @@ export async function assembleOstree(root: Mountable, devices: GuestDevice[], po
     filesystems: [...new Set(Object.values(mountpoints))].sort(),
     warnings,
     ostree: { deployments },
+    budget: pool.budget,
   };
 }
 

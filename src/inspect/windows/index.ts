@@ -1,9 +1,10 @@
 import type { Hive } from '../../registry/index.js';
 import type { GuestDevice } from '../devices.js';
 import type { AssembledRoot } from '../guest.js';
+import { CollectorBugError, faultOf, isCollectorBug, runCollector } from '../faults.js';
 import { GuestView } from '../guest-view.js';
 import type { StageTimer } from '../linux/index.js';
-import type { InspectOptions, OperatingSystem } from '../types.js';
+import type { InspectFlags, OperatingSystem } from '../types.js';
 import { detectWindowsAgents } from './agents.js';
 import { readApplications } from './applications.js';
 import { readDriveMappings } from './drives.js';
@@ -27,9 +28,10 @@ import { readWindowsVersion, windowsDisplayName, windowsOsinfo } from './version
  * partitions; without it only the root's own partition can be recognised.
  * Transaction logs (.LOG1/.LOG2) are not replayed: a dirty hive is read as it is, with a warning.
  */
-export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOptions>, time: StageTimer, devices?: GuestDevice[]): Promise<OperatingSystem> {
+export async function inspectWindows(a: AssembledRoot, opts: Required<InspectFlags>, time: StageTimer, devices?: GuestDevice[]): Promise<OperatingSystem> {
   const warnings: string[] = [...a.warnings];
-  const base = new GuestView(a.vfs, warnings);
+  const budget = a.budget;
+  const base = new GuestView(a.vfs, warnings, budget);
   const evidence: Record<string, string[]> = {};
   const hives = new Map<string, Promise<Hive | undefined>>();
   let systemRoot = '/Windows';
@@ -40,6 +42,10 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
     let p = hives.get(name);
     if (!p) {
       p = openGuestHive(base.scope(), systemRoot, name).catch((err: unknown) => {
+        const f = faultOf(err);
+        // a spent budget leaves the hive out (partial) unless asked to fail; a bug is never a warning
+        if (f === 'budget' && !budget.failFast) return undefined;
+        if (f !== 'guest') throw f === 'bug' && !isCollectorBug(err) ? new CollectorBugError(`hive ${name}`, err) : err;
         const msg = (err as Error).message;
         const path = hivePath(name);
         warnings.push(msg.startsWith(path) ? msg : `${path}: ${msg}`);
@@ -51,15 +57,21 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
   };
   /** Runs one collector; its evidence is the hive keys it names plus the files its view read. */
   const run = async <T>(fact: string, from: string[], fn: (g: GuestView) => Promise<T>): Promise<T | undefined> => {
+    if (budget.exhausted) return undefined;
     const g = base.scope();
     let ok = false;
     try {
-      const v = await fn(g);
-      ok = true;
-      return v;
-    } catch (err) {
-      warnings.push(`${fact}: ${(err as Error).message}`);
-      return undefined;
+      // a damaged hive or file is a warning, a spent budget skips the rest, a bug fails the inspection (faults.ts)
+      return await runCollector(
+        fact,
+        async () => {
+          const v = await fn(g);
+          ok = true;
+          return v;
+        },
+        (m) => warnings.push(m),
+        budget.failFast,
+      );
     } finally {
       // a fact that failed names only the files it did read, not the keys it could not
       const ev = [...(ok ? from : []), ...g.evidence];
@@ -68,7 +80,7 @@ export async function inspectWindows(a: AssembledRoot, opts: Required<InspectOpt
   };
 
   const os: OperatingSystem = await time('os_detection', async () => {
-    systemRoot = (await findSystemRoot(base.scope())) ?? systemRoot;
+    systemRoot = (await run('systemroot', [], findSystemRoot)) ?? systemRoot;
     const software = await hive('SOFTWARE');
     const system = await hive('SYSTEM');
     const ver = (software && (await run('release', [`${hivePath('SOFTWARE')}:Microsoft\\Windows NT\\CurrentVersion`], () => readWindowsVersion(software)))) ?? {

@@ -1,4 +1,5 @@
 import type { Hive } from '../../registry/index.js';
+import { guestFaultMessage } from '../faults.js';
 import type { GuestView } from '../guest-view.js';
 import type { UserApplication } from '../types.js';
 import { readUninstallEntries } from './applications.js';
@@ -70,7 +71,7 @@ export async function readUserApplications(g: GuestView, profiles: Profile[], re
     try {
       hive = await openHiveFile(g, file);
     } catch (err) {
-      g.warn(`${file}: ${(err as Error).message}`);
+      g.warn(`${file}: ${guestFaultMessage(err)}`);
       continue;
     }
     if (!hive) continue;

@@ -1,4 +1,5 @@
 import { corrupt } from '../../protocol/errors.js';
+import { guestFaultMessage } from '../faults.js';
 import { filetimeToDate, type Hive } from '../../registry/index.js';
 import { BinaryReader } from '../../util/binary.js';
 import type { GroupInfo, UserInfo } from '../types.js';
@@ -173,7 +174,7 @@ export async function readAliases(sam: Hive, accountSid: string | undefined, war
       const a = parseAliasC(c);
       out.push({ name: a.name, gid: a.rid, members: a.members.map(name), sid: `S-1-5-32-${a.rid}`, member_sids: a.members, ...(a.comment ? { comment: a.comment } : {}) });
     } catch (err) {
-      warn(`${ALIASES}\\${k.name}: ${(err as Error).message}`);
+      warn(`${ALIASES}\\${k.name}: ${guestFaultMessage(err)}`);
     }
   }
   return out.sort((a, b) => a.gid - b.gid);

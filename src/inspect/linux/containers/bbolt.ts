@@ -1,3 +1,5 @@
+import { GuestkitError } from '../../../protocol/errors.js';
+
 /**
  * A read-only reader of bbolt (etcd-io/bbolt, the Bolt format) database files: the two meta
  * pages (the valid one with the higher txid), branch and leaf pages, nested and inline buckets.
@@ -6,7 +8,13 @@
  * malformed file throws BoltError.
  */
 
-export class BoltError extends Error {}
+/** Damage of the guest's database file: a typed error, so collectors warn about it. */
+export class BoltError extends GuestkitError {
+  constructor(message: string) {
+    super('CORRUPT_IMAGE', message);
+    this.name = 'BoltError';
+  }
+}
 
 const MAGIC = 0xed0cdaed;
 const PAGE_HEADER = 16;

@@ -1,3 +1,4 @@
+import { fromGuestBytes, guestFaultMessage } from '../../faults.js';
 import type { GuestView } from '../../guest-view.js';
 import type { ContainerImage } from '../../types.js';
 import { BoltDb } from './bbolt.js';
@@ -64,7 +65,8 @@ export async function containerdImages(g: GuestView, root = CONTAINERD_ROOT): Pr
       }
     }
   } catch (err) {
-    g.warn(`${path}: ${(err as Error).message}${out.length ? `; ${out.length} images read before it` : ''}`);
+    // bbolt pages are read with Buffer bounds: a truncated page is the file's damage
+    g.warn(`${path}: ${guestFaultMessage(fromGuestBytes(err, 'bbolt'))}${out.length ? `; ${out.length} images read before it` : ''}`);
   }
   return out;
 }

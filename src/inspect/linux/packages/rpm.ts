@@ -1,4 +1,5 @@
 import { GuestkitError, corrupt } from '../../../protocol/errors.js';
+import { fromGuestBytes, guestFaultMessage } from '../../faults.js';
 import type { GuestView } from '../../guest-view.js';
 import type { Application } from '../../types.js';
 import { queryDatabase } from '../sqlite.js';
@@ -39,8 +40,10 @@ export async function rpmApplications(g: GuestView): Promise<Application[] | und
       try {
         blobs = await read(bytes);
       } catch (err) {
-        if (err instanceof GuestkitError) throw corrupt(`${path}: ${err.message}`, { path, ...err.details });
-        throw err;
+        // ndb and bdb are walked with Buffer reads: a bounds error there is a truncated file
+        const e = fromGuestBytes(err, path);
+        if (e instanceof GuestkitError) throw corrupt(`${path}: ${e.message}`, { path, ...e.details });
+        throw e;
       }
       const apps: Application[] = [];
       let bad = 0;
@@ -50,7 +53,9 @@ export async function rpmApplications(g: GuestView): Promise<Application[] | und
         try {
           const app = applicationOfHeader(blob);
           if (app) apps.push(app);
-        } catch {
+        } catch (err) {
+          // a damaged header is counted; a bug in the header parser is not the guest's
+          guestFaultMessage(fromGuestBytes(err, 'rpm header'));
           bad++;
         }
       }
