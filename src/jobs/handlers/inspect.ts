@@ -1,6 +1,6 @@
 import { FORMATS } from '../../disk/formats.js';
 import { supportedFilesystems } from '../../fs/open.js';
-import { inspect, requireOs } from '../../inspect/index.js';
+import { budgetFromEnv, capBudget, inspect, isCollectorBug, requireOs } from '../../inspect/index.js';
 import { InspectPayloadSchema } from '../../protocol/payloads/inspect.js';
 import { sbomFormatOfOutput, toSbom } from '../../sbom/index.js';
 import { defaultAdvisoryDbPath } from '../../vulns/db.js';
@@ -23,16 +23,25 @@ export function inspectHandler(): HandlerDefinition {
     images: (d) => [{ field: 'image.path', path: d.image.path, checksum: d.image.checksum ?? null }],
     outputs: outputTargets,
     async run(ctx, d) {
-      const result = requireOs(
-        await inspect({
-          disks: [ctx.resolvedImages[0] ?? d.image.path],
-          format: d.image.format,
-          options: d.options ?? {},
-          // backing files / extents / parents the image names obey the same roots as the image
-          allowedRoots: ctx.allowedRoots.length > 0 ? ctx.allowedRoots : undefined,
-          onStage: (stage) => ctx.progress({ phase: stage, message: stage.replace(/_/g, ' ') }),
-        }),
-      );
+      // the job's budget, never above the worker's ceilings (GUESTKIT_INSPECT_MAX_*, else the defaults)
+      const budget = capBudget(d.options.budget, budgetFromEnv());
+      let result;
+      try {
+        result = requireOs(
+          await inspect({
+            disks: [ctx.resolvedImages[0] ?? d.image.path],
+            format: d.image.format,
+            options: { ...(d.options ?? {}), budget },
+            // backing files / extents / parents the image names obey the same roots as the image
+            allowedRoots: ctx.allowedRoots.length > 0 ? ctx.allowedRoots : undefined,
+            onStage: (stage) => ctx.progress({ phase: stage, message: stage.replace(/_/g, ' ') }),
+          }),
+        );
+      } catch (err) {
+        // a bug in a collector: its stack goes to the job's event log (and stays in the error's details)
+        if (isCollectorBug(err)) ctx.progress({ phase: 'execution', message: err.message, details: { collector: err.collector, stack: String(err.details?.stack ?? '') } });
+        throw err;
+      }
       // output.format cyclonedx/spdx: the file holds the SBOM; the job's result stays the inspection.
       const sbom = sbomFormatOfOutput(d.output?.format);
       // the advisory database is the worker's ($GUESTKIT_ADVISORY_DB or its data dir): a job names no files to open
