@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { dirname } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fixture } from '../helpers/fixtures.js';
 import { dropJob, job, makeSpool, readEvents, startDaemon, waitForResult } from './helpers/daemon.js';
@@ -46,5 +48,77 @@ test('without --allow-path the same overlay opens its outside backing file (no r
     assert.equal(r.error?.code, 'NO_OS_FOUND', JSON.stringify(r.error));
   } finally {
     await d.stop();
+  }
+});
+
+// The other formats that pull in files by name, built from the disk-format fixtures in a
+// scratch allowed root: VMDK parents (parentFileNameHint) and extents, VHD and VHDX parents
+// (parent locators). Each escape, relative or through a symlink, fails PATH_NOT_ALLOWED.
+test('VMDK parents and extents, VHD and VHDX parents outside the allowed roots fail PATH_NOT_ALLOWED; the same files inside open', async () => {
+  const fx = (f: string) => fixture('disk-formats', f);
+  const root = mkdtempSync(join(tmpdir(), 'gk-backing-'));
+  const allowed = join(root, 'allowed');
+  const outside = join(root, 'x');
+  mkdirSync(join(allowed, 'ctl'), { recursive: true });
+  mkdirSync(outside);
+  // VMDK parent through a symlink beside the child
+  copyFileSync(fx('child.vmdk'), join(allowed, 'child-link.vmdk'));
+  symlinkSync(fx('sparse.vmdk'), join(allowed, 'sparse.vmdk'));
+  // VMDK parent by a relative name leading out (same length as the original hint)
+  const child = readFileSync(fx('child.vmdk'));
+  const hint = Buffer.from('parentFileNameHint="sparse.vmdk"');
+  const at = child.indexOf(hint);
+  assert.ok(at > 0, 'child.vmdk names sparse.vmdk');
+  Buffer.from('parentFileNameHint="../x/s.vmdk"').copy(child, at);
+  writeFileSync(join(allowed, 'child-rel.vmdk'), child);
+  copyFileSync(fx('sparse.vmdk'), join(outside, 's.vmdk'));
+  // VMDK extents: relative escape, absolute path, symlink beside the descriptor
+  const descriptor = (extent: string) => `# Disk DescriptorFile\nversion=1\nCID=26b2cb5a\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 131072 FLAT "${extent}" 0\n`;
+  writeFileSync(join(allowed, 'extent-rel.vmdk'), descriptor('../x/flat.bin'));
+  writeFileSync(join(allowed, 'extent-abs.vmdk'), descriptor(join(outside, 'flat.bin')));
+  writeFileSync(join(allowed, 'extent-link.vmdk'), descriptor('flat-link.bin'));
+  copyFileSync(fx('flat-flat.vmdk'), join(outside, 'flat.bin'));
+  symlinkSync(join(outside, 'flat.bin'), join(allowed, 'flat-link.bin'));
+  // VHD and VHDX differencing children whose parent (by locator) is a symlink out
+  copyFileSync(fx('diff.vhd'), join(allowed, 'diff.vhd'));
+  symlinkSync(fx('dynamic.vhd'), join(allowed, 'dynamic.vhd'));
+  copyFileSync(fx('diff.vhdx'), join(allowed, 'diff.vhdx'));
+  symlinkSync(fx('dynamic.vhdx'), join(allowed, 'dynamic.vhdx'));
+  // controls: the same chains with every file inside the root
+  copyFileSync(fx('diff.vhd'), join(allowed, 'ctl', 'diff.vhd'));
+  copyFileSync(fx('dynamic.vhd'), join(allowed, 'ctl', 'dynamic.vhd'));
+  writeFileSync(join(allowed, 'ctl', 'extent-ok.vmdk'), descriptor('flat.bin'));
+  copyFileSync(fx('flat-flat.vmdk'), join(allowed, 'ctl', 'flat.bin'));
+
+  const cases: [id: string, file: string, format: string, message: RegExp][] = [
+    ['vmdk-parent-link-01', 'child-link.vmdk', 'vmdk', /backing file .*disk-formats\/sparse\.vmdk lies outside the allowed roots/],
+    ['vmdk-parent-rel-01', 'child-rel.vmdk', 'vmdk', /backing file .*\/x\/s\.vmdk lies outside the allowed roots/],
+    ['vmdk-extent-rel-01', 'extent-rel.vmdk', 'vmdk', /extent file \.\.\/x\/flat\.bin lies outside the descriptor's directory/],
+    ['vmdk-extent-abs-01', 'extent-abs.vmdk', 'vmdk', /extent file \/.*\/x\/flat\.bin lies outside the descriptor's directory/],
+    ['vmdk-extent-link-01', 'extent-link.vmdk', 'vmdk', /extent file .*\/x\/flat\.bin lies outside the allowed roots/],
+    ['vhd-parent-link-01', 'diff.vhd', 'vhd', /backing file .*disk-formats\/dynamic\.vhd lies outside the allowed roots/],
+    ['vhdx-parent-link-01', 'diff.vhdx', 'vhdx', /backing file .*disk-formats\/dynamic\.vhdx lies outside the allowed roots/],
+  ];
+  const spool = makeSpool();
+  const d = startDaemon(spool, ['--worker-id', 'w-backing-fmt', '--allow-path', allowed]);
+  try {
+    await d.ready();
+    const inspectJob = (id: string, file: string, format: string) => job(id, 'guestkit.inspect', { image: { path: join(allowed, file), format } });
+    for (const [id, file, format] of cases) dropJob(spool, inspectJob(id, file, format));
+    dropJob(spool, inspectJob('vhd-inside-01', 'ctl/diff.vhd', 'vhd'));
+    dropJob(spool, inspectJob('vmdk-extent-inside-01', 'ctl/extent-ok.vmdk', 'vmdk'));
+    for (const [id, , , message] of cases) {
+      const r = await waitForResult(spool, id, 30_000);
+      assert.equal(r.status, 'failed', id);
+      assert.equal(r.error?.code, 'PATH_NOT_ALLOWED', `${id}: ${JSON.stringify(r.error)}`);
+      assert.match(r.error!.message, message, id);
+      assert.equal(r.error?.retry_recommended, false, id);
+    }
+    for (const id of ['vhd-inside-01', 'vmdk-extent-inside-01']) {
+      const r = await waitForResult(spool, id, 30_000);
+      assert.notEqual(r.error?.code, 'PATH_NOT_ALLOWED', `${id}: ${JSON.stringify(r.error)}`);
+    }
+  } finally {
+    assert.equal((await d.stop()).code, 0);
   }
 });
