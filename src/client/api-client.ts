@@ -18,7 +18,7 @@ import type {
   UsageReport,
   WorkerView,
 } from './types.js';
-import type { InventoryAnswer, InventoryImageView, InventoryPackageView } from '../api/routes/inventory.js';
+import type { InventoryAnswer, InventoryImageView, InventoryPackageView } from '../api/inventory-views.js';
 
 export type { InventoryAnswer, InventoryImageView, InventoryPackageView };
 

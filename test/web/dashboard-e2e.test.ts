@@ -272,17 +272,48 @@ test('workers and fleet pages; the banner when waiting jobs have no worker to ru
   await page.getByRole('heading', { level: 1, name: 'Workers' }).waitFor();
   await page.getByText('guestkit.inspect', { exact: true }).first().waitFor();
   await axe(page, 'workers page');
+  // a profile of the Debian guest gives the fleet its open findings and the report its Findings
+  const profiled = await submitApi(testJob('guestkit.profile', { image: { path: debian, format: 'auto' }, profiles: ['security'] }, { metadata: { name: 'debian profile' } }));
+  assert.equal((await waitFinal(s.url, admin, profiled, 60_000)).status, 'completed');
   await page.goto(`${base}/fleet`);
   const table = page.getByTestId('fleet-table');
   await table.waitFor({ timeout: 20_000 });
   assert.match(await table.innerText(), /debian\.qcow2[\s\S]*Debian GNU\/Linux 12/);
   assert.match(await table.innerText(), /win11\.vmdk/);
+  const debianRow = table.locator('tbody tr').filter({ hasText: 'debian.qcow2' });
+  await debianRow.locator(`a[href="/jobs/${profiled}/report"]`).waitFor();
+  assert.match(await debianRow.locator(`a[href="/jobs/${profiled}/report"]`).innerText(), /^\d+/);
+  // the package search is the inventory API's: a name, then a version bound
+  const search = page.getByRole('form', { name: 'Package search' });
   await page.getByLabel('Images with the package').fill('openssh-server');
+  await search.getByRole('button', { name: 'Search' }).click();
   await page.getByText('2 images with openssh-server').waitFor();
-  await page.getByLabel('Images with the package').fill('');
-  await page.getByLabel('Images with the package').blur();
+  assert.match(await table.innerText(), /openssh-server version/);
+  await page.getByLabel('Version', { exact: true }).selectOption('ge');
+  await page.getByLabel('Compared with').fill('0');
+  await search.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('2 images with openssh-server at least 0').waitFor();
   await shot(page, 'dashboard-fleet');
   await axe(page, 'fleet page');
+  await page.getByLabel('Version', { exact: true }).selectOption('lt');
+  await page.getByLabel('Compared with').fill('0');
+  await search.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('0 images with openssh-server below 0').waitFor();
+  // a bound that is no version in any ecosystem: the API's 400, shown at the field
+  await page.getByLabel('Compared with').fill('1 2');
+  await search.getByRole('button', { name: 'Search' }).click();
+  await page.locator('#fleet-ver-error').waitFor();
+  assert.match(await page.locator('#fleet-ver-error').innerText(), /not a version in any ecosystem/);
+  await search.getByRole('button', { name: 'Show all' }).click();
+  // the profile report, and the inspection report's Findings from it
+  await debianRow.locator(`a[href="/jobs/${profiled}/report"]`).click();
+  await page.getByRole('heading', { level: 1, name: /^Profile of Debian GNU\/Linux 12/ }).waitFor();
+  await page.locator('#findings .severity-group').first().waitFor();
+  await axe(page, 'profile report');
+  await page.goto(`${base}/fleet`);
+  await debianRow.locator('td.path a').click();
+  await page.locator('#findings').getByText('From the latest profile of this image').waitFor();
+  assert.ok((await page.locator('#findings .finding').count()) > 0, 'the report lists the open findings');
   // the embedded node fails a job it can never run at once (CAPABILITY_MISMATCH), so jobs only
   // wait stuck when no worker is live (workers elsewhere, all gone): GET /workers is answered
   // here as after the last worker's heartbeat stopped, while real jobs wait for the one slot

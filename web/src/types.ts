@@ -4,6 +4,8 @@ export type { Inspection, OperatingSystem, FilesystemEntry, Application, UserInf
 /** The API's own view types (type-only: nothing of the server is bundled). */
 export type { AttemptView, JobView, WorkerView } from '../../src/api/views';
 import type { JobView } from '../../src/api/views';
+export type { InventoryAnswer, InventoryImageView, InventoryPackageView } from '../../src/api/inventory-views';
+export type { CheckResult, Evidence, GuestReport, ProfileReport, Severity } from '../../src/profile/types';
 
 export interface JobPage {
   items: JobView[];

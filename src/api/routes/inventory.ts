@@ -13,6 +13,7 @@ import { ECOSYSTEMS, versionProblem } from '../../versions/index.js';
 import type { Principal } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { badRequest } from '../errors.js';
+import type { InventoryImageView, InventoryPackageView } from '../inventory-views.js';
 import { scopedNamespace } from './jobs.js';
 
 type Query = { Querystring: Record<string, string | string[] | undefined> };
@@ -96,28 +97,6 @@ function bounds(q: Record<string, string | undefined>): VersionBounds | undefine
     out[op] = v;
   }
   return Object.keys(out).length ? out : undefined;
-}
-
-/** GET /inventory/images items; packages items carry the same image fields without `packages`. */
-export interface InventoryImageView {
-  image_path: string;
-  namespace: string;
-  /** The inspection job the facts come from, and when it finished. */
-  job_id: string;
-  finished_at: string;
-  os: InventoryImage['os'];
-  /** How many packages the image's first OS has. */
-  packages?: number;
-}
-
-export interface InventoryPackageView extends Omit<InventoryImageView, 'packages'> {
-  package: { name: string; version: string; arch: string; ecosystem: PackageHit['ecosystem']; source_package?: string };
-}
-
-export interface InventoryAnswer<T> {
-  items: T[];
-  truncated: boolean;
-  warnings: string[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,109 +1,168 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { get, pool } from '../api';
+import { ApiError, get } from '../api';
 import { ago, plural, when } from '../format';
 import { Link, reportPath } from '../router';
-import type { Inspection, JobPage, JobResult, JobView } from '../types';
+import type { InventoryAnswer, InventoryImageView, InventoryPackageView } from '../types';
 import { compare, ErrorBox, Loading, PageTitle, SortHeader, useNow, useSort } from '../ui';
+import { useOpenFindings, type OpenFindings } from './fleet-findings';
 
-/** Newest inspections read; the API has no fleet query yet, so each image costs one result fetch. */
-const MAX_JOBS = 500;
-const MAX_IMAGES = 100;
+const LIMIT = 5000;
+const OPS = [
+  ['', 'any version'],
+  ['lt', 'below'],
+  ['le', 'at most'],
+  ['eq', 'exactly'],
+  ['ge', 'at least'],
+  ['gt', 'above'],
+] as const;
 
-interface Row {
-  image: string;
-  job: JobView;
-  os: string;
-  distro: string;
+interface Search {
+  name: string;
+  op: string;
   version: string;
-  arch: string;
-  hostname: string;
-  packages: number | null;
-  /** package name → version, for the package search */
-  versions: Map<string, string>;
-  inspections: number;
 }
 
-/** Every inspected image, newest inspection first, from completed guestkit.inspect jobs. */
+/** Every inspected image, from the store's inventory (the latest inspection of each image). */
 export function FleetPage() {
-  const [rows, setRows] = useState<Row[] | null>(null);
+  const [images, setImages] = useState<InventoryAnswer<InventoryImageView> | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [progress, setProgress] = useState('');
-  const [pkg, setPkg] = useState('');
+  const [draft, setDraft] = useState<Search>({ name: '', op: '', version: '' });
+  const [search, setSearch] = useState<Search | null>(null);
+  const [hits, setHits] = useState<InventoryAnswer<InventoryPackageView> | null>(null);
+  const [searchError, setSearchError] = useState<ApiError | Error | null>(null);
   const [sort, onSort] = useSort('image');
   const now = useNow(10_000);
+  const findings = useOpenFindings();
 
   useEffect(() => {
     const ctl = new AbortController();
-    (async () => {
-      const jobs: JobView[] = [];
-      let cursor: string | undefined;
-      while (jobs.length < MAX_JOBS) {
-        const p = await get<JobPage>(`/jobs?operation=guestkit.inspect&status=completed&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, ctl.signal);
-        jobs.push(...p.items);
-        if (!p.next) break;
-        cursor = p.next;
-      }
-      const latest = new Map<string, { job: JobView; n: number }>();
-      for (const j of jobs) {
-        if (!j.image_path) continue;
-        const e = latest.get(j.image_path);
-        if (e) e.n++;
-        else latest.set(j.image_path, { job: j, n: 1 });
-      }
-      const picked = [...latest.values()].slice(0, MAX_IMAGES);
-      let done = 0;
-      const out = await pool(picked, 4, async ({ job, n }): Promise<Row> => {
-        const r = await get<JobResult>(`/jobs/${encodeURIComponent(job.job_id)}/result`, ctl.signal);
-        setProgress(`${++done} of ${picked.length} reports read`);
-        const d = r.data as Inspection | undefined;
-        const os = d?.operating_systems?.[0];
-        const apps = os?.applications;
-        return {
-          image: job.image_path!,
-          job,
-          os: os ? os.pretty_name || os.product_name || os.distro : 'no OS found',
-          distro: os?.distro ?? '',
-          version: os ? `${os.major_version}.${os.minor_version}` : '',
-          arch: os?.arch ?? '',
-          hostname: os?.hostname ?? '',
-          packages: apps ? apps.length : null,
-          versions: new Map((apps ?? []).map((a) => [a.name.toLowerCase(), `${a.epoch ? `${a.epoch}:` : ''}${a.version}${a.release ? `-${a.release}` : ''}`])),
-          inspections: n,
-        };
-      });
-      if (ctl.signal.aborted) return;
-      setRows(out.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : [])));
-    })().catch((e: unknown) => !ctl.signal.aborted && setError(e));
+    get<InventoryAnswer<InventoryImageView>>(`/inventory/images?limit=${LIMIT}`, ctl.signal).then(setImages, (e: unknown) => !ctl.signal.aborted && setError(e));
     return () => ctl.abort();
   }, []);
 
-  const needle = pkg.trim().toLowerCase();
+  useEffect(() => {
+    setHits(null);
+    setSearchError(null);
+    if (!search) return;
+    const ctl = new AbortController();
+    const q = new URLSearchParams({ name: search.name, limit: String(LIMIT) });
+    if (search.op && search.version) q.set(`version_${search.op}`, search.version);
+    get<InventoryAnswer<InventoryPackageView>>(`/inventory/packages?${q}`, ctl.signal).then(setHits, (e: unknown) => !ctl.signal.aborted && setSearchError(e as Error));
+    return () => ctl.abort();
+  }, [search]);
+
+  /** image path → the versions of the searched package it has */
+  const matched = useMemo(() => {
+    const m = new Map<string, string[]>();
+    for (const h of hits?.items ?? []) m.set(h.image_path, [...(m.get(h.image_path) ?? []), h.package.version]);
+    return m;
+  }, [hits]);
+
   const shown = useMemo(() => {
-    if (!rows) return [];
-    const r = needle ? rows.filter((x) => x.versions.has(needle)) : rows.slice();
-    const key = (x: Row): unknown => (sort.col === 'inspected' ? x.job.finished_at : sort.col === 'packages' ? (x.packages ?? -1) : sort.col === 'pkgver' ? x.versions.get(needle) : (x as unknown as Record<string, unknown>)[sort.col]);
+    const all = images?.items ?? [];
+    const r = search && hits ? all.filter((x) => matched.has(x.image_path)) : all.slice();
+    const key = (x: InventoryImageView): unknown => {
+      switch (sort.col) {
+        case 'os':
+          return x.os?.name ?? '';
+        case 'version':
+          return x.os?.version ?? '';
+        case 'hostname':
+          return x.os?.hostname ?? '';
+        case 'arch':
+          return x.os?.arch ?? '';
+        case 'packages':
+          return x.packages ?? -1;
+        case 'findings':
+          return findings.byImage.get(x.image_path)?.open ?? -1;
+        case 'pkgver':
+          return matched.get(x.image_path)?.[0];
+        case 'inspected':
+          return x.finished_at;
+        default:
+          return x.image_path;
+      }
+    };
     return r.sort((a, b) => compare(key(a), key(b)) * (sort.dir === 'ascending' ? 1 : -1));
-  }, [rows, needle, sort]);
+  }, [images, hits, matched, search, sort, findings]);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const name = draft.name.trim();
+    if (!name) {
+      setSearch(null);
+      return;
+    }
+    if (draft.op && !draft.version.trim()) {
+      setSearchError(new Error('give the version to compare with, or pick “any version”'));
+      return;
+    }
+    setSearch({ name, op: draft.op, version: draft.version.trim() });
+  };
+  const versionError = searchError instanceof ApiError && String(searchError.details.parameter ?? '').startsWith('version_') ? searchError.message : null;
 
   return (
     <div>
-      <PageTitle sub={rows ? `${plural(rows.length, 'image')} inspected` : null}>Fleet</PageTitle>
+      <PageTitle sub={images ? `${plural(images.items.length, 'image')} inspected` : null}>Fleet</PageTitle>
       <ErrorBox error={error} />
-      {!rows ? (
-        <Loading what={`Reading inspection reports${progress ? ` (${progress})` : ''}`} />
-      ) : rows.length === 0 ? (
+      {!images ? (
+        !error && <Loading what="Reading the fleet inventory" />
+      ) : images.items.length === 0 ? (
         <p class="empty">No image has been inspected yet.</p>
       ) : (
         <>
-          <div class="table-tools">
+          <form class="table-tools fleet-search" onSubmit={submit} aria-label="Package search">
             <div class="field">
               <label for="fleet-pkg">Images with the package</label>
-              <input id="fleet-pkg" type="search" value={pkg} placeholder="openssl" onInput={(e) => setPkg((e.target as HTMLInputElement).value)} />
+              <input id="fleet-pkg" type="search" value={draft.name} placeholder="openssl" onInput={(e) => setDraft({ ...draft, name: (e.target as HTMLInputElement).value })} />
             </div>
+            <div class="field">
+              <label for="fleet-op">Version</label>
+              <select id="fleet-op" value={draft.op} onChange={(e) => setDraft({ ...draft, op: (e.target as HTMLSelectElement).value })}>
+                {OPS.map(([v, l]) => (
+                  <option value={v} key={v}>
+                    {l}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="fleet-ver">Compared with</label>
+              <input
+                id="fleet-ver"
+                type="text"
+                value={draft.version}
+                placeholder="3.0.7"
+                disabled={!draft.op}
+                aria-invalid={versionError ? 'true' : undefined}
+                aria-describedby={versionError ? 'fleet-ver-error' : undefined}
+                onInput={(e) => setDraft({ ...draft, version: (e.target as HTMLInputElement).value })}
+              />
+              {versionError && (
+                <span id="fleet-ver-error" class="field-error">
+                  {versionError}
+                </span>
+              )}
+            </div>
+            <button type="submit">Search</button>
+            {search && (
+              <button
+                type="button"
+                class="link"
+                onClick={() => {
+                  setDraft({ name: '', op: '', version: '' });
+                  setSearch(null);
+                }}
+              >
+                Show all
+              </button>
+            )}
             <p class="muted" role="status" aria-live="polite">
-              {needle ? `${plural(shown.length, 'image')} with ${needle}` : ''}
+              {search && hits ? `${plural(shown.length, 'image')} with ${describe(search)}` : search && !searchError ? 'Searching…' : ''}
             </p>
-          </div>
+          </form>
+          {searchError && !versionError && <ErrorBox error={searchError} title="Package search failed" />}
+          {hits?.truncated && <p class="muted small">More images match than shown; narrow the search.</p>}
           <div class="table-wrap">
             <table data-testid="fleet-table">
               <thead>
@@ -114,36 +173,57 @@ export function FleetPage() {
                   <SortHeader label="Host" col="hostname" sort={sort} onSort={onSort} class="wide" />
                   <SortHeader label="Arch" col="arch" sort={sort} onSort={onSort} class="wider" />
                   <SortHeader label="Packages" col="packages" sort={sort} onSort={onSort} />
-                  {needle && <SortHeader label={`${needle} version`} col="pkgver" sort={sort} onSort={onSort} />}
+                  {search && hits && <SortHeader label={`${search.name} version`} col="pkgver" sort={sort} onSort={onSort} />}
+                  <SortHeader label="Open findings" col="findings" sort={sort} onSort={onSort} />
                   <SortHeader label="Last inspected" col="inspected" sort={sort} onSort={onSort} />
                 </tr>
               </thead>
               <tbody>
                 {shown.map((x) => (
-                  <tr key={x.image}>
+                  <tr key={x.image_path}>
                     <td class="mono small path">
-                      <Link href={reportPath(x.job.job_id)}>{x.image}</Link>
+                      <Link href={reportPath(x.job_id)}>{x.image_path}</Link>
                     </td>
-                    <td>{x.os}</td>
-                    <td>{x.version}</td>
-                    <td class="wide">{x.hostname}</td>
-                    <td class="wider">{x.arch}</td>
+                    <td>{x.os ? x.os.name || x.os.distro : 'no OS found'}</td>
+                    <td>{x.os?.version}</td>
+                    <td class="wide">{x.os?.hostname}</td>
+                    <td class="wider">{x.os?.arch}</td>
                     <td class="num">{x.packages ?? '—'}</td>
-                    {needle && <td class="mono small">{x.versions.get(needle)}</td>}
-                    <td title={when(x.job.finished_at)}>
-                      {ago(x.job.finished_at, now)}
-                      {x.inspections > 1 && <span class="small muted"> ({x.inspections}×)</span>}
+                    {search && hits && <td class="mono small">{matched.get(x.image_path)?.join(', ')}</td>}
+                    <td class="num">
+                      <FindingsCell f={findings.byImage.get(x.image_path)} />
                     </td>
+                    <td title={when(x.finished_at)}>{ago(x.finished_at, now)}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
-          <p class="muted small">
-            Built from the newest {MAX_JOBS} completed inspect jobs ({MAX_IMAGES} images at most), one report read per image. Open findings appear here once profiles land.
-          </p>
+          {(images.truncated || images.warnings.length > 0) && (
+            <p class="muted small">
+              {images.truncated && `The first ${LIMIT} images are shown. `}
+              {images.warnings.join(' ')}
+            </p>
+          )}
+          <p class="muted small">{findings.note}</p>
         </>
       )}
     </div>
+  );
+}
+
+function describe(s: Search): string {
+  const op = OPS.find(([v]) => v === s.op);
+  return s.op && op ? `${s.name} ${op[1]} ${s.version}` : s.name;
+}
+
+function FindingsCell({ f }: { f: OpenFindings | undefined }) {
+  if (!f) return <span class="muted">—</span>;
+  const severe = f.bySeverity.critical + f.bySeverity.high;
+  return (
+    <Link href={reportPath(f.jobId)} title={`from the profile job of ${when(f.finishedAt)}`}>
+      {f.open}
+      {severe > 0 && <span class="small sev-high"> ({severe} high or critical)</span>}
+    </Link>
   );
 }

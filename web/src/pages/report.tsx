@@ -2,8 +2,9 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, saveFile } from '../api';
 import { bytes, plural, when } from '../format';
 import { jobPath, Link } from '../router';
-import type { Application, FilesystemEntry, Inspection, JobResult, JobView, OperatingSystem, ServiceInfo, UserInfo } from '../types';
+import type { Application, FilesystemEntry, Inspection, JobResult, JobView, OperatingSystem, ProfileReport, ServiceInfo, UserInfo } from '../types';
 import { compare, ErrorBox, Facts, Loading, PageTitle, Section, SortHeader, useSort } from '../ui';
+import { LatestProfileFindings, ProfileReportPage } from './findings';
 
 /** The inspection report of a completed guestkit.inspect job: the page people show others. */
 export function ReportPage({ id }: { id: string }) {
@@ -26,6 +27,8 @@ export function ReportPage({ id }: { id: string }) {
 
   if (error) return <ErrorBox error={error} title="No report" />;
   if (!job || !result) return <Loading what="Loading the report" />;
+  const profile = result.data as ProfileReport | undefined;
+  if (profile?.kind === 'guestkit.profile.report' && Array.isArray(profile.guests)) return <ProfileReportPage id={id} job={job} report={profile} />;
   const data = result.data as Inspection | undefined;
   if (!data || !Array.isArray(data.operating_systems)) {
     return (
@@ -92,6 +95,7 @@ export function ReportPage({ id }: { id: string }) {
       {os && <Services services={os.services ?? []} windows={os.type === 'windows'} os={os} />}
       {os && <Network os={os} />}
       {os && <Security os={os} />}
+      {os && <LatestProfileFindings image={job.image_path} root={os.root} />}
       <Warnings data={data} os={os} />
     </div>
   );
