@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,4 +62,31 @@ async function encodeFile(path: string): Promise<Buffer | undefined> {
   } finally {
     await f.close();
   }
+}
+
+/**
+ * The first records of a text database (dpkg status, apk installed: records end at a blank
+ * line), cut at a record end near each size: small seeds of real records, quicker to mutate.
+ */
+export function stanzaSlices(buf: Buffer, sizes: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const size of sizes) {
+    if (size >= buf.length) {
+      out.push(buf);
+      break;
+    }
+    const end = buf.lastIndexOf('\n\n', size);
+    if (end > 0) out.push(buf.subarray(0, end + 2));
+  }
+  return out;
+}
+
+/** The job protocol's example documents (/work/shared/spec/examples, or GUESTKIT_SPEC_DIR/examples). */
+export function specExamples(): Buffer[] {
+  const dir = join(process.env.GUESTKIT_SPEC_DIR ?? '/work/shared/spec', 'examples');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f)));
 }
