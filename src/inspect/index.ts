@@ -34,90 +34,107 @@ export interface InspectRequest {
 export async function inspect(req: InspectRequest | string): Promise<Inspection> {
   const r: InspectRequest = typeof req === 'string' ? { disks: [req] } : req;
   if (r.disks.length === 0) throw new GuestkitError('VALIDATION_ERROR', 'inspect: no disk image given');
-  const { budget: budgetOptions, ...flags } = r.options ?? {};
-  const opts = { ...DEFAULT_INSPECT_OPTIONS, ...stripUndefined(flags) };
   // every byte, listing, open and second of this inspection is counted against it (budget.ts)
-  const budget = new InspectionBudget(budgetOptions, r.clock);
-  const stats = budget.readStats;
-  const stages: Record<string, number> = {};
-  const t0 = performance.now();
-  const time: StageTimer = async (stage, fn) => {
-    r.onStage?.(stage);
+  const budget = new InspectionBudget(r.options?.budget, r.clock);
+  const run = new StageClock(r.onStage);
+  // A budget spent before any OS was found leaves nothing to report: that is the BUDGET_EXCEEDED error.
+  const session = await run.time('disk_attach', () => GuestSession.open(r.disks, { format: r.format, budget, allowedRoots: r.allowedRoots }));
+  try {
+    return await inspectSession(session, { options: r.options, onStage: r.onStage }, run);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Stage times of one inspection (stats.stages_ms). */
+export class StageClock {
+  readonly stages: Record<string, number> = {};
+  readonly t0 = performance.now();
+  constructor(private readonly onStage?: (stage: string) => void) {}
+  readonly time: StageTimer = async (stage, fn) => {
+    this.onStage?.(stage);
     const s = performance.now();
     try {
       return await fn();
     } finally {
-      stages[stage] = round((stages[stage] ?? 0) + performance.now() - s);
+      this.stages[stage] = round((this.stages[stage] ?? 0) + performance.now() - s);
     }
   };
-  // A budget spent before any OS was found leaves nothing to report: that is the BUDGET_EXCEEDED error.
-  const session = await time('disk_attach', () => GuestSession.open(r.disks, { format: r.format, budget, allowedRoots: r.allowedRoots }));
-  try {
-    const mountables = await time('disk_inspection', () => session.mountables());
-    const operating_systems: OperatingSystem[] = [];
-    for (const m of mountables) {
-      if (m.role !== 'linux-root' && m.role !== 'windows-root') continue;
-      if (budget.exhausted) break;
-      try {
-        const assembled = await time('disk_inspection', () => assembleRoot(m, session.devices, session.pool));
-        operating_systems.push(
-          m.role === 'linux-root' ? await inspectLinux(assembled, opts, time) : await inspectWindows(assembled, opts, time, session.devices),
-        );
-      } catch (err) {
-        // partial: the OSes already inspected are the result; fail (or nothing yet): the error
-        if (!isBudgetError(err) || budget.failFast || operating_systems.length === 0) throw err;
-        break;
-      }
+}
+
+/**
+ * The inspection of an opened session, under the session's budget (`options.budget` is the one
+ * given to GuestSession.open; here it is not read again). inspect() is open + this + close.
+ */
+export async function inspectSession(session: GuestSession, req: Pick<InspectRequest, 'options' | 'onStage'> = {}, clock?: StageClock): Promise<Inspection> {
+  const { budget: _budget, ...flags } = req.options ?? {};
+  const opts = { ...DEFAULT_INSPECT_OPTIONS, ...stripUndefined(flags) };
+  const budget = session.budget;
+  const stats = session.stats;
+  const run = clock ?? new StageClock(req.onStage);
+  const time = run.time;
+  const mountables = await time('disk_inspection', () => session.mountables());
+  const operating_systems: OperatingSystem[] = [];
+  for (const m of mountables) {
+    if (m.role !== 'linux-root' && m.role !== 'windows-root') continue;
+    if (budget.exhausted) break;
+    try {
+      const assembled = await time('disk_inspection', () => assembleRoot(m, session.devices, session.pool));
+      operating_systems.push(
+        m.role === 'linux-root' ? await inspectLinux(assembled, opts, time) : await inspectWindows(assembled, opts, time, session.devices),
+      );
+    } catch (err) {
+      // partial: the OSes already inspected are the result; fail (or nothing yet): the error
+      if (!isBudgetError(err) || budget.failFast || operating_systems.length === 0) throw err;
+      break;
     }
-    if (budget.exhausted && (budget.failFast || operating_systems.length === 0)) throw budget.exhausted;
-    // A device's role is the strongest among its subvolumes (Btrfs roots live in @ or root).
-    const rank = ['linux-root', 'windows-root', 'usr', 'boot', 'var', 'data'];
-    const roles = new Map<string, string>();
-    for (const m of mountables) {
-      const cur = roles.get(m.device.device);
-      if (cur === undefined || rank.indexOf(m.role) < rank.indexOf(cur)) roles.set(m.device.device, m.role);
-    }
-    return {
-      image: session.images.map((img) => {
-        const info = img.info();
+  }
+  if (budget.exhausted && (budget.failFast || operating_systems.length === 0)) throw budget.exhausted;
+  // A device's role is the strongest among its subvolumes (Btrfs roots live in @ or root).
+  const rank = ['linux-root', 'windows-root', 'usr', 'boot', 'var', 'data'];
+  const roles = new Map<string, string>();
+  for (const m of mountables) {
+    const cur = roles.get(m.device.device);
+    if (cur === undefined || rank.indexOf(m.role) < rank.indexOf(cur)) roles.set(m.device.device, m.role);
+  }
+  return {
+    image: session.images.map((img) => {
+      const info = img.info();
+      return {
+        path: info.filename,
+        format: info.format,
+        virtual_size: info.virtual_size,
+        backing_chain: (info.backing_chain ?? []).slice(1).map((b) => b.filename),
+      };
+    }),
+    partition_table: session.layout.tables,
+    filesystems: session.devices
+      .filter((d) => d.fsType !== undefined)
+      .map((d) => {
+        const role = roles.get(d.device) ?? (d.usage === 'swap' ? 'swap' : undefined);
         return {
-          path: info.filename,
-          format: info.format,
-          virtual_size: info.virtual_size,
-          backing_chain: (info.backing_chain ?? []).slice(1).map((b) => b.filename),
+          device: d.device,
+          type: d.fsType!,
+          ...(d.uuid ? { uuid: d.uuid } : {}),
+          ...(d.label ? { label: d.label } : {}),
+          size: d.size,
+          ...(role ? { role } : {}),
+          ...(d.error ? { error: d.error } : {}),
         };
       }),
-      partition_table: session.layout.tables,
-      filesystems: session.devices
-        .filter((d) => d.fsType !== undefined)
-        .map((d) => {
-          const role = roles.get(d.device) ?? (d.usage === 'swap' ? 'swap' : undefined);
-          return {
-            device: d.device,
-            type: d.fsType!,
-            ...(d.uuid ? { uuid: d.uuid } : {}),
-            ...(d.label ? { label: d.label } : {}),
-            size: d.size,
-            ...(role ? { role } : {}),
-            ...(d.error ? { error: d.error } : {}),
-          };
-        }),
-      operating_systems,
-      warnings: budget.exhausted ? [...session.warnings, `inspection stopped early, the result is partial: ${budget.exhausted.message}`] : session.warnings,
-      stats: {
-        bytes_read: stats.bytesRead,
-        reads: stats.reads,
-        total_ms: round(performance.now() - t0),
-        stages_ms: stages,
-        dir_entries: budget.used.dir_entries,
-        files_opened: budget.used.files_opened,
-        collected_bytes: budget.used.collected_bytes,
-      },
-      ...(budget.trips.length ? { partial: true as const, budget_exceeded: budget.trips.map((t) => ({ ...t })) } : {}),
-    };
-  } finally {
-    await session.close();
-  }
+    operating_systems,
+    warnings: budget.exhausted ? [...session.warnings, `inspection stopped early, the result is partial: ${budget.exhausted.message}`] : session.warnings,
+    stats: {
+      bytes_read: stats.bytesRead,
+      reads: stats.reads,
+      total_ms: round(performance.now() - run.t0),
+      stages_ms: run.stages,
+      dir_entries: budget.used.dir_entries,
+      files_opened: budget.used.files_opened,
+      collected_bytes: budget.used.collected_bytes,
+    },
+    ...(budget.trips.length ? { partial: true as const, budget_exceeded: budget.trips.map((t) => ({ ...t })) } : {}),
+  };
 }
 
 /** Throws NO_OS_FOUND (with the disk layout in its details) when an inspection found no OS. */
