@@ -139,7 +139,7 @@ if (process.env.GK_SWEEP_CHILD) {
     }
     const regions: { path: string; off: number; len: number }[][] = scratch.map(() => []);
     const orig = FileSource.prototype.read;
-    FileSource.prototype.read = function (this: InstanceType<typeof FileSource>, offset: number, length: number, zero?: boolean) {
+    FileSource.prototype.read = function (this: { path: string; size: number }, offset: number, length: number, zero?: boolean) {
       const k = scratch.indexOf(this.path);
       if (k >= 0 && length > 0 && regions[k]!.length < 200_000) regions[k]!.push({ path: this.path, off: offset, len: Math.min(length, Math.max(0, this.size - offset)) });
       return orig.call(this, offset, length, zero);
