@@ -71,7 +71,7 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
       quotas,
       intake,
       usage: (q) => store.usage(q),
-      stats: store instanceof SqliteJobStore ? new SqliteJobStats(store.db) : undefined,
+      stats: store instanceof SqliteJobStore ? new SqliteJobStats(store.db) : (await import('../store/postgres/stats-query.js')).pgStatsOf(store),
       inventory,
       advisoryDb: defaultAdvisoryDbPath(), // the worker's: <data-dir>/advisories.db unless GUESTKIT_ADVISORY_DB
       prices: cfg.prices,

@@ -1,5 +1,6 @@
 import type { JobQuery } from './job-store.js';
 import type { JobStatus, TerminalStatus } from '../protocol/status.js';
+import { GuestkitError } from '../protocol/errors.js';
 import type { UsageRow } from './usage.js';
 
 /**
@@ -59,4 +60,30 @@ export function percentiles(values: Float64Array | number[]): Percentiles {
   const n = v.length;
   const at = (p: number) => (n === 0 ? null : v[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]! / 1000);
   return { n, p50: at(50), p90: at(90), p99: at(99) };
+}
+
+/** More buckets than this in one answer is a caller's mistake (a month by the minute). */
+export const MAX_BUCKETS = 10_000;
+
+/** The range must hold time; a VALIDATION_ERROR otherwise (every adapter checks the same way). */
+export function checkRange(q: RangeQuery): void {
+  if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.to <= q.from) throw rangeError(`the range is empty or not a time range (from ${q.from}, to ${q.to})`);
+}
+
+/** Buckets start at a multiple of their size (UTC), the first one at or before `from`. */
+export function statBuckets(q: RangeQuery & { bucketMs: number }): { start: number; n: number } {
+  if (!Number.isInteger(q.bucketMs) || q.bucketMs < 1000) throw rangeError(`a bucket is a whole number of seconds, got ${q.bucketMs} ms`);
+  const start = Math.floor(q.from / q.bucketMs) * q.bucketMs;
+  const n = Math.ceil((q.to - start) / q.bucketMs);
+  if (n > MAX_BUCKETS) throw rangeError(`${n} buckets of ${q.bucketMs / 1000} s; at most ${MAX_BUCKETS}: choose a larger bucket or a shorter range`);
+  return { start, n: Math.max(0, n) };
+}
+
+/** Empty buckets from `start`, one per `bucketMs`, for an adapter to fill. */
+export function emptyThroughput(start: number, n: number, bucketMs: number): ThroughputPoint[] {
+  return Array.from({ length: n }, (_, i) => ({ at: start + i * bucketMs, completed: 0, failed: 0, cancelled: 0, timeout: 0 }));
+}
+
+function rangeError(message: string): GuestkitError {
+  return new GuestkitError('VALIDATION_ERROR', message, { phase: 'validation' });
 }

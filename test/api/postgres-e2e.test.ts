@@ -31,6 +31,16 @@ test('serve on PostgreSQL: jobs, tokens and audit live in the database; after ki
     assert.ok((audit.body.items as { action: string }[]).some((e) => e.action === 'job.submit'), 'the first life’s audit entries are in the database');
     const usage = await call(second.url, 'GET', '/usage?group_by=operation', { token });
     assert.equal((usage.body.totals as { jobs: number }).jobs, 60);
+    // the dashboard's counts and charts come from the same database
+    const counts = await call(second.url, 'GET', '/stats/counts?operation=test.sleep', { token });
+    assert.equal(counts.status, 200, JSON.stringify(counts.body));
+    assert.equal((counts.body.counts as Record<string, number>).completed, 60);
+    const tp = await call(second.url, 'GET', '/stats/throughput?range=1h', { token });
+    assert.equal((tp.body.points as { completed: number }[]).reduce((a, p) => a + p.completed, 0), 60);
+    const lat = await call(second.url, 'GET', '/stats/latency?range=1h', { token });
+    assert.equal((lat.body.run as { n: number }).n, 60);
+    const byNs = await call(second.url, 'GET', '/stats/usage?window=24h', { token });
+    assert.deepEqual((byNs.body.groups as { namespace: string; jobs: number }[]).map((g) => [g.namespace, g.jobs]), [['default', 60]]);
   } finally {
     await second.stop();
     removeDataDir(dataDir);

@@ -5,8 +5,13 @@ import type { UsageQuery } from '../../ports/usage.js';
 const num = (path: string) => `(CASE WHEN jsonb_typeof(r.doc #> '${path}') = 'number' THEN (r.doc #>> '${path}')::float8 END)`;
 const metric = (name: string) => num(`{metrics,${name}}`);
 
-const KEYS: Record<UsageQuery['groupBy'], string> = {
+/** The usage query's groupings, and `namespace` for the charts (src/store/postgres/stats-query.ts). */
+export type PgUsageQuery = UsageQuery | (Omit<UsageQuery, 'groupBy'> & { groupBy: 'namespace'; operation?: string });
+
+const KEYS: Record<PgUsageQuery['groupBy'], string> = {
   operation: 'j.operation',
+  // jobs naming no namespace (NULL, or empty) are in `default`
+  namespace: `coalesce(nullif(j.namespace, ''), '${DEFAULT_NAMESPACE}')`,
   // finished_at is ms since epoch; the day is UTC
   day: `to_char(to_timestamp(floor(j.finished_at / 1000.0)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
 };
@@ -16,7 +21,7 @@ const KEYS: Record<UsageQuery['groupBy'], string> = {
  * summed in the database from the JSONB metrics of their results. Results written before
  * wall_seconds existed count their execution_summary.duration_seconds instead.
  */
-export function pgUsageQuery(q: UsageQuery): { sql: string; params: unknown[] } {
+export function pgUsageQuery(q: PgUsageQuery): { sql: string; params: unknown[] } {
   const where = ['j.finished_at IS NOT NULL'];
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -29,6 +34,7 @@ export function pgUsageQuery(q: UsageQuery): { sql: string; params: unknown[] } 
     // jobs naming no namespace (NULL, or empty) are in `default`
     where.push(q.namespace === DEFAULT_NAMESPACE ? `(j.namespace IS NULL OR j.namespace IN ('', ${p(q.namespace)}))` : `j.namespace = ${p(q.namespace)}`);
   }
+  if ('operation' in q && q.operation !== undefined) where.push(`j.operation = ${p(q.operation)}`);
   const sql = `SELECT ${KEYS[q.groupBy]} AS key,
       count(*)::integer AS "jobs",
       coalesce(sum(${metric('cpu_seconds')}), 0)::float8 AS "cpuSeconds",

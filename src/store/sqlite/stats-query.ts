@@ -1,14 +1,11 @@
 import type Database from 'better-sqlite3';
-import { percentiles, type JobStats, type LatencyStats, type RangeQuery, type StatusCounts, type ThroughputPoint } from '../../ports/job-stats.js';
+import { checkRange, emptyThroughput, percentiles, statBuckets, type JobStats, type LatencyStats, type RangeQuery, type StatusCounts, type ThroughputPoint } from '../../ports/job-stats.js';
 import { DEFAULT_NAMESPACE, type JobQuery } from '../../ports/job-store.js';
 import type { UsageRow } from '../../ports/usage.js';
-import { GuestkitError } from '../../protocol/errors.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type TerminalStatus } from '../../protocol/status.js';
 import { buildListQuery } from './list-query.js';
 import { usageQuery } from './usage-query.js';
 
-/** More buckets than this in one answer is a caller's mistake (a month by the minute). */
-export const MAX_BUCKETS = 10_000;
 
 /**
  * The JobStats port over the embedded store's database (the SqliteJobStore's `db`): reads
@@ -27,12 +24,12 @@ export class SqliteJobStats implements JobStats {
   }
 
   async throughput(q: RangeQuery & { bucketMs: number }): Promise<ThroughputPoint[]> {
-    const { start, n } = buckets(q);
+    const { start, n } = statBuckets(q);
     const { where, params } = finishedWhere(q);
     const rows = this.db
       .prepare(`SELECT CAST((finished_at - ?) / ? AS INTEGER) AS b, status, COUNT(*) AS n FROM jobs ${where} GROUP BY b, status`)
       .all(start, q.bucketMs, ...params) as { b: number; status: string; n: number }[];
-    const points: ThroughputPoint[] = Array.from({ length: n }, (_, i) => ({ at: start + i * q.bucketMs, completed: 0, failed: 0, cancelled: 0, timeout: 0 }));
+    const points = emptyThroughput(start, n, q.bucketMs);
     for (const r of rows) {
       const p = points[r.b];
       if (p && (TERMINAL_STATUSES as readonly string[]).includes(r.status)) p[r.status as TerminalStatus] += r.n;
@@ -41,7 +38,7 @@ export class SqliteJobStats implements JobStats {
   }
 
   async latency(q: RangeQuery & { bucketMs: number }): Promise<LatencyStats> {
-    const { start, n } = buckets(q);
+    const { start, n } = statBuckets(q);
     const { where, params } = finishedWhere(q);
     // raw rows of three integers: a month of a busy node is a few hundred thousand, sorted here
     const rows = this.db
@@ -103,7 +100,7 @@ function listWhere(q: JobQuery): { where: string; params: unknown[] } {
 }
 
 function finishedWhere(q: RangeQuery): { where: string; params: unknown[] } {
-  if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.to <= q.from) throw range(`the range is empty or not a time range (from ${q.from}, to ${q.to})`);
+  checkRange(q);
   const where = ['finished_at >= ?', 'finished_at < ?'];
   const params: unknown[] = [q.from, q.to];
   if (q.namespace !== undefined) {
@@ -115,17 +112,4 @@ function finishedWhere(q: RangeQuery): { where: string; params: unknown[] } {
     params.push(q.operation);
   }
   return { where: `WHERE ${where.join(' AND ')}`, params };
-}
-
-/** Buckets start at a multiple of their size (UTC), the first one at or before `from`. */
-function buckets(q: RangeQuery & { bucketMs: number }): { start: number; n: number } {
-  if (!Number.isInteger(q.bucketMs) || q.bucketMs < 1000) throw range(`a bucket is a whole number of seconds, got ${q.bucketMs} ms`);
-  const start = Math.floor(q.from / q.bucketMs) * q.bucketMs;
-  const n = Math.ceil((q.to - start) / q.bucketMs);
-  if (n > MAX_BUCKETS) throw range(`${n} buckets of ${q.bucketMs / 1000} s; at most ${MAX_BUCKETS}: choose a larger bucket or a shorter range`);
-  return { start, n: Math.max(0, n) };
-}
-
-function range(message: string): GuestkitError {
-  return new GuestkitError('VALIDATION_ERROR', message, { phase: 'validation' });
 }
