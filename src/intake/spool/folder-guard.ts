@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 
 /**
  * A spool folder pinned to the real path it had at start. A folder swapped at run time for
@@ -9,6 +9,9 @@ import { realpathSync } from 'node:fs';
  */
 export class FolderGuard {
   private real?: string;
+  /** The real folder's identity: a plain folder with it at the path needs no realpath (one lstat per check). */
+  private dev = -1;
+  private ino = -1;
 
   constructor(
     readonly path: string,
@@ -19,24 +22,38 @@ export class FolderGuard {
   pin(): void {
     try {
       this.real = realpathSync.native(this.path);
+      this.remember(this.real);
     } catch {
       this.real = undefined;
     }
+  }
+
+  private remember(real: string): void {
+    const st = statSync(real);
+    this.dev = st.dev;
+    this.ino = st.ino;
   }
 
   /** Why the folder must not be used now, or undefined. */
   problem(): string | undefined {
     let now: string;
     try {
+      const st = lstatSync(this.path);
+      if (st.ino === this.ino && st.dev === this.dev && st.isDirectory()) return undefined;
       now = realpathSync.native(this.path);
     } catch {
       return undefined;
     }
-    if (this.real === undefined) {
-      this.real = now; // created after start
+    if (this.real === undefined) this.real = now; // created after start
+    if (now === this.real) {
+      // recreated at the same place (a new inode), or configured through a link
+      try {
+        this.remember(now);
+      } catch {
+        /* gone again */
+      }
       return undefined;
     }
-    if (now === this.real) return undefined;
     return `the ${this.what} ${this.path} now resolves to ${now}, not ${this.real} (replaced by a symlink?); not followed until it is restored`;
   }
 }
