@@ -6,6 +6,7 @@ import { detectBootloader, detectKernels, parseGrubCfg } from '../../src/inspect
 import { dockerImages } from '../../src/inspect/linux/containers/docker.js';
 import { podmanImages } from '../../src/inspect/linux/containers/podman.js';
 import { expectsDevice, isMountable, mountOption, parseCrypttab, parseFstab } from '../../src/inspect/linux/fstab.js';
+import { decodeGVariant } from '../../src/inspect/linux/gvariant.js';
 import { detectHostname } from '../../src/inspect/linux/hostname.js';
 import { detectNetwork } from '../../src/inspect/linux/network.js';
 import { parseLoaderEntry, parseOrigin } from '../../src/inspect/linux/ostree.js';
@@ -20,6 +21,7 @@ import { fixtureFile } from '../lib/seeds.js';
 import type { FuzzTarget } from '../lib/target.js';
 import { expectTyped } from '../lib/typed.js';
 
+const FLATPAK_DEPLOY = '/var/lib/flatpak/app/org.guestkit.Hello/x86_64/stable/434975a25f83458d5f52a001ff3efd7700c0a541814184e60c225b7e59f6a3dc/deploy';
 const PASSWD = Buffer.from('root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\nbob:x:1001:27::/home/bob:/usr/sbin/nologin\n');
 const GROUP = Buffer.from('root:x:0:\nsudo:x:27:alice\nwheel:x:10:bob\n');
 const IFCFG = Buffer.from('DEVICE=eth0\nBOOTPROTO=none\nIPADDR=10.0.0.5\nPREFIX=24\nONBOOT=yes\n');
@@ -104,6 +106,9 @@ const PARSERS: Parser[] = [
   { path: '/var/lib/docker/image/overlay2/repositories.json', run: (g) => dockerImages(g) },
   { path: '/var/lib/containers/storage/overlay-images/images.json', run: (g) => podmanImages(g) },
   { path: '/usr/bin/ls', run: detectArch },
+  // GVariant: a flatpak deploy file and an ostree commit object, decoded as their readers do
+  { path: '/fuzz.flatpak-deploy', run: async (_g, d) => decodeGVariant(d, '(ssasta{sv})') },
+  { path: '/fuzz.ostree-commit', run: async (_g, d) => decodeGVariant(d, '(a{sv}aya(say)sstayay)') },
 ];
 
 const target: FuzzTarget = {
@@ -145,6 +150,8 @@ const target: FuzzTarget = {
     const podman = fixtureFile('beside-pm', 'podman-images.json');
     if (podman) add(idx('/var/lib/containers/storage/overlay-images/images.json'), readFileSync(podman));
     add(idx('/var/lib/docker/image/overlay2/repositories.json'), Buffer.from('{"Repositories":{"alpine":{"alpine:3.19":"sha256:05455a08881ea9cf0e752bc48e61bbd71a34c029bb13df01e40e3e70e0a007d5"}}}'));
+    const deploy = await guestImageFiles(fixtureFile('beside-pm', 'guest.qcow2'), [FLATPAK_DEPLOY]);
+    add(idx('/fuzz.flatpak-deploy'), deploy.get(FLATPAK_DEPLOY));
     add(idx('/fuzz.yaml'), Buffer.from('a: &x [1, 2, {b: c}]\nd: *x\ne: |\n  text\n'));
     add(idx('/ostree/deploy/x/deploy/abc.0.origin'), Buffer.from('[origin]\nrefspec=fedora:fedora/39/x86_64/silverblue\n'));
     add(idx('/boot/loader/entries/ostree-1.conf'), Buffer.from('title Fedora 39 (ostree:0)\nversion 1\noptions root=UUID=x ostree=/ostree/boot.1/fedora/abc/0\nlinux /ostree/fedora-abc/vmlinuz\n'));
