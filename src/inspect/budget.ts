@@ -36,7 +36,7 @@ export class BudgetExceededError extends GuestkitError {
   constructor(readonly trip: BudgetTrip) {
     super(
       'BUDGET_EXCEEDED',
-      `inspection budget ${trip.budget} exceeded: ${trip.used} > ${trip.limit}${trip.where ? ` (at ${trip.where})` : ''}; raise options.budget.${trip.budget} to read further`,
+      `inspection budget ${trip.budget} exceeded: ${trip.used} > ${trip.limit}${trip.where ? ` (at ${trip.where})` : ''}; raise it (options.budget.${trip.budget}, or ${BUDGET_ENV[trip.budget]} for the CLI and workers) to read further`,
       { details: { ...trip }, recoverable: false, retryRecommended: false },
     );
   }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { inspect, requireOs, type Inspection, type OperatingSystem } from '../../inspect/index.js';
+import { budgetFromEnv, inspect, requireOs, type Inspection, type OperatingSystem } from '../../inspect/index.js';
 import { toProtocolError, type ProtocolError } from '../../protocol/errors.js';
 import { humanSize } from '../format.js';
 import { checkImagePaths } from '../image-path.js';
@@ -126,6 +126,8 @@ async function run(images: string[], opts: InspectCliOptions): Promise<number> {
     include_network: opts.network !== false,
     include_security: opts.security !== false,
     include_storage: opts.storage !== false,
+    // the same GUESTKIT_INSPECT_* budgets a worker applies (docs/inspection.md, "Budgets")
+    budget: budgetFromEnv(),
   };
   // With several guests a failed one is reported in its place, so none is silently missing.
   const results: (Inspection | { disks: string[]; error: ProtocolError })[] = [];
