@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { ApiContext, type ApiDeps } from './context.js';
-import { notFound, sendError } from './errors.js';
+import { badRequest, notFound, sendError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -68,6 +68,16 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+  });
+  // A repeated query parameter (?operation=a&operation=b) arrives as an array: only the inventory
+  // routes read lists (inventoryParams); the others take one value each, and an array reached the
+  // store as several bound values (a 500 from SQLite). Refused here for all of them at once.
+  app.addHook('preValidation', async (req) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (!q || typeof q !== 'object' || req.routeOptions.url?.startsWith('/api/v1/inventory')) return;
+    for (const [k, v] of Object.entries(q)) {
+      if (Array.isArray(v)) throw badRequest(`query parameter ${JSON.stringify(k.slice(0, 100))} is given ${v.length} times; it takes one value`, { parameter: k.slice(0, 100) });
+    }
   });
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler((req, reply) => sendError(req, reply, notFound(`no such endpoint: ${req.method} ${req.url.split('?')[0]}`)));
