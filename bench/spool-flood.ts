@@ -3,7 +3,9 @@
 // hard links, names that are not UTF-8). Measured: the time until every file has an answer,
 // jobs/s, worker CPU per job, the worker's RSS at each tenth of the run and its peak (VmHWM),
 // and that nothing was lost (every job has exactly one result, jobs/ ends empty).
-// Run: node --import tsx bench/spool-flood.ts [files=100000] [--batch=N] [--guestkit-root=DIR]
+// Run: node --import tsx bench/spool-flood.ts [files=100000] [--batch=N] [--no-hostile] [--guestkit-root=DIR]
+// --no-hostile drops only the echo jobs (an older worker, which skipped symlinks, FIFOs and
+// names that are not UTF-8 without an answer, would never finish otherwise);
 // --batch sets GUESTKIT_SPOOL_LIST_BATCH (entries listed per scan; default 4096);
 // --guestkit-root runs the worker of another checkout (e.g. a `git archive` of an older commit).
 import { execFileSync, spawn } from 'node:child_process';
@@ -15,6 +17,7 @@ const repo = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 100_000);
 const batch = args.find((a) => a.startsWith('--batch='))?.slice(8);
+const withHostile = !args.includes('--no-hostile');
 const gkRoot = args.find((a) => a.startsWith('--guestkit-root='))?.slice(16) ?? repo;
 const root = join(repo, 'bench/out/spool-flood');
 rmSync(root, { recursive: true, force: true });
@@ -41,7 +44,7 @@ for (const id of ids) writeFileSync(join(staging, `${id}.json`), doc(id));
 const secret = join(root, 'secret.txt');
 writeFileSync(secret, 'secret');
 const hostile: string[] = [];
-for (let i = 0; i < 10; i++) {
+for (let i = 0; i < (withHostile ? 10 : 0); i++) {
   writeFileSync(join(staging, `hostile-json-${i}.json`), '{"job_id": ');
   symlinkSync(secret, join(staging, `hostile-link-${i}.json`));
   execFileSync('mkfifo', [join(staging, `hostile-fifo-${i}.json`)]);
@@ -71,7 +74,7 @@ function cpuSec(): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 const count = () => readdirSync(results).filter((f) => f.endsWith('-result.json')).length;
-const want = N + 5 * 10; // the echo jobs and every hostile entry
+const want = N + (withHostile ? 5 * 10 : 0); // the echo jobs and every hostile entry
 
 try {
   // ready once its folders exist
@@ -114,9 +117,9 @@ try {
   const at = (frac: number) => samples.find((s) => s.done >= frac * want)?.rss ?? NaN;
   console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`worker: ${gkRoot === repo ? 'this checkout' : gkRoot} (tsx), list batch ${batch ?? 'default'}`);
-  console.log(`files: ${N} echo jobs + 50 hostile entries, written in ${writeSecs.toFixed(1)} s, renamed into jobs/ in ${dropSecs.toFixed(1)} s`);
+  console.log(`files: ${N} echo jobs + ${withHostile ? 50 : 0} hostile entries, written in ${writeSecs.toFixed(1)} s, renamed into jobs/ in ${dropSecs.toFixed(1)} s`);
   console.log(`all answered in ${secs.toFixed(1)} s: ${(N / secs).toFixed(0)} jobs/s, worker CPU ${((cpu * 1000) / N).toFixed(3)} ms/job`);
-  console.log(`echo results: ${completed} completed, ${failed} failed, ${other} other; hostile refused with a result: ${refused}/40, bad names quarantined: ${badNames}/10; left in jobs/: ${leftover}`);
+  console.log(`echo results: ${completed} completed, ${failed} failed, ${other} other; hostile refused with a result: ${refused}/${hostile.length}, bad names quarantined: ${badNames}/${withHostile ? 10 : 0}; left in jobs/: ${leftover}`);
   console.log(`worker RSS MiB before the drop ${rss0.rss.toFixed(0)}; at 10%, 20%, … 100%: ${Array.from({ length: 10 }, (_, i) => at((i + 1) / 10).toFixed(0)).join(' ')}; peak (VmHWM) ${peak.toFixed(0)}`);
 } finally {
   worker.kill('SIGTERM');

@@ -123,7 +123,10 @@ test('a real immutable results folder (chattr +i, which stops root too): the res
     // across a restart: the worker stops while the folder still refuses the file
     immutable(true);
     dropJob(spool, echoJob('immutable-restart-01'));
+    // a refused FIFO whose refusal cannot be written either stays in claimed/ over the restart
+    execFileSync('mkfifo', [join(spool.jobs, 'fifo-restart-01.json')]);
     await d.waitForLog((l) => l.job_id === 'immutable-restart-01' && /could not write the result/.test(l.msg));
+    await d.waitForLog((l) => l.job_id === 'fifo-restart-01' && /could not write the result/.test(l.msg));
     assert.equal((await d.stop()).code, 0, 'a stuck results folder does not crash the worker or its shutdown');
     assert.ok(d.logs.some((l) => /results still not written at shutdown/.test(l.msg)));
     assert.ok(!existsSync(resultPath(spool, 'immutable-restart-01')));
@@ -134,6 +137,8 @@ test('a real immutable results folder (chattr +i, which stops root too): the res
     const r = await waitForResult(spool, 'immutable-restart-01');
     assert.equal(r.status, 'completed', 'the stored result, not a re-run or WORKER_LOST');
     assert.deepEqual((r.data as { echo: unknown }).echo, { message: 'hello immutable-restart-01' });
+    // recovery never opened the FIFO for a blocking read: it was given back and refused again
+    assert.match((await waitForResult(spool, 'fifo-restart-01')).error!.message, /is a FIFO/);
     await waitFor(() => listDir(join(spool.jobs, 'done')).includes('immutable-restart-01.json'), 5000, 'archived');
   } finally {
     try {

@@ -1,7 +1,8 @@
-import { readFileSync, renameSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { validateJob, type JobDocument } from '../../protocol/index.js';
+import { MAX_JOB_TEXT_BYTES, validateJob, type JobDocument } from '../../protocol/index.js';
 import { SpoolClaim } from './claim.js';
+import { JOB_OPEN_FLAGS } from './entries.js';
 import { jobIdFor, listFiles } from './files.js';
 import type { SpoolIntake } from './spool-intake.js';
 
@@ -20,7 +21,7 @@ async function recoverOne(spool: SpoolIntake, held: string): Promise<string> {
   let doc: unknown;
   const name = held.replace(/~\d+$/, '');
   try {
-    doc = JSON.parse(readFileSync(spool.layout.claimed(held), 'utf8'));
+    doc = JSON.parse(readClaimed(spool.layout.claimed(held)));
     job = validateJob(doc).job ?? null;
   } catch {
     job = null;
@@ -68,5 +69,22 @@ export async function adoptStale(spool: SpoolIntake): Promise<void> {
       n++;
     }
     if (n) spool.logger.warn({ dead_worker: dir, files: n }, 'adopted the claims of a worker that stopped heartbeating');
+  }
+}
+
+/**
+ * A claimed file's text, read like the scan reads jobs/: no symlink followed, no wait on a
+ * FIFO, nothing but a regular file within the size limit (a refused entry can still sit in
+ * claimed/ when its result could not be written before a restart). Extra links are let be
+ * here: a crash inside a give-back (link, then unlink) leaves a real job with two.
+ */
+function readClaimed(path: string): string {
+  const fd = openSync(path, JOB_OPEN_FLAGS);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_JOB_TEXT_BYTES) throw new Error('not a plain job file');
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
