@@ -129,3 +129,18 @@ test('the inspect handler: the job asks for a budget under the worker ceiling fr
   assert.equal(data.partial, true);
   assert.equal(data.budget_exceeded?.[0]?.budget, 'max_image_bytes');
 });
+
+test('a Windows guest: the hives read before max_image_bytes ran out give their facts, the rest is left out, partial', async () => {
+  const image = fixture('windows', 'server2019.qcow2');
+  const whole = await inspect({ disks: [image] });
+  assert.equal(whole.partial, undefined);
+  const limit = Math.round(whole.stats.bytes_read * 0.9);
+  const r = await inspect({ disks: [image], options: { budget: { max_image_bytes: limit } } });
+  assert.equal(r.partial, true);
+  assert.deepEqual(r.budget_exceeded?.map((t) => t.budget), ['max_image_bytes']);
+  const os = r.operating_systems[0]!;
+  assert.equal(os.distro, 'windows');
+  assert.equal(os.hostname, whole.operating_systems[0]!.hostname, 'facts read before the budget ran out are kept');
+  assert.equal(os.services, undefined, 'facts after it are left out, not guessed');
+  assert.ok(r.stats.reads < whole.stats.reads);
+});

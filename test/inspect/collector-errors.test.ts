@@ -85,6 +85,13 @@ test('a RangeError of our own code (a Buffer read outside any parser boundary) i
   await assert.rejects(inspect({ disks: [debian()] }), (err: unknown) => err instanceof CollectorBugError && err.collector === 'network' && /RangeError/.test(err.message));
 });
 
+test('Windows collectors: an injected bug fails the inspection too', async () => {
+  setCollectorTestHook((fact) => {
+    if (fact === 'services') throw new TypeError('windows collector bug');
+  });
+  await assert.rejects(inspect({ disks: [fixture('windows', 'server2019.qcow2')] }), (err: unknown) => err instanceof CollectorBugError && err.collector === 'services' && /windows collector bug/.test(err.message));
+});
+
 test('a bug below a collector (the filesystem throwing TypeError) is not swallowed by the guest view', async () => {
   /** Throws TypeError when /etc/hostname is read, as a bug in a filesystem reader would. */
   class BuggyFs extends OverlayFs {
