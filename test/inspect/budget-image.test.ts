@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { BudgetExceededError, budgetFromEnv, capBudget, INSPECT_BUDGET_DEFAULTS } from '../../src/inspect/budget.js';
 import { inspect } from '../../src/inspect/index.js';
@@ -8,6 +9,7 @@ import type { JobDocument } from '../../src/protocol/envelope.js';
 import { toProtocolError } from '../../src/protocol/errors.js';
 import { InspectPayloadSchema } from '../../src/protocol/payloads/inspect.js';
 import { fixture } from '../helpers/fixtures.js';
+import { dropJob, job, makeSpool, startDaemon, waitForResult } from '../worker/helpers/daemon.js';
 
 /*
  * The budgets counted below the collectors: bytes read from the image files (through the
@@ -143,4 +145,32 @@ test('a Windows guest: the hives read before max_image_bytes ran out give their 
   assert.equal(os.hostname, whole.operating_systems[0]!.hostname, 'facts read before the budget ran out are kept');
   assert.equal(os.services, undefined, 'facts after it are left out, not guessed');
   assert.ok(r.stats.reads < whole.stats.reads);
+});
+
+test('through the worker daemon: GUESTKIT_INSPECT_MAX_IMAGE_BYTES is a ceiling for every inspect job, in its pool threads', async () => {
+  const image = debian();
+  const spool = makeSpool();
+  const d = startDaemon(spool, ['--worker-id', 'w-budget', '--allow-path', dirname(image)], { GUESTKIT_INSPECT_MAX_IMAGE_BYTES: String(500 * 1024) });
+  try {
+    await d.ready();
+    // a job file of before budgets: valid, and inspected under the worker's ceiling
+    dropJob(spool, job('budget-old-01', 'guestkit.inspect', { image: { path: image, format: 'qcow2' }, options: { include_packages: true } }));
+    // one asking for more than the ceiling gets the ceiling; one asking for less gets its own
+    dropJob(spool, job('budget-more-01', 'guestkit.inspect', { image: { path: image, format: 'qcow2' }, options: { budget: { max_image_bytes: 10 ** 12 } } }));
+    dropJob(spool, job('budget-less-01', 'guestkit.inspect', { image: { path: image, format: 'qcow2' }, options: { budget: { max_image_bytes: 32 * 1024 } } }));
+    for (const id of ['budget-old-01', 'budget-more-01']) {
+      const r = await waitForResult(spool, id, 60_000);
+      assert.equal(r.status, 'completed', JSON.stringify(r.error));
+      const data = r.data as { partial?: boolean; budget_exceeded?: { budget: string; limit: number }[] };
+      assert.equal(data.partial, true, id);
+      assert.deepEqual(data.budget_exceeded?.map((t) => [t.budget, t.limit]), [['max_image_bytes', 500 * 1024]], id);
+    }
+    const less = await waitForResult(spool, 'budget-less-01', 60_000);
+    assert.equal(less.status, 'failed');
+    assert.equal(less.error?.code, 'BUDGET_EXCEEDED');
+    assert.equal(less.error?.retry_recommended, false);
+    assert.equal(less.error?.details?.limit, 32 * 1024);
+  } finally {
+    await d.stop();
+  }
 });
