@@ -40,7 +40,9 @@ export function parseHeaderBlob(blob: Buffer, wanted: ReadonlySet<number> = ALL_
   for (let i = 0; i < il; i++) {
     const e = 8 + i * 16;
     const tag = blob.readUInt32BE(e);
-    if (!wanted.has(tag)) continue;
+    // rpm writes each tag once; a repeated one is read once (the first), or a blob repeating one
+    // string tag 100,000 times over MiBs of data would decode those MiBs 100,000 times
+    if (!wanted.has(tag) || out.has(tag)) continue;
     const type = blob.readUInt32BE(e + 4);
     const off = blob.readInt32BE(e + 8);
     const count = blob.readUInt32BE(e + 12);
