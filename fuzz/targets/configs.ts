@@ -111,6 +111,9 @@ const PARSERS: Parser[] = [
   { path: '/fuzz.ostree-commit', run: async (_g, d) => decodeGVariant(d, '(a{sv}aya(say)sstayay)') },
 ];
 
+/** The guest path each selector byte (mod the count) stands for. */
+export const PARSER_PATHS = PARSERS.map((p) => p.path);
+
 const target: FuzzTarget = {
   describe: 'Linux configuration collectors: byte 0 picks the file (fstab, passwd/group/shadow/sudoers, os-release & co, hostname, ifupdown, netplan, NM, ifcfg, networkd, resolv, grub, BLS, extlinux, sshd, cloud-init, YAML, snapd, docker/podman…)',
   async run(data) {
