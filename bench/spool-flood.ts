@@ -57,7 +57,7 @@ const writeSecs = (performance.now() - t) / 1000;
 const entry = gkRoot === repo ? ['--import', 'tsx', join(repo, 'src/cli/run.ts')] : ['--import', 'tsx', join(gkRoot, 'src/cli/run.ts')];
 const worker = spawn(
   process.execPath,
-  [...entry, 'worker', '--worker-id', 'bench-flood', '--jobs-dir', jobs, '--results-dir', results, '--data-dir', join(root, 'state'), '--log-level', 'warn'],
+  [...(process.env.BENCH_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...entry, 'worker', '--worker-id', 'bench-flood', '--jobs-dir', jobs, '--results-dir', results, '--data-dir', join(root, 'state'), '--log-level', 'warn'],
   { cwd: gkRoot, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...(batch ? { GUESTKIT_SPOOL_LIST_BATCH: batch } : {}) } },
 );
 const pid = worker.pid!;
