@@ -200,7 +200,7 @@ export async function detectBootloader(g: GuestView): Promise<Bootloader | undef
     let entries: GrubEntry[] = p.entries;
     const env = (await g.text('/boot/grub2/grubenv', 4096)) ?? (await g.text('/boot/grub/grubenv', 4096));
     // grub2 with BLS (`blscfg`) keeps its entries outside grub.cfg.
-    if (/^\s*blscfg\s*$/m.test(text)) entries = [...(await blsEntries(g, grubVars(env, text))), ...entries];
+    if (/^[ \t]*blscfg[ \t\r]*$/m.test(text)) entries = [...(await blsEntries(g, grubVars(env, text))), ...entries];
     const saved = env ? parseKeyValue(env).get('saved_entry') : undefined;
     const def = pickDefault(entries, p.defaultEntry, saved);
     return {

@@ -117,7 +117,7 @@ export async function detectCloudInit(g: GuestView): Promise<OperatingSystem['cl
   const budget = yamlBudget();
   for (const f of cfgs) {
     const text = await g.text(f, 1024 * 1024);
-    if (!text || !/^\s*datasource_list\s*:/m.test(text)) continue;
+    if (!text || !/^[ \t]*datasource_list[ \t]*:/m.test(text)) continue;
     const doc = await parseGuestYaml(g, f, text, budget);
     const list = (doc as { datasource_list?: unknown } | null)?.datasource_list;
     if (Array.isArray(list)) datasources = list.map(String);

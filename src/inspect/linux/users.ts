@@ -34,7 +34,7 @@ export async function detectUsers(g: GuestView): Promise<UserFacts> {
     groups.push({ name: f[0]!, gid: Number(f[2]) || 0, members: f[3] ? f[3].split(',').filter(Boolean) : [] });
   }
   const loginDefs = (await g.text('/etc/login.defs')) ?? '';
-  const uidMin = Number(/^\s*UID_MIN\s+(\d+)/m.exec(loginDefs)?.[1] ?? 1000);
+  const uidMin = Number(/^[ \t]*UID_MIN[ \t]+(\d+)/m.exec(loginDefs)?.[1] ?? 1000);
   // Indexes, so a guest with many users and groups costs linear, not quadratic, time.
   const byGid = new Map<number, GroupInfo>();
   const memberOf = new Map<string, string[]>();
