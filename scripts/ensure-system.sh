@@ -20,6 +20,7 @@ if [ "$mode" = test ]; then
     [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target
     [blkid]=util-linux [losetup]=mount [mdadm]=mdadm [setfattr]=attr [netplan]=netplan.io [grub-editenv]=grub-common
     [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
+    [cpio]=cpio [lz4]=lz4 [xz]=xz-utils [lsinitramfs]=initramfs-tools-core [unmkinitramfs]=initramfs-tools-core
     [chromium]=chromium [redis-server]=redis-server
     [/usr/lib/postgresql/15/bin/initdb]=postgresql [dpkg-architecture]=dpkg-dev
     [ostree]=ostree [nix-store]=nix-bin [flatpak]=flatpak [podman]=podman [containerd]=containerd [ctr]=containerd [go]=golang-go

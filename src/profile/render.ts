@@ -1,3 +1,4 @@
+import type { MigrationReadiness } from './migration/types.js';
 import type { CheckResult, Evidence, GuestReport, ProfileReport, Score } from './types.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -18,6 +19,7 @@ export function toText(r: ProfileReport, opts: { all?: boolean } = {}): string {
     out.push(`${g.os.pretty_name ?? `${g.os.distro} ${g.os.version}`} on ${g.root} — profiles: ${r.profiles.join(', ')}`);
     for (const [k, s] of Object.entries(g.scores)) out.push(`  ${k.padEnd(12)} ${scoreText(s)}`);
     if (g.benchmark) out.push(`  benchmark    ${g.benchmark.title}${g.benchmark.exact ? '' : ' (nearest; not this release)'}`);
+    if (g.migration) out.push(...migrationText(g.migration));
     out.push(`  checks       ${g.summary.checks} shown: ${g.summary.pass} pass, ${g.summary.fail} fail, ${g.summary.not_applicable} n/a, ${g.summary.error} error`);
     for (const x of g.results) {
       if (!opts.all && x.status === 'pass') continue;
@@ -30,6 +32,19 @@ export function toText(r: ProfileReport, opts: { all?: boolean } = {}): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+function migrationText(m: MigrationReadiness): string[] {
+  const out = [`  migration    to ${m.target}: ${m.bootable ? 'bootable' : 'NOT bootable'}, readiness ${m.score}/100 (${m.blockers.length} blocker(s), ${m.warnings.length} warning(s))`];
+  if (m.changes.length) out.push('  changes, in order:');
+  for (const c of m.changes) out.push(`    ${String(c.order).padStart(2)}. [${c.when} the move] ${c.step}  (${c.fixes})`);
+  return out;
+}
+
+function migrationHtml(m: MigrationReadiness): string {
+  const steps = m.changes.map((c) => `<li><b>${esc(c.when)} the move:</b> ${esc(c.step)} <code>${esc(c.fixes)}</code></li>`).join('');
+  return `<div class="migration ${m.bootable ? 'ok' : 'blocked'}"><h3>Migration to ${esc(m.target)}: ${m.bootable ? 'bootable' : 'not bootable as it is'} · readiness ${m.score}/100</h3>
+<p>${m.blockers.length} blocker(s), ${m.warnings.length} warning(s).</p>${steps ? `<ol>${steps}</ol>` : '<p>Nothing to change.</p>'}</div>`;
 }
 
 function resultRow(x: CheckResult): string {
@@ -47,6 +62,7 @@ function guestHtml(r: ProfileReport, g: GuestReport): string {
   const rows = [...g.results].sort((a, b) => order[a.status] - order[b.status] || sev[a.severity] - sev[b.severity] || a.id.localeCompare(b.id)).map(resultRow).join('\n');
   return `<section><h2>${esc(g.os.pretty_name ?? `${g.os.distro} ${g.os.version}`)} <small>${esc(g.root)}</small></h2>
 <div class="cards">${cards}</div>
+${g.migration ? migrationHtml(g.migration) : ''}
 ${g.benchmark ? `<p>Compliance scored against <b>${esc(g.benchmark.title)}</b>${g.benchmark.exact ? '' : ' (the nearest benchmark: none is mapped for this release)'}; level 2 includes level 1.</p>` : ''}
 <p>Failed by severity: ${Object.entries(g.summary.failed_by_severity).map(([k, v]) => `<span class="sev ${k}">${k} ${v}</span>`).join(' ')}</p>
 <div class="filters">Show: <label><input type="checkbox" data-f="pass"> passed</label> <label><input type="checkbox" data-f="not_applicable"> not applicable</label></div>
@@ -72,6 +88,7 @@ td.st{font-weight:600;text-transform:uppercase;font-size:12px;white-space:nowrap
 .sev{font-size:12px;padding:1px 6px;border-radius:4px;background:#eef}.sev.critical{background:#b3261e;color:#fff}.sev.high{background:#f4c7c3}.sev.medium{background:#fde7c2}.sev.low{background:#e4ecf7}.sev.info{background:#eee}
 td ul{margin:.3rem 0 0 1rem;padding:0;font-family:ui-monospace,monospace;font-size:12px}.msg{margin-top:.2rem}.fix{margin-top:.3rem;font-size:13px}td.cis{font-size:12px;white-space:nowrap;color:#445}
 tr.pass,tr.not_applicable{display:none}body.show-pass tr.pass,body.show-not_applicable tr.not_applicable{display:table-row}
+.migration{border:1px solid #d8dde6;border-left:6px solid #1e7b34;border-radius:8px;padding:.4rem 1rem;margin:1rem 0}.migration.blocked{border-left-color:#b3261e}.migration h3{margin:.4rem 0}
 @media print{tr.pass,tr.not_applicable{display:table-row}.filters{display:none}}
 </style></head><body>
 <h1>guestkit profile report</h1>

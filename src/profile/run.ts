@@ -14,6 +14,8 @@ import { evaluateLinux } from './linux/evaluate.js';
 import { LinuxGuest } from './linux/guest.js';
 import { SEVERITIES, type CheckResult, type Family, type GuestReport, type ProfileName, type ProfileReport, type Score, type Severity, type Verdict } from './types.js';
 import { evaluateWindows, type WindowsGuest } from './windows/evaluate.js';
+import { migrationOf, type MigrationReadiness, type MigrationTarget } from './migration/index.js';
+import type { GuestDevice } from '../inspect/devices.js';
 
 export interface ProfileRequest {
   /** Disks of one guest, the first is /dev/sda. */
@@ -24,7 +26,18 @@ export interface ProfileRequest {
   severity_threshold?: Severity;
   include_remediation?: boolean;
   allowedRoots?: readonly string[];
+  /** The migration profile's target (default kvm). */
+  target?: MigrationTarget;
   onStage?: (stage: string) => void;
+}
+
+type RootReport = Omit<GuestReport, 'summary' | 'scores' | 'results'> & { evaluated: { c: CatalogueEntry; v: Verdict }[]; extra: CheckResult[] };
+
+/** The migration profile's readiness and its findings, when asked for. */
+async function migrationPart(a: AssembledRoot, req: ProfileRequest, devices: GuestDevice[], warnings: string[]): Promise<{ migration?: MigrationReadiness; extra: CheckResult[] }> {
+  if (!req.profiles.includes('migration')) return { extra: [] };
+  const m = await migrationOf(a, devices, req.target ?? 'kvm', warnings);
+  return { migration: m.readiness, extra: m.results };
 }
 
 const RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
@@ -68,7 +81,7 @@ function selected(profiles: ProfileName[], families: Family[]): CatalogueEntry[]
   return catalogue().filter((c) => c.profiles.some((p) => profiles.includes(p)) && c.families.some((f) => families.includes(f)));
 }
 
-async function linuxReport(a: AssembledRoot, req: ProfileRequest): Promise<Omit<GuestReport, 'summary' | 'scores' | 'results'> & { evaluated: { c: CatalogueEntry; v: Verdict }[] }> {
+async function linuxReport(a: AssembledRoot, req: ProfileRequest, devices: GuestDevice[]): Promise<RootReport> {
   const warnings = [...a.warnings];
   const view = new GuestView(a.vfs, warnings);
   const rel = await detectRelease(view.scope());
@@ -77,16 +90,18 @@ async function linuxReport(a: AssembledRoot, req: ProfileRequest): Promise<Omit<
   const checks = selected(req.profiles, families);
   const evaluated = await Promise.all(checks.map(async (c) => ({ c, v: await judge(c, () => evaluateLinux(g, c.evaluator)) })));
   const bench = benchmarkFor(rel.distro, rel.major_version);
+  const mig = await migrationPart(a, req, devices, warnings);
   return {
     root: a.root.device.device + (a.root.subvol ? `:${a.root.subvol}` : ''),
     os: { type: 'linux', distro: rel.distro, version: `${rel.major_version}.${rel.minor_version}`, ...(rel.pretty_name ? { pretty_name: rel.pretty_name } : {}), family: families },
     ...(req.profiles.includes('compliance') ? { benchmark: { id: bench.id, title: CIS_BENCHMARKS[bench.id] ?? bench.id, exact: bench.exact } } : {}),
     warnings,
     evaluated,
+    ...mig,
   };
 }
 
-async function windowsReport(a: AssembledRoot, req: ProfileRequest): Promise<Omit<GuestReport, 'summary' | 'scores' | 'results'> & { evaluated: { c: CatalogueEntry; v: Verdict }[] }> {
+async function windowsReport(a: AssembledRoot, req: ProfileRequest, devices: GuestDevice[]): Promise<RootReport> {
   const warnings = [...a.warnings];
   const view = new GuestView(a.vfs, warnings);
   const systemRoot = (await findSystemRoot(view.scope())) ?? '/Windows';
@@ -108,11 +123,13 @@ async function windowsReport(a: AssembledRoot, req: ProfileRequest): Promise<Omi
   const w: WindowsGuest = { systemRoot, controlSet: system ? await currentControlSet(system) : 'ControlSet001', hive };
   const checks = selected(req.profiles, ['windows']);
   const evaluated = await Promise.all(checks.map(async (c) => ({ c, v: await judge(c, () => evaluateWindows(w, c.evaluator)) })));
+  const mig = await migrationPart(a, req, devices, warnings);
   return {
     root: a.root.device.device,
     os: { type: 'windows', distro: 'windows', version: `${ver?.major_version ?? 0}.${ver?.minor_version ?? 0}`, ...(ver && windowsDisplayName(ver) ? { pretty_name: windowsDisplayName(ver) } : {}), family: ['windows'] },
     warnings,
     evaluated,
+    ...mig,
   };
 }
 
@@ -136,7 +153,7 @@ export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
     req.onStage?.('security_scan');
     const guests: GuestReport[] = [];
     for (const a of roots) {
-      const r = a.root.role === 'windows-root' ? await windowsReport(a, req) : await linuxReport(a, req);
+      const r = a.root.role === 'windows-root' ? await windowsReport(a, req, session.devices) : await linuxReport(a, req, session.devices);
       const all: (CheckResult & { cisLevel?: 1 | 2 })[] = r.evaluated.map(({ c, v }) => {
         const bench = r.benchmark?.id;
         const lvl = bench ? c.cis.find((x) => x.benchmark === bench)?.level : undefined;
@@ -154,6 +171,7 @@ export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
           ...(lvl ? { cisLevel: lvl } : {}),
         };
       });
+      all.push(...r.extra.map((x) => (req.include_remediation !== false ? x : { ...x, remediation: undefined })));
       const scores: GuestReport['scores'] = {};
       for (const p of req.profiles) scores[p] = score(all.filter((x) => x.profiles.includes(p)));
       if (r.benchmark) {
@@ -170,6 +188,7 @@ export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
         summary: { checks: shown.length, pass: n('pass'), fail: n('fail'), not_applicable: n('not_applicable'), error: n('error'), failed_by_severity },
         scores,
         results: shown,
+        ...(r.migration ? { migration: r.migration } : {}),
         warnings: [...new Set(r.warnings)],
       });
     }
@@ -181,7 +200,7 @@ export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
       generated_at: new Date().toISOString(),
       image: session.images.map((i) => i.info().filename),
       profiles: req.profiles,
-      options: { severity_threshold: threshold, include_remediation: req.include_remediation !== false },
+      options: { severity_threshold: threshold, include_remediation: req.include_remediation !== false, ...(req.profiles.includes('migration') ? { target: req.target ?? 'kvm' } : {}) },
       catalogue: { linux: cat.filter((c) => !c.families.includes('windows')).length, windows: cat.filter((c) => c.families.includes('windows')).length, source: CATALOGUE_SOURCE },
       guests,
       stats: { bytes_read: stats.bytesRead, total_ms: Math.round(performance.now() - t0) },

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import type { MigrationReadiness } from './migration/types.js';
 import { SEVERITIES, type Severity } from '../protocol/payloads/profile.js';
 
 export { SEVERITIES, type Severity };
 
-/** Profiles this build evaluates (the protocol also names `migration`, which is not built yet). */
-export const PROFILES = ['security', 'compliance', 'hardening', 'performance'] as const;
+/** Profiles this build evaluates; `migration` judges readiness for a target (kvm, kubevirt, openstack). */
+export const PROFILES = ['security', 'compliance', 'hardening', 'performance', 'migration'] as const;
 export type ProfileName = (typeof PROFILES)[number];
 
 /**
@@ -308,6 +309,8 @@ export interface GuestReport {
   summary: { checks: number; pass: number; fail: number; not_applicable: number; error: number; failed_by_severity: Record<Severity, number> };
   scores: Partial<Record<ProfileName, Score>> & { cis_level1?: Score; cis_level2?: Score };
   results: CheckResult[];
+  /** With the migration profile: bootability on the target, blockers, warnings and the ordered changes. */
+  migration?: MigrationReadiness;
   warnings: string[];
 }
 
@@ -317,7 +320,7 @@ export interface ProfileReport {
   generated_at: string;
   image: string[];
   profiles: ProfileName[];
-  options: { severity_threshold: Severity; include_remediation: boolean };
+  options: { severity_threshold: Severity; include_remediation: boolean; target?: MigrationReadiness['target'] };
   catalogue: { linux: number; windows: number; source: string };
   guests: GuestReport[];
   stats: { bytes_read: number; total_ms: number };

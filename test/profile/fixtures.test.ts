@@ -261,7 +261,7 @@ function ctx(image: string) {
   };
 }
 
-test('guestkit.profile: severity_threshold, include_remediation, fail_on_critical with the report attached, migration refused', async () => {
+test('guestkit.profile: severity_threshold, include_remediation, fail_on_critical with the report attached, migration with its target', async () => {
   const h = profileHandler();
   const prep = (data: unknown) => {
     const p = h.prepare(data);
@@ -289,7 +289,12 @@ test('guestkit.profile: severity_threshold, include_remediation, fail_on_critica
   const good = ctx(img('linux-good.qcow2'));
   const ok = await prep({ image: { path: img('linux-good.qcow2'), format: 'auto' }, profiles: ['security'], options: { fail_on_critical: true } }).run(good.c);
   assert.equal((ok.data as ProfileReport).guests[0]!.summary.failed_by_severity.critical, 0);
-  await assert.rejects(prep({ image: { path: image, format: 'auto' }, profiles: ['migration'] }).run(c), /UNSUPPORTED_OPERATION|migration/);
+  const mig = await prep({ image: { path: image, format: 'auto' }, profiles: ['migration'], options: { target: 'kubevirt' } }).run(c);
+  const m = (mig.data as ProfileReport).guests[0]!;
+  assert.equal(m.migration?.target, 'kubevirt');
+  assert.equal((mig.data as ProfileReport).options.target, 'kubevirt');
+  assert.ok(m.results.length > 0 && m.results.every((x) => x.id.startsWith('migration.')), 'the migration profile alone: only its findings');
+  assert.equal(h.prepare({ image: { path: image, format: 'auto' }, profiles: ['migration'], options: { target: 'vmware' } }).ok, false, 'an unknown target is a validation error');
 });
 
 test('guestkit profile --html writes one self-contained file', () => {

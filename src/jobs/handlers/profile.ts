@@ -22,18 +22,13 @@ export function profileHandler(): HandlerDefinition {
     images: (d) => [{ field: 'image.path', path: d.image.path, checksum: d.image.checksum ?? null }],
     outputs: outputTargets,
     async run(ctx, d) {
-      if (d.profiles.includes('migration')) {
-        throw new GuestkitError('UNSUPPORTED_OPERATION', 'profile "migration" (migration readiness) is not available in this build; security, compliance, hardening and performance are', {
-          phase: 'validation',
-          details: { supported: ['security', 'compliance', 'hardening', 'performance'] },
-        });
-      }
       const report = await runProfile({
         disks: [ctx.resolvedImages[0] ?? d.image.path],
         format: d.image.format,
         profiles: [...new Set(d.profiles)] as ProfileName[],
         severity_threshold: d.options?.severity_threshold ?? 'info',
         include_remediation: d.output?.include_remediation ?? true,
+        target: d.options?.target ?? 'kvm',
         allowedRoots: ctx.allowedRoots.length > 0 ? ctx.allowedRoots : undefined,
         onStage: (stage) => ctx.progress({ phase: stage, message: stage.replace(/_/g, ' ') }),
       });

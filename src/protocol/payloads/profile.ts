@@ -3,6 +3,8 @@ import { ImageRefSchema, OUTPUT_FORMATS } from './image.js';
 
 export const PROFILE_KINDS = ['security', 'compliance', 'hardening', 'performance', 'migration'] as const;
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+/** Platforms the migration profile judges readiness for (all QEMU/KVM with virtio devices). */
+export const MIGRATION_TARGETS = ['kvm', 'kubevirt', 'openstack'] as const;
 export type ProfileKind = (typeof PROFILE_KINDS)[number];
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -14,6 +16,8 @@ export const ProfilePayloadSchema = z.looseObject({
     .looseObject({
       severity_threshold: z.enum(SEVERITIES).nullish(),
       fail_on_critical: z.boolean().nullish(),
+      /** The migration profile's platform. */
+      target: z.enum(MIGRATION_TARGETS).nullish(),
     })
     .nullish(),
   output: z

@@ -24,6 +24,7 @@ export function GuestFindings({ guest, source }: { guest: GuestReport; source?: 
             .map(([name, sc]) => [`Score: ${name.replace('_', ' ')}`, `${sc!.score}%`] as [string, string]),
         ]}
       />
+      {guest.migration && <Readiness m={guest.migration} />}
       {groups.length === 0 ? (
         <p class="empty">No open findings.</p>
       ) : (
@@ -51,6 +52,28 @@ export function GuestFindings({ guest, source }: { guest: GuestReport; source?: 
         </details>
       )}
     </Section>
+  );
+}
+
+function Readiness({ m }: { m: NonNullable<GuestReport['migration']> }) {
+  return (
+    <div class={`readiness ${m.bootable ? 'ready' : 'blocked'}`} data-testid="migration-readiness">
+      <h3>
+        Migration to {m.target}: {m.bootable ? 'bootable' : 'not bootable as it is'} · readiness {m.score}/100
+      </h3>
+      <p class="small">
+        {plural(m.blockers.length, 'blocker')}, {plural(m.warnings.length, 'warning')}.
+      </p>
+      {m.changes.length > 0 && (
+        <ol class="changes">
+          {m.changes.map((c) => (
+            <li key={c.order}>
+              <strong>{c.when} the move:</strong> {c.step} <code class="small muted">{c.fixes}</code>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
   );
 }
 

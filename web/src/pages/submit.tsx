@@ -4,7 +4,7 @@ import { ExecutionSchema, MetadataSchema } from '../../../src/protocol/envelope'
 import { fromZodIssues, plainErrorMap } from '../../../src/protocol/issues';
 import { IMAGE_FORMATS } from '../../../src/protocol/payloads/image';
 import { INSPECT_OPTION_DEFAULTS } from '../../../src/protocol/payloads/inspect-options';
-import { PROFILE_KINDS, SEVERITIES } from '../../../src/protocol/payloads/profile';
+import { MIGRATION_TARGETS, PROFILE_KINDS, SEVERITIES } from '../../../src/protocol/payloads/profile';
 import { validatePayload } from '../../../src/protocol/validate';
 import { ApiError, get, request } from '../api';
 import { jobPath, navigate } from '../router';
@@ -33,6 +33,7 @@ const FIELD_PATHS: [string, string][] = [
   ['payload.data.image.format', 'image-format'],
   ['payload.data.image', 'image-path'],
   ['payload.data.options.severity_threshold', 'severity'],
+  ['payload.data.options.target', 'target'],
   ['payload.data.options', 'options'],
   ['payload.data.profiles', 'profiles'],
   ['payload.type', 'operation'],
@@ -58,6 +59,7 @@ const FIELD_NAMES: Record<string, string> = {
   timeout: 'Timeout',
   options: 'What to read',
   profiles: 'Profiles',
+  target: 'Migration target',
   severity: 'Severity threshold',
   form: 'The job',
 };
@@ -81,6 +83,8 @@ interface Form {
   options: Record<string, boolean>;
   profiles: string[];
   severity: string;
+  /** The migration profile's platform. */
+  target: string;
 }
 
 type Errors = Record<string, string[]>;
@@ -107,7 +111,10 @@ export function buildJob(f: Form): { doc: Record<string, unknown>; errors: Error
   if (f.operation === 'guestkit.inspect') data.options = { ...f.options };
   else {
     data.profiles = f.profiles;
-    if (f.severity) data.options = { severity_threshold: f.severity };
+    const options: Record<string, unknown> = {};
+    if (f.severity) options.severity_threshold = f.severity;
+    if (f.profiles.includes('migration')) options.target = f.target;
+    if (Object.keys(options).length) data.options = options;
   }
   const metadata: Record<string, unknown> = {};
   if (f.name.trim()) metadata.name = f.name.trim();
@@ -150,6 +157,7 @@ export function SubmitPage() {
     options: { ...INSPECT_OPTION_DEFAULTS },
     profiles: ['security'],
     severity: '',
+    target: 'kvm',
   });
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
@@ -262,6 +270,17 @@ export function SubmitPage() {
               </div>
               <FieldErrors id="profiles" errors={errors} />
             </fieldset>
+            {f.profiles.includes('migration') && (
+              <Field id="target" label="Migration target" errors={errors} help="The platform the migration profile judges readiness for">
+                <select id="target" value={f.target} onChange={(e) => set('target', (e.target as HTMLSelectElement).value)} {...aria('target', errors, true)}>
+                  {MIGRATION_TARGETS.map((t) => (
+                    <option key={t} value={t}>
+                      {t}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+            )}
             <Field id="severity" label="Severity threshold" errors={errors}>
               <select id="severity" value={f.severity} onChange={(e) => set('severity', (e.target as HTMLSelectElement).value)} {...aria('severity', errors)}>
                 <option value="">all findings</option>
