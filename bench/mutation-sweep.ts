@@ -13,7 +13,7 @@
 // (--timeout-ms) or a crash; the child resets and reads VmHWM around each inspection.
 //
 // Run: node --import tsx bench/mutation-sweep.ts [--count=10000] [--start=0] [--seed=17]
-//        [--out=bench/out/mutation-sweep] [--timeout-ms=60000] [--only=N] [--list] [--summary]
+//        [--max-bytes=8] [--out=bench/out/mutation-sweep] [--timeout-ms=60000] [--only=N] [--list] [--summary]
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, appendFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -30,6 +30,8 @@ const flag = (name: string) => args.includes(`--${name}`);
 const SEED = Number(opt('seed', '17'));
 const OUT = opt('out', join(repo, 'bench', 'out', 'mutation-sweep'))!;
 const TIMEOUT_MS = Number(opt('timeout-ms', '60000'));
+/** Bytes flipped per iteration: 1 to this many. */
+const MAX_BYTES = Number(opt('max-bytes', '8'));
 
 /** One guest: its disks in order; `mutable` are the ones bytes are flipped in. */
 interface Guest {
@@ -160,7 +162,7 @@ if (process.env.GK_SWEEP_CHILD) {
 
   function mutations(i: number, c: NonNullable<typeof current>): Mutation[] {
     const r = rng(SEED, i);
-    const n = 1 + Math.floor(r() * 8);
+    const n = 1 + Math.floor(r() * MAX_BYTES);
     const out: Mutation[] = [];
     const disks = c.scratch.map((_, k) => k).filter((k) => c.regions[k]!.length > 0);
     if (disks.length === 0) return out;
@@ -260,7 +262,7 @@ if (flag('list')) {
   process.exit(0);
 }
 mkdirSync(OUT, { recursive: true });
-const results = join(OUT, `outcomes-seed${SEED}.jsonl`);
+const results = join(OUT, `outcomes-seed${SEED}${MAX_BYTES === 8 ? '' : `-bytes${MAX_BYTES}`}.jsonl`);
 const done = new Map<number, Outcome>();
 if (existsSync(results)) {
   for (const l of readFileSync(results, 'utf8').split('\n')) {
@@ -279,6 +281,7 @@ function summary(): void {
   console.log(
     JSON.stringify({
       seed: SEED,
+      max_bytes: MAX_BYTES,
       iterations: os.length,
       guests: all.length,
       outcomes: by((o) => o.outcome),
