@@ -337,7 +337,15 @@ export async function detectNetwork(g: GuestView): Promise<Network> {
     // servers resolved would use, its global ones first, then those configured per link.
     const r = await resolvedConfig(g);
     dns_servers.push(...r.dns);
-    for (const i of interfaces) for (const d of i.dns ?? []) if (!dns_servers.includes(d)) dns_servers.push(d);
+    // a Set, not includes(): a keyfile listing 80,000 distinct servers took 30 s
+    const known = new Set(dns_servers);
+    for (const i of interfaces) {
+      for (const d of i.dns ?? []) {
+        if (known.has(d)) continue;
+        known.add(d);
+        dns_servers.push(d);
+      }
+    }
     if (search_domains.length === 0) search_domains.push(...r.domains, ...linkSearch);
   }
   const hosts: Network['hosts'] = [];
