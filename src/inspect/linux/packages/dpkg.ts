@@ -34,7 +34,10 @@ export function deb822Fields(chunks: Iterable<string>, keep: ReadonlySet<string>
         cur = new Map();
         seen = false;
       } else if (c !== 32 && c !== 9) {
-        const colon = text.indexOf(':', pos);
+        // the colon of this line only: indexOf(':', pos) ran on to the next colon of the chunk,
+        // 64 KiB for every line of a chunk without one (3 s per 4 MiB of "x" lines)
+        let colon = pos;
+        while (colon < end && text.charCodeAt(colon) !== 58) colon++;
         if (colon > pos && colon < end) {
           seen = true;
           const key = text.slice(pos, colon);
