@@ -60,6 +60,7 @@ export async function listInitramfs(buf: Buffer, limits: Partial<InitramfsLimits
 
 function detect(buf: Buffer, at: number): Compression {
   const b = buf.subarray(at, at + 6);
+  if (b.length < 6) throw corrupt(`initramfs: ${b.length} stray bytes at offset ${at}`);
   if (b[0] === 0x1f && (b[1] === 0x8b || b[1] === 0x9e)) return 'gzip';
   if (b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (b.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
