@@ -38,7 +38,11 @@ export function parseDescriptor(text: string, where: string): Descriptor {
   const d: Descriptor = { extents: [], ddb: {} };
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.replace(/\0.*$/, '').trim();
+    // a NUL ends the line's text (padding after the descriptor); indexOf, not /\0.*$/, which
+    // backtracks quadratically on a long line of NULs with a lone \r (a hang on a 1 MiB descriptor)
+    const raw = lines[n]!;
+    const nul = raw.indexOf('\0');
+    const line = (nul < 0 ? raw : raw.slice(0, nul)).trim();
     if (!line || line.startsWith('#')) continue;
     const ext = /^(RW|RDONLY|NOACCESS)\s+(\d+)\s+([A-Za-z]+)(?:\s+"([^"]*)"(?:\s+(\d+))?)?\s*$/.exec(line);
     if (ext) {
