@@ -91,7 +91,7 @@ async function sshdConfig(g: GuestView): Promise<Record<string, string> | undefi
     parts.push(line);
   }
   const text = parts.join('\n');
-  const d = parseDirectives(text.replace(/^\s*Match\s[\s\S]*$/im, ''));
+  const d = parseDirectives(text.replace(/^[ \t]*Match\s[\s\S]*$/im, ''));
   const out: Record<string, string> = {
     port: d.get('port') ?? '22',
     permitrootlogin: d.get('permitrootlogin') ?? 'prohibit-password',
