@@ -1,7 +1,8 @@
 /**
  * Several files (or disks) as one fuzz input: a VMDK descriptor with its extents, the member
  * disks of an md array. Layout: "GKMP" | u32 count | count × u32 length | the parts, in order.
- * An input without the magic is one part; lengths a mutation broke are clipped to what is there.
+ * An input without the magic is one part; lengths a mutation broke are clipped to what is there;
+ * there is always at least one part.
  */
 const MAGIC = 0x504d4b47; // "GKMP" little-endian
 /** More parts than this are dropped: every part becomes a file or a disk. */
@@ -25,5 +26,6 @@ export function decodeParts(buf: Buffer): Buffer[] {
     out.push(buf.subarray(at, at + len));
     at += len;
   }
-  return out;
+  // a count of 0 is one empty part: a target always has a first file or disk
+  return out.length > 0 ? out : [Buffer.alloc(0)];
 }
