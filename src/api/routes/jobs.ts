@@ -12,6 +12,8 @@ import { acceptedView, jobView, type JobView } from '../views.js';
 
 /** Most jobs one POST may carry. */
 export const MAX_BATCH = 1000;
+/** Most requirements one label selector (`?labels=`) may hold. */
+export const MAX_LABEL_REQUIREMENTS = 100;
 
 type IdParams = { Params: { id: string } };
 
@@ -186,7 +188,11 @@ export function listQuery(q: Record<string, string | undefined>, p: Principal): 
   }
   if (q.operation) out.operation = q.operation;
   out.namespace = scopedNamespace(p, q.namespace);
-  if (q.labels) out.labels = parseLabelSelector(q.labels);
+  if (q.labels) {
+    out.labels = parseLabelSelector(q.labels);
+    // each requirement is a term of the store's WHERE: ~1,000 of them exceeded SQLite's expression depth (a 500)
+    if (out.labels.length > MAX_LABEL_REQUIREMENTS) throw badRequest(`labels: at most ${MAX_LABEL_REQUIREMENTS} requirements, this selector has ${out.labels.length}`, { limit: MAX_LABEL_REQUIREMENTS });
+  }
   if (q.image_prefix) out.imagePrefix = q.image_prefix;
   if (q.q) out.search = q.q;
   if (q.from) out.queuedFrom = time('from', q.from);
