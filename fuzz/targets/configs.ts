@@ -22,6 +22,7 @@ import type { FuzzTarget } from '../lib/target.js';
 import { expectTyped } from '../lib/typed.js';
 
 const FLATPAK_DEPLOY = '/var/lib/flatpak/app/org.guestkit.Hello/x86_64/stable/434975a25f83458d5f52a001ff3efd7700c0a541814184e60c225b7e59f6a3dc/deploy';
+const SPLIT = Buffer.from([0, 0]);
 const PASSWD = Buffer.from('root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\nbob:x:1001:27::/home/bob:/usr/sbin/nologin\n');
 const GROUP = Buffer.from('root:x:0:\nsudo:x:27:alice\nwheel:x:10:bob\n');
 const IFCFG = Buffer.from('DEVICE=eth0\nBOOTPROTO=none\nIPADDR=10.0.0.5\nPREFIX=24\nONBOOT=yes\n');
@@ -32,6 +33,8 @@ interface Parser {
   /** Fixed files beside it, so the parser reaches the paths that need them. */
   beside?: Record<string, Buffer | { symlink: string }>;
   run(g: GuestView, data: Buffer): Promise<unknown>;
+  /** A second fuzzed file: the input is split at its first NUL NUL, the part after it goes there. */
+  second?: string;
   /** Where real copies of the file are: extracted trees (relative to test/fixtures/out) and guest images. */
   trees?: string[];
 }
@@ -109,6 +112,8 @@ const PARSERS: Parser[] = [
   // GVariant: a flatpak deploy file and an ostree commit object, decoded as their readers do
   { path: '/fuzz.flatpak-deploy', run: async (_g, d) => decodeGVariant(d, '(ssasta{sv})') },
   { path: '/fuzz.ostree-commit', run: async (_g, d) => decodeGVariant(d, '(a{sv}aya(say)sstayay)') },
+  // grub.cfg and a BLS entry together: the entry's $variables expand to grub.cfg's `set`s
+  { path: '/boot/grub2/grub.cfg', second: '/boot/loader/entries/fuzz.conf', run: boot },
 ];
 
 /** The guest path each selector byte (mod the count) stands for. */
@@ -119,8 +124,15 @@ const target: FuzzTarget = {
   async run(data) {
     if (data.length === 0) return;
     const p = PARSERS[data[0]! % PARSERS.length]!;
-    const body = data.subarray(1);
-    await expectTyped(() => p.run(memGuest({ ...p.beside, [p.path]: body }), body));
+    let body = data.subarray(1);
+    const files: Record<string, Buffer | { symlink: string }> = { ...p.beside };
+    if (p.second) {
+      const cut = body.indexOf(SPLIT);
+      files[p.second] = cut < 0 ? Buffer.alloc(0) : body.subarray(cut + SPLIT.length);
+      if (cut >= 0) body = body.subarray(0, cut);
+    }
+    files[p.path] = body;
+    await expectTyped(() => p.run(memGuest(files), body));
   },
   async seeds() {
     const out: Buffer[] = [];
@@ -155,6 +167,7 @@ const target: FuzzTarget = {
     add(idx('/var/lib/docker/image/overlay2/repositories.json'), Buffer.from('{"Repositories":{"alpine":{"alpine:3.19":"sha256:05455a08881ea9cf0e752bc48e61bbd71a34c029bb13df01e40e3e70e0a007d5"}}}'));
     const deploy = await guestImageFiles(fixtureFile('beside-pm', 'guest.qcow2'), [FLATPAK_DEPLOY]);
     add(idx('/fuzz.flatpak-deploy'), deploy.get(FLATPAK_DEPLOY));
+    add(PARSERS.length - 1, Buffer.from('set default="0"\nset tuned_params="skew_tick=1"\nload_env -f ${config_directory}/grubenv\nblscfg\n\0\0title Rocky Linux (4.18.0-513.el8.x86_64) 8.9\nversion 4.18.0-513.el8.x86_64\nlinux /vmlinuz-4.18.0-513.el8.x86_64\ninitrd /initramfs-4.18.0-513.el8.x86_64.img $tuned_initrd\noptions $kernelopts $tuned_params\nid rocky-4.18.0-513.el8.x86_64\n'));
     add(idx('/fuzz.yaml'), Buffer.from('a: &x [1, 2, {b: c}]\nd: *x\ne: |\n  text\n'));
     add(idx('/ostree/deploy/x/deploy/abc.0.origin'), Buffer.from('[origin]\nrefspec=fedora:fedora/39/x86_64/silverblue\n'));
     add(idx('/boot/loader/entries/ostree-1.conf'), Buffer.from('title Fedora 39 (ostree:0)\nversion 1\noptions root=UUID=x ostree=/ostree/boot.1/fedora/abc/0\nlinux /ostree/fedora-abc/vmlinuz\n'));

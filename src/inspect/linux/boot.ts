@@ -123,14 +123,23 @@ export function parseGrubCfg(text: string): { entries: GrubEntry[]; defaultEntry
   return { entries, ...(defaultEntry !== undefined ? { defaultEntry } : {}), ...(timeout !== undefined ? { timeout } : {}) };
 }
 
+const MAX_EXPANDED_VARS = 64 * 1024;
+
 /**
  * grub's view of `$name` / `${name}` in a BLS line: grubenv's variables (RHEL 8 keeps
  * $kernelopts there), then grub.cfg's plain top-level `set` (00_tuned's $tuned_params);
  * unset ones expand to nothing, as in grub.
  */
 function expandGrubVars(text: string, vars: Map<string, string>): string {
+  // values substituted add up to 64 KiB at most (a kernel command line is 2-4 KiB): 200 uses of
+  // one 1 MiB grub.cfg variable made a 200 MB string, 2,000 a RangeError (invalid string length)
+  let room = MAX_EXPANDED_VARS;
   return text
-    .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, name: string) => vars.get(name) ?? '')
+    .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, name: string) => {
+      const v = (vars.get(name) ?? '').slice(0, Math.max(0, room));
+      room -= v.length;
+      return v;
+    })
     .replace(/\s+/g, ' ')
     .trim();
 }
