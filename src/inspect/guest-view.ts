@@ -6,6 +6,11 @@ import { faultOf } from './faults.js';
 /** Files larger than this are not configuration: collectors refuse to read them whole. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
+/** Distinct warnings one inspection lists at most. */
+export const MAX_WARNINGS = 1000;
+/** The distinct messages of each shared warnings list (collectors' views share one list). */
+const warningSets = new WeakMap<string[], Set<string>>();
+
 /**
  * A collector's window on one guest: reads through the VFS, remembers which
  * guest paths gave it data (the fact's evidence) and the oddities met.
@@ -25,7 +30,14 @@ export class GuestView {
   }
 
   warn(message: string): void {
-    if (!this.warnings.includes(message)) this.warnings.push(message);
+    // a Set beside the shared list: includes() made W warnings cost W² (a state.json of 40,000
+    // snaps without a sequence took 63 s); past MAX_WARNINGS the rest are only counted
+    let seen = warningSets.get(this.warnings);
+    if (!seen) warningSets.set(this.warnings, (seen = new Set(this.warnings)));
+    if (seen.has(message)) return;
+    seen.add(message);
+    if (seen.size <= MAX_WARNINGS) this.warnings.push(message);
+    else if (seen.size === MAX_WARNINGS + 1) this.warnings.push(`more than ${MAX_WARNINGS} warnings; the rest are not listed`);
   }
 
   private note(path: string): void {
