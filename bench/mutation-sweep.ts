@@ -65,7 +65,7 @@ function guests(): Guest[] {
   single('cli', /^(garbage|empty)\.img$/);
   for (const d of existsSync(join(fixtures, 'volume')) ? readdirSync(join(fixtures, 'volume')).sort() : []) {
     const imgs = files(`volume/${d}`, /\.(img|vmdk)$/).filter((f) => !/-f\d+\.vmdk$/.test(f));
-    if (d === 'gpt' || d === 'probe') for (const f of imgs) out.push({ name: `volume/gpt/${basename(f)}`, disks: [f] });
+    if (d === 'gpt' || d === 'probe') for (const f of imgs) out.push({ name: `volume/${d}/${basename(f)}`, disks: [f] });
     else if (imgs.length) out.push({ name: `volume/${d}`, disks: imgs });
   }
   for (const d of existsSync(join(fixtures, 'md')) ? readdirSync(join(fixtures, 'md')).sort() : []) {
