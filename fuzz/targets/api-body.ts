@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { noAuth } from '../../src/api/auth.js';
 import { QuotaGate } from '../../src/api/quotas.js';
@@ -43,6 +43,7 @@ let apiP: Promise<Api> | undefined;
 
 async function build(): Promise<Api> {
   const dir = mkdtempSync(join('/dev/shm', 'gk-fuzz-api-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const store = SqliteJobStore.open(join(dir, 'guestkit.db'));
   const control = openControlStores(dir);
   const events = new JobEvents();
