@@ -72,7 +72,7 @@ test('an injected TypeError in a collector fails inspect() with CollectorBugErro
     assert.equal(err.code, 'EXECUTION_ERROR');
     assert.equal(err.collector, 'users');
     assert.match(err.message, /collector users failed with a programming error.*TypeError/);
-    assert.match(String(err.details?.stack), /TypeError[\s\S]*collector-errors\.test\.ts/);
+    assert.match(String(err.details?.stack), /TypeError[\s\S]*collector-errors\.test\.[jt]s/);
     assert.equal(err.retryRecommended, false);
     return true;
   });
