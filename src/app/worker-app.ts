@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { JobEvents } from '../events/job-events.js';
+import { BUDGET_ENV } from '../inspect/budget.js';
+import type { BudgetName } from '../protocol/payloads/inspect-budget.js';
 import type { Intake, IntakeSink } from '../ports/intake.js';
 import { SpoolIntake } from '../intake/spool/spool-intake.js';
 import { submitJob } from '../intake/submit.js';
@@ -71,6 +73,12 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
   // include_vulnerabilities reads <data-dir>/advisories.db, where `guestkit advisories import` puts
   // them for the same data dir, unless GUESTKIT_ADVISORY_DB names another (threads inherit env)
   process.env.GUESTKIT_ADVISORY_DB ??= join(cfg.dataDir, 'advisories.db');
+  // the config file's inspection ceilings reach the pool threads as the GUESTKIT_INSPECT_* they
+  // read; a variable already set (the environment) wins
+  for (const [k, v] of Object.entries(cfg.inspectBudget ?? {})) {
+    const name = k === 'on_exceeded' ? 'GUESTKIT_INSPECT_ON_BUDGET_EXCEEDED' : BUDGET_ENV[k as BudgetName];
+    if (name && v !== undefined) process.env[name] ??= String(v);
+  }
   const logger = createLogger({ level: cfg.logLevel, workerId: cfg.workerId });
   const registry = builtinRegistry({ testHandlers: cfg.testHandlers });
   const store = await openJobStore(cfg);

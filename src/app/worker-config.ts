@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { BUDGET_NAMES, BUDGET_ON_EXCEEDED, type InspectBudgetOptions } from '../protocol/payloads/inspect-budget.js';
 import { z } from 'zod';
 import { GuestkitError } from '../protocol/errors.js';
 
@@ -22,6 +23,8 @@ export interface WorkerConfig {
   drainTimeout: number;
   /** Default memory cap of a thread handler (MiB). */
   memoryLimitMb: number;
+  /** The config file's `inspect_budget` (each GUESTKIT_INSPECT_* variable set wins over its key). */
+  inspectBudget?: InspectBudgetOptions;
   maxDiskSizeGb: number;
   pollIntervalMs: number;
   settleMs: number;
@@ -91,14 +94,21 @@ export const WORKER_ENV_VARS: readonly string[] = Object.values(FIELDS).map((f) 
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const FileSchema = z.strictObject(
-  Object.fromEntries(
+/** `inspect_budget:` in the config file: the worker's inspection ceilings (GUESTKIT_INSPECT_* override them). */
+const BudgetSchema = z.strictObject({
+  ...Object.fromEntries(BUDGET_NAMES.map((n) => [n, z.number().positive().optional()])),
+  on_exceeded: z.enum(BUDGET_ON_EXCEEDED).optional(),
+});
+
+const FileSchema = z.strictObject({
+  ...Object.fromEntries(
     Object.values(FIELDS).map((f) => [
       f.key,
       (f.kind === 'string' ? z.string() : f.kind === 'list' ? z.array(z.string()) : f.kind === 'bool' ? z.boolean() : z.number()).optional(),
     ]),
   ),
-);
+  inspect_budget: BudgetSchema.optional(),
+});
 
 function bad(message: string): GuestkitError {
   return new GuestkitError('USAGE_ERROR', message, { phase: 'validation' });
@@ -129,6 +139,7 @@ export function resolveWorkerConfig(
   opts: WorkerConfigOptions = {},
 ): WorkerConfig {
   const merged: Partial<Record<Field, unknown>> = {};
+  let fileBudget: InspectBudgetOptions | undefined;
   if (flags.config) {
     let doc: unknown;
     try {
@@ -145,6 +156,7 @@ export function resolveWorkerConfig(
       const v = (parsed.data as Record<string, unknown>)[f.key];
       if (v !== undefined) merged[field] = v;
     }
+    fileBudget = (parsed.data as { inspect_budget?: InspectBudgetOptions }).inspect_budget;
   }
   for (const [field, f] of Object.entries(FIELDS) as [Field, (typeof FIELDS)[Field]][]) {
     const v = env[f.env];
@@ -171,6 +183,7 @@ export function resolveWorkerConfig(
     logLevel: String(merged.logLevel ?? 'info'),
     drainTimeout: Number(merged.drainTimeout ?? 30),
     memoryLimitMb: Number(merged.memoryLimitMb ?? 2048),
+    ...(fileBudget ? { inspectBudget: fileBudget } : {}),
     maxDiskSizeGb: Number(merged.maxDiskSizeGb ?? 16384),
     pollIntervalMs: Number(merged.pollIntervalMs ?? 500),
     settleMs: Number(merged.settleMs ?? 1000),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { BudgetExceededError, budgetFromEnv, capBudget, INSPECT_BUDGET_DEFAULTS } from '../../src/inspect/budget.js';
 import { inspect } from '../../src/inspect/index.js';
@@ -170,6 +171,24 @@ test('through the worker daemon: GUESTKIT_INSPECT_MAX_IMAGE_BYTES is a ceiling f
     assert.equal(less.error?.code, 'BUDGET_EXCEEDED');
     assert.equal(less.error?.retry_recommended, false);
     assert.equal(less.error?.details?.limit, 32 * 1024);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('through the worker daemon: the config file\'s inspect_budget is the ceiling when no GUESTKIT_INSPECT_* is set', async () => {
+  const image = debian();
+  const spool = makeSpool();
+  const cfg = join(spool.root, 'worker.yaml');
+  writeFileSync(cfg, `inspect_budget:\n  max_image_bytes: ${64 * 1024}\n  on_exceeded: fail\n`);
+  const d = startDaemon(spool, ['--worker-id', 'w-budget-yaml', '--allow-path', dirname(image), '--config', cfg]);
+  try {
+    await d.ready();
+    dropJob(spool, job('budget-yaml-01', 'guestkit.inspect', { image: { path: image, format: 'qcow2' } }));
+    const r = await waitForResult(spool, 'budget-yaml-01', 60_000);
+    assert.equal(r.status, 'failed');
+    assert.equal(r.error?.code, 'BUDGET_EXCEEDED');
+    assert.equal(r.error?.details?.limit, 64 * 1024);
   } finally {
     await d.stop();
   }

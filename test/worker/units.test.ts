@@ -36,6 +36,13 @@ test('config: defaults < YAML file < environment < flags; bad values are usage e
   writeFileSync(file, 'max_concurent: 3\n');
   assert.throws(() => resolveWorkerConfig({ config: file }, {}), (e) => usage(e) && /max_concurent/.test((e as Error).message));
   assert.throws(() => resolveWorkerConfig({ config: join(dir, 'missing.yaml') }, {}), usage);
+  // the inspection ceilings of the config file; a misspelt budget or a bad value is refused
+  writeFileSync(file, 'inspect_budget:\n  max_image_bytes: 1048576\n  on_exceeded: fail\n');
+  assert.deepEqual(resolveWorkerConfig({ config: file }, {}).inspectBudget, { max_image_bytes: 1048576, on_exceeded: 'fail' });
+  writeFileSync(file, 'inspect_budget:\n  max_image_byte: 1048576\n');
+  assert.throws(() => resolveWorkerConfig({ config: file }, {}), (e) => usage(e) && /max_image_byte/.test((e as Error).message));
+  writeFileSync(file, 'inspect_budget:\n  max_wall_seconds: -1\n');
+  assert.throws(() => resolveWorkerConfig({ config: file }, {}), usage);
 });
 
 test('path policy: real paths under real roots; .., symlink escapes, relative paths refused', async () => {
