@@ -60,7 +60,7 @@ if (flag('list') || !target) {
     for (const n of ${JSON.stringify(names)}) console.log(n.padEnd(18), (await loadTarget(n)).describe);`]);
   process.stdout.write(out);
   if (!target) process.stderr.write('fuzz: pick one with --target NAME\n');
-  process.exit(target ? 0 : flag('list') ? 0 : 2);
+  process.exit(flag('list') ? 0 : 2);
 }
 
 const cache = join(root, '.cache', 'fuzz');

@@ -1,19 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../../test/helpers/cli.js';
 import { encodeChunks, type Chunk } from './sparse.js';
 
-/** The repository root, from fuzz/lib (sources) or dist/fuzz/lib (compiled). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'guestkit') return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('guestkit repository root not found above fuzz/lib');
-}
+export { repoRoot };
 
 /** A file the fixture builders made (test/fixtures/out/...), or undefined when it was not built. */
 export function fixtureFile(...parts: string[]): string | undefined {
@@ -81,9 +72,9 @@ export function stanzaSlices(buf: Buffer, sizes: number[]): Buffer[] {
   return out;
 }
 
-/** The job protocol's example documents (/work/shared/spec/examples, or GUESTKIT_SPEC_DIR/examples). */
+/** The job protocol's example documents, as the repository keeps them (test/protocol/examples). */
 export function specExamples(): Buffer[] {
-  const dir = join(process.env.GUESTKIT_SPEC_DIR ?? '/work/shared/spec', 'examples');
+  const dir = join(repoRoot(), 'test', 'protocol', 'examples');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))

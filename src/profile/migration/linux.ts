@@ -1,5 +1,6 @@
 import type { GuestView } from '../../inspect/guest-view.js';
 import type { Kernel, OperatingSystem } from '../../inspect/types.js';
+import { isBudgetError } from '../../inspect/budget.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import type { Evidence } from '../types.js';
 import { listInitramfs } from './initramfs.js';
@@ -75,7 +76,8 @@ async function virtioDrivers(os: OperatingSystem, view: GuestView): Promise<Migr
           evidence.push({ file: k.initrd, value: inInitramfs ?? 'no virtio_blk or virtio_scsi module', expected: 'virtio_blk.ko or virtio_scsi.ko', note: listing.segments.map((s) => `${s.compression} archive of ${s.entries} entries`).join(', ') });
         }
       } catch (err) {
-        if (!(err instanceof GuestkitError)) throw err;
+        // a bug, or a spent inspection budget, is not a fact about the guest
+        if (!(err instanceof GuestkitError) || isBudgetError(err)) throw err;
         initrdNote = `${k.initrd}: ${err.message}`;
       }
     }
@@ -93,7 +95,7 @@ async function virtioDrivers(os: OperatingSystem, view: GuestView): Promise<Migr
       title,
       level: 'blocker',
       severity: 'critical',
-      message: initrdNote ?? `the initramfs of kernel ${k.version} (the newest) has no virtio_blk or virtio_scsi module and the kernel has none built in: it will not find its root disk on ${'the target'}`,
+      message: initrdNote ?? `the initramfs of kernel ${k.version} (the newest) has no virtio_blk or virtio_scsi module and the kernel has none built in: it will not find its root disk on the target`,
       evidence: evidence.length ? evidence : [{ note: initrdNote }],
       change: { when: 'before', step: `add the virtio drivers to the initramfs: ${rebuild}` },
     });

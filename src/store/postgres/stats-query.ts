@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { checkRange, emptyThroughput, statBuckets, type JobStats, type LatencyStats, type Percentiles, type RangeQuery, type StatusCounts, type ThroughputPoint } from '../../ports/job-stats.js';
 import { DEFAULT_NAMESPACE, type JobQuery, type JobStore } from '../../ports/job-store.js';
 import type { UsageRow } from '../../ports/usage.js';
+import { listingWhere } from '../list-where.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type TerminalStatus } from '../../protocol/status.js';
 import { buildPgListQuery } from './list-query.js';
 import { PostgresJobStore } from './pg-job-store.js';
@@ -24,7 +25,7 @@ export class PgJobStats implements JobStats {
   constructor(private readonly pool: pg.Pool) {}
 
   async counts(query: JobQuery): Promise<StatusCounts> {
-    const { where, params } = listWhere(query);
+    const { where, params } = listingWhere(buildPgListQuery({ ...query, cursor: undefined, limit: undefined }));
     const r = await this.pool.query<{ status: string; n: number }>(`SELECT status, count(*)::integer AS n FROM jobs ${where} GROUP BY status`, params);
     const out = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as StatusCounts;
     for (const row of r.rows) if (row.status in out) out[row.status as keyof StatusCounts] = row.n;
@@ -87,14 +88,6 @@ function pct(n: number, ms: string[] | null): Percentiles {
   return { n, p50: p50!, p90: p90!, p99: p99! };
 }
 
-/** The listing's own WHERE clause (list-query.ts), without its order and page. */
-function listWhere(q: JobQuery): { where: string; params: unknown[] } {
-  const { sql, params } = buildPgListQuery({ ...q, cursor: undefined, limit: undefined });
-  const head = 'SELECT * FROM jobs ';
-  const tail = sql.lastIndexOf(' ORDER BY ');
-  if (!sql.startsWith(head) || tail < 0) throw new Error(`stats: the listing query changed its shape: ${sql}`);
-  return { where: sql.slice(head.length, tail), params: params.slice(0, -1) };
-}
 
 /** finished_at in range, namespace and operation; placeholders numbered after `taken` others. */
 function finishedWhere(q: RangeQuery, taken: number): { where: string; params: unknown[] } {

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { checkRange, emptyThroughput, percentiles, statBuckets, type JobStats, type LatencyStats, type RangeQuery, type StatusCounts, type ThroughputPoint } from '../../ports/job-stats.js';
 import { DEFAULT_NAMESPACE, type JobQuery } from '../../ports/job-store.js';
 import type { UsageRow } from '../../ports/usage.js';
+import { listingWhere } from '../list-where.js';
 import { JOB_STATUSES, TERMINAL_STATUSES, type TerminalStatus } from '../../protocol/status.js';
 import { buildListQuery } from './list-query.js';
 import { usageQuery } from './usage-query.js';
@@ -16,7 +17,7 @@ export class SqliteJobStats implements JobStats {
   constructor(private readonly db: Database.Database) {}
 
   async counts(query: JobQuery): Promise<StatusCounts> {
-    const { where, params } = listWhere(query);
+    const { where, params } = listingWhere(buildListQuery({ ...query, cursor: undefined, limit: undefined }));
     const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM jobs ${where} GROUP BY status`).all(...params) as { status: string; n: number }[];
     const out = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as StatusCounts;
     for (const r of rows) if (r.status in out) out[r.status as keyof StatusCounts] = r.n;
@@ -90,14 +91,6 @@ export class SqliteJobStats implements JobStats {
   }
 }
 
-/** The listing's own WHERE clause (src/store/sqlite/list-query.ts), without its order and page. */
-function listWhere(q: JobQuery): { where: string; params: unknown[] } {
-  const { sql, params } = buildListQuery({ ...q, cursor: undefined, limit: undefined });
-  const head = 'SELECT * FROM jobs ';
-  const tail = sql.lastIndexOf(' ORDER BY ');
-  if (!sql.startsWith(head) || tail < 0) throw new Error(`stats: the listing query changed its shape: ${sql}`);
-  return { where: sql.slice(head.length, tail), params: params.slice(0, -1) };
-}
 
 function finishedWhere(q: RangeQuery): { where: string; params: unknown[] } {
   checkRange(q);
