@@ -141,11 +141,10 @@ test('the charts page draws jobs per minute, wait and run percentiles and usage 
   // uPlot came with the charts chunk, not with the first load
   const scripts = (await page.evaluate('performance.getEntriesByType("resource").map(e => e.name)')) as string[];
   assert.ok(scripts.some((n) => /\/assets\/charts-[A-Z0-9]{8}\.js$/.test(n)), 'the charts chunk was loaded on demand');
-  await page.getByRole('button', { name: '7 d' }).click();
+  // wait for each response from before the action that asks for it: a fast answer can come before a later wait starts
+  await Promise.all([page.waitForResponse((r) => r.url().includes('/stats/usage?window=7d')), page.getByRole('button', { name: '7 d' }).click()]);
   assert.equal(await page.getByRole('button', { name: '7 d' }).getAttribute('aria-pressed'), 'true');
-  await page.waitForResponse((r) => r.url().includes('/stats/usage?window=7d'));
-  await page.getByLabel('Time range').selectOption('7d');
-  await page.waitForResponse((r) => r.url().includes('/stats/throughput?range=7d'));
+  await Promise.all([page.waitForResponse((r) => r.url().includes('/stats/throughput?range=7d')), page.getByLabel('Time range').selectOption('7d')]);
   await page.locator('#throughput h2', { hasText: 'per hour' }).waitFor();
   await page.getByTestId('chart-throughput').locator('canvas').waitFor();
   await page.screenshot({ path: join(shots, 'dashboard-charts.png') });
