@@ -41,8 +41,8 @@ n=$(wc -w <<<"$pkgs")
 # One line: the count and the log first, the outcome when apt is done.
 s=s; [ "$n" -ne 1 ] || s=
 printf 'ensure-system: installing %s Debian package%s (log: %s) … ' "$n" "$s" "$log" >&2
-if ! { echo "== $(date -Is) ensure-system $mode: $pkgs"; $SUDO apt-get update -q \
-       && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $pkgs; } >>"$log" 2>&1; then
+if ! { echo "== $(date -Is) ensure-system $mode: $pkgs"; $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q \
+       && DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $pkgs; } >>"$log" 2>&1; then
   echo "failed; the log ends:" >&2
   tail -n 25 "$log" >&2
   exit 1
