@@ -3,8 +3,9 @@
 // document of Kubernetes 1.34) and the CRD schemas of the Prometheus Operator and KEDA
 // (@kubernetes-models/prometheus-operator, @kubernetes-models/keda), offline; every pod spec meets the
 // restricted Pod Security Standard (its rules written out below); `helm template` renders the same
-// objects as `kubectl kustomize` in both modes. These schemas check types, required fields and
-// enums; like kubectl's client-side validation without a server, they do not reject unknown fields.
+// objects as `kubectl kustomize` in both modes. The generated validators check types, required
+// fields and enums but let unknown fields through; unknownFields() below finds those too (what
+// `kubectl apply --validate=strict` would refuse), so a misspelt field cannot pass unnoticed.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,14 +22,66 @@ const MODEL_MODULES: Record<string, string> = {
   'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
 };
 
-/** Validates one object against its kind's schema; throws with the schema's complaint. */
-async function validate(m: Manifest): Promise<void> {
+type ModelClass = new (data: unknown) => { validate(): void };
+
+async function modelOf(m: Manifest): Promise<ModelClass> {
   const mod = MODEL_MODULES[m.apiVersion];
   assert.ok(mod, `${key(m)}: no schema for apiVersion ${m.apiVersion}`);
-  const models = (await import(mod)) as Record<string, new (data: unknown) => { validate(): void }>;
-  const Model = models[m.kind];
+  const Model = ((await import(mod)) as Record<string, ModelClass>)[m.kind];
   assert.ok(Model, `${key(m)}: no schema for ${m.apiVersion} ${m.kind}`);
-  new Model(m).validate();
+  return Model;
+}
+
+/** Validates one object against its kind's schema; throws with the schema's complaint. */
+async function validate(m: Manifest): Promise<void> {
+  new (await modelOf(m))(m).validate();
+}
+
+/**
+ * The fields of `m` its schema does not define, as paths. The validators are compiled code that read
+ * each property their schema defines (`data.selector`) and enumerate maps (labels, resources.limits):
+ * running one over proxies records what it looked at, and a key of an object whose properties it
+ * read one by one, but not this key, is unknown to the schema. Objects it never looked into
+ * (free-form ones, x-kubernetes-preserve-unknown-fields) are not judged.
+ */
+async function unknownFields(m: Manifest): Promise<string[]> {
+  const Model = await modelOf(m);
+  const seen = new Map<object, { read: Set<PropertyKey>; listed: boolean }>();
+  const proxies = new WeakMap<object, object>();
+  const wrap = (x: unknown): unknown => {
+    if (!x || typeof x !== 'object') return x;
+    const hit = proxies.get(x);
+    if (hit) return hit;
+    const log = { read: new Set<PropertyKey>(), listed: false };
+    seen.set(x, log);
+    const p = new Proxy(x, {
+      get(t, k, r) {
+        log.read.add(k);
+        return wrap(Reflect.get(t, k, r));
+      },
+      ownKeys(t) {
+        log.listed = true;
+        return Reflect.ownKeys(t);
+      },
+    });
+    proxies.set(x, p);
+    return p;
+  };
+  const plain = structuredClone(m) as Record<string, unknown>;
+  new Model({}).validate.call(wrap(plain)); // the kind's compiled validator, with the proxy as `this`
+  const out: string[] = [];
+  const walk = (x: unknown, path: string): void => {
+    if (Array.isArray(x)) return x.forEach((v, i) => walk(v, `${path}[${i}]`));
+    if (!x || typeof x !== 'object') return;
+    const log = seen.get(x);
+    const judged = log && !log.listed && log.read.size > 0;
+    for (const [k, v] of Object.entries(x)) {
+      if (judged && !log.read.has(k)) out.push(`${path}.${k}`);
+      walk(v, `${path}.${k}`);
+    }
+  };
+  walk(plain, '');
+  return out;
 }
 
 // ---- the restricted Pod Security Standard (kubernetes.io/docs/concepts/security/pod-security-standards), as code ----
@@ -142,6 +195,28 @@ describe('Kubernetes manifests and Helm chart', () => {
         }
       }
     }
+  });
+
+  it('no object has a field its schema does not define', async () => {
+    for (const [name, ms] of sources()) {
+      for (const m of ms) assert.deepEqual(await unknownFields(m), [], `${name}: ${key(m)}`);
+    }
+  });
+
+  it('the unknown-field check finds misspelt fields, in core objects and in CRDs', async () => {
+    const d = structuredClone(find(rendered['kustomize cluster']!, 'DaemonSet', 'guestkit-worker'));
+    const c = d.spec.template.spec.containers[0];
+    c.securityContext.readOnlyRootFileSystem = true; // a capital S: valid types, unknown field
+    c.livenesProbe = c.livenessProbe;
+    d.spec.template.metadata.labels['any-label'] = 'fine'; // a map: any key is allowed
+    assert.deepEqual(await unknownFields(d), ['.spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem', '.spec.template.spec.containers[0].livenesProbe']);
+    await validate(d); // which the schemas alone accept
+    const so = structuredClone(find(rendered['kustomize cluster']!, 'ScaledObject', 'guestkit-api'));
+    so.spec.maxReplicaCont = 3;
+    assert.deepEqual(await unknownFields(so), ['.spec.maxReplicaCont']);
+    const r = structuredClone(find(rendered['kustomize cluster']!, 'PrometheusRule', 'guestkit'));
+    r.spec.groups[0].rules[0].fro = '5m';
+    assert.deepEqual(await unknownFields(r), ['.spec.groups[0].rules[0].fro']);
   });
 
   it('the schemas do reject a broken object (the validator is live)', async () => {
