@@ -42,7 +42,7 @@ async function closeAll(devs: BlockDevice[]): Promise<void> {
   for (const d of devs) await d.close();
 }
 
-const ARRAYS = ['raid1-v1.2', 'raid1-v1.1', 'raid1-v1.0', 'raid1-v0.90', 'raid0-v1.2', 'raid0-v0.90', 'linear-v1.2', 'linear-v0.90', 'raid1-degraded', 'raid5-v1.2', 'raid10-v1.2'];
+const ARRAYS = ['raid1-v1.2', 'raid1-v1.1', 'raid1-v1.0', 'raid1-v0.90', 'raid0-v1.2', 'raid0-v0.90', 'linear-v1.2', 'linear-v0.90', 'raid1-degraded', 'raid5-v1.2', 'raid10-v1.2', 'raid6-v1.2', 'raid4-v0.90'];
 
 test('every member superblock reads as mdadm --examine and blkid report it', async () => {
   let checked = 0;
@@ -86,7 +86,7 @@ test('every member superblock reads as mdadm --examine and blkid report it', asy
       }
     }
   }
-  assert.ok(checked >= 25, `${checked} members checked`);
+  assert.ok(checked >= 32, `${checked} members checked`);
 });
 
 test('end-of-device superblock offsets follow md_p.h (0.90: last 64 KiB block; 1.0: 8 KiB from the end, 4 KiB aligned)', () => {
@@ -185,6 +185,8 @@ test('raid1-degraded: read from the one member left, with a warning naming the m
 for (const [name, level] of [
   ['raid5-v1.2', 'raid5'],
   ['raid10-v1.2', 'raid10'],
+  ['raid6-v1.2', 'raid6'],
+  ['raid4-v0.90', 'raid4'],
 ] as const) {
   test(`${name}: listed by name, refused with UNSUPPORTED_FORMAT naming ${level}`, async () => {
     const { devs, md, warnings } = await assembled(name);
