@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { inspect, requireOs, type OperatingSystem } from '../../src/inspect/index.js';
-import { isOstreeSysroot, parseOrigin } from '../../src/inspect/linux/ostree.js';
+import { Vfs } from '../../src/fs/vfs.js';
+import { GuestView } from '../../src/inspect/guest-view.js';
+import { isOstreeSysroot, ostreeOsinfo, parseOrigin, SubtreeFs } from '../../src/inspect/linux/ostree.js';
+import { rpmApplications } from '../../src/inspect/linux/packages/rpm.js';
 import { GuestSession } from '../../src/inspect/session.js';
 import { fixture } from '../helpers/fixtures.js';
 import { CountingFs } from './counting-fs.js';
@@ -80,6 +83,34 @@ test('ostree: packages from the rpm database at its relocated path, as rpm -qa r
   // The rollback's database is elsewhere (usr/share/rpm) and differs: it is not the OS's.
   const rb = os.ostree_deployments!.find((d) => !d.default)!;
   assert.notDeepEqual(out(`rpm-${rb.checksum}.${rb.serial}.txt`).trim().split('\n'), truth);
+});
+
+test('ostree: the rollback’s rpm database at the older relocated path (/usr/share/rpm) reads as rpm -qa reads it', async () => {
+  const rb = os.ostree_deployments!.find((d) => !d.default)!;
+  const s = await GuestSession.open([img]);
+  try {
+    const sys = await s.deviceView('/dev/sda2');
+    const dir = `/ostree/deploy/${rb.osname}/deploy/${rb.checksum}.${rb.serial}`;
+    const r = await sys.resolve(dir, true);
+    const warnings: string[] = [];
+    const g = new GuestView(new Vfs(new SubtreeFs(r.mount.fs, r.ino), '/dev/sda2'), warnings);
+    assert.equal(await g.isFile('/usr/lib/sysimage/rpm/rpmdb.sqlite'), false);
+    const apps = (await rpmApplications(g))!.map((a) => [a.name, String(a.epoch ?? 0), a.version, a.release, a.arch].join('\t')).sort();
+    assert.deepEqual(apps, out(`rpm-${rb.checksum}.${rb.serial}.txt`).trim().split('\n'));
+    assert.ok(g.evidence.some((p) => p.startsWith('/usr/share/rpm/')), g.evidence.join(', '));
+    assert.deepEqual(warnings, []);
+  } finally {
+    await s.close();
+  }
+});
+
+test('ostree osinfo follows osinfo-db’s short-ids (fedora-coreos-<stream>, silverblue<N>)', () => {
+  const d = (version: string | undefined, refspec: string) => ({ osname: 'fedora', checksum: '0'.repeat(64), serial: 0, default: true, ...(version ? { version } : {}), refspec });
+  assert.equal(ostreeOsinfo('coreos', d('39.20231119.3.0', 'fedora:fedora/x86_64/coreos/testing')), 'fedora-coreos-testing');
+  assert.equal(ostreeOsinfo('coreos', d('39.20231119.3.0', 'fedora/x86_64/coreos/custom')), undefined);
+  assert.equal(ostreeOsinfo('silverblue', d('37.20221220.0', 'fedora:fedora/37/x86_64/silverblue')), 'silverblue37');
+  assert.equal(ostreeOsinfo('silverblue', d(undefined, 'fedora:fedora/37/x86_64/silverblue')), 'silverblue-unknown');
+  assert.equal(ostreeOsinfo('iot', d('39.20231119.0', 'fedora/stable/x86_64/iot')), undefined);
 });
 
 test('ostree: layered packages from each deployment’s origin file', () => {

@@ -243,10 +243,15 @@ export async function assembleOstree(root: Mountable, devices: GuestDevice[], po
 }
 
 /**
- * libosinfo's id for Fedora CoreOS, whose streams it names (fedora-coreos-stable, -testing, -next):
- * the stream is the last part of the deployment's refspec (fedora/x86_64/coreos/stable).
+ * libosinfo's ids for ostree variants of Fedora: CoreOS by stream (fedora-coreos-stable, -testing,
+ * -next: the last part of the refspec fedora/x86_64/coreos/stable), Silverblue by release
+ * (silverblue37: the first part of the commit version 37.20221220.0; silverblue-unknown without one).
  */
 export function ostreeOsinfo(variantId: string | undefined, d: OstreeDeployment | undefined): string | undefined {
+  if (variantId === 'silverblue') {
+    const major = /^(\d+)\./.exec(d?.version ?? '')?.[1];
+    return major ? `silverblue${major}` : 'silverblue-unknown';
+  }
   if (variantId !== 'coreos' || !d?.refspec) return undefined;
   const stream = d.refspec.split(/[/:]/).pop() ?? '';
   return ['stable', 'testing', 'next'].includes(stream) ? `fedora-coreos-${stream}` : undefined;
