@@ -1,6 +1,8 @@
-// The container image, without a container engine: this machine has none that can run (docker is a
-// client only; podman's crun cannot set rlimits in this sandbox), and no registry serves the Node
-// base image. So this test does two things and claims no more:
+// The container image, without a container engine. No registry is reachable for the Node base
+// image, so the Dockerfile cannot be built here as written; docker is a client without a daemon;
+// Debian's podman runs containers only with runc and rlimits lowered by hand (--ulimit nofile=… and
+// nproc=…: the sandbox denies raising them, and crun refuses its hybrid cgroups), which the suite does
+// not install. So this test does two things and claims no more:
 //   1. it lints the Dockerfile: multi-stage, the final stage copies only the installed package,
 //      installs no tools, runs as a numeric non-root user, has a HEALTHCHECK and OCI labels;
 //   2. it rebuilds the final stage's filesystem by hand: this machine's Node 20 binary and the
