@@ -12,7 +12,7 @@ export interface GuestDevice {
   device: string;
   /** Other names the guest may use for it (/dev/mapper/VG-LV). */
   aliases: string[];
-  kind: 'disk' | 'partition' | 'lv' | 'md';
+  kind: 'disk' | 'partition' | 'lv' | 'md' | 'ldm';
   size: number;
   dev: BlockDevice;
   fsType?: string;

@@ -1,5 +1,6 @@
 import type { BlockDevice } from '../disk/types.js';
 import { GuestkitError, type ProtocolError } from '../protocol/errors.js';
+import { type LdmCandidate, isLdmPartitionType, privheadOffset, scanLdm } from './ldm/scan.js';
 import { scanLvm } from './lvm/scan.js';
 import { MdScan } from './md/scan.js';
 import type { Partition, PartitionTable } from './partition.js';
@@ -13,7 +14,7 @@ export interface VolumeEntry {
   device: string;
   /** Other names of the same device (/dev/mapper/VG-LV). */
   aliases?: string[];
-  kind: 'disk' | 'partition' | 'lv' | 'md';
+  kind: 'disk' | 'partition' | 'lv' | 'md' | 'ldm';
   size: number;
   dev: BlockDevice;
   partition?: Partition;
@@ -22,6 +23,8 @@ export interface VolumeEntry {
   lv?: { vg: string; name: string; uuid: string; segtypes: string[]; incomplete?: boolean };
   /** Linux software RAID array (kind 'md'). */
   md?: { uuid: string; name?: string; level: string; version: string; members: (string | null)[]; degraded?: boolean };
+  /** Windows dynamic-disk volume (kind 'ldm'); `guid` is what SYSTEM\MountedDevices names it by. */
+  ldm?: { group: string; group_guid: string; name: string; guid: string; type: string; disks: string[]; missing_disks?: string[]; hint?: string };
   /** blkid-like signature; null when nothing was recognised or the device cannot be read. */
   probe: ProbeResult | null;
   /** Why the device cannot be read (unsupported LV type, missing PV, …). */
@@ -60,6 +63,7 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
   const warnings: string[] = [];
   const pvCandidates: BlockDevice[] = [];
   const md = new MdScan(warnings);
+  const ldmDisks: LdmCandidate[] = [];
   const safeProbe = async (dev: BlockDevice): Promise<ProbeResult | null> => {
     try {
       return await probe(dev);
@@ -92,6 +96,7 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
       warnings.push(...w);
     }
     devices.push(entry);
+    if (table && privheadOffset(table) !== undefined) ldmDisks.push({ dev: named, table });
     if (!table) {
       if (diskProbe?.type === 'LVM2_member') pvCandidates.push(named);
       continue;
@@ -99,7 +104,8 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
     for (const p of table.partitions) {
       const pname = `${name}${p.number}`;
       const dev = new SliceDevice(disk, p.start, p.size, pname);
-      const pr = p.extended ? null : await md.check(dev, await safeProbe(dev), p.type, false);
+      // a dynamic disk's partitions are read through its LDM volumes only, as libguestfs does
+      const pr = p.extended || isLdmPartitionType(p.type) ? null : await md.check(dev, await safeProbe(dev), p.type, false);
       devices.push({ device: pname, kind: 'partition', size: p.size, dev, partition: p, probe: pr });
       if (pr?.type === 'LVM2_member') pvCandidates.push(dev);
     }
@@ -128,6 +134,32 @@ export async function enumerateVolumes(disks: BlockDevice[]): Promise<VolumeEnum
         if (lv.error) e.error = lv.error.toProtocol();
         devices.push(e);
       }
+    }
+  }
+  // Windows dynamic disks: one entry per volume of each disk group.
+  if (ldmDisks.length > 0) {
+    const ldm = await scanLdm(ldmDisks);
+    warnings.push(...ldm.warnings);
+    for (const v of ldm.volumes) {
+      const e: VolumeEntry = {
+        device: v.dev.name,
+        kind: 'ldm',
+        size: v.size,
+        dev: v.dev,
+        ldm: {
+          group: v.group,
+          group_guid: v.groupGuid,
+          name: v.name,
+          guid: v.guid,
+          type: v.type,
+          disks: v.disks,
+          ...(v.missingDisks ? { missing_disks: v.missingDisks } : {}),
+          ...(v.hint ? { hint: v.hint } : {}),
+        },
+        probe: v.error ? null : await safeProbe(v.dev),
+      };
+      if (v.error) e.error = v.error.toProtocol();
+      devices.push(e);
     }
   }
   // md arrays whose members are LVs.

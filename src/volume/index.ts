@@ -7,3 +7,4 @@ export type { Partition, PartitionTable } from './partition.js';
 export { probe, type ProbeResult, type Usage } from './probe.js';
 export { scanLvm, type LvmScan, type VolumeGroup, type LogicalVolume, type PhysicalVolume } from './lvm/scan.js';
 export { SliceDevice } from './slice.js';
+export { scanLdm, ldmVolumeDeviceName, type LdmScan, type LdmVolumeInfo } from './ldm/index.js';
