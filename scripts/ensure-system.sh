@@ -19,7 +19,7 @@ if [ "$mode" = test ]; then
     [genisoimage]=genisoimage [mkfs.exfat]=exfatprogs [hivexsh]=libhivex-bin [hivexregedit]=libwin-hivex-perl
     [reglookup]=reglookup [reged]=chntpw [regshell]=registry-tools [/usr/share/win64/gdbreplay.exe]=gdb-mingw-w64-target
     [blkid]=util-linux [losetup]=mount [mdadm]=mdadm [setfattr]=attr [netplan]=netplan.io [grub-editenv]=grub-common
-    [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl
+    [apparmor_parser]=apparmor [busybox]=busybox [xxd]=xxd [openssl]=openssl [ldmtool]=ldmtool
     [cpio]=cpio [lz4]=lz4 [xz]=xz-utils [lsinitramfs]=initramfs-tools-core [unmkinitramfs]=initramfs-tools-core
     [chromium]=chromium [redis-server]=redis-server
     [/usr/lib/postgresql/15/bin/initdb]=postgresql [dpkg-architecture]=dpkg-dev
