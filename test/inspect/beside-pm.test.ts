@@ -254,7 +254,13 @@ test('containerd: every image of every namespace as `ctr images ls` lists it (na
   }
   // The image id is the config digest: containerd's CRI-style id name and Podman's id agree.
   const app = mine.filter((c) => c.repository === 'registry.example.com/team/app');
-  assert.equal(app.length, 2);
+  assert.deepEqual(app.map((c) => c.tag).sort(), ['1.2', 'multi', 'prod']);
+  // The multi-platform image (an index; arm64 listed first, only amd64 present) is the same image:
+  // its size is the index plus the amd64 manifest's blobs, as ctr sums them.
+  const multi = app.find((c) => c.tag === 'multi')!;
+  assert.notEqual(multi.digest, app.find((c) => c.tag === '1.2')!.digest);
+  assert.equal(multi.image_id, app.find((c) => c.tag === '1.2')!.image_id);
+  assert.ok(multi.size! > 0);
   assert.ok(mine.some((c) => c.name === app[0]!.image_id && c.repository === undefined));
   assert.ok(of<ContainerImage>('container').some((c) => c.engine === 'podman' && c.image_id === app[0]!.image_id));
   assert.ok(mine.every((c) => c.created && !Number.isNaN(Date.parse(c.created))));

@@ -13,12 +13,13 @@ const MAX_PAGES = 16384;
 const MAX_MANIFEST = 4 * 1024 * 1024;
 const ID = /^sha256:[0-9a-f]{64}$/;
 const MANIFEST_TYPES = new Set(['application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.oci.image.manifest.v1+json']);
+const INDEX_TYPES = new Set(['application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.oci.image.index.v1+json']);
 
 /**
  * Images of containerd (metadata/buckets.go): the bbolt database meta.db holds
  * v1/<namespace>/images/<name>/{createdat, target/{digest, mediatype, size}}. The size given is
- * what `ctr images ls` shows for a single-platform manifest: the manifest, config and layer
- * blobs it names (its JSON read from the content store); for an index only the digest is given.
+ * what `ctr images ls` shows: the manifest, config and layer blobs it names (its JSON read from
+ * the content store), plus the index for a multi-platform image (indexFacts).
  */
 export async function containerdImages(g: GuestView, root = CONTAINERD_ROOT): Promise<ContainerImage[] | undefined> {
   const path = `${root}/${META_DB}`;
@@ -47,7 +48,12 @@ export async function containerdImages(g: GuestView, root = CONTAINERD_ROOT): Pr
         const mediatype = val('mediatype')?.toString('utf8');
         const created = goTime(fields.find((f) => f.value && f.key.toString('latin1') === 'createdat')?.value);
         const r = ID.test(name) ? undefined : splitReference(name);
-        const m = digest && mediatype && MANIFEST_TYPES.has(mediatype) ? await manifestFacts(g, root, digest, varint(val('size'))) : undefined;
+        const m =
+          digest && mediatype && MANIFEST_TYPES.has(mediatype)
+            ? await manifestFacts(g, root, digest, varint(val('size')))
+            : digest && mediatype && INDEX_TYPES.has(mediatype)
+              ? await indexFacts(g, root, digest, varint(val('size')))
+              : undefined;
         const imageId = r ? m?.config : name;
         out.push({
           source: 'container',
@@ -85,6 +91,29 @@ async function manifestFacts(g: GuestView, root: string, digest: string, targetS
   let size = targetSize + (typeof m.config.size === 'number' ? m.config.size : 0);
   for (const l of m.layers) if (isObj(l) && typeof l.size === 'number') size += l.size;
   return { size, ...(typeof m.config.digest === 'string' && ID.test(m.config.digest) ? { config: m.config.digest } : {}) };
+}
+
+/**
+ * A multi-platform image (the target is an index, as kubelet pulls most images): ctr sums the
+ * index and the one platform manifest it picks for the host with its blobs. The guest's host
+ * pulled only its own platform's content, so the manifest taken is the first in the index whose
+ * blob is in the content store (attestation entries, platform unknown/unknown, left out).
+ */
+async function indexFacts(g: GuestView, root: string, digest: string, targetSize: number | undefined): Promise<{ size: number; config?: string } | undefined> {
+  if (!ID.test(digest) || targetSize === undefined || targetSize > MAX_MANIFEST) return undefined;
+  const p = `${root}/${CONTENT}/sha256/${digest.slice(7)}`;
+  const text = await g.text(p, MAX_MANIFEST);
+  if (text === undefined) return undefined;
+  const idx = parseJson(text, p, (w) => g.warn(w));
+  if (!isObj(idx) || !Array.isArray(idx.manifests)) return undefined;
+  for (const d of idx.manifests.slice(0, 256)) {
+    if (!isObj(d) || typeof d.digest !== 'string' || typeof d.mediaType !== 'string' || !MANIFEST_TYPES.has(d.mediaType)) continue;
+    if (isObj(d.platform) && d.platform.os === 'unknown') continue;
+    if (!ID.test(d.digest) || (await g.size(`${root}/${CONTENT}/sha256/${d.digest.slice(7)}`)) === undefined) continue;
+    const m = await manifestFacts(g, root, d.digest, typeof d.size === 'number' && d.size >= 0 ? d.size : undefined);
+    if (m) return { ...m, size: targetSize + m.size };
+  }
+  return undefined;
 }
 
 /** Go's binary.PutVarint (zig-zag). */
