@@ -86,5 +86,5 @@ test('guestkit inspect summary: a guest without a package database says why; sof
   assert.match(flatcar.stdout, /packages: +none: no package database/);
   const beside = await runCli(['inspect', fixture('beside-pm', 'guest.qcow2')]);
   assert.equal(beside.code, 0, beside.stderr);
-  assert.match(beside.stdout, /also: +5 snaps, 3 flatpaks, 11 container images \(beside the package manager\)/);
+  assert.match(beside.stdout, /also: +5 snaps, 3 flatpaks, 12 container images \(beside the package manager\)/);
 });
