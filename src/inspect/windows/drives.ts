@@ -1,10 +1,12 @@
 import type { Hive } from '../../registry/index.js';
 import { BinaryReader } from '../../util/binary.js';
+import { ldmVolumeGuid } from '../../volume/ldm/volume-device.js';
 import type { GuestDevice } from '../devices.js';
 
 /**
  * Drive letters from SYSTEM\MountedDevices: "\DosDevices\C:" holds 12 bytes (MBR disk
- * signature + partition byte offset) or "DMIO:ID:" + the GPT partition GUID. Letters whose
+ * signature + partition byte offset) or "DMIO:ID:" + the GPT partition GUID or the dynamic-disk
+ * (LDM) volume GUID. Letters whose
  * target is not a partition of the given disks (CD-ROMs, removed disks) are left out, as
  * libguestfs does.
  */
@@ -30,7 +32,12 @@ function deviceFor(data: Buffer, devices: GuestDevice[]): GuestDevice | undefine
   }
   if (data.length === 24 && data.toString('latin1', 0, 8) === 'DMIO:ID:') {
     const guid = r.guid(8).toLowerCase();
-    return devices.find((d) => d.kind === 'partition' && d.partuuid?.toLowerCase() === guid);
+    const part = devices.find((d) => d.kind === 'partition' && d.partuuid?.toLowerCase() === guid);
+    if (part) return part;
+    // LDM volumes: ldmtool prints the VBLK's GUID bytes big-endian; the registry holds a GUID
+    // structure, so both byte orders are tried
+    const raw = r.uuid(8).toLowerCase();
+    return devices.find((d) => d.kind === 'ldm' && (ldmVolumeGuid(d.dev) === guid || ldmVolumeGuid(d.dev) === raw));
   }
   return undefined;
 }

@@ -5,6 +5,7 @@ import type { PartitionTable } from '../partition.js';
 import { parseDatabase } from './database.js';
 import { type LdmGroupModel, type LdmVolume, type LdmVolumeType, buildGroup } from './group.js';
 import { PRIVHEAD_SIZE, type Privhead, parsePrivhead } from './privhead.js';
+import { LdmVolumeDevice } from './volume-device.js';
 
 export const LDM_METADATA_GUID = '5808C8AA-7E8F-42E0-85D2-E1E90434CFB3';
 export const LDM_DATA_GUID = 'AF9B60A0-1431-4F62-BC68-3311714A69AD';
@@ -109,7 +110,10 @@ export async function scanLdm(candidates: LdmCandidate[]): Promise<LdmScan> {
         return { name: d.name, guid: d.guid, ...(m ? { device: m.dev.name, dataStart: m.ph.dataStart } : {}) };
       }),
     });
-    for (const v of model.volumes) out.volumes.push(volumeDevice(model, v, diskById, warnings));
+    for (const v of model.volumes) {
+      const info = volumeDevice(model, v, diskById, warnings);
+      out.volumes.push({ ...info, dev: new LdmVolumeDevice(info.dev, v.guid) });
+    }
   }
   return out;
 }
