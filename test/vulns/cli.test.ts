@@ -59,6 +59,18 @@ test('guestkit vulns on the Alpine 3.19 fixture: openssh-server through its orig
   ]);
 });
 
+test('guestkit vulns on the Rocky 9 fixture (rpm database written by rpm): openssh-server below the fix hits, dbus with epoch 1 past the fix misses', async () => {
+  const r = await runCli(['vulns', fixture('inspect', 'rpm-guest.qcow2'), '--db', db, '--json'], undefined, { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const scan = JSON.parse(r.stdout) as VulnScan;
+  assert.equal(scan.status, 'complete');
+  const os = scan.operating_systems[0]!;
+  assert.equal(os.ecosystem, 'Rocky Linux:9');
+  assert.deepEqual(os.vulnerabilities.map((v) => [v.advisory, v.package, v.installed_version, v.fixed_version, v.cves]), [
+    ['RLSA-2024:4312', 'openssh-server', '8.7p1-34.el9', '8.7p1-38.el9_4.1', ['CVE-2024-6387']],
+  ]);
+});
+
 test('a missing database, none for the guest, or a stale one: a warning and exit 3', async () => {
   const missing = await runCli(['vulns', debian, '--db', join(tmp, 'nothing.db')], undefined, { timeoutMs: 120_000 });
   assert.equal(missing.code, 3);

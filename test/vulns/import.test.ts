@@ -17,15 +17,16 @@ const record = (name: string) => JSON.parse(readFileSync(join(OSV, 'debian', `${
 test('a directory tree of OSV records imports every record, keyed by ecosystem and package', async () => {
   const db = freshDb();
   const s = await importAdvisories(db, OSV);
-  const files = ['alpine', 'debian', 'ubuntu'].reduce((k, d) => k + readdirSync(join(OSV, d)).length, 0);
+  const files = ['alpine', 'debian', 'rocky', 'ubuntu'].reduce((k, d) => k + readdirSync(join(OSV, d)).length, 0);
   assert.equal(s.files, files);
   assert.equal(s.inserted, files);
   assert.equal(s.malformed, 0);
-  assert.deepEqual(s.ecosystems, ['Alpine:v3.19', 'Alpine:v3.20', 'Debian:12', 'Debian:13', 'Ubuntu:Pro:14.04:LTS']);
+  assert.deepEqual(s.ecosystems, ['Alpine:v3.19', 'Alpine:v3.20', 'Debian:12', 'Debian:13', 'Rocky Linux:9', 'Ubuntu:Pro:14.04:LTS']);
   const rows = db.affected('Debian:12', ['openssh']);
   assert.deepEqual(rows.map((r) => [r.advisory_id, r.ranges[0]!.events]), [['DSA-5724-1', [{ introduced: '0' }, { fixed: '1:9.2p1-2+deb12u3' }]]]);
   assert.deepEqual(db.advisory('DSA-5724-1')!.cves, ['CVE-2024-6387']);
-  assert.deepEqual(db.advisoryIdsFor('CVE-2024-6387'), ['ALPINE-CVE-2024-6387', 'DSA-5724-1']);
+  assert.deepEqual(db.advisoryIdsFor('CVE-2024-6387'), ['ALPINE-CVE-2024-6387', 'DSA-5724-1', 'RLSA-2024:4312']);
+  assert.deepEqual(db.affected('Rocky Linux:9', ['dbus-libs']).map((r) => [r.advisory_id, r.ranges[0]!.events]), [['RLSA-2023:0335', [{ introduced: '0' }, { fixed: '1:1.12.20-7.el9_1' }]]]);
   assert.equal(db.status(['Debian:12']).advisories, 18);
   db.close();
 });

@@ -105,6 +105,33 @@ test('Alpine v3.19: apk order (_p, _git, -rN) and origin packages', () => {
   assert.equal(scan(fixed).status, 'complete', 'an empty list from a complete match');
 });
 
+function rpm(name: string, epoch: number, version: string, release: string): Application {
+  return { name, epoch, version, release, arch: 'x86_64', source_package: name, source: { name, version: `${version}-${release}` } };
+}
+
+test('Rocky Linux 9: rpm order, epochs on both sides (Fleet once dropped them), binary package names', () => {
+  const os = guest('rocky', '9.3', 'rpm', [
+    rpm('openssh-server', 0, '8.7p1', '34.el9'), // below RLSA-2024:4312's 8.7p1-38.el9_4.1: hit
+    rpm('openssh-clients', 0, '8.7p1', '38.el9_4.1'), // at the fix: miss
+    rpm('dbus', 1, '1.12.20', '8.el9'), // epoch 1, past 1:1.12.20-7.el9_1: miss
+    rpm('dbus-libs', 1, '1.12.20', '6.el9'), // epoch 1, below the fix: hit
+    rpm('dbus-common', 0, '1.12.20', '8.el9'), // no epoch: below any epoch-1 fix, whatever the release: hit
+  ]);
+  assert.equal(osvEcosystemOf(os)!.name, 'Rocky Linux:9');
+  const found = scan(os).operating_systems[0]!.vulnerabilities;
+  assert.deepEqual(found.map((v) => [v.advisory, v.package, v.installed_version, v.fixed_version, v.matched_by]).sort(), [
+    ['RLSA-2023:0335', 'dbus-common', '1.12.20-8.el9', '1:1.12.20-7.el9_1', 'binary'],
+    ['RLSA-2023:0335', 'dbus-libs', '1:1.12.20-6.el9', '1:1.12.20-7.el9_1', 'binary'],
+    ['RLSA-2024:4312', 'openssh-server', '8.7p1-34.el9', '8.7p1-38.el9_4.1', 'binary'],
+  ]);
+  const ssh = found.find((v) => v.package === 'openssh-server')!;
+  assert.deepEqual([ssh.cves, ssh.severity, ssh.cvss_score], [['CVE-2024-6387'], 'high', 8.1], 'the CVE from related, the level from the CVSS vector');
+  assert.deepEqual(found.find((v) => v.package === 'dbus-libs')!.cves, ['CVE-2022-42010', 'CVE-2022-42011', 'CVE-2022-42012']);
+  // Rocky 8 is another ecosystem: no Rocky Linux:8 records were imported, so it is not called clean
+  const rocky8 = scan(guest('rocky', '8.9', 'rpm', [rpm('openssh-server', 0, '8.0p1', '19.el8_9.2')])).operating_systems[0]!;
+  assert.deepEqual([rocky8.coverage.state, rocky8.vulnerabilities.length], ['no_ecosystem_data', 0]);
+});
+
 test('severity: the distribution rating first, then the CVSS v3 base score; the threshold hides and counts', () => {
   assert.equal(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H'), 9.8);
   assert.equal(cvss3BaseScore('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H'), 10);
@@ -156,7 +183,7 @@ test('inventory: the images an advisory or CVE affects, with the job they come f
     { image: '/img/alpine.qcow2', job_id: 'job-3', inspection: { operating_systems: [alpine] } },
   ];
   const inv = imagesAffectedBy('CVE-2024-6387', stored, { dbPath, now: NOW });
-  assert.deepEqual(inv.advisories, ['ALPINE-CVE-2024-6387', 'DSA-5724-1']);
+  assert.deepEqual(inv.advisories, ['ALPINE-CVE-2024-6387', 'DSA-5724-1', 'RLSA-2024:4312']);
   assert.deepEqual(inv.affected.map((a) => [a.image, a.job_id, a.findings.map((f) => f.advisory)]), [
     ['/img/old.qcow2', 'job-1', ['DSA-5724-1']],
     ['/img/alpine.qcow2', 'job-3', ['ALPINE-CVE-2024-6387']],
