@@ -10,7 +10,9 @@ import { dockerImages } from '../../src/inspect/linux/containers/docker.js';
 import { podmanImages } from '../../src/inspect/linux/containers/podman.js';
 import { detectFlatpaks } from '../../src/inspect/linux/flatpak.js';
 import { decodeGVariant } from '../../src/inspect/linux/gvariant.js';
+import { squashfsReadFile } from '../../src/inspect/linux/snap-squashfs.js';
 import { detectSnaps, SNAPD_STATE_MAX_BYTES } from '../../src/inspect/linux/snap.js';
+import { GuestkitError } from '../../src/protocol/errors.js';
 import { GuestSession } from '../../src/inspect/session.js';
 import type { ContainerImage, FlatpakApplication, OtherApplication, SnapApplication } from '../../src/inspect/types.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -110,16 +112,27 @@ test('flatpak: system and per-user deployments as `flatpak list` and `flatpak in
   }
 });
 
-test('snaps: revision, channel, tracking, type and kept revisions from state.json (no version: it lives in the squashfs)', () => {
+/** snap.yaml's version as `unsquashfs -cat <snap> meta/snap.yaml` printed it (YAML quotes removed). */
+const yamlVersion = (file: string) => /^version: (.*)$/m.exec(readFileSync(out(`snap-yaml-${file}.txt`), 'utf8'))![1]!.replace(/^'(.*)'$/, '$1');
+
+test('snaps: revision, channel, tracking, type and kept revisions from state.json; the version from the current revision’s snap.yaml', () => {
   const snaps = of<SnapApplication>('snap');
   const row = (n: string) => snaps.find((s) => s.name === n)!;
   assert.deepEqual(snaps.map((s) => s.name), ['core22', 'hello-world', 'lxd', 'mytool', 'snapd']);
-  assert.deepEqual(row('core22'), { source: 'snap', name: 'core22', revision: '1663', active: true, revisions: ['1621', '1663'], channel: 'latest/stable', tracking: 'latest/stable', snap_id: 'amcUKQILKXHHTlmSa7NMdnXSx02dNeeT', snap_type: 'base' });
+  assert.deepEqual(row('core22'), { source: 'snap', name: 'core22', version: yamlVersion('core22_1663'), revision: '1663', active: true, revisions: ['1621', '1663'], channel: 'latest/stable', tracking: 'latest/stable', snap_id: 'amcUKQILKXHHTlmSa7NMdnXSx02dNeeT', snap_type: 'base' });
+  assert.equal(row('core22').version, '20231123', 'the current revision’s, not 1621’s');
+  // xz without fragments (as snap pack makes them), xz with fragments (mytool, a local build)
+  assert.equal(row('lxd').version, yamlVersion('lxd_31333'));
+  assert.equal(row('mytool').version, yamlVersion('mytool_x1'));
+  // lzo is not decoded; snapd's own snap file is not in the image
+  assert.equal(yamlVersion('hello-world_29'), '6.4');
+  assert.equal(row('hello-world').version, undefined);
+  assert.equal(row('snapd').version, undefined);
+  assert.ok(os.evidence.other_applications?.includes('/var/lib/snapd/snaps/lxd_31333.snap'));
   assert.equal(row('lxd').tracking, '5.21/stable');
   // disabled snap; newer snapd's tracking-channel key; revision installed from another channel
   assert.deepEqual([row('hello-world').active, row('hello-world').tracking, row('hello-world').channel], [false, 'latest/edge', 'latest/candidate']);
   assert.equal(row('mytool').revision, 'x1');
-  assert.ok(snaps.every((s) => s.version === undefined));
 });
 
 test('docker: references, digest, image id, created and the summed layer sizes', () => {
@@ -170,6 +183,36 @@ test('hostile snapd state: malformed JSON, wrong shapes, a huge file give warnin
   assert.equal(await detectSnaps(huge.g), undefined);
   assert.match(huge.warnings.join('\n'), /more than the .* read/);
   assert.equal(huge.fs.work.bytes, 0, 'a state.json over the cap is not read');
+});
+
+test('hostile snap files: mutated and truncated squashfs images give a warning and no version, never an exception', async () => {
+  const real = new Vfs(rootFs.fs);
+  const r = rng(23);
+  for (const file of ['lxd_31333', 'mytool_x1']) {
+    const path = `/var/lib/snapd/snaps/${file}.snap`;
+    const orig = await real.readFile(path, { maxBytes: 4 << 20 });
+    let failed = 0;
+    for (let i = 0; i < 150; i++) {
+      const b = Buffer.from(orig);
+      // the superblock, the tables at the end (inodes, directories, fragments) or anywhere
+      const region = i % 3 === 0 ? 96 : i % 3 === 1 ? Math.min(4096, b.length) : b.length;
+      const from = i % 3 === 1 ? b.length - region : 0;
+      for (let k = 0; k < 1 + Math.floor(r() * 6); k++) b[from + Math.floor(r() * region)] = [0, 0xff, 0x80, 1, Math.floor(r() * 256)][Math.floor(r() * 5)]!;
+      const data = i % 10 === 9 ? b.subarray(0, Math.floor(r() * b.length)) : b;
+      try {
+        await squashfsReadFile(async (o, l) => data.subarray(o, o + l), data.length, 'meta/snap.yaml', 256 * 1024);
+      } catch (err) {
+        failed++;
+        assert.ok(err instanceof GuestkitError, `${file} case ${i}: ${(err as Error).stack}`);
+      }
+    }
+    assert.ok(failed > 0, file);
+  }
+  const { g, warnings } = await viewWith({ '/var/lib/snapd/snaps/lxd_31333.snap': Buffer.from('hsqs but not really a squashfs image') });
+  const lxd = (await detectSnaps(g))!.find((s) => s.name === 'lxd')!;
+  assert.equal(lxd.version, undefined);
+  assert.equal(lxd.revision, '31333');
+  assert.match(warnings.join('\n'), /lxd_31333\.snap: squashfs: .*version not read/);
 });
 
 test('hostile container stores: broken images.json, layers.json and repositories.json are warned about', async () => {

@@ -1,7 +1,11 @@
+import { fromGuestBytes, guestFaultMessage } from '../faults.js';
 import type { GuestView } from '../guest-view.js';
 import type { SnapApplication } from '../types.js';
+import { squashfsReadFile } from './snap-squashfs.js';
 
 export const SNAPD_STATE = '/var/lib/snapd/state.json';
+const SNAPS_DIR = '/var/lib/snapd/snaps';
+const MAX_SNAP_YAML = 256 * 1024;
 
 /** state.json also holds changes, tasks and warnings; a busy system's runs to megabytes. */
 export const SNAPD_STATE_MAX_BYTES = 32 * 1024 * 1024;
@@ -10,7 +14,8 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
 
 /**
- * Snaps from snapd's state (overlord/snapstate SnapState, published format):
+ * Snaps from snapd's state (overlord/snapstate SnapState, published format), each with the
+ * version of its current revision's snap.yaml (snapVersion):
  * `data.snaps.<instance>` = { type, sequence: [SideInfo{name, snap-id, revision, channel}], active,
  * current, channel (the tracked channel; older snapd) | tracking-channel }. Newer snapd wraps
  * each sequence entry as { snap: SideInfo, components: [...] }. One stat when snapd is absent.
@@ -68,7 +73,33 @@ export async function detectSnaps(g: GuestView): Promise<SnapApplication[] | und
     if (id) snap.snap_id = id;
     const type = str(st.type);
     if (type) snap.snap_type = type;
+    const version = await snapVersion(g, instance, current);
+    if (version) snap.version = version;
     out.push(snap);
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The version `snap list` shows: snap.yaml's `version`, inside the current revision's squashfs
+ * (/var/lib/snapd/snaps/<instance>_<revision>.snap); only that file is read out of it.
+ * undefined when the file is absent or its compression is not read (lzo, lz4, lzma).
+ */
+async function snapVersion(g: GuestView, instance: string, revision: string): Promise<string | undefined> {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(instance) || !/^x?\d+$/.test(revision)) return undefined;
+  const path = `${SNAPS_DIR}/${instance}_${revision}.snap`;
+  const size = await g.size(path);
+  if (size === undefined) return undefined;
+  let yaml: Buffer | undefined;
+  try {
+    yaml = await squashfsReadFile((off, len) => g.vfs.readRange(path, off, len), size, 'meta/snap.yaml', MAX_SNAP_YAML);
+  } catch (err) {
+    g.warn(`${path}: ${guestFaultMessage(fromGuestBytes(err, 'squashfs'))}; version not read`);
+    return undefined;
+  }
+  if (!yaml) return undefined;
+  g.evidence.push(path);
+  const v = /^version:[ \t]*(.*?)[ \t]*$/m.exec(yaml.toString('utf8'))?.[1];
+  const unq = v?.replace(/^(['"])(.*)\1$/, '$2');
+  return unq ? unq.slice(0, 256) : undefined;
 }
