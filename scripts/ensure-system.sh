@@ -24,7 +24,7 @@ if [ "$mode" = test ]; then
     [chromium]=chromium [redis-server]=redis-server
     [/usr/lib/postgresql/15/bin/initdb]=postgresql [dpkg-architecture]=dpkg-dev
     [ostree]=ostree [nix-store]=nix-bin [flatpak]=flatpak [podman]=podman [containerd]=containerd [ctr]=containerd [go]=golang-go
-    [/usr/share/gocode/src/go.etcd.io/bbolt/db.go]=golang-github-coreos-bbolt-dev
+    [/usr/share/gocode/src/go.etcd.io/bbolt/db.go]=golang-github-coreos-bbolt-dev [mksquashfs]=squashfs-tools [unsquashfs]=squashfs-tools
   )
 fi
 
