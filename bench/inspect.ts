@@ -1,6 +1,7 @@
 // Cold `guestkit inspect --json` on the debootstrapped Debian fixture (2 GiB qcow2, ~150 packages):
 // median wall time, peak RSS and bytes read over N fresh processes; the same through a 200 GiB
 // overlay (flat in virtual size?); and virt-inspector on the same image when it is installed.
+// The CLI runs inspect from its bundle through a code cache; the ES modules are timed beside it.
 // Run: npm run build && node --import tsx bench/inspect.ts [runs]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -20,10 +21,11 @@ execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qco
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One cold CLI run under /usr/bin/time: wall seconds, max RSS KiB, and the inspection's own stats. */
-function once(img: string): { wall: number; rssMb: number; bytes: number } {
+function once(img: string, env: Record<string, string> = {}): { wall: number; rssMb: number; bytes: number } {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, join(repo, 'bin/guestkit.js'), 'inspect', '--json', img], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...env },
   });
   if (r.status !== 0) throw new Error(`inspect failed: ${r.stderr}`);
   const [wall, rss] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
@@ -31,8 +33,9 @@ function once(img: string): { wall: number; rssMb: number; bytes: number } {
   return { wall, rssMb: rss / 1024, bytes: doc.stats.bytes_read };
 }
 
-function report(label: string, img: string): void {
-  const xs = Array.from({ length: runs }, () => once(img));
+function report(label: string, img: string, env: Record<string, string> = {}): void {
+  once(img, env); // writes the per-user code cache when there is none yet
+  const xs = Array.from({ length: runs }, () => once(img, env));
   console.log(
     `${label}: median wall ${median(xs.map((x) => x.wall)).toFixed(3)} s, median peak RSS ${median(xs.map((x) => x.rssMb)).toFixed(1)} MB, ` +
       `bytes read ${(median(xs.map((x) => x.bytes)) / 1024 / 1024).toFixed(2)} MiB (${runs} runs)`,
@@ -40,7 +43,14 @@ function report(label: string, img: string): void {
 }
 
 if (!existsSync('/usr/bin/time')) throw new Error('needs /usr/bin/time (Debian package "time")');
+const nodeOnly = Array.from({ length: runs }, () => {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, '-e', '0'], { encoding: 'utf8' });
+  return r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
+});
+console.log(`node -e 0 (the floor): median wall ${median(nodeOnly.map((x) => x[0])).toFixed(3)} s, median peak RSS ${median(nodeOnly.map((x) => x[1] / 1024)).toFixed(1)} MB`);
 report('guestkit inspect, 2 GiB qcow2', image);
+// The same from the ES modules, without the bundle and its code cache (src/cli/launch.ts).
+report('guestkit inspect, 2 GiB qcow2, ES modules (GUESTKIT_NO_BUNDLE=1)', image, { GUESTKIT_NO_BUNDLE: '1' });
 report('guestkit inspect, 200 GiB overlay', big);
 
 if (spawnSync('which', ['virt-inspector']).status === 0) {

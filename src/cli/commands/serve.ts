@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolveServeConfig } from '../../app/serve-config.js';
 import { startServe } from '../../app/serve-app.js';
 import { runUntilSignal } from '../daemon.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../program.js';
 import { action } from '../output.js';
 
 interface ServeFlags {

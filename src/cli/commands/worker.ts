@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { checkWorkerDirs, resolveWorkerConfig } from '../../app/worker-config.js';
 import { startWorker } from '../../app/worker-app.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../program.js';
 import { runUntilSignal } from '../daemon.js';
 import { action } from '../output.js';
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Bundles the commands listed in src/cli/launch.ts (BUNDLED) into dist/cli/NAME.cjs: one CommonJS
+// file holding everything the command imports, so that bin/guestkit.js can compile it through a
+// V8 code cache. import.meta.url in a bundled module still names that module's compiled file under
+// dist/src (package.json, thread entries and assets are found relative to it).
+//   node scripts/build-cli.mjs [--outdir DIR] [--sizes]
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const at = process.argv.indexOf('--outdir');
+const out = at > 0 ? resolve(process.argv[at + 1]) : join(root, 'dist', 'cli');
+
+/** bundle name → the command module and its register function */
+const BUNDLES = {
+  inspect: { module: 'src/cli/commands/inspect.ts', register: 'registerInspectCommands' },
+};
+
+const metaUrl = {
+  name: 'import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      let contents = await readFile(args.path, 'utf8');
+      if (contents.includes('import.meta.url')) {
+        const compiled = relative(out, join(root, 'dist', relative(root, args.path))).replace(/\.ts$/, '.js');
+        contents = contents.replaceAll('import.meta.url', `__gkModuleUrl(${JSON.stringify(compiled)})`);
+      }
+      return { contents, loader: 'ts' };
+    });
+  },
+};
+
+await rm(out, { recursive: true, force: true });
+for (const [name, { module, register }] of Object.entries(BUNDLES)) {
+  await build({
+    stdin: {
+      contents: `import { runCli } from './src/cli/program.ts';\nimport { ${register} } from './${module}';\nexport const main = (argv) => runCli(argv, (program) => ${register}(program));\n`,
+      resolveDir: root,
+      sourcefile: `bundle-${name}.ts`,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: join(out, `${name}.cjs`),
+    // Native addons cannot be bundled; the OpenTelemetry SDK is loaded only when tracing is on.
+    external: ['better-sqlite3', '@opentelemetry/*'],
+    banner: { js: "const __gkModuleUrl = (p) => require('node:url').pathToFileURL(require('node:path').join(__dirname, p)).href;" },
+    plugins: [metaUrl],
+    legalComments: 'none',
+    // Smaller source to read and hash; names are kept, so stacks (GUESTKIT_DEBUG) still read.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    metafile: process.argv.includes("--sizes"),
+  }).then((r) => {
+    if (!r.metafile) return;
+    for (const [f, o] of Object.entries(r.metafile.outputs)) console.log(`${relative(root, f)}: ${o.bytes} bytes`);
+  });
+}
