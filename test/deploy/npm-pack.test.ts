@@ -33,13 +33,13 @@ describe('npm pack', () => {
 
   it('ships the runtime files and nothing else', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const need of ['package.json', 'README.md', 'bin/guestkit.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/web/index.html', 'schemas/job-v1.json']) {
+    for (const need of ['package.json', 'README.md', 'bin/guestkit.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/cli/inspect.cjs', 'dist/web/index.html', 'schemas/job-v1.json']) {
       assert.ok(paths.includes(need), `the tarball lacks ${need}`);
     }
     assert.ok(paths.some((p) => p.startsWith('dist/web/assets/') && p.endsWith('.js')), 'the built dashboard assets');
     const stray = paths.filter(
       (p) =>
-        !/^(package\.json|README\.md|bin\/guestkit\.js|schemas\/[^/]+\.json|dist\/src\/.+\.(js|d\.ts)|dist\/web\/(index\.html|favicon\.svg|assets\/[^/]+\.(js|css|svg|woff2?)))$/.test(p),
+        !/^(package\.json|README\.md|bin\/guestkit\.js|schemas\/[^/]+\.json|dist\/src\/.+\.(js|d\.ts)|dist\/cli\/[^/]+\.cjs|dist\/web\/(index\.html|favicon\.svg|assets\/[^/]+\.(js|css|svg|woff2?)))$/.test(p),
     );
     assert.deepEqual(stray, [], 'files outside the runtime set (tests, fixtures, bench, web sources, maps, TypeScript sources)');
     assert.ok(!paths.some((p) => p.startsWith('dist/test/') || p.startsWith('dist/bench/') || p.startsWith('test/') || p.startsWith('web/src/') || p.endsWith('.map')));
