@@ -4,8 +4,8 @@ import { corrupt, GuestkitError } from '../../protocol/errors.js';
 /**
  * Just enough of squashfs 4.0 to read one small file by path from a snap (meta/snap.yaml, where
  * snapd keeps the version): the superblock, metadata blocks (inodes, directory listings), data
- * blocks and the fragment table. gzip, xz and zstd blocks are decoded (snaps are xz unless packed
- * otherwise); lzma, lzo and lz4 are not, and give undefined. Every read is bounded: a hostile image
+ * blocks and the fragment table. gzip, xz, lzo and zstd blocks are decoded (snap pack writes xz
+ * or lzo); lzma and lz4 are not, and give undefined. Every read is bounded: a hostile image
  * costs at most MAX_META metadata blocks and `maxBytes` of file data, and throws CORRUPT_IMAGE.
  */
 
@@ -35,9 +35,97 @@ function bad(msg: string): GuestkitError {
   return corrupt(`squashfs: ${msg}`);
 }
 
+/**
+ * LZO1X decompression (the format of liblzo2's lzo1x_999 output, as mksquashfs -comp lzo writes
+ * blocks; after Linux's lzo1x_decompress_safe, without its later RLE extension). Bounded by `max`.
+ */
+export function lzo1x(src: Buffer, max: number): Buffer {
+  const out = Buffer.alloc(max);
+  let ip = 0;
+  let op = 0;
+  const byte = () => {
+    if (ip >= src.length) throw bad('lzo: input overrun');
+    return src[ip++]!;
+  };
+  const literal = (n: number) => {
+    if (ip + n > src.length) throw bad('lzo: input overrun');
+    if (op + n > max) throw bad(`lzo: output over ${max} bytes`);
+    src.copy(out, op, ip, ip + n);
+    ip += n;
+    op += n;
+  };
+  const match = (dist: number, n: number) => {
+    const from = op - dist;
+    if (from < 0) throw bad('lzo: lookbehind overrun');
+    if (op + n > max) throw bad(`lzo: output over ${max} bytes`);
+    for (let i = 0; i < n; i++) out[op + i] = out[from + i]!;
+    op += n;
+  };
+  const run = (t: number, base: number) => {
+    if (t !== 0) return t;
+    let n = 0;
+    while (byte() === 0) {
+      n += 255;
+      if (n > max) throw bad('lzo: run length overrun');
+    }
+    return n + base + src[ip - 1]!;
+  };
+  let state = 0;
+  let next = 0;
+  let first = true;
+  for (;;) {
+    let t = byte();
+    if (first && t > 17) {
+      first = false;
+      t -= 17;
+      if (t < 4) {
+        next = t;
+        literal(next);
+        state = next;
+        continue;
+      }
+      literal(t);
+      state = 4;
+      continue;
+    }
+    first = false;
+    if (t < 16) {
+      if (state === 0) {
+        literal(run(t, 15) + 3);
+        state = 4;
+        continue;
+      }
+      next = t & 3;
+      if (state !== 4) match(1 + (t >> 2) + (byte() << 2), 2);
+      else match(1 + 0x800 + (t >> 2) + (byte() << 2), 3);
+    } else if (t >= 64) {
+      next = t & 3;
+      match(1 + ((t >> 2) & 7) + (byte() << 3), (t >> 5) + 1);
+    } else if (t >= 32) {
+      const n = run(t & 31, 31) + 2;
+      const v = byte() | (byte() << 8);
+      next = v & 3;
+      match(1 + (v >> 2), n);
+    } else {
+      const n = run(t & 7, 7) + 2;
+      const v = byte() | (byte() << 8);
+      next = v & 3;
+      const dist = ((t & 8) << 11) + (v >> 2);
+      if (dist === 0) {
+        if (n !== 3) throw bad('lzo: bad end marker');
+        return out.subarray(0, op);
+      }
+      match(dist + 0x4000, n);
+    }
+    literal(next);
+    state = next;
+  }
+}
+
 async function decompress(kind: number, data: Buffer, max: number): Promise<Buffer> {
   try {
     if (kind === 1) return inflateSync(data, { maxOutputLength: max });
+    if (kind === 3) return lzo1x(data, max);
     if (kind === 6) {
       const { decompress: zstd } = await import('fzstd');
       const out = Buffer.from(zstd(data));
@@ -224,7 +312,7 @@ export async function squashfsReadFile(readAt: ReadAt, imageSize: number, path: 
     fragCount: s.readUInt32LE(16),
   };
   if (blockLog < 12 || blockLog > 20 || sb.blockSize !== 1 << blockLog) throw bad(`block size ${sb.blockSize}`);
-  if (![1, 4, 6].includes(sb.compression)) {
+  if (![1, 3, 4, 6].includes(sb.compression)) {
     if (COMPRESSORS[sb.compression]) return undefined;
     throw bad(`compression id ${sb.compression}`);
   }
