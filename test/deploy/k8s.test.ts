@@ -7,11 +7,12 @@
 // fields and enums but let unknown fields through; unknownFields() below finds those too (what
 // `kubectl apply --validate=strict` would refuse), so a misspelt field cannot pass unnoticed.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { REPO } from '../helpers/fixtures.js';
-import { helmTemplate, key, kustomize, MODES, podSpecs, type Manifest, type Mode } from './manifests.js';
+import { helmTemplate, K8S_DIR, key, kustomize, MODES, podSpecs, type Manifest, type Mode } from './manifests.js';
 
 const MODEL_MODULES: Record<string, string> = {
   v1: 'kubernetes-models/v1',
@@ -195,6 +196,17 @@ describe('Kubernetes manifests and Helm chart', () => {
         }
       }
     }
+  });
+
+  it('every manifest file under deploy/k8s is a resource of a kustomization (so the checks here see it)', () => {
+    const files = (readdirSync(K8S_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('.yaml') && !f.endsWith('kustomization.yaml'));
+    const listed = new Set<string>();
+    for (const k of (readdirSync(K8S_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('kustomization.yaml'))) {
+      const doc = parse(readFileSync(join(K8S_DIR, k), 'utf8')) as { resources?: string[] };
+      for (const r of doc.resources ?? []) listed.add(join(dirname(k), r));
+    }
+    assert.ok(files.length >= 20, `${files.length} files`);
+    assert.deepEqual(files.filter((f) => !listed.has(f)), []);
   });
 
   it('no object has a field its schema does not define', async () => {
