@@ -143,6 +143,14 @@ describe('Dockerfile', () => {
     assert.deepEqual(cmd, ['serve']);
   });
 
+  it('the build stage copies every script `npm run build` runs (prepack runs it inside the image build)', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const used = [...(pkg.scripts.build ?? '').matchAll(/\bscripts\/[\w.-]+/g)].map((m) => m[0]);
+    assert.ok(used.length >= 1, `npm run build is: ${pkg.scripts.build}`);
+    const copied = stages[0]!.filter((i) => i.op === 'COPY').flatMap((i) => i.args.split(' ').slice(0, -1));
+    for (const u of used) assert.ok(copied.includes(u), `${u} (run by npm run build) is not copied into the build stage`);
+  });
+
   it('.dockerignore keeps the build context to what the build stage copies', () => {
     const ignore = readFileSync(join(REPO, '.dockerignore'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
     assert.equal(ignore[0], '*');
