@@ -36,6 +36,14 @@ export interface CreateTokenInput {
 export interface TokenStore {
   /** The token text is returned here only: it cannot be shown again. */
   create(input: CreateTokenInput): Promise<{ token: string; record: TokenRecord }>;
+  /**
+   * Stores a token whose text the operator chose (e.g. from a Kubernetes Secret). Idempotent:
+   * when the same token is stored already, its record is returned as it is (role, namespace
+   * and revocation untouched) and `created` is false, also when several processes adopt it at
+   * once. A malformed token is VALIDATION_ERROR (field `token`); an id already held by another
+   * secret is INVALID_STATE (HTTP 409, details.reason `conflict`).
+   */
+  adopt(token: string, input: CreateTokenInput): Promise<{ record: TokenRecord; created: boolean }>;
   get(id: string): Promise<TokenRecord | undefined>;
   /** Newest first; every namespace when none is given. */
   list(query?: { namespace?: string }): Promise<TokenRecord[]>;
@@ -79,6 +87,23 @@ export function hashSecret(secret: string): Buffer {
 export function parseToken(token: string): { id: string; secret: string } | undefined {
   const m = TOKEN_RE.exec(token);
   return m ? { id: m[1]!, secret: m[2]! } : undefined;
+}
+
+/** A fresh well-formed token text, not stored anywhere (an operator adopts it later). */
+export function generateToken(): string {
+  return newToken(newTokenId()).token;
+}
+
+/** The parts of a token to adopt; VALIDATION_ERROR (field `token`) when it is malformed. Never echoes the text. */
+export function checkAdoptToken(token: unknown): { id: string; secret: string } {
+  const parts = typeof token === 'string' ? parseToken(token) : undefined;
+  if (!parts) throw new GuestkitError('VALIDATION_ERROR', 'token must be of the form gk_<12 characters a-z0-9>_<43 characters A-Za-z0-9_-> (make one with guestkit token generate)', { details: { field: 'token' } });
+  return parts;
+}
+
+/** The id is taken by a token with another secret. */
+export function adoptConflict(id: string): GuestkitError {
+  return new GuestkitError('INVALID_STATE', `token id ${id} is already held by another token (a different secret)`, { details: { reason: 'conflict', id } });
 }
 
 /** Constant-time comparison of a presented secret with the stored hash. */

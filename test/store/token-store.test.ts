@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isGuestkitError } from '../../src/protocol/errors.js';
-import { hashSecret, parseToken, type TokenStore } from '../../src/ports/token-store.js';
+import { generateToken, hashSecret, parseToken, type TokenStore } from '../../src/ports/token-store.js';
 import { ControlDb, openControlStores } from '../../src/store/sqlite/control-db.js';
 import { SqliteTokenStore } from '../../src/store/sqlite/sqlite-token-store.js';
 
@@ -116,6 +116,61 @@ export function tokenStoreContract(f: TokenStoreFactory): void {
     const never = await s.create({ namespace: 'team-a', role: 'viewer', expiresAt: null });
     clock.advance(10 * 365 * 86_400_000);
     assert.equal((await s.verify(never.token)).expiresAt, null);
+  });
+
+  withStore('adopt stores a token the operator chose: it verifies, and get and list show it without its secret', async (s, clock) => {
+    const token = generateToken();
+    const { id, secret } = parseToken(token)!;
+    assert.equal(await s.get(id), undefined, 'generateToken stores nothing');
+    const { record, created } = await s.adopt(token, { namespace: 'default', role: 'admin', description: 'from a Secret' });
+    assert.equal(created, true);
+    assert.deepEqual(record, { id, namespace: 'default', role: 'admin', description: 'from a Secret', createdAt: clock.t, expiresAt: null, revokedAt: null, lastUsedAt: null });
+    assert.deepEqual(await s.get(id), record);
+    assert.equal((await s.verify(token)).role, 'admin');
+    assert.ok(!JSON.stringify(await s.list()).includes(secret));
+  });
+
+  withStore('adopt is idempotent: the same token again (also many at once) leaves one record as it was, revocation included', async (s, clock) => {
+    const token = generateToken();
+    const first = await s.adopt(token, { namespace: 'default', role: 'admin' });
+    clock.advance(1000);
+    const again = await s.adopt(token, { namespace: 'other', role: 'viewer', description: 'ignored' });
+    assert.equal(again.created, false);
+    assert.deepEqual(again.record, first.record, 'the stored record wins');
+    const racers = await Promise.all(Array.from({ length: 8 }, () => s.adopt(token, { namespace: 'default', role: 'admin' })));
+    assert.ok(racers.every((r) => !r.created && r.record.id === first.record.id));
+    const fresh = generateToken();
+    const together = await Promise.all(Array.from({ length: 8 }, () => s.adopt(fresh, { namespace: 'default', role: 'admin' })));
+    assert.equal(together.filter((r) => r.created).length, 1, 'exactly one adopt of a new token created it');
+    assert.deepEqual((await s.list()).map((r) => r.id).sort(), [first.record.id, parseToken(fresh)!.id].sort());
+    assert.equal(await s.revoke(first.record.id), true);
+    const afterRevoke = await s.adopt(token, { namespace: 'default', role: 'admin' });
+    assert.notEqual(afterRevoke.record.revokedAt, null, 'adopting again does not bring a revoked token back');
+    await assert.rejects(s.verify(token), rejectsWith('revoked'));
+  });
+
+  withStore('adopt refuses a malformed token (VALIDATION_ERROR, field token, text not echoed) and bad input like create', async (s, clock) => {
+    const good = generateToken();
+    for (const m of ['', 'gk_short_x', good + 'x', good.replace('gk_', 'GK_'), ` ${good}`, `${good}\n`]) {
+      await assert.rejects(s.adopt(m, { namespace: 'default', role: 'admin' }), (e) =>
+        isGuestkitError(e, 'VALIDATION_ERROR') && (e.details as { field: string }).field === 'token' && (m.length < 20 || !(e as Error).message.includes(m)),
+      );
+    }
+    await assert.rejects(s.adopt(good, { namespace: 'has space', role: 'admin' }), (e) => isGuestkitError(e, 'VALIDATION_ERROR') && (e.details as { field: string }).field === 'namespace');
+    await assert.rejects(s.adopt(good, { namespace: 'a', role: 'admin', expiresAt: clock.t }), (e) => isGuestkitError(e, 'VALIDATION_ERROR'));
+    assert.deepEqual(await s.list(), [], 'nothing was stored');
+  });
+
+  withStore('adopt of an id held by another secret is a conflict (INVALID_STATE, reason conflict); the held token still works', async (s) => {
+    const { token, record } = await s.create({ namespace: 'team-a', role: 'viewer' });
+    const { id } = parseToken(token)!;
+    const impostor = `gk_${id}_${parseToken(generateToken())!.secret}`;
+    await assert.rejects(s.adopt(impostor, { namespace: 'default', role: 'admin' }), (e) =>
+      isGuestkitError(e, 'INVALID_STATE') && (e.details as { reason: string }).reason === 'conflict' && !(e as Error).message.includes(parseToken(impostor)!.secret),
+    );
+    assert.deepEqual(await s.get(id), record, 'untouched');
+    await assert.rejects(s.verify(impostor), rejectsWith('unknown'));
+    assert.equal((await s.verify(token)).id, id);
   });
 
   withStore('lastUsedAt: set on first use, then at most once a minute; kept across a reopen', async (s, clock, reopen) => {

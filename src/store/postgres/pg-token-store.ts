@@ -2,7 +2,10 @@ import type pg from 'pg';
 import { COLUMNS, TokenCache, toRecord, type Cached, type TokenRow } from '../token-rows.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import {
+  adoptConflict,
+  checkAdoptToken,
   checkCreateInput,
+  hashSecret,
   newToken,
   newTokenId,
   parseToken,
@@ -72,6 +75,29 @@ export class PgTokenStore implements TokenStore {
       }
       return { token, record: { id, ...v, createdAt: now, revokedAt: null, lastUsedAt: null } };
     }
+  }
+
+  async adopt(token: string, input: CreateTokenInput): Promise<{ record: TokenRecord; created: boolean }> {
+    const { id, secret } = checkAdoptToken(token);
+    const now = this.now();
+    const v = checkCreateInput(input, now);
+    this.open();
+    let created: boolean;
+    try {
+      // ON CONFLICT DO NOTHING: API pods starting together with one Secret leave one row, and
+      // a retry after a lost connection is harmless (unlike create's)
+      const r = await this.db.pool.query(
+        'INSERT INTO tokens (id, secret_hash, namespace, role, description, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING',
+        [id, hashSecret(secret), v.namespace, v.role, v.description, now, v.expiresAt],
+      );
+      created = (r.rowCount ?? 0) > 0;
+    } catch (err) {
+      throw classifyPg('token.adopt', err);
+    }
+    const row = (await this.read<TokenRow>('token.adopt', `SELECT ${COLUMNS} FROM tokens WHERE id = $1`, [id]))[0];
+    if (!row) throw new GuestkitError('EXECUTION_ERROR', `token ${id} vanished right after it was stored`);
+    if (!secretMatches(secret, row.secret_hash)) throw adoptConflict(id);
+    return { record: toRecord(row), created };
   }
 
   async get(id: string): Promise<TokenRecord | undefined> {

@@ -2,7 +2,10 @@ import type Database from 'better-sqlite3';
 import { COLUMNS, TokenCache, toRecord, type Cached, type TokenRow } from '../token-rows.js';
 import { GuestkitError } from '../../protocol/errors.js';
 import {
+  adoptConflict,
+  checkAdoptToken,
   checkCreateInput,
+  hashSecret,
   newToken,
   newTokenId,
   parseToken,
@@ -54,6 +57,20 @@ export class SqliteTokenStore implements TokenStore {
         const record: TokenRecord = { id, ...v, createdAt: now, revokedAt: null, lastUsedAt: null };
         return { token, record };
       }
+    });
+  }
+
+  async adopt(token: string, input: CreateTokenInput): Promise<{ record: TokenRecord; created: boolean }> {
+    const { id, secret } = checkAdoptToken(token);
+    const now = this.now();
+    const v = checkCreateInput(input, now);
+    const secretHash = hashSecret(secret);
+    return this.cdb.commits.run('token.adopt', () => {
+      // ON CONFLICT: another process adopting the same token at once leaves one row, no error
+      const created = this.s.adopt.run(id, secretHash, v.namespace, v.role, v.description, now, v.expiresAt).changes > 0;
+      const row = this.s.byId.get(id) as TokenRow;
+      if (!secretMatches(secret, row.secret_hash)) throw adoptConflict(id);
+      return { record: toRecord(row), created };
     });
   }
 
@@ -121,6 +138,7 @@ export class SqliteTokenStore implements TokenStore {
 function prepare(db: Database.Database) {
   return {
     insert: db.prepare('INSERT INTO tokens (id, secret_hash, namespace, role, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    adopt: db.prepare('INSERT INTO tokens (id, secret_hash, namespace, role, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING'),
     byId: db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`),
     all: db.prepare(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at DESC, id`),
     inNamespace: db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE namespace = ? ORDER BY created_at DESC, id`),
