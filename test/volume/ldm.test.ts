@@ -42,7 +42,7 @@ for (const set of ['group', 'windows']) {
     const { disks, close } = await open(set, files);
     try {
       const cands = [];
-      for (const dev of disks) cands.push({ dev, table: await readPartitionTable(dev) });
+      for (const dev of disks) cands.push({ dev, table: (await readPartitionTable(dev))! });
       const scan = await scanLdm(cands);
       assert.equal(scan.groups.length, 1);
       const g = scan.groups[0]!;
