@@ -330,3 +330,19 @@ test('a record split over two VBLKs, stored out of order, is assembled; ldmtool 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a member whose database has another committed sequence is left out with a warning, as libldm does', async () => {
+  const { disks, close } = await open('group', ['d1.img', 'd2.img', 'd3.img']);
+  try {
+    const d3 = disks[2]!;
+    const config = d3.size - 2048 * SECTOR;
+    const stale = new PatchedDevice(d3).patch(config + 17 * SECTOR + 117, Buffer.from('0000000000000006', 'hex'));
+    const e = await enumerateVolumes([disks[0]!, disks[1]!, stale]);
+    assert.ok(e.warnings.some((w) => /^\/dev\/sdc: LDM disk group .* is inconsistent \(committed sequence 6, group has 7\); disk ignored$/.test(w)), e.warnings.join('\n'));
+    const d = byDevice(e.devices);
+    assert.equal(d[vol('WIN-LDM1Dg0', 'Volume3')]?.error?.code, 'IMAGE_NOT_FOUND');
+    assert.equal(d[vol('WIN-LDM1Dg0', 'Volume1')]?.probe?.label, 'Simple');
+  } finally {
+    await close();
+  }
+});
