@@ -19,7 +19,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json README.md ./
-COPY scripts/build-web.mjs scripts/build-cli.mjs scripts/
+COPY scripts/build-web.mjs scripts/build-cli.mjs scripts/esbuild-zod-english.mjs scripts/
 COPY bin bin
 COPY schemas schemas
 COPY src src

@@ -3,19 +3,24 @@
 // file holding everything the command imports, so that bin/guestkit.js can compile it through a
 // V8 code cache. import.meta.url in a bundled module still names that module's compiled file under
 // dist/src (package.json, thread entries and assets are found relative to it).
-//   node scripts/build-cli.mjs [--outdir DIR] [--sizes]
+//   node scripts/build-cli.mjs [--outdir DIR] [--sizes] [--readable]   (--readable: not minified, for CPU profiles)
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { zodEnglishOnly } from './esbuild-zod-english.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const readable = process.argv.includes('--readable');
 const at = process.argv.indexOf('--outdir');
 const out = at > 0 ? resolve(process.argv[at + 1]) : join(root, 'dist', 'cli');
 
 /** bundle name → the command module and its register function */
 const BUNDLES = {
   inspect: { module: 'src/cli/commands/inspect.ts', register: 'registerInspectCommands' },
+  profile: { module: 'src/cli/commands/profile.ts', register: 'registerProfileCommands' },
+  sbom: { module: 'src/cli/commands/sbom.ts', register: 'registerSbomCommands' },
+  files: { module: 'src/cli/commands/files.ts', register: 'registerFileCommands' },
 };
 
 const metaUrl = {
@@ -49,11 +54,11 @@ for (const [name, { module, register }] of Object.entries(BUNDLES)) {
     // Native addons cannot be bundled; the OpenTelemetry SDK is loaded only when tracing is on.
     external: ['better-sqlite3', '@opentelemetry/*'],
     banner: { js: "const __gkModuleUrl = (p) => require('node:url').pathToFileURL(require('node:path').join(__dirname, p)).href;" },
-    plugins: [metaUrl],
+    plugins: [metaUrl, zodEnglishOnly(root)],
     legalComments: 'none',
     // Smaller source to read and hash; names are kept, so stacks (GUESTKIT_DEBUG) still read.
-    minifyWhitespace: true,
-    minifySyntax: true,
+    minifyWhitespace: !readable,
+    minifySyntax: !readable,
     logLevel: 'warning',
     metafile: process.argv.includes("--sizes"),
   }).then((r) => {

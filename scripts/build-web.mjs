@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { zodEnglishOnly } from './esbuild-zod-english.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'web');
@@ -19,17 +20,6 @@ if (process.argv.includes('--check')) {
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'web', 'tsconfig.json')], { stdio: 'inherit' });
 }
 
-/**
- * zod's `z` namespace re-exports all of its ~50 locales (260 KiB); the dashboard speaks English
- * only, so the locales index is replaced by English alone (the protocol's own messages are English).
- */
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onResolve({ filter: /locales\/index\.js$/ }, (args) => (args.importer.includes(`${join('node_modules', 'zod')}`) ? { path: 'zod-locales-en', namespace: 'zod-locales' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({ contents: "export { default as en } from 'zod/v4/locales/en.js';", resolveDir: root, loader: 'js' }));
-  },
-};
 
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(join(tmp, 'assets'), { recursive: true });
@@ -52,7 +42,7 @@ const result = await build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   define: { 'process.env.NODE_ENV': '"production"' },
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly(root)],
   logLevel: 'warning',
 });
 

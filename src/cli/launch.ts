@@ -12,7 +12,14 @@ import vm from 'node:vm';
  * cache on Node 20. Everything else, and every command when GUESTKIT_NO_BUNDLE=1 or no bundle was
  * built, runs from the ES modules. Only node: built-ins are imported here.
  */
-export const BUNDLED: Readonly<Record<string, string>> = { inspect: 'inspect' };
+export const BUNDLED: Readonly<Record<string, string>> = {
+  inspect: 'inspect',
+  profile: 'profile',
+  sbom: 'sbom',
+  filesystems: 'files',
+  ls: 'files',
+  cat: 'files',
+};
 
 type Main = (argv: string[]) => Promise<void>;
 
