@@ -146,8 +146,8 @@ function volumeDevice(
     partitions: v.partitions.map((p) => p.name),
     disks: diskNames,
   };
+  // the entry carries the error; inspection reports it once, with the device
   const fail = (error: GuestkitError, extra: Partial<LdmVolumeInfo> = {}): LdmVolumeInfo => {
-    warnings.push(error.message);
     return { ...info, ...extra, dev: new UnavailableDevice(name, Number.isSafeInteger(size) ? size : 0, error), error };
   };
   if (!Number.isSafeInteger(size)) return fail(corrupt(`${name}: size of ${v.size} sectors is out of range`));
