@@ -6,7 +6,8 @@ import { noAuth, tokenAuthenticator } from '../api/auth.js';
 import { QuotaGate } from '../api/quotas.js';
 import { buildApi } from '../api/server.js';
 import { HttpIntake } from '../intake/http/http-intake.js';
-import { GuestkitError } from '../protocol/errors.js';
+import { refusal, type TokenRecord } from '../ports/token-store.js';
+import { GuestkitError, isGuestkitError } from '../protocol/errors.js';
 import { openControlStores } from '../store/sqlite/control-db.js';
 import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
 import { SqliteInventory } from '../store/sqlite/inventory-query.js';
@@ -38,6 +39,17 @@ export function adminTokenFile(dataDir: string): string {
 export async function startServe(cfg: ServeConfig, version: string): Promise<RunningServe> {
   ensureDataDir(cfg.dataDir);
   const control = cfg.worker.store === 'sqlite' ? openControlStores(cfg.dataDir) : await (await import('../store/postgres/pg-control-db.js')).openPgControlStores(cfg.worker.store);
+  let adopted: { record: TokenRecord; created: boolean } | undefined;
+  try {
+    // before anything listens: every API process of a cluster adopts the same Secret (one row)
+    if (cfg.adminToken !== undefined) adopted = await control.tokens.adopt(cfg.adminToken, { namespace: 'default', role: 'admin', description: 'admin token given to guestkit serve' });
+  } catch (err) {
+    await control.close();
+    if (isGuestkitError(err, 'INVALID_STATE')) {
+      throw new GuestkitError('USAGE_ERROR', `the admin token given to serve cannot be used: ${err.message}; generate another with guestkit token generate`, { phase: 'validation' });
+    }
+    throw err;
+  }
   let http: HttpIntake | undefined;
   let quotas: QuotaGate | undefined;
   let node: RunningWorker;
@@ -91,8 +103,14 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
     },
   });
   let bootstrapTokenFile: string | undefined;
+  if (adopted) {
+    const r = adopted.record;
+    const refused = refusal(r, Date.now());
+    if (refused) logger.warn({ token_id: r.id }, `the admin token given to serve is refused: ${refused.message}; give serve another one`);
+    else logger.info({ token_id: r.id, created: adopted.created }, adopted.created ? 'stored the admin token given to serve' : 'the admin token given to serve is stored already');
+  }
   if (cfg.auth === 'none') logger.warn({ host: cfg.host }, '--auth none: every caller on this machine is an admin; use tokens when others share it');
-  else if ((await control.tokens.list({})).length === 0) {
+  else if (!adopted && (await control.tokens.list({})).length === 0) {
     const made = await control.tokens.create({ namespace: 'default', role: 'admin', description: 'first admin token, made by guestkit serve' });
     bootstrapTokenFile = adminTokenFile(cfg.dataDir);
     writeFileSync(bootstrapTokenFile, made.token + '\n', { mode: 0o600 });

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { QuotaConfigSchema, UNLIMITED, type QuotaConfig } from '../api/quotas.js';
 import type { Prices } from '../ports/usage.js';
+import { parseToken } from '../ports/token-store.js';
 import { GuestkitError } from '../protocol/errors.js';
 import { resolveWorkerConfig, type WorkerConfig } from './worker-config.js';
 
@@ -18,10 +19,15 @@ export interface ServeConfig {
   bodyLimit: number;
   quotas: QuotaConfig;
   prices: Prices;
+  /**
+   * The first admin token, chosen by the operator (a Kubernetes Secret): adopted at start in
+   * namespace `default`, and then serve makes none itself. Never logged (only its id).
+   */
+  adminToken?: string;
 }
 
 export const DEFAULT_DATA_DIR = './.guestkit';
-const SERVE_KEYS = ['host', 'port', 'auth', 'body_limit', 'quotas', 'prices'] as const;
+const SERVE_KEYS = ['host', 'port', 'auth', 'body_limit', 'quotas', 'prices', 'admin_token_file'] as const;
 
 const PricesSchema = z.strictObject({ cpu_second: z.number().min(0).optional(), gib_read: z.number().min(0).optional(), currency: z.string().min(1).optional() });
 
@@ -31,6 +37,7 @@ export interface ServeFlags {
   port?: string;
   auth?: string;
   bodyLimit?: string;
+  adminTokenFile?: string;
   [workerFlag: string]: unknown;
 }
 
@@ -40,7 +47,7 @@ function bad(message: string): GuestkitError {
 
 /** defaults < YAML --config < environment < flags, as for `guestkit worker`. */
 export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  const { host: fHost, port: fPort, auth: fAuth, bodyLimit: fBody, ...workerFlags } = flags;
+  const { host: fHost, port: fPort, auth: fAuth, bodyLimit: fBody, adminTokenFile: fTokenFile, ...workerFlags } = flags;
   const worker = resolveWorkerConfig(workerFlags as Parameters<typeof resolveWorkerConfig>[0], env, {
     extraFileKeys: SERVE_KEYS,
     singleProcess: true,
@@ -75,7 +82,40 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     gibRead: num('GUESTKIT_PRICE_GIB_READ', p.gib_read, 0.001),
     currency: env.GUESTKIT_PRICE_CURRENCY || p.currency || 'USD',
   };
-  return { worker, dataDir: worker.dataDir, host, port, auth, bodyLimit, quotas, prices };
+  const adminToken = resolveAdminToken(fTokenFile, env, file.admin_token_file);
+  return { worker, dataDir: worker.dataDir, host, port, auth, bodyLimit, quotas, prices, ...(adminToken === undefined ? {} : { adminToken }) };
+}
+
+/**
+ * --admin-token-file, else GUESTKIT_ADMIN_TOKEN, else GUESTKIT_ADMIN_TOKEN_FILE, else the YAML
+ * admin_token_file. Surrounding whitespace is dropped (a file's final newline). The text is
+ * never put in a message: a malformed one is named by where it came from.
+ */
+function resolveAdminToken(flagFile: string | undefined, env: NodeJS.ProcessEnv, yamlFile: unknown): string | undefined {
+  if (env.GUESTKIT_ADMIN_TOKEN && env.GUESTKIT_ADMIN_TOKEN_FILE && flagFile === undefined) {
+    throw bad('GUESTKIT_ADMIN_TOKEN and GUESTKIT_ADMIN_TOKEN_FILE are both set: give the admin token one way');
+  }
+  let text: string;
+  let from: string;
+  const fileName = flagFile ?? (env.GUESTKIT_ADMIN_TOKEN ? undefined : env.GUESTKIT_ADMIN_TOKEN_FILE || (yamlFile === undefined ? undefined : String(yamlFile)));
+  if (fileName !== undefined) {
+    from = flagFile !== undefined ? `--admin-token-file ${fileName}` : env.GUESTKIT_ADMIN_TOKEN_FILE ? `GUESTKIT_ADMIN_TOKEN_FILE=${fileName}` : `admin_token_file ${fileName}`;
+    try {
+      text = readFileSync(fileName, 'utf8');
+    } catch (err) {
+      throw bad(`${from}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  } else if (env.GUESTKIT_ADMIN_TOKEN) {
+    from = 'GUESTKIT_ADMIN_TOKEN';
+    text = env.GUESTKIT_ADMIN_TOKEN;
+  } else {
+    return undefined;
+  }
+  const token = text.trim();
+  if (!parseToken(token)) {
+    throw bad(`${from}: the admin token is not of the form gk_<12 characters a-z0-9>_<43 characters A-Za-z0-9_-> (${token.length} characters given); make one with: guestkit token generate`);
+  }
+  return token;
 }
 
 export function isLoopback(host: string): boolean {

@@ -11,6 +11,7 @@ interface ServeFlags {
   port?: string;
   auth?: string;
   bodyLimit?: string;
+  adminTokenFile?: string;
   dataDir?: string;
   workerId?: string;
   pool?: string;
@@ -31,11 +32,12 @@ export function registerServeCommands(program: Command): void {
   program
     .command('serve')
     .description('Run the embedded server: REST API with live events, a worker pool, SQLite and a file spool, all under one data folder (SIGTERM/SIGINT drain it)')
-    .option('--config <file>', 'YAML config file (the worker keys, plus host, port, auth, body_limit, quotas, prices)')
+    .option('--config <file>', 'YAML config file (the worker keys, plus host, port, auth, body_limit, quotas, prices, admin_token_file)')
     .option('--data-dir <dir>', 'where everything is kept: guestkit.db, control.db, jobs/, results/ [GUESTKIT_DATA_DIR] (default: ./.guestkit)')
     .option('--host <addr>', 'address to listen on [GUESTKIT_HOST] (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on; 0 = any free port [GUESTKIT_PORT] (default: 8080)')
     .option('--auth <mode>', 'token: bearer tokens from `guestkit token create`; none: no auth, loopback only [GUESTKIT_AUTH] (default: token)')
+    .option('--admin-token-file <file>', 'a file holding the admin token to use, from guestkit token generate [GUESTKIT_ADMIN_TOKEN_FILE; or the token itself in GUESTKIT_ADMIN_TOKEN]')
     .option('--body-limit <bytes>', 'largest request body [GUESTKIT_BODY_LIMIT] (default: 1048576)')
     .option('--allow-path <dir>', 'root images must lie under; repeatable [GUESTKIT_ALLOW_PATHS, ":"-separated] (default: no restriction)', collect)
     .option('--max-concurrent <n>', 'jobs run at once [GUESTKIT_MAX_CONCURRENT] (default: number of cores)')
@@ -57,7 +59,11 @@ Examples:
   guestkit serve --host 0.0.0.0 --allow-path /data/images
 
 With token auth and no tokens yet, serve makes an admin token and saves it in
-<data-dir>/admin-token; the CLI client reads it from there when run beside it.`,
+<data-dir>/admin-token; the CLI client reads it from there when run beside it.
+Given an admin token (GUESTKIT_ADMIN_TOKEN or --admin-token-file, e.g. from a
+Kubernetes Secret), serve stores it as an admin of namespace default before it
+listens, makes none itself and writes no file; every API process of a cluster
+may be given the same one.`,
     )
     .action(
       action(async (flags: ServeFlags) => {
@@ -67,6 +73,7 @@ With token auth and no tokens yet, serve makes an admin token and saves it in
           port: flags.port,
           auth: flags.auth,
           bodyLimit: flags.bodyLimit,
+          adminTokenFile: flags.adminTokenFile,
           dataDir: flags.dataDir,
           workerId: flags.workerId,
           pool: flags.pool,

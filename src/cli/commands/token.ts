@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from '../../app/serve-config.js';
 import { GuestkitError } from '../../protocol/errors.js';
-import { checkCreateInput, ROLES, type Role, type TokenRecord } from '../../ports/token-store.js';
+import { checkCreateInput, generateToken, ROLES, type Role, type TokenRecord } from '../../ports/token-store.js';
 import { controlDbFile, openControlStores, type ControlStores } from '../../store/sqlite/control-db.js';
 import { table } from '../format.js';
 import { action, EXIT_OK, usage, writeJson } from '../output.js';
@@ -31,6 +31,28 @@ export function openControl(dataDir: string, opts: { create?: boolean } = {}): C
   if (!statSync(dataDir).isDirectory()) throw usage(`--data-dir ${dataDir} is not a folder`);
   return openControlStores(dataDir);
 }
+
+export const STORE_HELP = 'the control store: sqlite (control.db in --data-dir) or postgres://user@host/db, the one guestkit serve --store uses [GUESTKIT_STORE] (default: sqlite)';
+
+interface StoreFlags {
+  dataDir?: string;
+  store?: string;
+}
+
+/**
+ * The token and audit stores of --store (else GUESTKIT_STORE): a cluster's PostgreSQL,
+ * reachable from any machine, or the SQLite control.db of --data-dir.
+ */
+async function openStores(flags: StoreFlags, opts: { create?: boolean } = {}): Promise<ControlStores> {
+  const store = flags.store ?? (process.env.GUESTKIT_STORE || 'sqlite');
+  if (store === 'sqlite') return openControl(dataDirOf(flags.dataDir), opts);
+  if (!/^postgres(ql)?:\/\//.test(store)) throw usage(`--store must be sqlite or a postgres:// connection string, got ${JSON.stringify(redact(store))}`);
+  if (flags.dataDir !== undefined) throw usage(`--data-dir names a SQLite control.db, --store ${redact(store)} a PostgreSQL one: give one of them`);
+  const { openPgControlStores } = await import('../../store/postgres/pg-control-db.js');
+  return openPgControlStores(store);
+}
+
+const redact = (url: string) => url.replace(/:[^:@/]*@/, ':***@');
 
 /** Who acts when the CLI changes tokens (recorded in the audit log). */
 export function cliActor(): string {
@@ -78,6 +100,7 @@ interface CreateFlags {
   expires?: string;
   description?: string;
   dataDir?: string;
+  store?: string;
   json?: boolean;
 }
 
@@ -90,7 +113,7 @@ async function createCmd(flags: CreateFlags): Promise<number> {
     if (err instanceof GuestkitError && err.code === 'VALIDATION_ERROR') throw usage(err.message.replace(/^(\w+)/, '--$1'));
     throw err;
   }
-  const c = openControl(dataDirOf(flags.dataDir), { create: true });
+  const c = await openStores(flags, { create: true });
   try {
     const { token, record } = await c.tokens.create(input);
     await c.audit.append({
@@ -123,8 +146,8 @@ async function createCmd(flags: CreateFlags): Promise<number> {
   }
 }
 
-async function listCmd(flags: { namespace?: string; dataDir?: string; json?: boolean }): Promise<number> {
-  const c = openControl(dataDirOf(flags.dataDir));
+async function listCmd(flags: StoreFlags & { namespace?: string; json?: boolean }): Promise<number> {
+  const c = await openStores(flags);
   try {
     const items = await c.tokens.list({ namespace: flags.namespace });
     const now = Date.now();
@@ -148,8 +171,8 @@ async function listCmd(flags: { namespace?: string; dataDir?: string; json?: boo
   }
 }
 
-async function revokeCmd(id: string, flags: { dataDir?: string; json?: boolean }): Promise<number> {
-  const c = openControl(dataDirOf(flags.dataDir));
+async function revokeCmd(id: string, flags: StoreFlags & { json?: boolean }): Promise<number> {
+  const c = await openStores(flags);
   try {
     const revoked = await c.tokens.revoke(id);
     const rec = await c.tokens.get(id);
@@ -165,8 +188,28 @@ async function revokeCmd(id: string, flags: { dataDir?: string; json?: boolean }
   }
 }
 
+async function generateCmd(flags: { json?: boolean }): Promise<number> {
+  const token = generateToken();
+  if (flags.json) writeJson({ token });
+  else process.stdout.write(token + '\n');
+  return EXIT_OK;
+}
+
 export function registerTokenCommands(program: Command): void {
-  const token = program.command('token').description('Make, list and revoke the API tokens of guestkit serve (kept in <data-dir>/control.db)');
+  const token = program.command('token').description('Make, list and revoke the API tokens of guestkit serve (kept in <data-dir>/control.db, or in the PostgreSQL of --store)');
+
+  token
+    .command('generate')
+    .description('Print a new random token without storing it, for a Secret that guestkit serve adopts (GUESTKIT_ADMIN_TOKEN)')
+    .option('--json', 'print {token} as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kubectl -n guestkit create secret generic guestkit-admin-token --from-literal=token=$(guestkit token generate)
+  GUESTKIT_ADMIN_TOKEN=$(guestkit token generate) guestkit serve`,
+    )
+    .action(action(generateCmd));
 
   token
     .command('create')
@@ -176,13 +219,15 @@ export function registerTokenCommands(program: Command): void {
     .option('--expires <when>', 'lifetime: 30d, 12h, 90m, 2w, or never (default: never)')
     .option('--description <text>', 'what it is for (shown by token list)')
     .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--store <url>', STORE_HELP)
     .option('--json', 'print {token, id, …} as JSON')
     .addHelpText(
       'after',
       `
 Examples:
   guestkit token create --namespace team-a --role submitter --expires 30d --description ci
-  guestkit token create --namespace ops --role admin --json`,
+  guestkit token create --namespace ops --role admin --json
+  guestkit token create --namespace team-a --role viewer --store postgres://guestkit@db/guestkit`,
     )
     .action(
       action(async (flags: CreateFlags) => {
@@ -196,6 +241,7 @@ Examples:
     .description('List tokens (never their secrets), newest first')
     .option('--namespace <ns>', 'only this namespace')
     .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--store <url>', STORE_HELP)
     .option('--json', 'print {items: […]} as JSON')
     .action(action(listCmd));
 
@@ -204,6 +250,7 @@ Examples:
     .description('Revoke a token: a running server refuses it within seconds')
     .argument('<id>', 'the token id (the part after gk_, as token list shows it)')
     .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--store <url>', STORE_HELP)
     .option('--json', 'print the outcome as JSON')
     .action(action(revokeCmd));
 }
