@@ -13,7 +13,8 @@ export interface InventoryImageView {
 }
 
 export interface InventoryPackageView extends Omit<InventoryImageView, 'packages'> {
-  package: { name: string; version: string; arch: string; ecosystem: PackageHit['ecosystem']; source_package?: string };
+  /** The hit: a distro package, snap, flatpak or container image, with its source's identifying fields. */
+  package: Omit<PackageHit, 'image'>;
 }
 
 export interface InventoryAnswer<T> {

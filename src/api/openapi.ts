@@ -3,6 +3,7 @@ import { ERROR_CODES } from '../protocol/errors.js';
 import { jsonSchema } from '../protocol/json-schema.js';
 import { JOB_STATUSES } from '../protocol/status.js';
 import { ECOSYSTEMS } from '../versions/index.js';
+import { APP_SOURCES, SOURCE_FILTERS } from '../ports/inventory.js';
 
 /** API shapes beyond the protocol documents, as zod (the OpenAPI document is generated from them). */
 const Time = z.string().meta({ format: 'date-time' });
@@ -118,7 +119,26 @@ const InventoryImagesSchema = inventoryAnswer(z.object({ ...InventoryImageFields
 const InventoryPackagesSchema = inventoryAnswer(
   z.object({
     ...InventoryImageFields,
-    package: z.object({ name: z.string(), version: z.string().meta({ description: '[epoch:]version[-release] as the package manager prints it' }), arch: z.string(), ecosystem: z.enum(ECOSYSTEMS).nullable(), source_package: z.string().optional() }),
+    package: z.object({
+      source: z.enum(APP_SOURCES).meta({ description: 'package: a distro package; snap, flatpak, container: software beside the package manager (other_applications)' }),
+      name: z.string().meta({ description: 'containers: the repository as the engine stores it (Docker keeps Docker Hub names short), or the image id of an untagged image' }),
+      version: z.string().meta({ description: 'packages: [epoch:]version[-release] as the package manager prints it; snaps and flatpaks: their version; containers: the tag; empty when none' }),
+      arch: z.string(),
+      ecosystem: z.enum(ECOSYSTEMS).nullable().meta({ description: 'null for snaps, flatpaks and containers (no version order)' }),
+      source_package: z.string().optional(),
+      engine: z.string().optional().meta({ description: 'container: docker, podman or containerd' }),
+      repository: z.string().optional(),
+      tag: z.string().optional(),
+      digest: z.string().optional().meta({ description: 'container: the manifest digest (sha256:…)' }),
+      image_id: z.string().optional().meta({ description: 'container: the config digest (sha256:…)' }),
+      size: z.number().optional().meta({ description: 'container: bytes, as the engine counts them' }),
+      store: z.string().optional().meta({ description: "container: the store's root in the guest" }),
+      revision: z.string().optional().meta({ description: 'snap' }),
+      channel: z.string().optional().meta({ description: 'snap' }),
+      ref: z.string().optional().meta({ description: 'flatpak: app/ID/ARCH/BRANCH' }),
+      origin: z.string().optional().meta({ description: 'flatpak: the remote' }),
+      installation: z.string().optional().meta({ description: 'flatpak: system, or the per-user installation path' }),
+    }),
   }),
 );
 
@@ -172,6 +192,7 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 const q = (name: string, description: string, schema: unknown = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
 // version bounds of the inventory, compared in each image's ecosystem order
 const versionParams = (['lt', 'le', 'gt', 'ge', 'eq'] as const).map((op) => q(`version_${op}`, `installed version ${{ lt: '<', le: '<=', gt: '>', ge: '>=', eq: '=' }[op]} this, in the image's ecosystem order (dpkg, rpm, apk, pacman)`));
+const sourceParam = q('source', 'where to look: package (distro packages, default), snap, flatpak, container, or any; version_* bounds need package', { type: 'string', enum: [...SOURCE_FILTERS] });
 const page = (item: string) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) }, next: { type: 'string' } } });
 
 /** The OpenAPI 3.1 document of /api/v1, from the protocol's and the API's zod schemas. */
@@ -305,7 +326,9 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         get: {
           summary: 'Packages installed on the images, from the latest completed inspection of each',
           parameters: [
-            { ...q('name', 'package name, binary or source; several comma-separated'), required: true },
+            q('name', 'package name, binary or source; snap or flatpak name; container repository (nginx and docker.io/library/nginx alike; repo:tag for one tag) or digest / image id; several comma-separated. Required unless digest is given'),
+            sourceParam,
+            q('digest', 'container images with this manifest digest or image id (sha256:…); several comma-separated; implies source=container'),
             ...versionParams,
             q('os', 'os-release ID of the OS (debian, rocky, alpinelinux, …)'),
             q('namespace', 'admins: any (default all); others: their own'),
@@ -318,7 +341,8 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         get: {
           summary: 'Images by their latest completed inspection',
           parameters: [
-            q('package', 'only images with this package (binary or source name)'),
+            q('package', 'only images with this package (binary or source name), or in another source its name, repository or digest'),
+            { ...sourceParam, description: 'where package is looked for (with package only): package (distro packages, default), snap, flatpak, container, or any' },
             ...versionParams,
             q('os', 'os-release ID of the first OS'),
             q('namespace', 'admins: any (default all); others: their own'),

@@ -31,9 +31,15 @@ export interface VersionBoundsQuery {
   eq?: string;
 }
 
+/** Where inventory queries look: distro packages (the default), snaps, flatpaks, container images, or any. */
+export type InventorySource = 'package' | 'snap' | 'flatpak' | 'container' | 'any';
+
 export interface InventoryPackagesQuery extends VersionBoundsQuery {
-  /** Package name (binary or source); several comma-separated. */
-  name: string;
+  /** Package name (binary or source), snap/flatpak name, container repository or digest; several comma-separated. Required unless `digest`. */
+  name?: string;
+  source?: InventorySource;
+  /** Container images by manifest digest or image id (sha256:…). */
+  digest?: string;
   os?: string;
   namespace?: string;
   limit?: number;
@@ -42,6 +48,8 @@ export interface InventoryPackagesQuery extends VersionBoundsQuery {
 export interface InventoryImagesQuery extends VersionBoundsQuery {
   os?: string;
   package?: string;
+  /** Where `package` is looked for. */
+  source?: InventorySource;
   namespace?: string;
   limit?: number;
 }
@@ -188,13 +196,13 @@ export class ApiClient {
   /** Packages of the images' latest inspections (GET /inventory/packages); bounds in each image's ecosystem order. */
   inventoryPackages(q: InventoryPackagesQuery): Promise<InventoryAnswer<InventoryPackageView>> {
     return this.request('GET', '/inventory/packages', {
-      query: { name: q.name, os: q.os, namespace: q.namespace, limit: q.limit, ...versionQuery(q) },
+      query: { name: q.name, source: q.source, digest: q.digest, os: q.os, namespace: q.namespace, limit: q.limit, ...versionQuery(q) },
     });
   }
 
   /** Images by their latest inspection (GET /inventory/images), optionally those with a package. */
   inventoryImages(q: InventoryImagesQuery = {}): Promise<InventoryAnswer<InventoryImageView>> {
-    return this.request('GET', '/inventory/images', { query: { os: q.os, package: q.package, namespace: q.namespace, limit: q.limit, ...versionQuery(q) } });
+    return this.request('GET', '/inventory/images', { query: { os: q.os, package: q.package, source: q.source, namespace: q.namespace, limit: q.limit, ...versionQuery(q) } });
   }
 
   /** Admins only. */

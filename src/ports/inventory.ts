@@ -37,15 +37,30 @@ export interface VersionBounds {
   eq?: string;
 }
 
+/** Where installed software comes from: the package manager, or beside it (inspection's other_applications). */
+export const APP_SOURCES = ['package', 'snap', 'flatpak', 'container'] as const;
+export type AppSource = (typeof APP_SOURCES)[number];
+/** What a query searches: one source, or `any` of them. */
+export const SOURCE_FILTERS = [...APP_SOURCES, 'any'] as const;
+export type SourceFilter = (typeof SOURCE_FILTERS)[number];
+
 export interface PackageQuery extends InventoryScope {
-  /** Binary package names (exact); a source package name matches its binaries too. */
+  /**
+   * Distro packages: binary names (exact), a source package name matching its binaries too.
+   * Snaps and flatpaks: their name. Containers: the repository (Docker Hub's short and full forms
+   * alike, `repo:tag` narrowing to a tag), or a digest or image id (sha256:…).
+   */
   names: string[];
+  /** Default `package` (distro packages only). */
+  source?: SourceFilter;
+  /** Distro packages only: the other sources have no version order (sourceBoundsProblem). */
   versions?: VersionBounds;
 }
 
 export interface ImageQuery extends InventoryScope {
-  /** Only images with this package installed (binary or source name). */
+  /** Only images with this package installed (as PackageQuery's names, in `source`). */
   package?: string;
+  source?: SourceFilter;
   versions?: VersionBounds;
 }
 
@@ -78,15 +93,44 @@ export interface InventoryImage {
 
 export interface PackageHit {
   image: Omit<InventoryImage, 'packages'>;
+  source: AppSource;
   name: string;
-  /** As the package manager prints it: `[epoch:]version[-release]`. */
+  /** As the package manager prints it: `[epoch:]version[-release]`; a snap's or flatpak's version, a container's tag; '' when none. */
   version: string;
   arch: string;
   source_package?: string;
+  /** Distro packages only (null for the other sources: no version order). */
   ecosystem: Ecosystem | null;
+  /** container: what identifies the image on the node. */
+  engine?: string;
+  repository?: string;
+  tag?: string;
+  digest?: string;
+  image_id?: string;
+  size?: number;
+  /** container: the store's root in the guest. */
+  store?: string;
+  /** snap */
+  revision?: string;
+  channel?: string;
+  /** flatpak */
+  ref?: string;
+  origin?: string;
+  installation?: string;
 }
 
 export const MAX_INVENTORY_LIMIT = 10_000;
+
+/** The sources a filter covers. */
+export function sourcesOf(f: SourceFilter | undefined): AppSource[] {
+  return f === undefined ? ['package'] : f === 'any' ? [...APP_SOURCES] : [f];
+}
+
+/** Version bounds with a source other than distro packages: a usage error, not an empty answer. */
+export function sourceBoundsProblem(source: SourceFilter | undefined, b: VersionBounds | undefined): string | undefined {
+  if (source === undefined || source === 'package' || boundsOf(b).length === 0) return undefined;
+  return `version bounds apply to distro packages only (source=package): ${source === 'any' ? 'snaps, flatpaks and container images' : `${source}s`} have no version order`;
+}
 
 const OPS: Record<keyof VersionBounds, (c: number) => boolean> = {
   lt: (c) => c < 0,

@@ -2,10 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import {
   BOUND_OPS,
   MAX_INVENTORY_LIMIT,
+  SOURCE_FILTERS,
+  sourceBoundsProblem,
   type Inventory,
   type InventoryImage,
   type InventoryScope,
   type PackageHit,
+  type SourceFilter,
   type VersionBounds,
 } from '../../ports/inventory.js';
 import { GuestkitError } from '../../protocol/errors.js';
@@ -34,22 +37,52 @@ export function registerInventoryRoutes(app: FastifyInstance, api: ApiContext): 
 
   app.get<Query>('/inventory/packages', async (req) => {
     const p = await api.caller(req, 'viewer', 'inventory.get');
-    const q = inventoryParams(req.query, [...SCOPE_PARAMS, 'name']);
-    if (!q.name) throw badRequest('name is required: the package to look for (binary or source name; several: name=a,b)');
-    const names = [...new Set(q.name.split(',').map((n) => n.trim()).filter(Boolean))];
+    const q = inventoryParams(req.query, [...SCOPE_PARAMS, 'name', 'source', 'digest']);
+    if (!q.name && !q.digest) throw badRequest('name is required: the package to look for (binary or source name; several: name=a,b), or digest=sha256:… for container images');
+    const digests = q.digest !== undefined ? list(q.digest).map(digestOf) : [];
+    const source = sourceOf(q, digests.length > 0);
+    const names = [...new Set([...(q.name !== undefined ? list(q.name) : []), ...digests])];
     if (names.length === 0 || names.length > MAX_NAMES) throw badRequest(`name: 1 to ${MAX_NAMES} package names, got ${names.length}`);
-    const page = await inventory().packages({ ...inventoryScope(q, p), names, versions: bounds(q) });
+    const page = await inventory().packages({ ...inventoryScope(q, p), names, source, versions: sourceBounds(q, source) });
     return { items: page.items.map(packageView), truncated: page.truncated, warnings: page.warnings };
   });
 
   app.get<Query>('/inventory/images', async (req) => {
     const p = await api.caller(req, 'viewer', 'inventory.get');
-    const q = inventoryParams(req.query, [...SCOPE_PARAMS, 'package']);
-    const versions = bounds(q);
+    const q = inventoryParams(req.query, [...SCOPE_PARAMS, 'package', 'source']);
+    const source = sourceOf(q, false);
+    const versions = sourceBounds(q, source);
     if (versions && !q.package) throw badRequest('version_* filters need package: the package whose version they bound');
-    const page = await inventory().images({ ...inventoryScope(q, p), ...(q.package ? { package: q.package } : {}), versions });
+    if (q.source !== undefined && !q.package) throw badRequest('source needs package: the software to look for in that source', { parameter: 'source' });
+    const page = await inventory().images({ ...inventoryScope(q, p), ...(q.package ? { package: q.package } : {}), source, versions });
     return { items: page.items.map(imageView), truncated: page.truncated, warnings: page.warnings };
   });
+}
+
+const list = (v: string) => [...new Set(v.split(',').map((n) => n.trim()).filter(Boolean))];
+
+/** sha256:<64 hex>, or the 64 hex digits alone. */
+function digestOf(v: string): string {
+  const m = /^(?:sha256:)?([0-9a-f]{64})$/.exec(v);
+  if (!m) throw badRequest(`digest is a manifest digest or image id, sha256:<64 hex digits>, got ${JSON.stringify(v)}`, { parameter: 'digest', value: v });
+  return `sha256:${m[1]}`;
+}
+
+/** source= (default package; a digest asks for container images unless source says any). */
+function sourceOf(q: Record<string, string | undefined>, digest: boolean): SourceFilter {
+  const s = q.source;
+  if (s === undefined) return digest ? 'container' : 'package';
+  if (!(SOURCE_FILTERS as readonly string[]).includes(s)) throw badRequest(`source is one of ${SOURCE_FILTERS.join(', ')}, got ${JSON.stringify(s)}`, { parameter: 'source', value: s });
+  if (digest && s !== 'container' && s !== 'any') throw badRequest(`digest matches container images: source=container or any, not ${s}`, { parameter: 'source', value: s });
+  return s as SourceFilter;
+}
+
+/** The version bounds, which only distro packages have an order for. */
+function sourceBounds(q: Record<string, string | undefined>, source: SourceFilter): VersionBounds | undefined {
+  const b = bounds(q);
+  const problem = sourceBoundsProblem(source, b);
+  if (problem) throw badRequest(problem, { parameter: 'source', value: source });
+  return b;
 }
 
 /** The store's Inventory; a store that answers no inventory queries is UNAVAILABLE. */
@@ -106,8 +139,6 @@ function imageView(i: InventoryImage | PackageHit['image']): InventoryImageView 
 }
 
 function packageView(h: PackageHit): InventoryPackageView {
-  return {
-    ...imageView(h.image),
-    package: { name: h.name, version: h.version, arch: h.arch, ecosystem: h.ecosystem, ...(h.source_package ? { source_package: h.source_package } : {}) },
-  };
+  const { image, ...pkg } = h;
+  return { ...imageView(image), package: pkg };
 }

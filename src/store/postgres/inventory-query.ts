@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { boundsOf, type ImageQuery, type Inventory, type InventoryImage, type InventoryPage, type InventoryScope, type PackageHit, type PackageQuery } from '../../ports/inventory.js';
+import { boundsOf, sourcesOf, type AppSource, type ImageQuery, type Inventory, type InventoryImage, type InventoryPage, type InventoryScope, type PackageHit, type PackageQuery } from '../../ports/inventory.js';
 import { DEFAULT_NAMESPACE, type JobStore } from '../../ports/job-store.js';
 import { ECOSYSTEM_OF_FORMAT, type Ecosystem } from '../../versions/index.js';
-import { imagePage, INSPECT_OPERATION, OS_FIELDS, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
+import { checkSourceBounds, imagePage, INSPECT_OPERATION, OS_FIELDS, otherKeys, packagePage, type AppDoc, type LatestRow, type OsDoc, type OtherDoc } from '../inventory-rows.js';
 import { PostgresJobStore } from './pg-job-store.js';
 import { PG_ORDERED_ECOSYSTEMS } from './version-functions.js';
 
@@ -50,26 +50,43 @@ export class PgInventory implements Inventory {
   constructor(private readonly pool: pg.Pool) {}
 
   async packages(q: PackageQuery): Promise<InventoryPage<PackageHit>> {
+    checkSourceBounds(q);
     if (q.names.length === 0) return { items: [], truncated: false, warnings: [] };
     const p = new Params();
     const cte = latestCte(q, p);
-    const names = p.add(q.names);
-    const osWhere = q.os !== undefined ? `AND os.value ->> 'distro' = ${p.add(q.os)}` : '';
-    const bounds = boundsOf(q.versions).map(([op, v]) => `gk_vercmp(eco, ver, ${p.add(v)}) ${CMP[op]}`);
-    const inDb = [...ORDERED_IN_DB].map((e) => `'${e}'`).join(', ');
-    const versionWhere = bounds.length ? `WHERE eco IS NULL OR eco NOT IN (${inDb}) OR (${bounds.join(' AND ')})` : '';
-    const { rows } = await this.pool.query<LatestRow & { os: OsDoc; app: AppDoc }>(
-      `${cte}
-      SELECT job_id, image_path, ns, finished_at, ${OS_OBJECT('os')} AS os, app FROM (
-        SELECT l.job_id, l.image_path, l.ns, l.finished_at, os.value AS os, app.value AS app, ${ECO_SQL} AS eco, ${VERSION_SQL} AS ver
-        FROM latest l JOIN results r ON r.job_id = l.job_id
+    const sources = sourcesOf(q.source);
+    const others = sources.filter((s) => s !== 'package');
+    const os = q.os !== undefined ? p.add(q.os) : undefined;
+    const osWhere = os ? `AND os.value ->> 'distro' = ${os}` : '';
+    const from = (list: string) => `FROM latest l JOIN results r ON r.job_id = l.job_id
         CROSS JOIN LATERAL jsonb_array_elements(${ARRAY_AT(`r.doc #> '{data,operating_systems}'`)}) os(value)
-        CROSS JOIN LATERAL jsonb_array_elements(${ARRAY_AT(`os.value -> 'applications'`)}) app(value)
+        CROSS JOIN LATERAL jsonb_array_elements(${ARRAY_AT(`os.value -> '${list}'`)}) app(value)`;
+    const selects: string[] = [];
+    if (sources.includes('package')) {
+      const names = p.add(q.names);
+      const bounds = boundsOf(q.versions).map(([op, v]) => `gk_vercmp(eco, ver, ${p.add(v)}) ${CMP[op]}`);
+      const inDb = [...ORDERED_IN_DB].map((e) => `'${e}'`).join(', ');
+      const versionWhere = bounds.length ? `WHERE eco IS NULL OR eco NOT IN (${inDb}) OR (${bounds.join(' AND ')})` : '';
+      selects.push(`SELECT job_id, image_path, ns, finished_at, ${OS_OBJECT('os')} AS os, 'package' AS source, app FROM (
+        SELECT l.job_id, l.image_path, l.ns, l.finished_at, os.value AS os, app.value AS app, ${ECO_SQL} AS eco, ${VERSION_SQL} AS ver
+        ${from('applications')}
         WHERE (app.value ->> 'name' = ANY(${names}::text[]) OR app.value ->> 'source_package' = ANY(${names}::text[])) ${osWhere}
-      ) hits ${versionWhere}`,
-      p.values,
+      ) hits ${versionWhere}`);
+    }
+    if (others.length) {
+      // name, repository, digest or image id among the keys; otherMatches decides tags and forms
+      const keys = p.add(otherKeys(q.names));
+      selects.push(`SELECT l.job_id, l.image_path, l.ns, l.finished_at, ${OS_OBJECT('os.value')} AS os, app.value ->> 'source' AS source, app.value AS app
+        ${from('other_applications')}
+        WHERE jsonb_typeof(app.value) = 'object' AND app.value ->> 'source' = ANY(${p.add(others)}::text[])
+          AND (${['name', 'repository', 'digest', 'image_id'].map((f) => `app.value ->> '${f}' = ANY(${keys}::text[])`).join(' OR ')}) ${osWhere}`);
+    }
+    const { rows } = await this.pool.query<LatestRow & { os: OsDoc; source: AppSource; app: AppDoc & OtherDoc }>(`${cte}\n${selects.join('\nUNION ALL\n')}`, p.values);
+    return packagePage(
+      rows.map((r) => (r.source === 'package' ? { latest: r, os: r.os, source: 'package' as const, app: r.app as AppDoc } : { latest: r, os: r.os, source: r.source, app: r.app as OtherDoc })),
+      q,
+      ORDERED_IN_DB,
     );
-    return packagePage(rows.map((r) => ({ latest: r, os: r.os, app: r.app })), q, ORDERED_IN_DB);
   }
 
   async images(q: ImageQuery): Promise<InventoryPage<InventoryImage>> {

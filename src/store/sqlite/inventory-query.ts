@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
-import type { ImageQuery, Inventory, InventoryImage, InventoryPage, InventoryScope, PackageHit, PackageQuery } from '../../ports/inventory.js';
-import { imagePage, INSPECT_OPERATION, OS_FIELDS, packagePage, type AppDoc, type LatestRow, type OsDoc } from '../inventory-rows.js';
+import { sourcesOf, type AppSource, type ImageQuery, type Inventory, type InventoryImage, type InventoryPage, type InventoryScope, type PackageHit, type PackageQuery } from '../../ports/inventory.js';
+import { checkSourceBounds, imagePage, INSPECT_OPERATION, OS_FIELDS, otherKeys, packagePage, type AppDoc, type LatestRow, type OsDoc, type OtherDoc } from '../inventory-rows.js';
 
 const NS = `coalesce(nullif(namespace, ''), '${DEFAULT_NAMESPACE}')`;
 const IMAGE = `json_extract(doc, '$.payload.data.image.path')`;
@@ -35,26 +35,47 @@ export class SqliteInventory implements Inventory {
   constructor(private readonly db: Database.Database) {}
 
   async packages(q: PackageQuery): Promise<InventoryPage<PackageHit>> {
+    checkSourceBounds(q);
     if (q.names.length === 0) return { items: [], truncated: false, warnings: [] };
     const latest = latestCte(q);
-    const marks = q.names.map(() => '?').join(', ');
-    const params = [...latest.params, ...q.names, ...q.names];
-    let osWhere = '';
-    if (q.os !== undefined) {
-      osWhere = `AND json_extract(os.value, '$.distro') = ?`;
+    const sources = sourcesOf(q.source);
+    const others = sources.filter((s) => s !== 'package');
+    const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+    const params: unknown[] = [...latest.params];
+    const osWhere = (): string => {
+      if (q.os === undefined) return '';
       params.push(q.os);
-    }
-    const rows = this.db
-      .prepare(
-        `${latest.sql}
-        SELECT l.job_id, l.image_path, l.ns, l.finished_at, ${osObject('os.value', '$')} AS os, app.value AS app
-        FROM latest l JOIN results r ON r.job_id = l.job_id,
+      return `AND json_extract(os.value, '$.distro') = ?`;
+    };
+    const selects: string[] = [];
+    const from = (list: string) => `FROM latest l JOIN results r ON r.job_id = l.job_id,
              json_each(r.doc, '$.data.operating_systems') os,
-             json_each(os.value, '$.applications') app
-        WHERE (json_extract(app.value, '$.name') IN (${marks}) OR json_extract(app.value, '$.source_package') IN (${marks})) ${osWhere}`,
-      )
-      .all(...params) as (LatestRow & { os: string; app: string })[];
-    return packagePage(rows.map((r) => ({ latest: r, os: JSON.parse(r.os) as OsDoc, app: JSON.parse(r.app) as AppDoc })), q);
+             json_each(os.value, '${list}') app`;
+    if (sources.includes('package')) {
+      params.push(...q.names, ...q.names);
+      selects.push(`SELECT l.job_id, l.image_path, l.ns, l.finished_at, ${osObject('os.value', '$')} AS os, 'package' AS source, app.value AS app
+        ${from('$.applications')}
+        WHERE (json_extract(app.value, '$.name') IN (${marks(q.names.length)}) OR json_extract(app.value, '$.source_package') IN (${marks(q.names.length)})) ${osWhere()}`);
+    }
+    if (others.length) {
+      // name, repository, digest or image id among the keys; otherMatches decides tags and forms
+      const keys = otherKeys(q.names);
+      const field = (f: string) => `json_extract(app.value, '$.${f}') IN (${marks(keys.length)})`;
+      params.push(...others, ...keys, ...keys, ...keys, ...keys);
+      selects.push(`SELECT l.job_id, l.image_path, l.ns, l.finished_at, ${osObject('os.value', '$')} AS os, json_extract(app.value, '$.source') AS source, app.value AS app
+        ${from('$.other_applications')}
+        WHERE json_extract(app.value, '$.source') IN (${marks(others.length)})
+          AND (${['name', 'repository', 'digest', 'image_id'].map(field).join(' OR ')}) ${osWhere()}`);
+    }
+    const rows = this.db.prepare(`${latest.sql}\n${selects.join('\nUNION ALL\n')}`).all(...params) as (LatestRow & { os: string; source: AppSource; app: string })[];
+    return packagePage(
+      rows.map((r) =>
+        r.source === 'package'
+          ? { latest: r, os: JSON.parse(r.os) as OsDoc, source: 'package' as const, app: JSON.parse(r.app) as AppDoc }
+          : { latest: r, os: JSON.parse(r.os) as OsDoc, source: r.source, app: JSON.parse(r.app) as OtherDoc },
+      ),
+      q,
+    );
   }
 
   async images(q: ImageQuery): Promise<InventoryPage<InventoryImage>> {
