@@ -62,3 +62,16 @@ test('refusals are usage errors that say what to do', () => {
   usage(() => resolveServeConfig({ config: yaml('d.yaml', 'porte: 80\n') }, {}), /porte/);
   usage(() => resolveServeConfig({}, { GUESTKIT_PRICE_CPU_SECOND: 'cheap' }), /GUESTKIT_PRICE_CPU_SECOND/);
 });
+
+test('admin token: YAML admin_token_file < GUESTKIT_ADMIN_TOKEN(_FILE) < --admin-token-file; trimmed; absent by default', () => {
+  const [a, b, c] = ['gk_aaaaaaaaaaaa_', 'gk_bbbbbbbbbbbb_', 'gk_cccccccccccc_'].map((p) => p + 'x'.repeat(43));
+  const fileA = yaml('token-a', `${a}\n`);
+  const fileC = yaml('token-c', `  ${c}\r\n`);
+  const cfg = yaml('t.yaml', `admin_token_file: ${fileA}\n`);
+  assert.equal(resolveServeConfig({}, {}).adminToken, undefined);
+  assert.equal(resolveServeConfig({ config: cfg }, {}).adminToken, a);
+  assert.equal(resolveServeConfig({ config: cfg }, { GUESTKIT_ADMIN_TOKEN: b }).adminToken, b);
+  assert.equal(resolveServeConfig({ config: cfg }, { GUESTKIT_ADMIN_TOKEN_FILE: fileC }).adminToken, c);
+  assert.equal(resolveServeConfig({ config: cfg, adminTokenFile: fileC }, { GUESTKIT_ADMIN_TOKEN: b }).adminToken, c);
+  assert.throws(() => resolveServeConfig({}, { GUESTKIT_ADMIN_TOKEN: 'gk_short_secret' }), (e) => isGuestkitError(e, 'USAGE_ERROR') && /^GUESTKIT_ADMIN_TOKEN: /.test(e.message) && !e.message.includes('short_secret'));
+});

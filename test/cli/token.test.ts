@@ -114,6 +114,8 @@ test('CLI token/audit: usage errors are one line, exit 2, and make no database',
     assertUsage(await runCli(['audit', 'verify', '--data-dir', join(dir, 'nowhere')]), /no control\.db/);
     assertUsage(await runCli(['token', 'create', '--namespace', 'a', '--role', 'viewer', '--data-dir', join(dir, 'no', 'such')]), /its parent .* does not exist/);
     assertUsage(await runCli(['token', 'create', '--namespace', 'has space', '--role', 'viewer', '--data-dir', dir]), /--namespace must be 1 to 128 characters/);
+    assertUsage(await runCli(['token', 'list', '--store', 'mysql://u:pw@db/x']), /--store must be sqlite or a postgres:\/\/ connection string, got "mysql:\/\/u:\*\*\*@db\/x"/);
+    assertUsage(await runCli(['token', 'create', '--namespace', 'a', '--role', 'viewer', '--data-dir', dir], undefined, { env: { GUESTKIT_STORE: 'redis://x' } }), /--store must be sqlite/);
     assert.deepEqual(readdirSync(dir), [], 'no database made by a refused command');
     await ok(['token', 'create', '--namespace', 'a', '--role', 'viewer', '--data-dir', dir]);
     assertUsage(await runCli(['audit', 'list', '--limit', '0', '--data-dir', dir]), /--limit must be an integer from 1 to 1000/);
@@ -123,7 +125,7 @@ test('CLI token/audit: usage errors are one line, exit 2, and make no database',
 });
 
 test('CLI token/audit help: sentence-case descriptions and an Arguments section where there are arguments', async () => {
-  for (const cmd of [['token'], ['token', 'create'], ['token', 'list'], ['token', 'revoke'], ['audit'], ['audit', 'verify'], ['audit', 'list']]) {
+  for (const cmd of [['token'], ['token', 'generate'], ['token', 'create'], ['token', 'list'], ['token', 'revoke'], ['audit'], ['audit', 'verify'], ['audit', 'list']]) {
     const r = await runCli([...cmd, '--help']);
     assert.equal(r.code, 0, r.stderr);
     const [usageLine, , description] = r.stdout.split('\n');
