@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { generateToken } from '../../src/ports/token-store.js';
 import { REPO } from '../helpers/fixtures.js';
 import { helmTemplate, K8S_DIR, key, kustomize, MODES, podSpecs, type Manifest, type Mode } from './manifests.js';
 
@@ -141,6 +142,7 @@ export function restrictedViolations(spec: Record<string, any>): string[] {
   return v;
 }
 
+const adminToken = generateToken();
 const metricsSource = readFileSync(join(REPO, 'src', 'observability', 'metrics.ts'), 'utf8');
 const rendered: Record<string, Manifest[]> = {};
 const sources = () => Object.entries(rendered);
@@ -174,6 +176,9 @@ describe('Kubernetes manifests and Helm chart', () => {
       'monitoring.serviceMonitor=false',
       'monitoring.prometheusRule=false',
     ]);
+    // the admin token: given as text (the chart makes the Secret), or a Secret of one's own
+    rendered['helm cluster, admin token'] = await helmTemplate('cluster', [`tokens.admin=${adminToken}`]);
+    rendered['helm embedded, existing token Secret'] = await helmTemplate('embedded', ['tokens.existingSecret=my-guestkit-token']);
   });
 
   it('helm template renders the same objects as kubectl kustomize, in both modes', () => {
@@ -306,6 +311,22 @@ describe('Kubernetes manifests and Helm chart', () => {
       assert.deepEqual(find(ms, 'NetworkPolicy', 'guestkit-api').spec.podSelector.matchLabels, d.spec.selector.matchLabels);
     }
     assert.equal(find(rendered['kustomize embedded']!, 'Deployment', 'guestkit-api').spec.strategy.type, 'Recreate', 'one SQLite writer');
+  });
+
+  it('the admin token: every API pod reads GUESTKIT_ADMIN_TOKEN from a Secret (key token), required in cluster mode only; workers get none', async () => {
+    for (const [name, ms] of sources()) {
+      const c = find(ms, 'Deployment', 'guestkit-api').spec.template.spec.containers[0];
+      const ref = c.env.find((e: any) => e.name === 'GUESTKIT_ADMIN_TOKEN')?.valueFrom?.secretKeyRef;
+      assert.deepEqual(ref, { name: name.includes('existing') ? 'my-guestkit-token' : 'guestkit-admin-token', key: 'token', optional: name.includes('embedded') }, name);
+      const ds = ms.find((m) => m.kind === 'DaemonSet') as any;
+      if (ds) assert.ok(!JSON.stringify(ds).includes('GUESTKIT_ADMIN_TOKEN'), `${name}: the worker needs no token`);
+      // a token in the repository would be every installation's admin token: only a value makes one
+      assert.equal(ms.some((m) => m.kind === 'Secret' && m.metadata.name === 'guestkit-admin-token'), name === 'helm cluster, admin token', name);
+    }
+    const secret = find(rendered['helm cluster, admin token']!, 'Secret', 'guestkit-admin-token');
+    assert.deepEqual(secret.stringData, { token: adminToken });
+    await assert.rejects(helmTemplate('cluster', ['tokens.admin=gk_not_a_token']), /tokens\.admin must be a token of the form gk_<id>_<secret>/);
+    await assert.rejects(helmTemplate('embedded', [`tokens.admin=${adminToken}`, 'tokens.existingSecret=x']), /give the admin token one way/);
   });
 
   it('bundled Redis runs with noeviction and appendonly; external stores are used by URL', () => {

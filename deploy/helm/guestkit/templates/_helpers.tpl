@@ -15,10 +15,17 @@ app.kubernetes.io/component: {{ . }}
 {{ .Values.images.existingClaim | default "guestkit-images" }}
 {{- end }}
 
+{{/* The Secret whose key `token` the API pods adopt as their admin token. */}}
+{{- define "guestkit.adminTokenSecret" -}}
+{{ .Values.tokens.existingSecret | default "guestkit-admin-token" }}
+{{- end }}
+
 {{- define "guestkit.validate" -}}
 {{- if not (has .Values.mode (list "embedded" "cluster")) }}{{ fail "mode must be embedded or cluster" }}{{ end }}
 {{- if and (eq .Values.mode "cluster") (not .Values.redis.bundled) (not .Values.redis.url) }}{{ fail "redis.url is needed when redis.bundled is false" }}{{ end }}
 {{- if and (eq .Values.mode "cluster") (not .Values.postgresql.bundled) (not .Values.postgresql.url) }}{{ fail "postgresql.url is needed when postgresql.bundled is false" }}{{ end }}
+{{- if and .Values.tokens.admin .Values.tokens.existingSecret }}{{ fail "tokens.admin and tokens.existingSecret are both set: give the admin token one way" }}{{ end }}
+{{- if and .Values.tokens.admin (not (regexMatch "^gk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$" .Values.tokens.admin)) }}{{ fail "tokens.admin must be a token of the form gk_<id>_<secret>: make one with guestkit token generate" }}{{ end }}
 {{- end }}
 
 {{/* The pod and container security settings of the restricted Pod Security Standard. */}}
@@ -80,6 +87,15 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: spec.nodeName
+      {{- else }}
+      env:
+        # the admin token serve adopts (every API pod the same); embedded starts without it
+        - name: GUESTKIT_ADMIN_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ include "guestkit.adminTokenSecret" $root }}
+              key: token
+              optional: {{ eq $root.Values.mode "embedded" }}
       {{- end }}
       ports:
         - name: {{ $port }}
