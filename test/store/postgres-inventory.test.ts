@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { PostgresJobStore } from '../../src/store/postgres/pg-job-store.js';
 import { PgInventory } from '../../src/store/postgres/inventory-query.js';
 import { compareVersions, type Ecosystem } from '../../src/versions/index.js';
-import { DISTRO, storeFleet, type FleetImage } from '../helpers/inventory-fleet.js';
+import { checkOtherSources, DISTRO, storeFleet, type FleetImage } from '../helpers/inventory-fleet.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { fixtureVersions, versionPairs } from '../helpers/version-corpus.js';
 
@@ -86,4 +86,8 @@ test('bounds, OS, namespaces and images as the SQLite adapter answers them', asy
   const limited = await inventory.packages({ names: ['openssl'], limit: 5 });
   assert.equal(limited.items.length, 5);
   assert.equal(limited.truncated, true);
+});
+
+test('software beside the package manager, filtered in the database: containers by name and digest, snaps, flatpaks, any', async () => {
+  await checkOtherSources(inventory, fleet);
 });
