@@ -17,7 +17,7 @@ import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { PathPolicy } from '../../src/worker/path-policy.js';
 import { AdvisoryDb, importAdvisories } from '../../src/vulns/index.js';
 import { repoRoot } from '../helpers/cli.js';
-import { DISTRO, storeFleet, type FleetImage } from '../helpers/inventory-fleet.js';
+import { DISTRO, holding, isNginx, NGINX, storeFleet, type FleetImage } from '../helpers/inventory-fleet.js';
 
 /** GET /inventory/* in process over a real SQLite store holding 50 stored inspections of fixture guests. */
 let dir: string;
@@ -175,11 +175,71 @@ test('bad queries are typed 400s', async () => {
     '/inventory/packages?name=openssl&name=libssl3',
     '/inventory/images?version_lt=3.0.7',
     '/inventory/images?os=Debian%20GNU',
+    '/inventory/packages?name=nginx&source=docker',
+    '/inventory/packages?name=nginx&source=container&version_lt=1.25',
+    '/inventory/packages?name=lxd&source=any&version_ge=5',
+    '/inventory/packages?digest=sha256:xyz',
+    '/inventory/packages?digest=sha256:0000000000000000000000000000000000000000000000000000000000000000&source=snap',
+    '/inventory/images?source=container',
+    '/inventory/images?package=lxd&source=snap&version_lt=6',
   ]) {
     const r = await get(url);
     assert.equal(r.status, 400, `${url}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.error.code, 'VALIDATION_ERROR', url);
   }
+});
+
+test('which images hold docker.io/library/nginx: the images and their inspection jobs, every engine, both name forms', async () => {
+  const r = await get(`/inventory/packages?name=${NGINX}&source=container`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const want = holding(fleet, isNginx);
+  assert.deepEqual([...new Set(paths(r.body.items))], [...want.keys()].sort());
+  assert.equal(r.body.items.length, [...want.values()].reduce((a, b) => a + b, 0));
+  for (const i of r.body.items) {
+    assert.equal(i.job_id, fleet.find((f) => f.path === i.image_path)!.jobId);
+    assert.equal(i.package.source, 'container');
+    for (const k of ['engine', 'tag', 'digest', 'image_id', 'size']) assert.ok(i.package[k] !== undefined, `${k}: ${JSON.stringify(i.package)}`);
+  }
+  assert.ok(r.body.items.some((i: any) => i.package.engine === 'docker' && i.package.name === 'nginx'), 'Docker keeps the short name');
+  const short = await get('/inventory/packages?name=nginx&source=container');
+  assert.equal(short.body.items.length, r.body.items.length);
+  // without source: distro packages only, as before
+  assert.deepEqual((await get(`/inventory/packages?name=${NGINX}`)).body.items, []);
+  const images = await get(`/inventory/images?package=${NGINX}&source=container`);
+  assert.deepEqual(paths(images.body.items), [...want.keys()].sort());
+  assert.ok(images.body.items.every((i: any) => i.job_id === fleet.find((f) => f.path === i.image_path)!.jobId && i.packages > 0));
+});
+
+test('which images hold a digest: digest= (source container implied), or the 64 hex digits, or an image id as the name', async () => {
+  const tool = fleet.flatMap((f) => f.other).find((a) => a.source === 'container' && a.engine === 'containerd' && a.repository === 'quay.io/guestkit/tool');
+  assert.ok(tool?.source === 'container' && tool.digest && tool.image_id);
+  const r = await get(`/inventory/packages?digest=${tool.digest}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const want = holding(fleet, (a) => a.source === 'container' && a.digest === tool.digest);
+  assert.ok(want.size > 0);
+  assert.deepEqual(paths(r.body.items), [...want.keys()].sort());
+  assert.ok(r.body.items.every((i: any) => i.package.digest === tool.digest && i.package.engine === 'containerd' && i.job_id === fleet.find((f) => f.path === i.image_path)!.jobId));
+  const hex = await get(`/inventory/packages?digest=${tool.digest.slice(7)}&source=any`);
+  assert.deepEqual(hex.body.items, r.body.items);
+  const byId = await get(`/inventory/packages?name=${tool.image_id}&source=container`);
+  const ids = holding(fleet, (a) => a.source === 'container' && (a.image_id === tool.image_id || a.digest === tool.image_id));
+  assert.deepEqual([...new Set(paths(byId.body.items))], [...ids.keys()].sort());
+  assert.ok(new Set(byId.body.items.map((i: any) => i.package.engine)).size === 3);
+});
+
+test('snaps and flatpaks: their identifying fields; version bounds there are a 400 that says why', async () => {
+  const snap = await get('/inventory/packages?name=lxd&source=snap');
+  assert.deepEqual(paths(snap.body.items), [...holding(fleet, (a) => a.source === 'snap' && a.name === 'lxd').keys()].sort());
+  assert.ok(snap.body.items.every((i: any) => i.package.source === 'snap' && i.package.revision === '31333' && i.package.channel === '5.21/stable'));
+  const fp = await get('/inventory/packages?name=org.guestkit.Notes&source=flatpak');
+  assert.ok(fp.body.items.length > 0);
+  assert.ok(fp.body.items.every((i: any) => i.package.ref === 'app/org.guestkit.Notes/x86_64/beta' && i.package.origin === 'alice-local' && i.package.installation === '/home/alice/.local/share/flatpak'));
+  const bad = await get('/inventory/packages?name=lxd&source=snap&version_lt=6');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /distro packages only.*snaps have no version order/);
+  // a viewer's namespace still bounds them
+  const b = await get('/inventory/packages?name=lxd&source=snap', 'b');
+  assert.ok(b.body.items.every((i: any) => i.namespace === 'team-b'));
 });
 
 test('limit: at most that many, and the answer says more matched', async () => {
@@ -193,7 +253,11 @@ test('answers match the OpenAPI document’s schemas, and the three routes are i
   const doc = oa.json() as { paths: Record<string, unknown>; components: { schemas: Record<string, object> } };
   assert.ok(doc.paths['/inventory/packages'] && doc.paths['/inventory/images'] && doc.paths['/inventory/vulnerabilities']);
   const ajv = new Ajv2020({ strict: false, validateFormats: false });
-  for (const [schema, url] of [['InventoryPackages', '/inventory/packages?name=openssl&version_lt=3.0.7'], ['InventoryImages', '/inventory/images?package=openssl'], ['InventoryVulnerabilities', '/inventory/vulnerabilities?id=CVE-2023-0464'], ['InventoryVulnerabilities', '/inventory/vulnerabilities?id=CVE-2016-2781']] as const) {
+  for (const [schema, url] of [
+    ['InventoryPackages', '/inventory/packages?name=openssl&version_lt=3.0.7'],
+    ['InventoryPackages', `/inventory/packages?name=${NGINX},lxd,org.guestkit.Hello,openssl&source=any`],
+    ['InventoryImages', `/inventory/images?package=${NGINX}&source=container`],
+    ['InventoryImages', '/inventory/images?package=openssl'], ['InventoryVulnerabilities', '/inventory/vulnerabilities?id=CVE-2023-0464'], ['InventoryVulnerabilities', '/inventory/vulnerabilities?id=CVE-2016-2781']] as const) {
     const validate = ajv.compile(doc.components.schemas[schema]!);
     const r = await get(url);
     assert.ok(validate(r.body), `${url}: ${JSON.stringify(validate.errors)}`);
