@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { osTitle } from '../../src/cli/commands/inspect.js';
 import { inspect, type Inspection } from '../../src/inspect/index.js';
+import { runCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/fixtures.js';
 import { hivexExport, type HiveDump } from '../registry/helpers.js';
 
@@ -98,6 +99,14 @@ test('the readable summary names each release as people know it: Windows 11 is n
   // only product_name keeps the registry's words (virt-inspector reports it so)
   const stale = Object.entries(w11).filter(([, v]) => typeof v === 'string' && v.includes('Windows 10')).map(([k]) => k);
   assert.deepEqual(stale, ['product_name']);
+});
+
+test('guestkit inspect prints Windows 11 as Windows 11, with its osinfo id', async () => {
+  const r = await runCli(['inspect', fixture('windows-families', 'win11.qcow2')], undefined, { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Windows 11 Pro — windows 10\.0 build 22000, x86_64 on \/dev\/sda1$/m);
+  assert.match(r.stdout, /^ {2}osinfo: +win11$/m);
+  assert.doesNotMatch(r.stdout, /Windows 10/);
 });
 
 test('every libosinfo id of the ten releases, each from one fixture', () => {
