@@ -4,7 +4,7 @@
 // V8 code cache. import.meta.url in a bundled module still names that module's compiled file under
 // dist/src (package.json, thread entries and assets are found relative to it).
 //   node scripts/build-cli.mjs [--outdir DIR] [--sizes] [--readable]   (--readable: not minified, for CPU profiles)
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -12,6 +12,7 @@ import { zodEnglishOnly } from './esbuild-zod-english.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const readable = process.argv.includes('--readable');
+const sizes = process.argv.includes('--sizes');
 const at = process.argv.indexOf('--outdir');
 const out = at > 0 ? resolve(process.argv[at + 1]) : join(root, 'dist', 'cli');
 
@@ -37,9 +38,19 @@ const metaUrl = {
   },
 };
 
+// Native addons cannot be bundled; the OpenTelemetry SDK is loaded only when tracing is on.
+const EXTERNAL = ['better-sqlite3', '@opentelemetry/*'];
+const BANNER = [
+  "const __gkModuleUrl = (p) => require('node:url').pathToFileURL(require('node:path').join(__dirname, p)).href;",
+  // import() of an external package, as require(): V8 drops a script's dynamic-import host options
+  // when it comes from the code cache ("A dynamic import callback was not specified").
+  'const __gkImport = (id) => Promise.resolve().then(() => { const m = require(id); return m && m.__esModule ? m : Object.assign({ default: m }, m); });',
+].join('\n');
+
 await rm(out, { recursive: true, force: true });
 for (const [name, { module, register }] of Object.entries(BUNDLES)) {
-  await build({
+  const r = await build({
+    write: false,
     stdin: {
       contents: `import { runCli } from './src/cli/program.ts';\nimport { ${register} } from './${module}';\nexport const main = (argv) => runCli(argv, (program) => ${register}(program));\n`,
       resolveDir: root,
@@ -51,18 +62,19 @@ for (const [name, { module, register }] of Object.entries(BUNDLES)) {
     format: 'cjs',
     target: 'node20',
     outfile: join(out, `${name}.cjs`),
-    // Native addons cannot be bundled; the OpenTelemetry SDK is loaded only when tracing is on.
-    external: ['better-sqlite3', '@opentelemetry/*'],
-    banner: { js: "const __gkModuleUrl = (p) => require('node:url').pathToFileURL(require('node:path').join(__dirname, p)).href;" },
+    external: EXTERNAL,
+    banner: { js: BANNER },
     plugins: [metaUrl, zodEnglishOnly(root)],
     legalComments: 'none',
     // Smaller source to read and hash; names are kept, so stacks (GUESTKIT_DEBUG) still read.
     minifyWhitespace: !readable,
     minifySyntax: !readable,
     logLevel: 'warning',
-    metafile: process.argv.includes("--sizes"),
-  }).then((r) => {
-    if (!r.metafile) return;
-    for (const [f, o] of Object.entries(r.metafile.outputs)) console.log(`${relative(root, f)}: ${o.bytes} bytes`);
   });
+  for (const f of r.outputFiles) {
+    const text = f.text.replace(/\bimport\("([^"]+)"\)/g, (all, id) => (EXTERNAL.some((e) => (e.endsWith('*') ? id.startsWith(e.slice(0, -1)) : id === e)) ? `__gkImport(${JSON.stringify(id)})` : all));
+    await mkdir(dirname(f.path), { recursive: true });
+    await writeFile(f.path, text);
+    if (sizes) console.log(`${relative(root, f.path)}: ${Buffer.byteLength(text)} bytes`);
+  }
 }

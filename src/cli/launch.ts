@@ -71,7 +71,8 @@ function loadBundle(file: string): Main | undefined {
   if (cacheFile && state !== 'accepted') process.once('exit', () => writeCodeCache(cacheFile, script));
   const mod = { exports: {} as { main?: Main } };
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void;
-  wrapper.call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
+  // Packages the bundle leaves out (native addons) resolve from this package, wherever the bundle is.
+  wrapper.call(mod.exports, mod.exports, createRequire(import.meta.url), mod, file, dirname(file));
   return mod.exports.main;
 }
 

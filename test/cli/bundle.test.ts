@@ -49,6 +49,18 @@ test('the bundled inspect gives the same inspection as the ES modules, and its c
   assert.deepEqual(facts(first.stdout), facts(modules.stdout));
 });
 
+test('from an accepted code cache, the bundle still loads the native SQLite addon (rpmdb.sqlite of the RPM guest)', async () => {
+  const cache = join(work, 'cache-rpm');
+  const rpm = fixture('inspect', 'rpm-guest.qcow2');
+  for (const expected of ['none', 'accepted']) {
+    const r = await runCli(['inspect', '--json', rpm], undefined, { env: withBundle(cache) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(cacheLine(r.stderr), expected);
+    const doc = JSON.parse(r.stdout) as { operating_systems: { applications?: unknown[]; warnings?: string[] }[] };
+    assert.equal(doc.operating_systems[0]!.applications?.length, 7, JSON.stringify(doc.operating_systems[0]!.warnings));
+  }
+});
+
 test('a damaged code cache is rejected by V8, the command still works, and the cache is rewritten', async () => {
   const cache = join(work, 'cache-b');
   const first = await runCli(['inspect', '--json', debian()], undefined, { env: withBundle(cache) });
