@@ -13,7 +13,10 @@ import { compareVersions, ECOSYSTEMS, versionProblem, type Ecosystem } from '../
  * names in, each hit's ecosystem, version and source package out, ranges matched on those.
  */
 export interface Inventory {
-  /** Installed packages named `names`, within the version bounds, one row per image and package. */
+  /**
+   * Installed packages named `names`, within the version bounds, one row per image and package; with
+   * `source`, snaps, flatpaks or container images (other_applications) instead or as well.
+   */
   packages(q: PackageQuery): Promise<InventoryPage<PackageHit>>;
   /** Images (their latest inspection), optionally only those with a package (within bounds). */
   images(q: ImageQuery): Promise<InventoryPage<InventoryImage>>;

@@ -71,7 +71,7 @@ export interface OtherDoc {
 export const INSPECT_OPERATION = 'guestkit.inspect';
 
 /** The query asked with version bounds for a source without a version order: a validation error. */
-export function checkSourceBounds(q: PackageQuery): void {
+export function checkSourceBounds(q: Pick<PackageQuery, 'source' | 'versions'>): void {
   const problem = sourceBoundsProblem(q.source, q.versions);
   if (problem) throw new GuestkitError('VALIDATION_ERROR', problem, { phase: 'validation', details: { parameter: 'source', value: q.source } });
 }

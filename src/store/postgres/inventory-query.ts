@@ -43,7 +43,7 @@ function latestCte(scope: InventoryScope, p: Params): string {
 
 /**
  * The Inventory port over the PostgreSQL store: the latest inspection per image by DISTINCT ON,
- * packages out of the JSONB results, and version bounds decided in the database by gk_vercmp
+ * packages and other_applications out of the JSONB results, and version bounds decided in the database by gk_vercmp
  * (schema v2) for every ecosystem it orders; src/versions applies them to any it does not.
  */
 export class PgInventory implements Inventory {
@@ -90,6 +90,7 @@ export class PgInventory implements Inventory {
   }
 
   async images(q: ImageQuery): Promise<InventoryPage<InventoryImage>> {
+    checkSourceBounds(q);
     const p = new Params();
     const cte = latestCte(q, p);
     const osWhere = q.os !== undefined ? `WHERE r.doc #>> '{data,operating_systems,0,distro}' = ${p.add(q.os)}` : '';

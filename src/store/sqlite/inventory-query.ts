@@ -28,7 +28,7 @@ function latestCte(scope: InventoryScope): { sql: string; params: unknown[] } {
 
 /**
  * The Inventory port over the embedded store's database: the latest inspection per image by a
- * window over the jobs table, packages read out of the stored result JSON (json_each); version
+ * window over the jobs table, packages and other_applications read out of the stored result JSON (json_each); version
  * bounds compared in JS with src/versions, per image ecosystem.
  */
 export class SqliteInventory implements Inventory {
@@ -79,6 +79,7 @@ export class SqliteInventory implements Inventory {
   }
 
   async images(q: ImageQuery): Promise<InventoryPage<InventoryImage>> {
+    checkSourceBounds(q);
     const latest = latestCte(q);
     const params = [...latest.params];
     let osWhere = '';
