@@ -114,8 +114,8 @@ child.on('exit', (code) => {
   const report = {
     target,
     exit_code: code,
-    // the final stats can be interleaved with the dictionary dump: libFuzzer's "Done N runs" line too
-    executions: stat('number_of_executed_units') || Number([...tail.matchAll(/Done (\d+) runs/g)].pop()?.[1] ?? NaN) || null,
+    // the final stats can be interleaved with the dictionary dump: libFuzzer's "Done N runs" or "#N DONE" lines too
+    executions: stat('number_of_executed_units') || Number([...tail.matchAll(/Done (\d+) runs|#(\d+)\s+DONE/g)].map((m) => m[1] ?? m[2]).pop() ?? NaN) || null,
     wall_seconds: Math.round((Date.now() - started) / 100) / 10,
     coverage_edges: cov ? Number(cov[1]) : null,
     features: cov ? Number(cov[2]) : null,
