@@ -134,8 +134,15 @@ test('cluster: two serve processes on one PostgreSQL given the same token at onc
       ['token.create', 'token.revoke'],
       'the CLI’s changes are in the cluster’s audit log',
     );
+    // the same log read and its hash chain checked from the CLI, through --store
+    const listedAudit = JSON.parse((await runCli(['audit', 'list', '--json', '--limit', '50', '--store', url])).stdout) as { items: { action: string; target: string }[] };
+    assert.deepEqual(listedAudit.items.filter((e) => e.target === made.id).map((e) => e.action).sort(), ['token.create', 'token.revoke']);
+    const verified = await runCli(['audit', 'verify', '--json', '--store', url]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal((JSON.parse(verified.stdout) as { ok: boolean }).ok, true);
     // --data-dir names another store: refused rather than guessed
     assertUsage(await runCli(['token', 'list', '--store', url, '--data-dir', dirs[0]!]), /--data-dir names a SQLite control\.db/);
+    assertUsage(await runCli(['audit', 'list', '--store', url, '--data-dir', dirs[0]!]), /--data-dir names a SQLite control\.db/);
   } finally {
     await Promise.all(serves.map((s) => s.stop()));
     dirs.forEach(removeDataDir);

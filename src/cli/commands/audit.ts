@@ -2,11 +2,10 @@ import type { Command } from 'commander';
 import { MAX_AUDIT_PAGE, toJson } from '../../ports/audit-log.js';
 import { table } from '../format.js';
 import { action, EXIT_FAILED, EXIT_OK, usage, writeJson } from '../output.js';
-import { DATA_DIR_HELP, dataDirOf, openControl } from './token.js';
+import { DATA_DIR_HELP, openStores, STORE_HELP, type StoreFlags } from './token.js';
 
-async function verifyCmd(flags: { dataDir?: string; json?: boolean }): Promise<number> {
-  const dir = dataDirOf(flags.dataDir);
-  const c = openControl(dir);
+async function verifyCmd(flags: StoreFlags & { json?: boolean }): Promise<number> {
+  const c = await openStores(flags);
   try {
     const v = await c.audit.verify();
     if (flags.json) {
@@ -23,10 +22,10 @@ async function verifyCmd(flags: { dataDir?: string; json?: boolean }): Promise<n
   }
 }
 
-async function listCmd(flags: { limit?: string; cursor?: string; dataDir?: string; json?: boolean }): Promise<number> {
+async function listCmd(flags: StoreFlags & { limit?: string; cursor?: string; json?: boolean }): Promise<number> {
   const limit = Number(flags.limit ?? 20);
   if (!/^\d+$/.test(flags.limit ?? '20') || limit < 1 || limit > MAX_AUDIT_PAGE) throw usage(`--limit must be an integer from 1 to ${MAX_AUDIT_PAGE}, got "${flags.limit}"`);
-  const c = openControl(dataDirOf(flags.dataDir));
+  const c = await openStores(flags);
   try {
     const page = await c.audit.list({ limit, cursor: flags.cursor });
     if (flags.json) {
@@ -50,12 +49,13 @@ async function listCmd(flags: { limit?: string; cursor?: string; dataDir?: strin
 }
 
 export function registerAuditCommands(program: Command): void {
-  const audit = program.command('audit').description('Check and read the hash-chained audit log of guestkit serve (<data-dir>/control.db)');
+  const audit = program.command('audit').description('Check and read the hash-chained audit log of guestkit serve (<data-dir>/control.db, or in the PostgreSQL of --store)');
 
   audit
     .command('verify')
     .description('Recompute the hash chain; exit 1 naming the first entry edited, deleted or out of place')
     .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--store <url>', STORE_HELP)
     .option('--json', 'print {ok, entries, broken_at?, reason?} as JSON')
     .action(action(verifyCmd));
 
@@ -65,6 +65,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--limit <n>', `entries to show, 1..${MAX_AUDIT_PAGE} (default: 20)`)
     .option('--cursor <seq>', 'continue below this entry (the cursor the previous page printed)')
     .option('--data-dir <dir>', DATA_DIR_HELP)
+    .option('--store <url>', STORE_HELP)
     .option('--json', 'print {items: [AuditEntry…], next?} as the API does')
     .action(action(listCmd));
 }

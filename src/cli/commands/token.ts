@@ -34,7 +34,7 @@ export function openControl(dataDir: string, opts: { create?: boolean } = {}): C
 
 export const STORE_HELP = 'the control store: sqlite (control.db in --data-dir) or postgres://user@host/db, the one guestkit serve --store uses [GUESTKIT_STORE] (default: sqlite)';
 
-interface StoreFlags {
+export interface StoreFlags {
   dataDir?: string;
   store?: string;
 }
@@ -43,7 +43,7 @@ interface StoreFlags {
  * The token and audit stores of --store (else GUESTKIT_STORE): a cluster's PostgreSQL,
  * reachable from any machine, or the SQLite control.db of --data-dir.
  */
-async function openStores(flags: StoreFlags, opts: { create?: boolean } = {}): Promise<ControlStores> {
+export async function openStores(flags: StoreFlags, opts: { create?: boolean } = {}): Promise<ControlStores> {
   const store = flags.store ?? (process.env.GUESTKIT_STORE || 'sqlite');
   if (store === 'sqlite') return openControl(dataDirOf(flags.dataDir), opts);
   if (!/^postgres(ql)?:\/\//.test(store)) throw usage(`--store must be sqlite or a postgres:// connection string, got ${JSON.stringify(redact(store))}`);
