@@ -22,6 +22,7 @@ const BUNDLES = {
   profile: { module: 'src/cli/commands/profile.ts', register: 'registerProfileCommands' },
   sbom: { module: 'src/cli/commands/sbom.ts', register: 'registerSbomCommands' },
   files: { module: 'src/cli/commands/files.ts', register: 'registerFileCommands' },
+  vulns: { module: 'src/cli/commands/vulns.ts', register: 'registerVulnsCommands' },
 };
 
 const metaUrl = {

@@ -19,6 +19,7 @@ export const BUNDLED: Readonly<Record<string, string>> = {
   filesystems: 'files',
   ls: 'files',
   cat: 'files',
+  vulns: 'vulns',
 };
 
 type Main = (argv: string[]) => Promise<void>;
