@@ -1,5 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { corrupt, GuestkitError } from '../../protocol/errors.js';
+import { xzDecompress } from '../../util/xz.js';
 
 /**
  * Just enough of squashfs 4.0 to read one small file by path from a snap (meta/snap.yaml, where
@@ -133,22 +134,7 @@ async function decompress(kind: number, data: Buffer, max: number): Promise<Buff
       return out;
     }
     // xz: a whole .xz stream per block
-    const mod = (await import('xz-decompress')) as typeof import('xz-decompress') & { default?: typeof import('xz-decompress') };
-    const XzReadableStream = mod.XzReadableStream ?? mod.default!.XzReadableStream;
-    const reader = new XzReadableStream(new Blob([data]).stream()).getReader();
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      n += r.value.length;
-      if (n > max) {
-        await reader.cancel().catch(() => undefined);
-        throw bad(`block decodes to more than ${max} bytes`);
-      }
-      parts.push(r.value);
-    }
-    return Buffer.concat(parts, n);
+    return await xzDecompress(data, max, 'squashfs block');
   } catch (err) {
     if (err instanceof GuestkitError) throw err;
     throw bad(`${COMPRESSORS[kind]} block: ${(err as Error).message}`);

@@ -3,6 +3,7 @@ import { Decompress } from 'fzstd';
 import { corrupt, GuestkitError } from '../../protocol/errors.js';
 import { isCpio, listCpio } from './cpio.js';
 import { isLz4, lz4Decompress } from './lz4.js';
+import { xzDecompress } from '../../util/xz.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'lz4' | 'bzip2' | 'lzma' | 'lzo';
 
@@ -83,7 +84,7 @@ async function decompress(c: Compression, data: Buffer, max: number): Promise<Bu
     case 'zstd':
       return zstd(data, max);
     case 'xz':
-      return xz(data, max);
+      return xzDecompress(data, max, 'initramfs');
     case 'lz4':
       return lz4Decompress(data, max);
     default:
@@ -110,28 +111,3 @@ function zstd(data: Buffer, max: number): Buffer {
   return Buffer.concat(parts, n);
 }
 
-async function xz(data: Buffer, max: number): Promise<Buffer> {
-  // a CommonJS package: its export sits on the namespace or on its default, by loader
-  const mod = (await import('xz-decompress')) as typeof import('xz-decompress') & { default?: typeof import('xz-decompress') };
-  const XzReadableStream = mod.XzReadableStream ?? mod.default!.XzReadableStream;
-  const stream = new XzReadableStream(new Blob([data]).stream());
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      n += r.value.length;
-      if (n > max) {
-        await reader.cancel().catch(() => undefined);
-        throw corrupt(`initramfs: xz output larger than ${max} bytes`);
-      }
-      parts.push(r.value);
-    }
-  } catch (err) {
-    if (err instanceof GuestkitError) throw err;
-    throw corrupt(`initramfs: xz: ${(err as Error).message}`);
-  }
-  return Buffer.concat(parts, n);
-}
