@@ -1,6 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { corrupt, GuestkitError } from '../../protocol/errors.js';
 import { xzDecompress } from '../../util/xz.js';
+import { zstdDecompress } from '../../util/zstd.js';
 
 /**
  * Just enough of squashfs 4.0 to read one small file by path from a snap (meta/snap.yaml, where
@@ -127,12 +128,7 @@ async function decompress(kind: number, data: Buffer, max: number): Promise<Buff
   try {
     if (kind === 1) return inflateSync(data, { maxOutputLength: max });
     if (kind === 3) return lzo1x(data, max);
-    if (kind === 6) {
-      const { decompress: zstd } = await import('fzstd');
-      const out = Buffer.from(zstd(data));
-      if (out.length > max) throw bad(`block decodes to more than ${max} bytes`);
-      return out;
-    }
+    if (kind === 6) return zstdDecompress(data, max, 'squashfs block');
     // xz: a whole .xz stream per block
     return await xzDecompress(data, max, 'squashfs block');
   } catch (err) {

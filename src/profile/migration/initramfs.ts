@@ -1,9 +1,9 @@
 import { constants, gunzipSync } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { corrupt, GuestkitError } from '../../protocol/errors.js';
 import { isCpio, listCpio } from './cpio.js';
 import { isLz4, lz4Decompress } from './lz4.js';
 import { xzDecompress } from '../../util/xz.js';
+import { zstdDecompress } from '../../util/zstd.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'lz4' | 'bzip2' | 'lzma' | 'lzo';
 
@@ -82,7 +82,8 @@ async function decompress(c: Compression, data: Buffer, max: number): Promise<Bu
         throw corrupt(`initramfs: gzip: ${(err as Error).message}`);
       }
     case 'zstd':
-      return zstd(data, max);
+      // whatever follows the frame (padding) ends it; the cpio listing checks the archive is whole
+      return zstdDecompress(data, max, 'initramfs', { keepTrailing: true });
     case 'xz':
       return xzDecompress(data, max, 'initramfs');
     case 'lz4':
@@ -92,22 +93,4 @@ async function decompress(c: Compression, data: Buffer, max: number): Promise<Bu
   }
 }
 
-/** zstd, streamed so the cap holds; whatever follows the frame (padding) ends it. */
-function zstd(data: Buffer, max: number): Buffer {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  try {
-    const d = new Decompress((chunk) => {
-      n += chunk.length;
-      if (n > max) throw corrupt(`initramfs: zstd output larger than ${max} bytes`);
-      parts.push(chunk);
-    });
-    d.push(data, true);
-  } catch (err) {
-    if (err instanceof GuestkitError) throw err;
-    // bytes after the last frame are not zstd: keep what was decoded (the cpio listing checks it is whole)
-    if (n === 0) throw corrupt(`initramfs: zstd: ${(err as Error).message}`);
-  }
-  return Buffer.concat(parts, n);
-}
 
