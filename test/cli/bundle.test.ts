@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { BUNDLED } from '../../src/cli/launch.js';
 import { fixture } from '../helpers/fixtures.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 
@@ -28,6 +29,10 @@ const facts = (stdout: string) => {
   delete doc.stats;
   return doc;
 };
+
+test('scripts/build-cli.mjs builds exactly the bundles src/cli/launch.ts runs commands from', () => {
+  assert.deepEqual(readdirSync(bundles).sort(), [...new Set(Object.values(BUNDLED))].map((b) => `${b}.cjs`).sort());
+});
 
 test('the bundled inspect gives the same inspection as the ES modules, and its code cache is written once, then accepted', async () => {
   const cache = join(work, 'cache-a');
