@@ -10,6 +10,17 @@ export interface QueueEntry {
   cancel?: string;
   /** Taken again after a store outage: whatever it recorded then is released first. */
   rerun?: boolean;
+  /**
+   * Where placement sent it (shared queues): a pool's queue, or one worker's own queue.
+   * Absent: the job's `routing.worker_id` / `routing.worker_pool`, else the submitting node's pool.
+   */
+  target?: QueueTarget;
+}
+
+/** A queue a job can be placed on: the pool's shared queue, or one worker's own queue in it. */
+export interface QueueTarget {
+  pool?: string;
+  workerId?: string;
 }
 
 /** A job handed to one worker until it acks, retries or releases it. */
