@@ -18,7 +18,6 @@ import type { BullmqQueue } from '../queue/bullmq/bullmq-queue.js';
 import type { ClusterBus } from '../queue/bullmq/cluster-bus.js';
 import type { JobQueue } from '../ports/job-queue.js';
 import type { JobStore } from '../ports/job-store.js';
-import { GuestkitError } from '../protocol/errors.js';
 import { SqliteJobStore } from '../store/sqlite/sqlite-job-store.js';
 import { JobWorker } from '../worker/job-worker.js';
 import { PathPolicy } from '../worker/path-policy.js';
@@ -27,6 +26,7 @@ import { buildRegistration } from '../worker/registration.js';
 import { JobRunner } from '../worker/runner.js';
 import { ThreadPool } from '../worker/thread-pool.js';
 import type { WorkerConfig } from './worker-config.js';
+import { openSharedQueue, redactUrl } from './shared-queue.js';
 
 export interface RunningWorker {
   readonly config: WorkerConfig;
@@ -302,40 +302,3 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
 }
 
 const ALL_EVENTS = ['submitted', 'started', 'progress', 'retrying', 'finished', 'completed', 'failed', 'cancelled', 'timeout', 'released', 'duplicate'] as const;
-
-function redactUrl(url: string): string {
-  return url.replace(/:[^:@/]*@/, ':***@');
-}
-
-/**
- * The pool's BullMQ queue on Redis and its message bus. A Redis that may evict keys is
- * refused (RedisEvictionPolicyError, a USAGE_ERROR); one that cannot be reached is a usage
- * error naming the URL.
- */
-async function openSharedQueue(cfg: WorkerConfig, logger: Logger): Promise<{ queue: BullmqQueue; bus: ClusterBus }> {
-  const { BullmqQueue, queueNameOf } = await import('../queue/bullmq/bullmq-queue.js');
-  const { ClusterBus } = await import('../queue/bullmq/cluster-bus.js');
-  const name = queueNameOf(cfg.pool);
-  const log = { warn: (o: object, m: string) => logger.warn(o, m), info: (o: object, m: string) => logger.info(o, m) };
-  let queue: BullmqQueue | undefined;
-  try {
-    queue = await BullmqQueue.open({
-      backend: { kind: 'redis', url: cfg.queue },
-      name,
-      workerName: cfg.workerId,
-      lockDurationMs: cfg.queueLockMs,
-      stalledIntervalMs: cfg.queueLockMs,
-      drainDelaySec: 5,
-      globalConcurrency: cfg.queueGlobalConcurrency,
-      rateLimit: cfg.queueRateMax === undefined ? undefined : { max: cfg.queueRateMax, durationMs: cfg.queueRateDurationMs },
-      logger: log,
-    });
-    const bus = await ClusterBus.open(cfg.queue, name, { logger: log });
-    logger.info({ queue: redactUrl(cfg.queue), bullmq_queue: name, lock_ms: cfg.queueLockMs, global_concurrency: cfg.queueGlobalConcurrency ?? null, rate_max: cfg.queueRateMax ?? null }, 'shared job queue ready');
-    return { queue, bus };
-  } catch (err) {
-    await queue?.shutdown().catch(() => undefined);
-    if (err instanceof GuestkitError) throw err;
-    throw new GuestkitError('USAGE_ERROR', `--queue ${redactUrl(cfg.queue)}: cannot use the Redis there: ${(err as Error)?.message ?? String(err)}`, { phase: 'validation' });
-  }
-}
