@@ -143,7 +143,7 @@ export function restrictedViolations(spec: Record<string, any>): string[] {
 }
 
 const adminToken = generateToken();
-const metricsSource = readFileSync(join(REPO, 'src', 'observability', 'metrics.ts'), 'utf8');
+const metricsSource = ['metrics.ts', 'sla-metrics.ts'].map((f) => readFileSync(join(REPO, 'src', 'observability', f), 'utf8')).join('\n');
 const rendered: Record<string, Manifest[]> = {};
 const sources = () => Object.entries(rendered);
 const find = (ms: Manifest[], kind: string, name: string) => {
@@ -352,8 +352,15 @@ describe('Kubernetes manifests and Helm chart', () => {
         queries.push(...so.spec.triggers.map((t: any) => t.metadata.query));
       }
       for (const q of queries) {
-        for (const metric of q.match(/guestkit_[a-z_]+/g) ?? []) assert.ok(metricsSource.includes(`name: '${metric}'`), `${name}: ${metric} is not a metric of src/observability/metrics.ts`);
+        // a histogram's series are its name with _bucket, _count or _sum
+        for (const metric of q.match(/guestkit_[a-z0-9_]+/g) ?? []) {
+          const family = metric.replace(/_(bucket|count|sum)$/, '');
+          assert.ok(metricsSource.includes(`name: '${metric}'`) || metricsSource.includes(`name: '${family}'`), `${name}: ${metric} is not a metric of src/observability/metrics.ts or sla-metrics.ts`);
+        }
       }
+      // the queue SLO reads the age of the oldest waiting job itself, per pool and namespace
+      const age = rules.find((r) => r.alert === 'GuestkitQueueAgeAboveSLO')!.expr;
+      assert.match(age, /^max by \(pool, exported_namespace\) \(guestkit_queue_oldest_age_seconds\{namespace="guestkit"\}\) > 900$/, name);
       const worker = name.includes('cluster') ? 'guestkit-worker' : 'guestkit-api';
       assert.match(rules[0]!.expr, new RegExp(`job="${worker}"`));
     }
