@@ -58,7 +58,7 @@ async function build(): Promise<Api> {
       authMethod: 'none',
       audit: control.audit,
       quotas: new QuotaGate({ default: { maxQueued: null, maxRunning: null, perHour: null }, namespaces: {} }, async () => ({ queued: 0, running: 0, submittedLastHour: 0 })),
-      intake: { submit: (job, opts) => submitJob({ store, queue, events }, job, opts), cancel: () => 'unknown' },
+      intake: { submit: (job, opts) => submitJob({ store, queue, events }, job, opts), cancel: () => 'unknown', cancelHeld: async () => false },
       usage: (q) => store.usage(q),
       inventory: new SqliteInventory(store.db),
       stats: new SqliteJobStats(store.db),

@@ -32,6 +32,8 @@ export interface ApiDeps {
   intake: {
     submit(job: JobDocument, opts?: SubmitOptions): Promise<SubmitOutcome>;
     cancel(jobId: string, reason: string): CancelOutcome;
+    /** Cancels a job held outside the queue (waiting for parents or capacity); false when it is not held. */
+    cancelHeld(jobId: string, reason: string): Promise<boolean>;
   };
   usage(q: UsageQuery): Promise<UsageRow[]>;
   /** Counts and chart figures (GET /stats/*); without it those answer 503. */

@@ -1,4 +1,4 @@
-import { namespaceOf, primaryImagePath, type AttemptRecord, type JobRecord, type WorkerRecord } from '../ports/job-store.js';
+import { namespaceOf, primaryImagePath, workerIsLive, type AttemptRecord, type Hold, type JobRecord, type WorkerRecord } from '../ports/job-store.js';
 import type { JobDocument } from '../protocol/envelope.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -22,6 +22,10 @@ export interface JobView {
   finished_at: string | null;
   updated_at: string;
   error_code: string | null;
+  /** Accepted but not queued: waiting for its parents (`dependencies`) or for a worker that can run it (`capacity`). */
+  hold: Hold | null;
+  /** The jobs it waits for (execution.depends_on). */
+  depends_on: string[];
   job?: JobDocument;
   attempts?: AttemptView[];
 }
@@ -55,6 +59,8 @@ export function jobView(r: JobRecord, opts: { withJob?: boolean; attempts?: Atte
     finished_at: iso(r.finishedAt),
     updated_at: iso(r.updatedAt)!,
     error_code: r.errorCode,
+    hold: r.hold,
+    depends_on: job.execution.depends_on ?? [],
   };
   if (opts.withJob) v.job = job;
   if (opts.attempts) {
@@ -71,7 +77,7 @@ export function jobView(r: JobRecord, opts: { withJob?: boolean; attempts?: Atte
 }
 
 /** The view of a job just accepted, without reading it back from the store. */
-export function acceptedView(job: JobDocument, state: { status: string; attempt: number; workerId: string | null; source: string | null }, now: number): JobView {
+export function acceptedView(job: JobDocument, state: { status: string; attempt: number; workerId: string | null; source: string | null }, now: number, hold: Hold | null = null): JobView {
   return jobView(
     {
       job,
@@ -86,6 +92,7 @@ export function acceptedView(job: JobDocument, state: { status: string; attempt:
       nextAttemptAt: null,
       errorCode: null,
       updatedAt: now,
+      hold,
     },
     { withJob: true },
   );
@@ -108,11 +115,10 @@ export interface WorkerView {
 /** A worker is live when it heartbeated within five of its own intervals and is not offline. */
 export function workerView(w: WorkerRecord, now: number): WorkerView {
   const reg = w.registration;
-  const beatSeconds = Number((reg.configuration as { heartbeat_seconds?: unknown } | undefined)?.heartbeat_seconds) || 10;
   return {
     worker_id: w.workerId,
     state: w.state,
-    live: w.state !== 'offline' && now - w.lastHeartbeat <= 5 * beatSeconds * 1000,
+    live: workerIsLive(w, now),
     current_jobs: w.currentJobs,
     max_concurrent: reg.resources?.max_concurrent_jobs ?? null,
     pool: (reg.configuration as { worker_pool?: string } | undefined)?.worker_pool ?? null,

@@ -6,6 +6,7 @@ import type { BudgetName } from '../protocol/payloads/inspect-budget.js';
 import type { Intake, IntakeSink } from '../ports/intake.js';
 import { SpoolIntake } from '../intake/spool/spool-intake.js';
 import { submitJob } from '../intake/submit.js';
+import { HoldScheduler } from '../placement/hold-scheduler.js';
 import { builtinRegistry, type HandlerRegistry } from '../jobs/registry.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { attachJobMetrics, RateMeter } from '../observability/job-metrics.js';
@@ -115,6 +116,8 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
   const registration = (): WorkerRegistration => {
     const reg = buildRegistration(regInput, worker?.state ?? 'ready', worker?.inFlight ?? 0);
     (reg.configuration as Record<string, unknown>).heartbeat_seconds = cfg.heartbeatSeconds;
+    // an API-only node heartbeats but takes no jobs: placement must not count it
+    if (cfg.maxConcurrent === 0) (reg.configuration as Record<string, unknown>).runs_jobs = false;
     return reg;
   };
   const heartbeatMs = (reg: WorkerRegistration) => (Number((reg.configuration as { heartbeat_seconds?: unknown }).heartbeat_seconds) || 10) * 1000;
@@ -137,6 +140,18 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     stallRecheckMs: Math.max(1000, Math.min(cfg.queueLockMs, cfg.heartbeatSeconds * 1000)),
   }));
   const recovery = { store, workerId: cfg.workerId, logger, metrics };
+  // jobs accepted but not queued yet (waiting for parents or capacity); released here or by any node
+  const holds = new HoldScheduler({
+    store,
+    queue,
+    logger,
+    pool: cfg.pool,
+    workerId: cfg.workerId,
+    shared: shared !== undefined,
+    sweepMs: Math.min(5000, cfg.heartbeatSeconds * 1000),
+    endUnstarted: (entry, end) => ('cancel' in end ? w.cancelTaken(entry, end.cancel) : w.failTaken(entry, end.error)),
+  });
+  events.on('finished', (p) => void holds.onFinished(p.job.job_id));
   /**
    * A cancel of a job no slot here runs, on a shared queue: taken out of the queue when it
    * waits there (whoever queued it), otherwise every process of the pool is asked (its
@@ -159,7 +174,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     workerId: cfg.workerId,
     events: poolEvents,
     submit: async (job, opts) => {
-      const out = await submitJob({ store, queue, events }, job, opts);
+      const out = await submitJob({ store, queue, events, holds }, job, opts);
       // a cancel that came with the job is answered now, not when a slot frees
       if (out.kind === 'accepted' && opts?.cancel !== undefined && job.execution.cancellable) w.cancel(job.job_id, opts.cancel);
       return out;
@@ -169,6 +184,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       void cancelShared(shared, jobId, reason);
       return 'cancelling';
     },
+    cancelHeld: (jobId, reason) => holds.cancelHeld(jobId, reason),
     knows: (jobId) => w.knows(jobId),
     routedHere: (job) => w.routedHere(job),
     get accepting() {
@@ -200,7 +216,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     const out = [];
     for (const rec of await store.activeJobsOf(cfg.workerId)) {
       const id = rec.job.job_id;
-      if (keep(id)) continue;
+      if (keep(id) || rec.hold) continue; // a held job is in no queue: its hold releases it
       const a = await recoverJob(recovery, rec.job, id);
       if (a.action === 'release') q.enqueue({ job: rec.job });
       else if (a.result) out.push(a.result);
@@ -246,6 +262,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
   await store.registerWorker(registration());
   w.start();
   for (const i of intakes) await i.start();
+  holds.start();
   let beats = 0;
   const beat = setInterval(() => {
     // while the store fails the worker's recovery probe is the heartbeat
@@ -280,6 +297,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       stopping ??= (async () => {
         logger.info({ reason, in_flight: w.inFlight, drain_timeout_s: cfg.drainTimeout }, 'draining');
         for (const i of intakes) i.stop();
+        await holds.stop();
         await w.drain(cfg.drainTimeout * 1000);
         for (const i of intakes) await i.close();
         if (shared) {

@@ -24,6 +24,11 @@ export interface SubmitOptions {
   cancel?: string;
   /** Only a job id the store does not know yet is accepted (HTTP submits; restart recovery resumes). */
   exclusive?: boolean;
+  /**
+   * Placed by the live workers' registrations: refused with CAPABILITY_MISMATCH when none can
+   * run it (held instead when it asks to wait), pinned where only some can (HTTP submits).
+   */
+  place?: boolean;
 }
 
 export type CancelOutcome = 'cancelled' | 'cancelling' | 'refused' | 'unknown';
@@ -40,6 +45,8 @@ export interface IntakeSink {
   /** Durable `pending` in the store, then queued; resolves once accepted (or refused as a duplicate). */
   submit(job: JobDocument, opts?: SubmitOptions): Promise<SubmitOutcome>;
   cancel(jobId: string, reason: string): CancelOutcome;
+  /** Cancels a job held outside the queue (waiting for parents or capacity); false when it is not held. */
+  cancelHeld(jobId: string, reason: string): Promise<boolean>;
   /** The worker holds this job already (waiting, running, or ended but not yet recorded). */
   knows(jobId: string): boolean;
   /** False when only routing sends the job elsewhere (another worker or pool). */

@@ -1,4 +1,5 @@
 import type { JobDocument } from '../protocol/envelope.js';
+import type { GuestkitError } from '../protocol/errors.js';
 import type { TerminalStatus } from '../protocol/status.js';
 
 /** A job the store accepted, waiting for a worker. */
@@ -10,6 +11,12 @@ export interface QueueEntry {
   cancel?: string;
   /** Taken again after a store outage: whatever it recorded then is released first. */
   rerun?: boolean;
+  /**
+   * An end decided before it runs (a parent failed; no worker can run it): the worker
+   * records it failed with this error without running it. Handed to the worker directly,
+   * never queued.
+   */
+  refusal?: GuestkitError;
   /**
    * Where placement sent it (shared queues): a pool's queue, or one worker's own queue.
    * Absent: the job's `routing.worker_id` / `routing.worker_pool`, else the submitting node's pool.

@@ -60,6 +60,17 @@ export interface JobStore {
   /** Workers that heartbeated since `sinceMs` and are not offline. */
   liveWorkers(sinceMs: number): Promise<string[]>;
 
+  /** Accepted jobs that wait (held, not queued), oldest first. */
+  heldJobs(limit: number): Promise<JobRecord[]>;
+  /** The jobs that list `jobId` in their execution.depends_on. */
+  dependants(jobId: string): Promise<string[]>;
+  /**
+   * Changes the hold of a pending job that is still held as `from`; `to` null releases it
+   * (the caller then queues it). False when another process did it first or the job moved
+   * on. Repeating a call after a lost answer is safe: `token` makes it idempotent.
+   */
+  swapHold(jobId: string, from: HoldKind, to: Hold | null, token: string): Promise<boolean>;
+
   /** One real write with a short wait: resolves only when the store takes writes again. */
   probe(workerId: string, state: WorkerState, currentJobs: number): Promise<void>;
   /** Why writes fail now; undefined while the store works. */
@@ -85,6 +96,15 @@ export interface JobRecord {
   nextAttemptAt: number | null;
   errorCode: string | null;
   updatedAt: number;
+  /** Accepted but not queued yet: why it waits. */
+  hold: Hold | null;
+}
+
+/** Why an accepted job waits outside the queue: for its parents, or for a worker that can run it. */
+export type HoldKind = 'dependencies' | 'capacity';
+export interface Hold {
+  kind: HoldKind;
+  reason: string;
 }
 
 export interface SubmitInput {
@@ -94,6 +114,8 @@ export interface SubmitInput {
   owner?: string;
   /** A new job only: an id the store knows already is a duplicate, even while pending (HTTP). */
   exclusive?: boolean;
+  /** Accepted but held, not to be queued yet (a new job only). Its depends_on is recorded either way. */
+  hold?: Hold;
 }
 
 /** Where a job stands, without its document (what the hot path needs). */
@@ -107,7 +129,8 @@ export interface JobState {
 }
 
 export type SubmitOutcome =
-  | { kind: 'accepted'; state: JobState; resumed: boolean }
+  /** `hold`: the job waits outside the queue (set at its first submit): do not queue it. */
+  | { kind: 'accepted'; state: JobState; resumed: boolean; hold?: Hold }
   /** the job id is known and finished, or another worker holds it */
   | { kind: 'duplicate'; state: JobState };
 
@@ -198,6 +221,16 @@ export interface NamespaceLoad {
 
 /** The namespace of jobs that name none. */
 export const DEFAULT_NAMESPACE = 'default';
+
+/** Seconds between a worker's heartbeats, as it registered them (10 when it did not say). */
+export function heartbeatSecondsOf(w: WorkerRecord): number {
+  return Number((w.registration.configuration as { heartbeat_seconds?: unknown } | undefined)?.heartbeat_seconds) || 10;
+}
+
+/** A worker is live when it heartbeated within five of its own intervals and is not offline. */
+export function workerIsLive(w: WorkerRecord, now: number): boolean {
+  return w.state !== 'offline' && now - w.lastHeartbeat <= 5 * heartbeatSecondsOf(w) * 1000;
+}
 
 export function namespaceOf(job: JobDocument): string {
   return job.metadata?.namespace || DEFAULT_NAMESPACE;

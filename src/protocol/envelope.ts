@@ -21,6 +21,8 @@ export const EXECUTION_DEFAULTS = {
 } as const;
 export const PRIORITY_MIN = 1;
 export const PRIORITY_MAX = 10;
+/** Parents one job may wait for (execution.depends_on, an extension). */
+export const MAX_DEPENDENCIES = 100;
 /** Over these the envelope is valid but a warning is given. */
 export const TIMEOUT_WARN_SECONDS = 24 * 3600;
 export const DISK_SIZE_WARN_GB = 100_000;
@@ -109,6 +111,17 @@ export const ExecutionSchema = z
     deadline: Timestamp.nullish(),
     priority: z.int().min(PRIORITY_MIN, between).max(PRIORITY_MAX, between).default(EXECUTION_DEFAULTS.priority),
     cancellable: z.boolean().default(EXECUTION_DEFAULTS.cancellable),
+    // extension: a job waits for these jobs (its parents) to complete before it is queued
+    depends_on: z
+      .array(JobId)
+      .max(MAX_DEPENDENCIES, { error: `at most ${MAX_DEPENDENCIES} parents` })
+      .refine((ids) => new Set(ids).size === ids.length, { error: 'lists a job more than once' })
+      .nullish()
+      .describe('Extension: job ids this job waits for; it is queued once all of them completed'),
+    on_dependency_failure: z
+      .enum(['fail', 'continue'])
+      .nullish()
+      .describe('Extension: when a parent ends other than completed: fail (default: this job fails with DEPENDENCY_FAILED) or continue (it runs anyway)'),
   })
   // `when`: also check when a sibling field is invalid, so every problem is reported at once.
   .superRefine(
@@ -135,6 +148,8 @@ export const RoutingSchema = z.looseObject({
   worker_pool: optString,
   affinity: StringMap.nullish(),
   anti_affinity: z.record(z.string(), z.array(z.string())).nullish(),
+  // extension: no live worker can run the job now — hold it until one can, instead of refusing it
+  wait_for_capacity: z.boolean().nullish().describe('Extension: when no live worker can run the job, hold it (pending) until one can, instead of refusing it with CAPABILITY_MISMATCH'),
 });
 
 export const PayloadSchema = z.looseObject({
@@ -176,7 +191,11 @@ export const JobSchema = z
   })
   .superRefine(
     (value, ctx) => {
-      const { operation, payload } = value as { operation?: unknown; payload?: { type?: unknown } | null };
+      const { operation, payload, job_id, execution } = value as { operation?: unknown; payload?: { type?: unknown } | null; job_id?: unknown; execution?: { depends_on?: unknown } };
+      const deps = execution?.depends_on;
+      if (Array.isArray(deps) && typeof job_id === 'string' && deps.includes(job_id)) {
+        ctx.addIssue({ code: 'custom', path: ['execution', 'depends_on'], message: 'a job cannot depend on itself', input: deps });
+      }
       if (typeof operation !== 'string' || !NAMESPACED.test(operation)) return;
       const type = payload?.type;
       if (typeof type === 'string' && type.split('.').length >= 3 && !type.startsWith(operation + '.')) {

@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'UNAVAILABLE',
   // an inspection stopped by one of its resource budgets (bytes, files, entries, wall time)
   'BUDGET_EXCEEDED',
+  // extension: a parent of the job (execution.depends_on) ended other than completed
+  'DEPENDENCY_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -78,6 +80,7 @@ const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'INVALID_STATE',
+  'DEPENDENCY_FAILED',
 ]);
 
 /** The one error class of the project: thrown where the fault is known, turned into a ProtocolError at the edge. */

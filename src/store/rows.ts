@@ -1,7 +1,7 @@
 import type { JobDocument } from '../protocol/envelope.js';
 import type { JobStatus } from '../protocol/status.js';
 import type { WorkerRegistration } from '../protocol/worker.js';
-import type { AttemptRecord, JobRecord, TransitionRecord, WorkerRecord } from '../ports/job-store.js';
+import type { AttemptRecord, Hold, JobRecord, TransitionRecord, WorkerRecord } from '../ports/job-store.js';
 
 /**
  * Row → record conversions every SQL adapter shares (column names are the same in SQLite
@@ -19,6 +19,8 @@ export interface JobRowColumns {
   next_attempt_at: number | null;
   error_code: string | null;
   updated_at: number;
+  hold: string | null;
+  hold_reason: string | null;
 }
 
 export function jobRecordOf(r: JobRowColumns, job: JobDocument): JobRecord {
@@ -35,7 +37,12 @@ export function jobRecordOf(r: JobRowColumns, job: JobDocument): JobRecord {
     nextAttemptAt: r.next_attempt_at,
     errorCode: r.error_code,
     updatedAt: r.updated_at,
+    hold: holdOf(r),
   };
+}
+
+export function holdOf(r: { hold: string | null; hold_reason: string | null }): Hold | null {
+  return r.hold === 'dependencies' || r.hold === 'capacity' ? { kind: r.hold, reason: r.hold_reason ?? '' } : null;
 }
 
 export function toAttempt(r: { attempt: number; worker_id: string; status: string; error_code: string | null; started_at: number; finished_at: number | null }): AttemptRecord {

@@ -195,6 +195,11 @@ export class JobWorker {
     void this.process({ ...entry, cancel: reason, jobId: entry.job.job_id });
   }
 
+  /** Records a job that will not run (taken out of any queue, or never queued) as failed with `error`. */
+  failTaken(entry: QueueEntry, error: GuestkitError): void {
+    void this.process({ ...entry, cancel: undefined, refusal: error, jobId: entry.job.job_id });
+  }
+
   /**
    * Stops taking jobs; running ones get `timeoutMs` to finish, the rest are interrupted
    * and given back (their attempt is not counted). Jobs still waiting are given back.
@@ -293,7 +298,7 @@ export class JobWorker {
     if (r.lease.stalled && (await this.recoverStalled(r))) return;
     const key = job.execution.idempotency_key;
     const cancelled = (r.lease.cancel !== undefined && job.execution.cancellable) || r.abort === 'cancel';
-    const pre = cancelled ? undefined : precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
+    const pre = cancelled ? undefined : r.lease.refusal ? ({ ok: false, kind: 'failed', error: r.lease.refusal } as const) : precheck(job, this.o.registry, this.o.registration(), this.o.workerId);
     if (!pre?.ok) {
       // answered before it runs: only claimed
       const c = await store.claim(job.job_id, this.o.workerId, r.lease.source);

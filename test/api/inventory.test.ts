@@ -49,7 +49,7 @@ before(async () => {
       authMethod: 'bearer',
       audit: control.audit,
       quotas: new QuotaGate({ default: { maxQueued: null, maxRunning: null, perHour: null }, namespaces: {} }, async () => ({ queued: 0, running: 0, submittedLastHour: 0 })),
-      intake: { submit: async () => Promise.reject(new Error('no submits here')), cancel: () => 'unknown' },
+      intake: { submit: async () => Promise.reject(new Error('no submits here')), cancel: () => 'unknown', cancelHeld: async () => false },
       usage: (q) => store.usage(q),
       inventory: new SqliteInventory(store.db),
       advisoryDb: join(dir, 'advisories.db'),

@@ -42,7 +42,7 @@ before(async () => {
       authMethod: 'none',
       audit: control.audit,
       quotas: new QuotaGate({ default: { maxQueued: null, maxRunning: null, perHour: null }, namespaces: {} }, async () => ({ queued: 0, running: 0, submittedLastHour: 0 })),
-      intake: { submit: (job, opts) => submitJob({ store, queue, events }, job, opts), cancel: () => 'unknown' },
+      intake: { submit: (job, opts) => submitJob({ store, queue, events }, job, opts), cancel: () => 'unknown', cancelHeld: async () => false },
       usage: (q) => store.usage(q),
       prices: { cpuSecond: 0, gibRead: 0, currency: 'USD' },
       ready: () => ({ ok: true }),

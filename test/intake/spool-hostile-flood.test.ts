@@ -47,6 +47,7 @@ test(`spool intake: ${N} files dropped at once are listed ${BATCH} per scan, que
       return { kind: 'accepted', state: { jobId: job.job_id, status: 'pending', attempt: 0, workerId: 'w-flood', source: null }, resumed: false };
     },
     cancel: () => 'unknown',
+    cancelHeld: async () => false,
     knows: () => false,
     routedHere: () => ({ ok: true }),
     accepting: true,

@@ -39,6 +39,7 @@ for (const code of ['ENOSPC', 'EROFS', 'EACCES']) {
         return { kind: 'accepted', state: { jobId: job.job_id, status: 'pending', attempt: 0, workerId: 'w-full', source: null }, resumed: false };
       },
       cancel: () => 'unknown',
+      cancelHeld: async () => false,
       knows: () => false,
       routedHere: () => ({ ok: true }),
       accepting: true,

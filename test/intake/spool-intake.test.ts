@@ -35,6 +35,7 @@ function setup(answer: (job: JobDocument) => Promise<SubmitOutcome>) {
       return answer(job);
     },
     cancel: () => 'unknown',
+    cancelHeld: async () => false,
     knows: () => false,
     routedHere: () => ({ ok: true }),
     accepting: true,

@@ -312,4 +312,48 @@ export function jobStoreContract(f: StoreFactory): void {
     await s.heartbeat('w-b', 'offline', 0);
     assert.deepEqual((await s.workers()).map((w) => [w.workerId, w.state]), [['w-a', 'ready'], ['w-b', 'offline']]);
   });
+
+  withStore('holds: a held job is recorded with its hold and dependency edges; resubmits report the hold; swapHold is a compare-and-set', async (s) => {
+    const child = jobDoc('c-hold-child', { execution: { priority: 5, timeout_seconds: 60, max_attempts: 1, attempt: 1, cancellable: true, depends_on: ['c-hold-p1', 'c-hold-p2'] } } as Partial<JobDocument>);
+    await s.submit({ job: jobDoc('c-hold-p1') });
+    await s.submit({ job: jobDoc('c-hold-p2') });
+    const sub = await s.submit({ job: child, source: 'http', hold: { kind: 'dependencies', reason: 'waiting for 2 parent job(s)' } });
+    assert.equal(sub.kind, 'accepted');
+    assert.deepEqual(sub.kind === 'accepted' && sub.hold, { kind: 'dependencies', reason: 'waiting for 2 parent job(s)' });
+    assert.deepEqual((await s.get('c-hold-child'))?.hold, { kind: 'dependencies', reason: 'waiting for 2 parent job(s)' });
+    assert.equal((await s.get('c-hold-p1'))?.hold, null);
+    assert.deepEqual(await s.dependants('c-hold-p1'), ['c-hold-child']);
+    assert.deepEqual(await s.dependants('c-hold-child'), []);
+    assert.deepEqual((await s.heldJobs(10)).map((r) => r.job.job_id), ['c-hold-child']);
+    // a resubmit (restart recovery) is told it is held: it must not be queued
+    const again = await s.submit({ job: child, source: 'http' });
+    assert.deepEqual(again.kind === 'accepted' && again.hold, { kind: 'dependencies', reason: 'waiting for 2 parent job(s)' });
+
+    assert.equal(await s.swapHold('c-hold-child', 'capacity', null, 't0'), false, 'wrong hold kind');
+    assert.equal(await s.swapHold('c-hold-child', 'dependencies', { kind: 'capacity', reason: 'no worker' }, 't1'), true);
+    assert.equal(await s.swapHold('c-hold-child', 'dependencies', null, 't2'), false, 'another process moved it first');
+    assert.equal(await s.swapHold('c-hold-child', 'capacity', null, 't3'), true);
+    // the same call repeated after a lost answer sees its own change
+    assert.equal(await s.swapHold('c-hold-child', 'capacity', null, 't3'), true);
+    assert.equal(await s.swapHold('c-hold-child', 'capacity', null, 't4'), false);
+    assert.equal((await s.get('c-hold-child'))?.hold, null);
+    assert.deepEqual(await s.heldJobs(10), []);
+    const plain = await s.submit({ job: child, source: 'http' });
+    assert.equal(plain.kind === 'accepted' && plain.hold, undefined);
+  });
+
+  withStore('holds: a held job that ends is held no more; removing it forgets its edges', async (s) => {
+    await s.submit({ job: jobDoc('c-hend-p') });
+    const child = jobDoc('c-hend-c', { execution: { priority: 5, timeout_seconds: 60, max_attempts: 1, attempt: 1, cancellable: true, depends_on: ['c-hend-p'] } } as Partial<JobDocument>);
+    await s.submit({ job: child, hold: { kind: 'dependencies', reason: 'waiting' } });
+    await s.claim('c-hend-c', 'w1');
+    await s.finish('c-hend-c', 'cancelled', result('c-hend-c', 'cancelled'));
+    const rec = await s.get('c-hend-c');
+    assert.equal(rec?.status, 'cancelled');
+    assert.equal(rec?.hold, null);
+    assert.deepEqual(await s.heldJobs(10), []);
+    assert.equal(await s.swapHold('c-hend-c', 'dependencies', null, 'tx'), false);
+    assert.equal(await s.remove('c-hend-c'), 'removed');
+    assert.deepEqual(await s.dependants('c-hend-p'), []);
+  });
 }

@@ -98,7 +98,9 @@ export async function cancelJob(api: ApiContext, req: FastifyRequest, p: Princip
   const { deps } = api;
   const rec = await api.visibleJob(p, id);
   if (isTerminal(rec.status)) throw invalidState(`job ${id} already ended (${rec.status})`, { job_id: id, status: rec.status });
-  const outcome = deps.intake.cancel(id, `cancelled over the API by ${p.actor}`);
+  const reason = `cancelled over the API by ${p.actor}`;
+  // a held job is in no queue and on no worker: ended here
+  const outcome = rec.hold && (await deps.intake.cancelHeld(id, reason)) ? 'cancelled' : deps.intake.cancel(id, reason);
   if (outcome === 'refused') throw invalidState(`job ${id} is not cancellable (execution.cancellable is false) or already ending`, { job_id: id });
   if (outcome === 'unknown') throw invalidState(`job ${id} is ${rec.status} on ${rec.workerId ?? 'another node'}, which this server cannot reach to cancel`, { job_id: id, status: rec.status });
   await api.record(req, p, 'job.cancel', id, 'ok', 202, { outcome });
@@ -143,8 +145,8 @@ async function submitOne(api: ApiContext, job: JobDocument): Promise<{ view: Job
     }
   }
   const now = Date.now();
-  const out = await intake.submit(job, { source: 'http', exclusive: true });
-  if (out.kind === 'accepted') return { view: acceptedView(job, out.state, now), replayed: false };
+  const out = await intake.submit(job, { source: 'http', exclusive: true, place: true });
+  if (out.kind === 'accepted') return { view: acceptedView(job, out.state, now, out.hold ?? null), replayed: false };
   // the id exists: the same job posted again while it waits or runs is fine; anything else is a conflict
   const rec = await store.get(job.job_id);
   if (rec && !isTerminal(rec.status) && sameRequest(rec.job, job) && namespaceOf(rec.job) === namespaceOf(job)) return { view: jobView(rec, { withJob: true }), replayed: true };

@@ -64,6 +64,10 @@ export class HttpIntake implements Intake {
     return this.o.sink.cancel(jobId, reason);
   }
 
+  cancelHeld(jobId: string, reason: string): Promise<boolean> {
+    return this.o.sink.cancelHeld(jobId, reason);
+  }
+
   private async unfinished(): Promise<JobRecord[]> {
     const out: JobRecord[] = [];
     let cursor: string | undefined;

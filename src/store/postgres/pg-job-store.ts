@@ -11,6 +11,8 @@ import {
   type BeginOutcome,
   type ClaimOutcome,
   type FinishOptions,
+  type Hold,
+  type HoldKind,
   type JobPage,
   type JobQuery,
   type JobRecord,
@@ -127,7 +129,11 @@ export class PostgresJobStore implements JobStore {
   // --- writes -------------------------------------------------------------------------
 
   submit(input: SubmitInput): Promise<SubmitOutcome> {
-    return this.write('submit', { op: 'submit', id: input.job.job_id, job: input.job, source: input.source ?? null, owner: input.owner ?? null, exclusive: input.exclusive === true }, (o) => o as SubmitOutcome);
+    return this.write(
+      'submit',
+      { op: 'submit', id: input.job.job_id, job: input.job, source: input.source ?? null, owner: input.owner ?? null, exclusive: input.exclusive === true, hold: input.hold ?? null },
+      (o) => o as SubmitOutcome,
+    );
   }
 
   claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome> {
@@ -276,6 +282,25 @@ export class PostgresJobStore implements JobStore {
   async liveWorkers(sinceMs: number): Promise<string[]> {
     const rows = await this.read<{ worker_id: string }>('liveWorkers', `SELECT worker_id FROM workers WHERE last_heartbeat >= $1 AND state <> 'offline' ORDER BY worker_id`, [sinceMs]);
     return rows.map((r) => r.worker_id);
+  }
+
+  async heldJobs(limit: number): Promise<JobRecord[]> {
+    return (await this.read<PgJobRow>('heldJobs', 'SELECT * FROM jobs WHERE hold IS NOT NULL ORDER BY queued_at, job_id LIMIT $1', [limit])).map(toJobRecord);
+  }
+
+  async dependants(jobId: string): Promise<string[]> {
+    return (await this.read<{ child_id: string }>('dependants', 'SELECT child_id FROM job_dependencies WHERE parent_id = $1 ORDER BY child_id', [jobId])).map((r) => r.child_id);
+  }
+
+  async swapHold(jobId: string, from: HoldKind, to: Hold | null, token: string): Promise<boolean> {
+    // one statement, repeated as a read after a lost answer: the token makes the repeat see its own change
+    const rows = await this.read<{ job_id: string }>(
+      'swapHold',
+      `UPDATE jobs SET hold = $3, hold_reason = $4, hold_token = $5, updated_at = $6
+        WHERE job_id = $1 AND status = 'pending' AND (hold = $2 OR hold_token = $5) RETURNING job_id`,
+      [jobId, from, to?.kind ?? null, to?.reason ?? null, token, Date.now()],
+    );
+    return rows.length > 0;
   }
 
   // --- plumbing -----------------------------------------------------------------------

@@ -25,6 +25,8 @@ export interface PgJobRow {
   next_attempt_at: number | null;
   error_code: string | null;
   updated_at: number;
+  hold: string | null;
+  hold_reason: string | null;
 }
 
 export function toJobRecord(r: PgJobRow): JobRecord {

@@ -19,7 +19,7 @@
  */
 import { VERSION_FUNCTIONS_SQL } from './version-functions.js';
 
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 const TERMINAL = `('completed','failed','cancelled','timeout')`;
 
@@ -465,4 +465,78 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   // v2: dpkg and rpm version order, for fleet inventory filters in the database
   VERSION_FUNCTIONS_SQL,
+  // v3: accepted jobs that wait outside the queue (for their parents, or for a worker that can
+  // run them) and the dependency edges (execution.depends_on) looked up by parent; gk_submit
+  // records both. A job that leaves pending is not held any more (trigger).
+  `
+  ALTER TABLE jobs ADD COLUMN hold text CHECK (hold IN ('dependencies','capacity'));
+  ALTER TABLE jobs ADD COLUMN hold_reason text;
+  ALTER TABLE jobs ADD COLUMN hold_token text;
+  CREATE INDEX jobs_held ON jobs(queued_at, job_id) WHERE hold IS NOT NULL;
+  CREATE TABLE job_dependencies (
+    parent_id text COLLATE "C" NOT NULL,
+    child_id  text COLLATE "C" NOT NULL,
+    PRIMARY KEY (parent_id, child_id)
+  );
+  CREATE INDEX job_dependencies_by_child ON job_dependencies(child_id);
+
+  CREATE FUNCTION gk_unhold() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NEW.status <> 'pending' THEN NEW.hold := NULL; NEW.hold_reason := NULL; END IF;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER jobs_unhold BEFORE UPDATE OF status ON jobs
+    FOR EACH ROW WHEN (NEW.hold IS NOT NULL) EXECUTE FUNCTION gk_unhold();
+
+  CREATE FUNCTION gk_forget_dependencies() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    DELETE FROM job_dependencies WHERE child_id = OLD.job_id;
+    RETURN OLD;
+  END $$;
+  CREATE TRIGGER jobs_forget_dependencies AFTER DELETE ON jobs
+    FOR EACH ROW EXECUTE FUNCTION gk_forget_dependencies();
+
+  CREATE OR REPLACE FUNCTION gk_submit(p jsonb, p_now bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    v_job jsonb := p -> 'job';
+    v_id text := p -> 'job' ->> 'job_id';
+    v_owner text := p ->> 'owner';
+    v_source text := p ->> 'source';
+    v_hold jsonb := p -> 'hold';
+    r record;
+  BEGIN
+    IF jsonb_typeof(v_hold) <> 'object' THEN v_hold := NULL; END IF;
+    INSERT INTO jobs (job_id, operation, namespace, status, priority, attempt, max_attempts, idempotency_key,
+        worker_id, source, trace_id, doc, created_at, queued_at, updated_at, hold, hold_reason)
+      VALUES (v_id, v_job ->> 'operation', v_job -> 'metadata' ->> 'namespace', 'pending',
+        (v_job -> 'execution' ->> 'priority')::numeric::integer, 0, (v_job -> 'execution' ->> 'max_attempts')::numeric::integer,
+        v_job -> 'execution' ->> 'idempotency_key', v_owner, v_source, v_job -> 'observability' ->> 'trace_id',
+        v_job, v_job ->> 'created_at', p_now, p_now, v_hold ->> 'kind', v_hold ->> 'reason')
+      ON CONFLICT (job_id) DO NOTHING;
+    IF FOUND THEN
+      IF jsonb_typeof(v_job -> 'execution' -> 'depends_on') = 'array' THEN
+        INSERT INTO job_dependencies (parent_id, child_id)
+          SELECT d, v_id FROM jsonb_array_elements_text(v_job -> 'execution' -> 'depends_on') d
+          ON CONFLICT DO NOTHING;
+      END IF;
+      INSERT INTO transitions (job_id, from_status, to_status, attempt, worker_id, at, reason)
+        VALUES (v_id, NULL, 'pending', 0, v_owner, p_now, CASE WHEN v_hold IS NOT NULL THEN 'held: ' || (v_hold ->> 'kind') END);
+      RETURN jsonb_build_object('kind', 'accepted', 'resumed', false, 'state', gk_state(v_id, 'pending', 0, v_owner, v_source))
+        || CASE WHEN v_hold IS NOT NULL THEN jsonb_build_object('hold', v_hold) ELSE '{}'::jsonb END;
+    END IF;
+    SELECT status, attempt, worker_id, source, hold, hold_reason INTO r FROM jobs WHERE job_id = v_id FOR UPDATE;
+    IF NOT FOUND THEN
+      -- removed between the insert and the read: the batch is run again
+      RAISE EXCEPTION 'job % vanished during submit', v_id USING ERRCODE = 'serialization_failure';
+    END IF;
+    -- a finished job, or one held by another worker (or by the owner's previous life)
+    IF r.status <> 'pending' OR coalesce((p ->> 'exclusive')::boolean, false) THEN
+      RETURN jsonb_build_object('kind', 'duplicate', 'state', gk_state(v_id, r.status, r.attempt, r.worker_id, r.source));
+    END IF;
+    v_source := coalesce(v_source, r.source);
+    UPDATE jobs SET worker_id = v_owner, source = v_source, updated_at = p_now WHERE job_id = v_id;
+    RETURN jsonb_build_object('kind', 'accepted', 'resumed', true, 'state', gk_state(v_id, 'pending', r.attempt, v_owner, v_source))
+      || CASE WHEN r.hold IS NOT NULL THEN jsonb_build_object('hold', jsonb_build_object('kind', r.hold, 'reason', coalesce(r.hold_reason, ''))) ELSE '{}'::jsonb END;
+  END $$;
+  `,
 ];

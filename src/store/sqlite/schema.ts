@@ -2,7 +2,7 @@
  * SQLite schema of the embedded store. The API shares this database later, so it is
  * versioned (PRAGMA user_version) and only ever migrated forward.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const MIGRATIONS: readonly string[] = [
   // v1
@@ -133,5 +133,25 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX jobs_by_finished;
   CREATE INDEX jobs_by_finished ON jobs(finished_at, status, namespace, operation, queued_at, started_at) WHERE finished_at IS NOT NULL;
+  `,
+  // v7: accepted jobs that wait outside the queue (for their parents, or for a worker that can
+  // run them), and the dependency edges (execution.depends_on) looked up by parent. A job that
+  // leaves pending is not held any more (the trigger keeps every writer honest).
+  `
+  ALTER TABLE jobs ADD COLUMN hold TEXT CHECK (hold IN ('dependencies','capacity'));
+  ALTER TABLE jobs ADD COLUMN hold_reason TEXT;
+  ALTER TABLE jobs ADD COLUMN hold_token TEXT;
+  CREATE INDEX jobs_held ON jobs(queued_at, job_id) WHERE hold IS NOT NULL;
+  CREATE TABLE job_dependencies (
+    parent_id TEXT NOT NULL,
+    child_id  TEXT NOT NULL,
+    PRIMARY KEY (parent_id, child_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_dependencies_by_child ON job_dependencies(child_id);
+  CREATE TRIGGER jobs_unhold AFTER UPDATE OF status ON jobs
+    WHEN NEW.status <> 'pending' AND NEW.hold IS NOT NULL
+    BEGIN UPDATE jobs SET hold = NULL, hold_reason = NULL WHERE job_id = NEW.job_id; END;
+  CREATE TRIGGER jobs_forget_dependencies AFTER DELETE ON jobs
+    BEGIN DELETE FROM job_dependencies WHERE child_id = OLD.job_id; END;
   `,
 ];

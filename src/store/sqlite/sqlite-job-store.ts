@@ -4,6 +4,8 @@ import type { JobResult } from '../../protocol/result.js';
 import { isLegalTransition, isTerminal, type JobStatus, type TerminalStatus } from '../../protocol/status.js';
 import type { WorkerRegistration, WorkerState } from '../../protocol/worker.js';
 import type {
+  Hold,
+  HoldKind,
   AttemptRecord,
   BeginOutcome,
   JobState,
@@ -33,6 +35,7 @@ import { usageQuery } from './usage-query.js';
 import { GroupCommit } from './group-commit.js';
 import { buildListQuery, encodeCursor } from './list-query.js';
 import { toAttempt, toJobRecord, toTransition, toWorker, type JobRow } from './records.js';
+import { holdOf } from '../rows.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -106,15 +109,21 @@ export class SqliteJobStore implements JobStore {
         doc: JSON.stringify(job),
         created_at: job.created_at,
         now,
+        hold: input.hold?.kind ?? null,
+        hold_reason: input.hold?.reason ?? null,
       });
-      this.s.transition.run(job.job_id, null, 'pending', 0, input.owner ?? null, now, null);
-      return { kind: 'accepted', state: { jobId: job.job_id, status: 'pending', attempt: 0, workerId: input.owner ?? null, source: input.source ?? null }, resumed: false };
+      for (const parent of job.execution.depends_on ?? []) this.s.insertDependency.run(parent, job.job_id);
+      this.s.transition.run(job.job_id, null, 'pending', 0, input.owner ?? null, now, input.hold ? `held: ${input.hold.kind}` : null);
+      const state: JobState = { jobId: job.job_id, status: 'pending', attempt: 0, workerId: input.owner ?? null, source: input.source ?? null };
+      return input.hold ? { kind: 'accepted', state, resumed: false, hold: input.hold } : { kind: 'accepted', state, resumed: false };
     }
     // a finished job, or one held by another worker (or by the owner's previous life: restart recovery resolves it)
     if (row.status !== 'pending' || input.exclusive) return { kind: 'duplicate', state: stateOf(row) };
     const source = input.source ?? row.source;
     this.s.resubmit.run({ job_id: row.job_id, worker_id: input.owner ?? null, source, now });
-    return { kind: 'accepted', state: { ...stateOf(row), workerId: input.owner ?? null, source }, resumed: true };
+    const hold = holdOf(this.s.getHold.get(row.job_id) as { hold: string | null; hold_reason: string | null });
+    const state = { ...stateOf(row), workerId: input.owner ?? null, source };
+    return hold ? { kind: 'accepted', state, resumed: true, hold } : { kind: 'accepted', state, resumed: true };
   });
 
   claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome> {
@@ -383,6 +392,18 @@ export class SqliteJobStore implements JobStore {
 
   async liveWorkers(sinceMs: number): Promise<string[]> {
     return this.read('liveWorkers', () => (this.s.liveWorkers.all(sinceMs) as { worker_id: string }[]).map((r) => r.worker_id));
+  }
+
+  async heldJobs(limit: number): Promise<JobRecord[]> {
+    return this.read('heldJobs', () => (this.s.heldJobs.all(limit) as JobRow[]).map(toJobRecord));
+  }
+
+  async dependants(jobId: string): Promise<string[]> {
+    return this.read('dependants', () => (this.s.dependants.all(jobId) as { child_id: string }[]).map((r) => r.child_id));
+  }
+
+  swapHold(jobId: string, from: HoldKind, to: Hold | null, token: string): Promise<boolean> {
+    return this.write('swapHold', () => this.s.swapHold.run({ job_id: jobId, from, to: to?.kind ?? null, reason: to?.reason ?? null, token, now: Date.now() }).changes > 0);
   }
 
   probe(workerId: string, state: WorkerState, currentJobs: number): Promise<void> {

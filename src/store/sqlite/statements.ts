@@ -5,9 +5,15 @@ const SQL = {
   getJob: 'SELECT * FROM jobs WHERE job_id = ?',
   getState: 'SELECT job_id, status, attempt, worker_id, source, idempotency_key, namespace, error_code FROM jobs WHERE job_id = ?',
   insertJob: `INSERT INTO jobs (job_id, operation, namespace, status, priority, attempt, max_attempts,
-        idempotency_key, worker_id, source, trace_id, doc, created_at, queued_at, updated_at)
+        idempotency_key, worker_id, source, trace_id, doc, created_at, queued_at, updated_at, hold, hold_reason)
       VALUES (@job_id, @operation, @namespace, 'pending', @priority, 0, @max_attempts,
-        @idempotency_key, @worker_id, @source, @trace_id, @doc, @created_at, @now, @now)`,
+        @idempotency_key, @worker_id, @source, @trace_id, @doc, @created_at, @now, @now, @hold, @hold_reason)`,
+  insertDependency: 'INSERT OR IGNORE INTO job_dependencies (parent_id, child_id) VALUES (?, ?)',
+  dependants: 'SELECT child_id FROM job_dependencies WHERE parent_id = ? ORDER BY child_id',
+  getHold: 'SELECT hold, hold_reason FROM jobs WHERE job_id = ?',
+  heldJobs: 'SELECT * FROM jobs WHERE hold IS NOT NULL ORDER BY queued_at, job_id LIMIT ?',
+  swapHold: `UPDATE jobs SET hold = @to, hold_reason = @reason, hold_token = @token, updated_at = @now
+      WHERE job_id = @job_id AND status = 'pending' AND (hold = @from OR hold_token = @token)`,
   resubmit: `UPDATE jobs SET worker_id = @worker_id, source = @source, updated_at = @now WHERE job_id = @job_id AND status = 'pending'`,
   setStatus: `UPDATE jobs SET status = @to, worker_id = @worker_id, updated_at = @now,
         next_attempt_at = @next_attempt_at, error_code = @error_code,

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
+import type { JobDocument } from '../protocol/envelope.js';
+import type { GuestkitError } from '../protocol/errors.js';
+import type { JobQueue, QueueEntry, QueueTarget } from '../ports/job-queue.js';
+import type { Hold, HoldKind, JobRecord, JobStore, WorkerRecord } from '../ports/job-store.js';
+import { checkParents, dependencyVerdict } from './dependencies.js';
+import { placeJob } from './placement.js';
+
+/** What admission decided for a new job: held (not queued yet), or queued on a target. */
+export interface Admission {
+  hold?: Hold;
+  target?: QueueTarget;
+}
+
+/** How a held job that will not run is ended (through the worker, so every listener hears it). */
+export type EndUnstarted = (entry: QueueEntry, end: { cancel: string } | { error: GuestkitError }) => void;
+
+export interface HoldSchedulerOptions {
+  store: JobStore;
+  queue: JobQueue;
+  logger: Logger;
+  /** This node's pool: the default target. */
+  pool: string;
+  /** This node's worker id. */
+  workerId: string;
+  /**
+   * False for the embedded queue: what this node queues only this node runs, so only its own
+   * registration decides (a job another worker could run is left to that worker's release).
+   */
+  shared: boolean;
+  endUnstarted: EndUnstarted;
+  /** ms between sweeps of held jobs (the safety net behind the event-driven releases). */
+  sweepMs?: number;
+  /** Held jobs looked at per sweep. */
+  sweepLimit?: number;
+  now?: () => number;
+}
+
+/**
+ * Jobs accepted but not queued yet: those waiting for their parents (execution.depends_on)
+ * and those no live worker can run yet (routing.wait_for_capacity). A job is released by a
+ * compare-and-set on its hold (store.swapHold), so among all the nodes of a cluster exactly
+ * one queues it. Releases follow parents' ends as they happen here; a periodic sweep catches
+ * those that ended on other nodes, capacity that appeared, and a node that died mid-release.
+ */
+export class HoldScheduler {
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+  /** Whether any job may wait for parents (skips a store read per finished job otherwise). */
+  private dependantsPossible = false;
+  private readonly now: () => number;
+  /** Draining: nothing more is released (a queue that closes would lose it; the hold keeps it). */
+  private stopped = false;
+
+  constructor(private readonly o: HoldSchedulerOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), this.o.sweepMs ?? 5000);
+    this.timer.unref();
+    void this.sweep();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  /**
+   * Admission of a job about to be submitted: its parents must exist in its namespace
+   * (VALIDATION_ERROR otherwise); with parents not all completed it is held. With `place`,
+   * the live workers' registrations decide where it goes, or refuse it (CAPABILITY_MISMATCH,
+   * thrown) unless it asked to wait for capacity.
+   */
+  async admit(job: JobDocument, opts: { place: boolean }): Promise<Admission> {
+    if (job.execution.depends_on?.length) {
+      this.dependantsPossible = true;
+      const parents = await this.parentsOf(job);
+      const bad = checkParents(job, parents);
+      if (bad) throw bad;
+      const v = dependencyVerdict(job, parents);
+      // a failed parent also holds it: evaluate() ends it after the store recorded it
+      if (v.kind === 'wait') return { hold: { kind: 'dependencies', reason: v.reason } };
+      if (v.kind === 'failed') return { hold: { kind: 'dependencies', reason: v.error.message } };
+    }
+    if (!opts.place) return {};
+    const p = placeJob(job, await this.candidates(), this.now(), this.o.pool);
+    if (p.kind === 'refuse') throw p.error;
+    if (p.kind === 'hold') return { hold: { kind: 'capacity', reason: p.reason } };
+    return { target: p.target };
+  }
+
+  /** A job just recorded as held: looked at once more (a parent may have ended meanwhile). */
+  async recheck(jobId: string): Promise<void> {
+    const rec = await this.o.store.get(jobId);
+    if (rec) await this.evaluate(rec);
+  }
+
+  /** A job ended: its dependants may go now (or fail with it). */
+  async onFinished(jobId: string): Promise<void> {
+    if (!this.dependantsPossible || this.stopped) return;
+    for (const child of await this.o.store.dependants(jobId)) {
+      const rec = await this.o.store.get(child);
+      if (rec) await this.evaluate(rec);
+    }
+  }
+
+  /** Cancels a held job (it is in no queue). False when it is not held (any more). */
+  async cancelHeld(jobId: string, reason: string): Promise<boolean> {
+    const rec = await this.o.store.get(jobId);
+    if (!rec?.hold || rec.status !== 'pending' || !rec.job.execution.cancellable) return false;
+    if (!(await this.o.store.swapHold(jobId, rec.hold.kind, null, randomUUID()))) return false;
+    this.o.endUnstarted(entryOf(rec), { cancel: reason });
+    return true;
+  }
+
+  sweep(): Promise<void> {
+    this.sweeping ??= (async () => {
+      try {
+        const held = await this.o.store.heldJobs(this.o.sweepLimit ?? 200);
+        if (held.some((r) => r.hold?.kind === 'dependencies')) this.dependantsPossible = true;
+        for (const rec of held) await this.evaluate(rec);
+      } catch (err) {
+        this.o.logger.warn({ err: String(err) }, 'held jobs: sweep failed; trying again later');
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  /** One held job: released onto a queue, moved to the other hold, ended, or left waiting. */
+  private async evaluate(rec: JobRecord): Promise<void> {
+    const hold = rec.hold;
+    if (!hold || rec.status !== 'pending' || this.stopped) return;
+    const job = rec.job;
+    const id = job.job_id;
+    try {
+      if (hold.kind === 'dependencies') {
+        const v = dependencyVerdict(job, await this.parentsOf(job));
+        if (v.kind === 'wait') return;
+        if (v.kind === 'failed') {
+          if (await this.swap(id, hold.kind, null)) this.o.endUnstarted(entryOf(rec), { error: v.error });
+          return;
+        }
+      }
+      // parents done (or a capacity hold): where can it run now?
+      const place = rec.source === 'http' || hold.kind === 'capacity';
+      if (!place) {
+        if (await this.swap(id, hold.kind, null)) this.o.queue.enqueue(entryOf(rec));
+        return;
+      }
+      const p = placeJob(job, await this.candidates(), this.now(), this.o.pool);
+      if (p.kind === 'queue') {
+        if (await this.swap(id, hold.kind, null)) this.o.queue.enqueue({ ...entryOf(rec), target: p.target });
+      } else if (p.kind === 'hold') {
+        if (hold.kind === 'dependencies') await this.swap(id, hold.kind, { kind: 'capacity', reason: p.reason });
+      } else if (await this.swap(id, hold.kind, null)) {
+        this.o.endUnstarted(entryOf(rec), { error: p.error });
+      }
+    } catch (err) {
+      this.o.logger.warn({ job_id: id, hold: hold.kind, err: String(err) }, 'held job: could not look at it now; the sweep tries again');
+    }
+  }
+
+  private async candidates(): Promise<WorkerRecord[]> {
+    const all = await this.o.store.workers();
+    return this.o.shared ? all : all.filter((w) => w.workerId === this.o.workerId);
+  }
+
+  private async swap(jobId: string, from: HoldKind, to: Hold | null): Promise<boolean> {
+    const won = await this.o.store.swapHold(jobId, from, to, randomUUID());
+    if (won) this.o.logger.info({ job_id: jobId, from, to: to?.kind ?? 'released' }, to ? 'held job now waits for capacity' : 'held job released');
+    return won;
+  }
+
+  private async parentsOf(job: JobDocument): Promise<Map<string, JobRecord | undefined>> {
+    const ids = job.execution.depends_on ?? [];
+    const recs = await Promise.all(ids.map((id) => this.o.store.get(id)));
+    return new Map(ids.map((id, i) => [id, recs[i]]));
+  }
+}
+
+function entryOf(rec: JobRecord): QueueEntry {
+  return { job: rec.job, source: rec.source ?? undefined };
+}
