@@ -1,42 +1,70 @@
 // The full profile (security, compliance, hardening, performance) of the debootstrapped Debian
 // fixture as a cold CLI process, against `guestkit inspect --json` alone on the same image.
-// Target (issue 14): profile <= 1.5x inspect. Medians of N alternating runs; the machine is printed.
-// Run: npm run build && node --import tsx bench/profile.ts [runs=7] [image]
+// Target (issue 14): profile <= 1.5x inspect, in wall time and in CPU time (user + sys).
+// Medians of N alternating runs; the machine is printed.
+// Run: npm run build && node --import tsx bench/profile.ts [runs=9] [image] [--guestkit-root=DIR ...]
+// Each --guestkit-root is another compiled checkout (tsc + scripts/build-cli.mjs there), run in the
+// same alternation as the others (e.g. before/after a change); default: this checkout.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
+const args = process.argv.slice(2);
 const repo = join(import.meta.dirname, '..');
-const runs = Number(process.argv[2] ?? 7);
-const image = process.argv[3] ?? join(repo, 'test/fixtures/out/inspect/debian.qcow2');
-const cli = join(repo, 'dist/src/cli/run.js');
+const roots = args.filter((a) => a.startsWith('--guestkit-root=')).map((a) => resolve(a.slice('--guestkit-root='.length)));
+if (roots.length === 0) roots.push(repo);
+const [runsArg, imageArg] = args.filter((a) => !a.startsWith('--'));
+const runs = Number(runsArg ?? 9);
+const image = imageArg ?? join(repo, 'test/fixtures/out/inspect/debian.qcow2');
 if (!existsSync(image)) throw new Error(`missing ${image}: run bash test/fixtures/build-all.sh`);
-if (!existsSync(cli)) throw new Error('missing dist/: run npm run build');
+for (const r of roots) if (!existsSync(join(r, 'dist/src/cli/run.js'))) throw new Error(`missing ${r}/dist: run npm run build there`);
 
-function once(args: string[]): number {
-  const t = performance.now();
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`guestkit ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  return ms;
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/**
+ * One cold process, timed by bash's `time` (getrusage of the child: ms resolution). Each checkout
+ * gets its own code cache folder: the launcher keeps one cache per bundle name and drops the
+ * others, so two checkouts sharing the user's folder would evict each other's every run.
+ */
+function once(root: string, argv: string[]): Sample {
+  const cache = join(repo, 'bench/out/code-cache', root.replace(/[^A-Za-z0-9]+/g, '_'));
+  mkdirSync(cache, { recursive: true });
+  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="%3R %3U %3S"; time "$@" >/dev/null 2>/dev/null', 'bench', process.execPath, join(root, 'dist/src/cli/run.js'), ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, GUESTKIT_CODE_CACHE: cache },
+  });
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const [wall, user, sys] = last.split(' ').map(Number) as [number, number, number];
+  if (r.status !== 0 || !(wall >= 0)) throw new Error(`guestkit ${argv.join(' ')} (${root}): exit ${r.status}: ${r.stderr}`);
+  return { wall: wall * 1000, cpu: (user + sys) * 1000 };
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const inspect = ['inspect', '--json', image];
-const profile = ['profile', image, '--profile', 'all', '--json'];
-once(inspect);
-once(profile);
-const ti: number[] = [];
-const tp: number[] = [];
+const commands: [string, string[]][] = [
+  ['inspect --json', ['inspect', '--json', image]],
+  ['profile all --json', ['profile', image, '--profile', 'all', '--json']],
+];
+// warm-up: the page cache, and each bundle's code cache (written by its first run)
+for (const root of roots) for (const [, argv] of commands) once(root, argv);
+const times = roots.map(() => commands.map(() => [] as Sample[]));
+const loads: number[] = [];
+// Alternating, so that load drift from other work hits every command and checkout alike.
 for (let i = 0; i < runs; i++) {
-  ti.push(once(inspect));
-  tp.push(once(profile));
+  roots.forEach((root, k) => commands.forEach(([, argv], c) => times[k]![c]!.push(once(root, argv))));
+  loads.push(loadavg()[0]!);
 }
-const mi = median(ti);
-const mp = median(tp);
-console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log(`image: ${image}`);
-console.log(`inspect --json     median ${mi.toFixed(0)} ms  (${ti.map((x) => x.toFixed(0)).join(' ')})`);
-console.log(`profile all --json median ${mp.toFixed(0)} ms  (${tp.map((x) => x.toFixed(0)).join(' ')})`);
-console.log(`ratio profile/inspect ${(mp / mi).toFixed(2)} (target <= 1.5)`);
+console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), load during the runs ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`);
+console.log(`image: ${image}; ${runs} runs each, alternating, medians`);
+roots.forEach((root, k) => {
+  const m = (c: number, f: keyof Sample) => median(times[k]![c]!.map((s) => s[f]));
+  console.log(`${root}:`);
+  commands.forEach(([label], c) => {
+    console.log(`  ${label.padEnd(20)} wall ${m(c, 'wall').toFixed(0)} ms, CPU ${m(c, 'cpu').toFixed(0)} ms  (wall ${times[k]![c]!.map((s) => s.wall.toFixed(0)).join(' ')}; CPU ${times[k]![c]!.map((s) => s.cpu.toFixed(0)).join(' ')})`);
+  });
+  console.log(`  ratio profile/inspect: wall ${(m(1, 'wall') / m(0, 'wall')).toFixed(2)}, CPU ${(m(1, 'cpu') / m(0, 'cpu')).toFixed(2)} (target <= 1.5)`);
+});

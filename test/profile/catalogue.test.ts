@@ -3,13 +3,34 @@ import { test } from 'node:test';
 import { buildCatalogue, catalogue } from '../../src/profile/catalogue.js';
 import { CIS_MAP } from '../../src/profile/checks/cis-map.js';
 import { LINUX_CHECKS } from '../../src/profile/checks/linux.js';
+import { WINDOWS_CHECKS } from '../../src/profile/checks/windows.js';
+import { MIGRATION_TARGETS as PROFILE_TARGETS } from '../../src/profile/migration/types.js';
+import { validateCatalogue } from '../../src/profile/schema.js';
+import { PROFILES, SEVERITIES as PROFILE_SEVERITIES } from '../../src/profile/types.js';
+import { MIGRATION_TARGETS, PROFILE_KINDS, SEVERITIES } from '../../src/protocol/payloads/profile.js';
 import { satisfies } from '../../src/profile/expect.js';
 import { normalizeSysctlKey } from '../../src/profile/linux/sysctl.js';
 import { sshdTokens, sshTime } from '../../src/profile/linux/sshd.js';
 import { parseAuditRule, parsePamLine } from '../../src/profile/linux/configs.js';
 import { samDomainPolicy } from '../../src/profile/windows/evaluate.js';
 
-test('the shipped catalogue validates and holds at least 150 Linux and 25 Windows checks', () => {
+// The catalogue's build-time check: a profile run trusts the shipped entries and never loads the
+// schema (zod), so every entry is validated here, and the run-time catalogue must be exactly what
+// the schema's parse gives (its defaults filled in the same way).
+test('the shipped catalogue validates against its schema, and the run-time catalogue is exactly the parsed one', () => {
+  const parsed = validateCatalogue([...LINUX_CHECKS, ...WINDOWS_CHECKS]);
+  const runtime = catalogue().map(({ cis: _cis, ...c }) => c);
+  assert.equal(runtime.length, parsed.length);
+  for (let i = 0; i < parsed.length; i++) assert.deepStrictEqual(runtime[i], parsed[i], parsed[i]!.id);
+});
+
+test('the profile module\'s lists are the guestkit.profile.v1 payload\'s (kept apart so that a run does not load the payload schemas)', () => {
+  assert.deepEqual([...PROFILES], [...PROFILE_KINDS]);
+  assert.deepEqual([...PROFILE_SEVERITIES], [...SEVERITIES]);
+  assert.deepEqual([...PROFILE_TARGETS], [...MIGRATION_TARGETS]);
+});
+
+test('the shipped catalogue holds at least 150 Linux and 25 Windows checks', () => {
   const cat = catalogue();
   const linux = cat.filter((c) => !c.families.includes('windows'));
   const windows = cat.filter((c) => c.families.includes('windows'));
@@ -43,8 +64,10 @@ test('every ComplianceAsCode rule a check names is in the CIS map, and complianc
 
 test('a malformed entry is refused with its id and path', () => {
   const bad = { ...LINUX_CHECKS[0]!, id: 'linux.x.y', evaluator: { type: 'sysctl', key: 'a', expect: { eq: 1, bogus: true } } };
-  assert.throws(() => buildCatalogue([bad]), /linux\.x\.y: evaluator\.expect/);
-  assert.throws(() => buildCatalogue([LINUX_CHECKS[0], LINUX_CHECKS[0]]), /defined twice/);
+  assert.throws(() => validateCatalogue([bad]), /linux\.x\.y: evaluator\.expect/);
+  assert.throws(() => validateCatalogue([{ ...LINUX_CHECKS[0]!, evaluator: { type: 'sysctl', key: 'a', expect: {}, extra: 1 } }]), /evaluator/);
+  assert.throws(() => validateCatalogue([LINUX_CHECKS[0], LINUX_CHECKS[0]]), /defined twice/);
+  assert.throws(() => buildCatalogue([LINUX_CHECKS[0]!, LINUX_CHECKS[0]!]), /defined twice/);
 });
 
 test('expectations compare exactly (numbers, lists, case)', () => {

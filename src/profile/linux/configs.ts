@@ -72,7 +72,12 @@ export async function kernelModules(g: LinuxGuest): Promise<{ kernels: string[];
     const shipped = new Map<string, string>();
     const builtin = new Map<string, string>();
     const kernels: string[] = [];
+    const seen = new Set<string>();
     for (const base of ['/lib/modules', '/usr/lib/modules']) {
+      // merged /usr: /lib is a link to /usr/lib, and the same modules.dep would be read twice
+      const real = await g.view.realpath(base);
+      if (real === undefined || seen.has(real)) continue;
+      seen.add(real);
       for (const v of await g.list(base)) {
         const dep = await g.view.text(`${base}/${v}/modules.dep`, 16 * 1024 * 1024);
         if (dep === undefined) continue;

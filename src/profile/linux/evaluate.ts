@@ -1,3 +1,6 @@
+import { FsError } from '../../fs/errors.js';
+import type { DirEntry, FileSystem } from '../../fs/types.js';
+import { faultOf } from '../../inspect/faults.js';
 import { describe, satisfies } from '../expect.js';
 import type { Evaluator, Evidence, Verdict } from '../types.js';
 import { auditRules, kernelModules, modName, modprobeConfig, pamStack, sudoDefaults, sudoersLines, type AuditRule } from './configs.js';
@@ -47,22 +50,44 @@ async function fileMode(g: LinuxGuest, e: Of<'file_mode'>): Promise<Verdict> {
   return bad ? fail(`${bad} of ${paths.length} file(s) with wrong mode or owner`, ev) : pass(`${paths.length} file(s) as expected`, ev);
 }
 
-/** Every entry under a tree with its lstat, walked once per guest however many checks ask. */
+/**
+ * Every entry under a tree with its lstat, walked once per guest however many checks ask. Each
+ * directory is resolved once and its entries are stat'ed by inode (a path lookup per entry was
+ * most of the profile's filesystem work); a mount point below the root is stat'ed through the VFS.
+ */
 function walkTree(g: LinuxGuest, root: string, maxDepth: number): Promise<{ path: string; type: string; mode: number; uid: number; gid: number }[]> {
   return g.once(`walk:${root}:${maxDepth}`, async () => {
+    const vfs = g.view.vfs;
+    const mounts = new Set(vfs.mountPoints().map((m) => m.path));
     const out: { path: string; type: string; mode: number; uid: number; gid: number }[] = [];
     const walk = async (dir: string, depth: number): Promise<void> => {
-      for (const ent of await g.entries(dir)) {
-        if (ent.type === 'symlink') continue;
+      const listed = await listDir(g, dir);
+      if (!listed) return;
+      for (const ent of listed.entries) {
         const p = dir === '/' ? `/${ent.name}` : `${dir}/${ent.name}`;
-        const st = await g.view.vfs.lstat(p);
-        out.push({ path: p, type: ent.type, mode: st.mode, uid: st.uid, gid: st.gid });
-        if (ent.type === 'directory' && depth < maxDepth) await walk(p, depth + 1);
+        const st = mounts.has(p) ? await vfs.lstat(p) : await listed.fs.stat(ent.ino);
+        if (st.type === 'symlink') continue;
+        out.push({ path: p, type: st.type, mode: st.mode, uid: st.uid, gid: st.gid });
+        if (st.type === 'directory' && depth < maxDepth) await walk(p, depth + 1);
       }
     };
     await walk(root, 1);
     return out;
   });
+}
+
+/** A directory's entries (sorted as GuestView.entries sorts them) and the filesystem they are on; undefined when it cannot be listed (a warning unless missing). */
+async function listDir(g: LinuxGuest, dir: string): Promise<{ fs: FileSystem; entries: DirEntry[] } | undefined> {
+  try {
+    const r = await g.view.vfs.resolve(dir, true, 'scandir');
+    if ((await r.mount.fs.stat(r.ino)).type !== 'directory') return undefined;
+    const entries = (await r.mount.fs.readdir(r.ino)).filter((e) => e.name !== '.' && e.name !== '..');
+    return { fs: r.mount.fs, entries: entries.sort((a, b) => a.name.localeCompare(b.name)) };
+  } catch (err) {
+    if (faultOf(err) !== 'guest') throw err;
+    if (!(err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR'))) g.warn(`${dir}: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 async function fileTree(g: LinuxGuest, e: Of<'file_tree'>): Promise<Verdict> {

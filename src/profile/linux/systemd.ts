@@ -26,9 +26,15 @@ async function enablementLinks(g: LinuxGuest): Promise<Map<string, string>> {
   });
 }
 
+function unitNames(g: LinuxGuest, dir: string): Promise<Set<string>> {
+  return g.once(`unit-names:${dir}`, async () => new Set(await g.list(dir)));
+}
+
 /** The unit file that defines a unit (first in the search path), following an alias link to its target. */
 async function unitFile(g: LinuxGuest, name: string): Promise<{ path: string; masked: boolean; realName: string } | undefined> {
   for (const dir of UNIT_PATH) {
+    // one listing per directory (most units asked about exist in none): no path lookup per name
+    if (!(await unitNames(g, dir)).has(name)) continue;
     const p = `${dir}/${name}`;
     const t = await g.lstatType(p);
     if (t === undefined) continue;
