@@ -2,6 +2,7 @@ import type { ImageFormatName } from '../disk/image.js';
 import { newReadStats } from '../disk/types.js';
 import type { AssembledRoot } from '../inspect/guest.js';
 import { GuestView } from '../inspect/guest-view.js';
+import { detectApplications } from '../inspect/linux/packages/index.js';
 import { detectRelease, packageFormatOf } from '../inspect/linux/release.js';
 import { GuestSession } from '../inspect/session.js';
 import { findSystemRoot, openGuestHive } from '../inspect/windows/hives.js';
@@ -14,8 +15,9 @@ import { evaluateLinux } from './linux/evaluate.js';
 import { LinuxGuest } from './linux/guest.js';
 import { SEVERITIES, type CheckResult, type Family, type GuestReport, type ProfileName, type ProfileReport, type Score, type Severity, type Verdict } from './types.js';
 import { evaluateWindows, type WindowsGuest } from './windows/evaluate.js';
-import { migrationOf, type MigrationReadiness, type MigrationTarget } from './migration/index.js';
+import { inspectForMigration, migrationOf, type MigrationReadiness, type MigrationTarget } from './migration/index.js';
 import type { GuestDevice } from '../inspect/devices.js';
+import type { OperatingSystem } from '../inspect/types.js';
 
 export interface ProfileRequest {
   /** Disks of one guest, the first is /dev/sda. */
@@ -29,15 +31,26 @@ export interface ProfileRequest {
   /** The migration profile's target (default kvm). */
   target?: MigrationTarget;
   onStage?: (stage: string) => void;
+  /** An open session of `disks` to read through instead of opening them (the caller closes it). */
+  session?: GuestSession;
 }
 
 type RootReport = Omit<GuestReport, 'summary' | 'scores' | 'results'> & { evaluated: { c: CatalogueEntry; v: Verdict }[]; extra: CheckResult[] };
 
 /** The migration profile's readiness and its findings, when asked for. */
-async function migrationPart(a: AssembledRoot, req: ProfileRequest, devices: GuestDevice[], warnings: string[]): Promise<{ migration?: MigrationReadiness; extra: CheckResult[] }> {
+async function migrationPart(a: AssembledRoot, req: ProfileRequest, devices: GuestDevice[], warnings: string[], inspected?: Promise<OperatingSystem>): Promise<{ migration?: MigrationReadiness; extra: CheckResult[] }> {
   if (!req.profiles.includes('migration')) return { extra: [] };
-  const m = await migrationOf(a, devices, req.target ?? 'kvm', warnings);
+  const m = await migrationOf(a, devices, req.target ?? 'kvm', warnings, inspected);
   return { migration: m.readiness, extra: m.results };
+}
+
+/** The migration profile's inspection, started first so the checks can share what it reads. */
+function startInspection(a: AssembledRoot, req: ProfileRequest, devices: GuestDevice[]): Promise<OperatingSystem> | undefined {
+  if (!req.profiles.includes('migration')) return undefined;
+  const p = inspectForMigration(a, devices);
+  // awaited by the migration part; a failure must not surface earlier as an unhandled rejection
+  p.catch(() => undefined);
+  return p;
 }
 
 const RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
@@ -86,11 +99,19 @@ async function linuxReport(a: AssembledRoot, req: ProfileRequest, devices: Guest
   const view = new GuestView(a.vfs, warnings);
   const rel = await detectRelease(view.scope());
   const families = familiesOf(rel.distro);
-  const g = new LinuxGuest(view, packageFormatOf(rel.distro));
+  const format = packageFormatOf(rel.distro);
+  const inspected = startInspection(a, req, devices);
+  // the inspection reads the package database: the package checks take its list rather than
+  // reading the database a second time (unless it read another kind: nix, Flatcar's none)
+  const installed = inspected && (async () => {
+    const os = await inspected;
+    return os.package_format === format ? os.applications : detectApplications(view.scope(), format);
+  });
+  const g = new LinuxGuest(view, format, installed);
   const checks = selected(req.profiles, families);
   const evaluated = await Promise.all(checks.map(async (c) => ({ c, v: await judge(c, () => evaluateLinux(g, c.evaluator)) })));
   const bench = benchmarkFor(rel.distro, rel.major_version);
-  const mig = await migrationPart(a, req, devices, warnings);
+  const mig = await migrationPart(a, req, devices, warnings, inspected);
   return {
     root: a.root.device.device + (a.root.subvol ? `:${a.root.subvol}` : ''),
     os: { type: 'linux', distro: rel.distro, version: `${rel.major_version}.${rel.minor_version}`, ...(rel.pretty_name ? { pretty_name: rel.pretty_name } : {}), family: families },
@@ -123,7 +144,7 @@ async function windowsReport(a: AssembledRoot, req: ProfileRequest, devices: Gue
   const w: WindowsGuest = { systemRoot, controlSet: system ? await currentControlSet(system) : 'ControlSet001', hive };
   const checks = selected(req.profiles, ['windows']);
   const evaluated = await Promise.all(checks.map(async (c) => ({ c, v: await judge(c, () => evaluateWindows(w, c.evaluator)) })));
-  const mig = await migrationPart(a, req, devices, warnings);
+  const mig = await migrationPart(a, req, devices, warnings, startInspection(a, req, devices));
   return {
     root: a.root.device.device,
     os: { type: 'windows', distro: 'windows', version: `${ver?.major_version ?? 0}.${ver?.minor_version ?? 0}`, ...(ver && windowsDisplayName(ver) ? { pretty_name: windowsDisplayName(ver) } : {}), family: ['windows'] },
@@ -138,12 +159,13 @@ async function windowsReport(a: AssembledRoot, req: ProfileRequest, devices: Gue
  * applies to the root's family is judged from the guest's files (nothing is booted or mounted).
  */
 export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
-  if (req.disks.length === 0) throw new GuestkitError('VALIDATION_ERROR', 'profile: no disk image given');
+  if (req.disks.length === 0 && !req.session) throw new GuestkitError('VALIDATION_ERROR', 'profile: no disk image given');
   const threshold = req.severity_threshold ?? 'info';
-  const stats = newReadStats();
   const t0 = performance.now();
   req.onStage?.('disk_attach');
-  const session = await GuestSession.open(req.disks, { format: req.format, stats, allowedRoots: req.allowedRoots });
+  const session = req.session ?? (await GuestSession.open(req.disks, { format: req.format, stats: newReadStats(), allowedRoots: req.allowedRoots }));
+  const stats = session.stats;
+  const startBytes = stats.bytesRead;
   try {
     req.onStage?.('os_detection');
     const roots = await session.roots();
@@ -203,10 +225,10 @@ export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
       options: { severity_threshold: threshold, include_remediation: req.include_remediation !== false, ...(req.profiles.includes('migration') ? { target: req.target ?? 'kvm' } : {}) },
       catalogue: { linux: cat.filter((c) => !c.families.includes('windows')).length, windows: cat.filter((c) => c.families.includes('windows')).length, source: CATALOGUE_SOURCE },
       guests,
-      stats: { bytes_read: stats.bytesRead, total_ms: Math.round(performance.now() - t0) },
+      stats: { bytes_read: stats.bytesRead - startBytes, total_ms: Math.round(performance.now() - t0) },
     };
   } finally {
-    await session.close();
+    if (!req.session) await session.close();
   }
 }
 

@@ -4,7 +4,7 @@ import { GuestView } from '../../inspect/guest-view.js';
 import { detectApplications } from '../../inspect/linux/packages/index.js';
 import { parseFstab } from '../../inspect/linux/fstab.js';
 import { globMatch } from '../../inspect/parse.js';
-import type { FstabEntry } from '../../inspect/types.js';
+import type { Application, FstabEntry } from '../../inspect/types.js';
 
 export interface PasswdEntry {
   name: string;
@@ -36,9 +36,14 @@ export class LinuxGuest {
   private readonly stats = new Map<string, Promise<GuestStats | undefined>>();
   private readonly memo = new Map<string, Promise<unknown>>();
 
+  /**
+   * `installed`: where the installed packages come from when the caller already has them (the
+   * migration profile's inspection read the database); without it they are read here.
+   */
   constructor(
     readonly view: GuestView,
     readonly packageFormat: string | undefined,
+    private readonly installed?: () => Promise<Application[] | undefined>,
   ) {}
 
   warn(message: string): void {
@@ -172,7 +177,7 @@ export class LinuxGuest {
   /** Installed package names (the inspection engine's dpkg/rpm/apk/pacman readers); undefined when no database could be read. */
   packages(): Promise<Set<string> | undefined> {
     return this.once('packages', async () => {
-      const apps = await detectApplications(this.view.scope(), this.packageFormat);
+      const apps = this.installed ? await this.installed() : await detectApplications(this.view.scope(), this.packageFormat);
       return apps ? new Set(apps.map((a) => a.name)) : undefined;
     });
   }

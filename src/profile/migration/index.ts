@@ -2,7 +2,7 @@ import type { AssembledRoot } from '../../inspect/guest.js';
 import type { GuestDevice } from '../../inspect/devices.js';
 import { GuestView } from '../../inspect/guest-view.js';
 import { inspectLinux } from '../../inspect/linux/index.js';
-import { DEFAULT_INSPECT_OPTIONS } from '../../inspect/types.js';
+import { DEFAULT_INSPECT_OPTIONS, type OperatingSystem } from '../../inspect/types.js';
 import { inspectWindows } from '../../inspect/windows/index.js';
 import type { CheckResult, Severity } from '../types.js';
 import { linuxMigration } from './linux.js';
@@ -15,18 +15,24 @@ export { listInitramfs, type InitramfsListing } from './initramfs.js';
 const direct = <T>(_stage: string, fn: () => Promise<T>) => fn();
 
 /**
- * Migration readiness of one OS root for `target`: the root is inspected (the facts the other
- * profiles do not need: kernels, boot entries, network, drivers), then judged.
+ * The inspection the migration profile judges from (kernels, boot entries, network, drivers,
+ * packages). Started by the profile run before its checks, which then take the installed packages
+ * from it instead of reading the package database again.
  */
-export async function migrationOf(a: AssembledRoot, devices: GuestDevice[], target: MigrationTarget, warnings: string[]): Promise<{ readiness: MigrationReadiness; results: CheckResult[] }> {
-  let items: MigrationItem[];
-  if (a.root.role === 'windows-root') {
-    const os = await inspectWindows(a, DEFAULT_INSPECT_OPTIONS, direct, devices);
-    items = windowsMigration(os, devices, target);
-  } else {
-    const os = await inspectLinux(a, DEFAULT_INSPECT_OPTIONS, direct);
-    items = await linuxMigration(os, new GuestView(a.vfs, warnings), target);
-  }
+export function inspectForMigration(a: AssembledRoot, devices: GuestDevice[]): Promise<OperatingSystem> {
+  return a.root.role === 'windows-root' ? inspectWindows(a, DEFAULT_INSPECT_OPTIONS, direct, devices) : inspectLinux(a, DEFAULT_INSPECT_OPTIONS, direct);
+}
+
+/** Migration readiness of one OS root for `target`, judged from its inspection (inspected here when not given). */
+export async function migrationOf(
+  a: AssembledRoot,
+  devices: GuestDevice[],
+  target: MigrationTarget,
+  warnings: string[],
+  inspected: Promise<OperatingSystem> = inspectForMigration(a, devices),
+): Promise<{ readiness: MigrationReadiness; results: CheckResult[] }> {
+  const os = await inspected;
+  const items: MigrationItem[] = a.root.role === 'windows-root' ? windowsMigration(os, devices, target) : await linuxMigration(os, new GuestView(a.vfs, warnings), target);
   return { readiness: readiness(target, items), results: items.map(toResult) };
 }
 
