@@ -12,6 +12,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   DUPLICATE_JOB: 409,
+  // no live worker can run it now: the request is fine, the fleet is not there for it
+  CAPABILITY_MISMATCH: 422,
   INVALID_STATE: 409,
   QUOTA_EXCEEDED: 429,
   UNAVAILABLE: 503,

@@ -17,6 +17,27 @@ const ProtocolErrorSchema = z.object({
 });
 const ErrorBodySchema = z.object({ error: ProtocolErrorSchema, request_id: z.string() });
 const AttemptSchema = z.object({ attempt: z.int(), worker_id: z.string(), status: z.string(), error_code: z.string().nullable(), started_at: Time, finished_at: Time.nullable() });
+const HoldSchema = z.object({ kind: z.enum(['dependencies', 'capacity']), reason: z.string() });
+const TreeNodeSchema: z.ZodType = z.lazy(() =>
+  z.object({
+    job_id: z.string(),
+    status: z.enum(JOB_STATUSES),
+    operation: z.string(),
+    hold: HoldSchema.nullable(),
+    error_code: z.string().nullable(),
+    children: z.array(TreeNodeSchema).optional(),
+    truncated: z.boolean().optional(),
+  }),
+);
+const JobTreeSchema = z.object({
+  job_id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  operation: z.string(),
+  hold: HoldSchema.nullable(),
+  error_code: z.string().nullable(),
+  parents: z.array(TreeNodeSchema).meta({ description: 'the jobs it waits for, and theirs (children = their parents)' }),
+  dependants: z.array(TreeNodeSchema).meta({ description: 'the jobs that wait for it, and theirs (children = their dependants)' }),
+});
 const JobViewSchema = z.object({
   job_id: z.string(),
   status: z.enum(JOB_STATUSES),
@@ -35,6 +56,8 @@ const JobViewSchema = z.object({
   finished_at: Time.nullable(),
   updated_at: Time,
   error_code: z.string().nullable(),
+  hold: HoldSchema.nullable().meta({ description: 'accepted but not queued: waiting for its parents (dependencies) or for a worker that can run it (capacity)' }),
+  depends_on: z.array(z.string()).meta({ description: 'the jobs it waits for (execution.depends_on)' }),
   job: z.object({}).loose().optional().meta({ description: 'the job document (see #/components/schemas/Job)' }),
   attempts: z.array(AttemptSchema).optional(),
 });
@@ -163,6 +186,8 @@ const InventoryVulnerabilitiesSchema = z.object({
 const API_SCHEMAS: Record<string, z.ZodType> = {
   ErrorBody: ErrorBodySchema,
   JobView: JobViewSchema,
+  JobTree: JobTreeSchema,
+  JobTreeNode: TreeNodeSchema,
   WorkerView: WorkerViewSchema,
   Usage: UsageSchema,
   AuditEntry: AuditEntrySchema,
@@ -249,6 +274,13 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       '/jobs/{id}': {
         get: { summary: 'One job with its attempts', parameters: [idParam], responses: { '200': { description: 'the job', ...json(ref('JobView')) }, ...errors } },
         delete: { summary: 'Delete a finished job and its result', parameters: [idParam], responses: { '204': { description: 'deleted' }, '409': { description: 'still active', ...json(ref('ErrorBody')) }, ...errors } },
+      },
+      '/jobs/{id}/tree': {
+        get: {
+          summary: 'Its dependency tree: the jobs it waits for (execution.depends_on) and the jobs that wait for it, 10 levels and 500 jobs at most',
+          parameters: [idParam],
+          responses: { '200': { description: 'the tree', ...json(ref('JobTree')) }, ...errors },
+        },
       },
       '/jobs/{id}/result': { get: { summary: 'The result document', parameters: [idParam], responses: { '200': { description: 'result', ...json(ref('JobResult')) }, ...errors } } },
       '/jobs/{id}/events': {

@@ -12,6 +12,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerInventoryRoutes } from './routes/inventory.js';
 import { registerInventoryVulnRoutes } from './routes/inventory-vulns.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerJobTreeRoutes } from './routes/job-tree.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerUsageRoutes } from './routes/usage.js';
 import { registerWebRoutes } from './routes/web.js';
@@ -86,6 +87,7 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
   app.register(
     async (v1) => {
       registerJobRoutes(v1, api);
+      registerJobTreeRoutes(v1, api);
       registerBulkRoutes(v1, api);
       registerStatsRoutes(v1, api, statusStream);
       registerEventRoutes(v1, api);

@@ -37,7 +37,10 @@ export function registerJobRoutes(app: FastifyInstance, api: ApiContext): void {
     const byNs = new Map<string, number>();
     for (const j of jobs) byNs.set(namespaceOf(j), (byNs.get(namespaceOf(j)) ?? 0) + 1);
     for (const [ns, n] of byNs) await deps.quotas.check(ns, n);
-    const views = await Promise.all(jobs.map((j) => submitOne(api, j)));
+    // a batch that holds a parent and its dependants goes in order: a parent is stored before the jobs that name it
+    const inBatch = new Set(jobs.map((j) => j.job_id));
+    const ordered = jobs.some((j) => j.execution.depends_on?.some((d) => inBatch.has(d)));
+    const views = ordered ? await inOrder(jobs, (j) => submitOne(api, j)) : await Promise.all(jobs.map((j) => submitOne(api, j)));
     const replayed = views.some((v) => v.replayed);
     // appended in one turn: one group commit for the whole batch, in the batch's order
     await Promise.all(views.map((v) => api.record(req, p, 'job.submit', v.view.job_id, 'ok', 202, v.replayed ? { replayed: true } : undefined)));
@@ -154,6 +157,12 @@ async function submitOne(api: ApiContext, job: JobDocument): Promise<{ view: Job
     phase: 'validation',
     details: { job_id: job.job_id, status: out.state.status },
   });
+}
+
+async function inOrder<T, R>(xs: T[], fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const x of xs) out.push(await fn(x));
+  return out;
 }
 
 function isBatch(body: unknown): boolean {
