@@ -6,6 +6,7 @@ import type {
   CancelAnswer,
   Capabilities,
   JobDetail,
+  JobTree,
   JobFilter,
   JobResult,
   JobView,
@@ -107,6 +108,11 @@ export class ApiClient {
 
   get(id: string): Promise<JobDetail> {
     return this.request('GET', `/jobs/${enc(id)}`);
+  }
+
+  /** Its dependency tree: parents up, dependants down. */
+  tree(id: string): Promise<JobTree> {
+    return this.request('GET', `/jobs/${enc(id)}/tree`);
   }
 
   list(f: JobFilter = {}): Promise<Page<JobView>> {

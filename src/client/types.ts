@@ -3,6 +3,7 @@
  * view types are imported (type-only: nothing of the server is loaded by the client).
  */
 import type { AttemptView, JobView, WorkerView } from '../api/views.js';
+import type { TreeNode } from '../api/routes/job-tree.js';
 import type { ProgressEvent } from '../protocol/progress.js';
 import type { JobResult } from '../protocol/result.js';
 
@@ -10,6 +11,10 @@ export type { AttemptView, JobView, JobResult, ProgressEvent, WorkerView };
 
 /** GET /jobs/{id}: the view with the document and every attempt. */
 export type JobDetail = JobView & { attempts: AttemptView[] };
+
+/** GET /jobs/{id}/tree: the jobs it waits for (up) and those that wait for it (down). */
+export type JobTree = Omit<TreeNode, 'children' | 'truncated'> & { parents: TreeNode[]; dependants: TreeNode[] };
+export type { TreeNode };
 
 /** A page of a list; pass `next` as `cursor` for the following (older) page. */
 export interface Page<T> {

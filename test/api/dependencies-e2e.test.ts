@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { runCli } from '../helpers/cli.js';
 import { call, echo, removeDataDir, startServe, testJob, waitFinal, type Served } from '../helpers/serve.js';
 
 /**
@@ -61,6 +62,18 @@ test('a 3-level DAG in one batch: each job starts only after its parents complet
   assert.deepEqual((tree.dependants as { job_id: string }[]).map((n) => n.job_id), ['dag-job-c', 'dag-job-d']);
   const top = (await call(s.url, 'GET', '/jobs/dag-job-a/tree', { token })).body as { dependants: { job_id: string; children?: { job_id: string }[] }[] };
   assert.deepEqual(top.dependants.map((n) => [n.job_id, (n.children ?? []).map((x) => x.job_id)]), [['dag-job-b', ['dag-job-c', 'dag-job-d']], ['dag-job-d', []]]);
+
+  // the CLI client draws the same tree
+  const cli = await runCli(['job', 'tree', 'dag-job-c', '--server', s.url.replace(/\/api\/v1$/, ''), '--token', token]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual(cli.stdout.trimEnd().split('\n').map((l) => l.replace(/\s+system\.echo|\s+test\.sleep/, '')), [
+    'waits for:',
+    '  ↑ dag-job-b  completed',
+    '    ↑ dag-job-a  completed',
+    'dag-job-c  completed',
+  ]);
+  const status = await runCli(['job', 'status', 'dag-job-d', '--server', s.url.replace(/\/api\/v1$/, ''), '--token', token]);
+  assert.match(status.stdout, /depends on:\s+dag-job-a, dag-job-b/);
 });
 
 test('a failing parent fails its dependants with DEPENDENCY_FAILED, down the chain; a child that says continue runs', async () => {

@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ApiClient, DEFAULT_SERVER, statusOf } from '../../client/api-client.js';
-import type { JobDetail, JobFilter, JobView, SseMessage } from '../../client/types.js';
+import type { JobDetail, JobFilter, JobTree, JobView, SseMessage, TreeNode } from '../../client/types.js';
 import { ERROR_CODES, GuestkitError, type ErrorCode } from '../../protocol/errors.js';
 import { table } from '../format.js';
 import { action, EXIT_FAILED, EXIT_OK, usage, writeJson } from '../output.js';
@@ -156,6 +156,8 @@ function detailText(j: JobDetail): string {
     ['priority', String(j.priority)],
     ['attempt', `${j.attempt} of ${j.max_attempts}${worker ? ` (worker ${worker})` : ''}`],
     ['source', j.source ?? '-'],
+    ...(j.hold ? [['held', `${j.hold.kind}: ${j.hold.reason}`]] : []),
+    ...(j.depends_on?.length ? [['depends on', j.depends_on.join(', ')]] : []),
     ['queued', when(j.queued_at)],
     ['started', when(j.started_at)],
     ['finished', when(j.finished_at)],
@@ -239,6 +241,38 @@ async function statusCmd(id: string, flags: RemoteFlags & { watch?: boolean }): 
   if (flags.json) writeJson(j);
   else out(`\n${detailText(j)}`);
   return j.status === 'completed' ? EXIT_OK : EXIT_FAILED;
+}
+
+async function treeCmd(id: string, flags: RemoteFlags): Promise<number> {
+  const t = await clientOf(flags).tree(id);
+  if (flags.json) {
+    writeJson(t);
+    return EXIT_OK;
+  }
+  out(treeText(t));
+  return EXIT_OK;
+}
+
+/** Parents above the job (each indented under the job that waits for it), dependants below. */
+function treeText(t: JobTree): string {
+  const label = (n: Omit<TreeNode, 'children'>) => `${n.job_id}  ${n.status}${n.error_code ? ` (${n.error_code})` : ''}${n.hold ? `  [held: ${n.hold.kind}]` : ''}  ${n.operation}${n.truncated ? '  …' : ''}`;
+  const lines: string[] = [];
+  const walk = (nodes: TreeNode[], depth: number, arrow: string) => {
+    for (const n of nodes) {
+      lines.push(`${'  '.repeat(depth)}${arrow} ${label(n)}`);
+      if (n.children) walk(n.children, depth + 1, arrow);
+    }
+  };
+  if (t.parents.length) {
+    lines.push('waits for:');
+    walk(t.parents, 1, '↑');
+  }
+  lines.push(label(t));
+  if (t.dependants.length) {
+    lines.push('waited for by:');
+    walk(t.dependants, 1, '↓');
+  }
+  return lines.join('\n');
 }
 
 async function resultCmd(id: string, flags: RemoteFlags & { output?: string }): Promise<number> {
@@ -412,6 +446,19 @@ Examples:
   guestkit job list --status failed,timeout --from 24h
   guestkit job list --labels env=prod,tier!=db --all --json`)
     .action(action(listCmd));
+
+  remoteOptions(
+    job
+      .command('tree')
+      .description("Show a job's dependencies: the jobs it waits for (execution.depends_on) and the jobs that wait for it")
+      .argument('<id>', 'the job id'),
+    'print the tree as JSON ({parents, dependants}, each node with its children)',
+  )
+    .addHelpText('after', `${SERVER_NOTE}
+
+Example:
+  guestkit job tree job-01J8Z…`)
+    .action(action(treeCmd));
 
   for (const [name, description, fn] of [
     ['cancel', 'Cancel a waiting or running job', cancelCmd],
