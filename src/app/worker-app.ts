@@ -233,6 +233,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     settleMs: cfg.settleMs,
     adoptStale: true,
     slots: Math.max(1, cfg.maxConcurrent),
+    parentGraceMs: Number(process.env.GUESTKIT_SPOOL_PARENT_GRACE_MS) || undefined,
   });
   const intakes: Intake[] = [...(opts.intakes?.({ sink, store, logger }) ?? []), spool];
 

@@ -40,6 +40,8 @@ export interface SpoolOptions {
   adoptStale?: boolean;
   /** The worker's concurrency (claim-ahead sizing while peers share the spool). */
   slots?: number;
+  /** ms a job file waits for its parents' files (default PARENT_GRACE_MS). */
+  parentGraceMs?: number;
   /**
    * Entries of jobs/ listed per scan (default GUESTKIT_SPOOL_LIST_BATCH or 4096): a folder of
    * 100,000 files is walked in slices, one open listing cursor carried from scan to scan.
@@ -48,6 +50,10 @@ export interface SpoolOptions {
   /** How result files are written (a seam for tests: ENOSPC, EROFS). */
   resultWriter?: ResultWriter;
 }
+
+
+/** How long a job file waits for the files of its parents (execution.depends_on) before it is refused. */
+export const PARENT_GRACE_MS = 60_000;
 
 /** Files in jobs/ this worker looked at and left there: still being written, or routed elsewhere. */
 interface Seen {
@@ -78,6 +84,8 @@ export class SpoolIntake implements Intake, ClaimHost {
   private readonly seen = new Map<string, Seen>();
   /** Job ids submitted but not yet answered by the store. */
   private readonly submitting = new Set<string>();
+  /** Jobs whose parents (execution.depends_on) were not in the store yet: when first seen. */
+  private readonly awaitingParents = new Map<string, number>();
   private watcher?: FSWatcher;
   private watchedIno?: number;
   private poll?: NodeJS.Timeout;
@@ -383,6 +391,7 @@ export class SpoolIntake implements Intake, ClaimHost {
     this.held.set(id, c.claim);
     try {
       const out = await this.o.sink.submit(c.job, { source: c.claim.source, owner: this.o.sink.workerId, ...(cancel !== undefined ? { cancel } : {}) });
+      this.awaitingParents.delete(id);
       if (out.kind === 'duplicate') {
         this.held.delete(id);
         const why = duplicateReason(id, out.state);
@@ -398,6 +407,23 @@ export class SpoolIntake implements Intake, ClaimHost {
       }
     } catch (err) {
       this.held.delete(id);
+      if (err instanceof GuestkitError && err.details?.unknown_parents) {
+        // parent files may come in later, or in this very scan: waited for, then refused
+        const first = this.awaitingParents.get(id) ?? Date.now();
+        this.awaitingParents.set(id, first);
+        if (Date.now() - first < (this.o.parentGraceMs ?? PARENT_GRACE_MS)) {
+          c.claim.release();
+          return;
+        }
+        this.awaitingParents.delete(id);
+        this.refuse(c.claim, c.job, err, 'unknown_parent');
+        return;
+      }
+      if (err instanceof GuestkitError && !isStoreUnavailable(err)) {
+        // a job the pipeline will never accept (not a passing fault): answered, not retried
+        this.refuse(c.claim, c.job, err, 'refused');
+        return;
+      }
       if (!isStoreUnavailable(err)) this.o.logger.error({ job_id: id, file: c.claim.source, err: String(err) }, 'could not submit the job; it goes back to the spool');
       // not accepted: back into jobs/ for the next scan (or another worker)
       c.claim.release();
