@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import { GuestkitError } from '../protocol/errors.js';
-import type { BullmqQueue } from '../queue/bullmq/bullmq-queue.js';
+import type { BullmqBackend, BullmqQueue } from '../queue/bullmq/bullmq-queue.js';
 import type { ClusterBus } from '../queue/bullmq/cluster-bus.js';
 import type { WorkerConfig } from './worker-config.js';
 
@@ -9,20 +9,26 @@ export function redactUrl(url: string): string {
   return url.replace(/:[^:@/]*@/, ':***@');
 }
 
+/** The backend a --queue URL names: Redis (`redis://`, `rediss://`) or PostgreSQL (`postgres://`, `postgresql://`). */
+export function queueBackendOf(url: string): BullmqBackend {
+  return /^postgres(ql)?:\/\//.test(url) ? { kind: 'postgres', url } : { kind: 'redis', url };
+}
+
 /**
- * The pool's BullMQ queue on Redis and its message bus. A Redis that may evict keys is
- * refused (RedisEvictionPolicyError, a USAGE_ERROR); one that cannot be reached is a usage
+ * The pool's BullMQ queue and its message bus, on Redis (pub/sub bus) or on PostgreSQL
+ * (BullMQ's PostgreSQL backend, LISTEN/NOTIFY bus). A Redis that may evict keys is refused
+ * (RedisEvictionPolicyError, a USAGE_ERROR); a server that cannot be reached is a usage
  * error naming the URL.
  */
 export async function openSharedQueue(cfg: WorkerConfig, logger: Logger): Promise<{ queue: BullmqQueue; bus: ClusterBus }> {
   const { BullmqQueue, queueNameOf } = await import('../queue/bullmq/bullmq-queue.js');
-  const { ClusterBus } = await import('../queue/bullmq/cluster-bus.js');
+  const backend = queueBackendOf(cfg.queue);
   const name = queueNameOf(cfg.pool);
   const log = { warn: (o: object, m: string) => logger.warn(o, m), info: (o: object, m: string) => logger.info(o, m) };
   let queue: BullmqQueue | undefined;
   try {
     queue = await BullmqQueue.open({
-      backend: { kind: 'redis', url: cfg.queue },
+      backend,
       name,
       workerName: cfg.workerId,
       lockDurationMs: cfg.queueLockMs,
@@ -32,12 +38,16 @@ export async function openSharedQueue(cfg: WorkerConfig, logger: Logger): Promis
       rateLimit: cfg.queueRateMax === undefined ? undefined : { max: cfg.queueRateMax, durationMs: cfg.queueRateDurationMs },
       logger: log,
     });
-    const bus = await ClusterBus.open(cfg.queue, name, { logger: log });
-    logger.info({ queue: redactUrl(cfg.queue), bullmq_queue: name, lock_ms: cfg.queueLockMs, global_concurrency: cfg.queueGlobalConcurrency ?? null, rate_max: cfg.queueRateMax ?? null }, 'shared job queue ready');
+    const bus: ClusterBus =
+      backend.kind === 'postgres'
+        ? await (await import('../queue/bullmq/pg-bus.js')).PgClusterBus.open(cfg.queue, name, { logger: log })
+        : await (await import('../queue/bullmq/cluster-bus.js')).RedisClusterBus.open(cfg.queue, name, { logger: log });
+    logger.info({ queue: redactUrl(cfg.queue), backend: backend.kind, bullmq_queue: name, lock_ms: cfg.queueLockMs, global_concurrency: cfg.queueGlobalConcurrency ?? null, rate_max: cfg.queueRateMax ?? null }, 'shared job queue ready');
     return { queue, bus };
   } catch (err) {
     await queue?.shutdown().catch(() => undefined);
     if (err instanceof GuestkitError) throw err;
-    throw new GuestkitError('USAGE_ERROR', `--queue ${redactUrl(cfg.queue)}: cannot use the Redis there: ${(err as Error)?.message ?? String(err)}`, { phase: 'validation' });
+    const what = backend.kind === 'postgres' ? 'the PostgreSQL' : 'the Redis';
+    throw new GuestkitError('USAGE_ERROR', `--queue ${redactUrl(cfg.queue)}: cannot use ${what} there: ${(err as Error)?.message ?? String(err)}`, { phase: 'validation' });
   }
 }

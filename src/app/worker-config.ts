@@ -35,8 +35,9 @@ export interface WorkerConfig {
   /** `sqlite` (the data dir's guestkit.db) or a `postgres://` connection string shared by many nodes. */
   store: string;
   /**
-   * `embedded` (this process's own priority queue) or `redis://host:port[/db]` (`rediss://`
-   * for TLS): one BullMQ queue per worker pool, shared by every process of the pool.
+   * `embedded` (this process's own priority queue), `redis://host:port[/db]` (`rediss://`
+   * for TLS) or `postgres://…` (BullMQ's PostgreSQL backend: no Redis): one BullMQ queue per
+   * worker pool, shared by every process of the pool.
    */
   queue: string;
   /** Shared queue: jobs of the pool running at once across every process (BullMQ global concurrency); undefined = no cap. */
@@ -226,19 +227,25 @@ function redact(url: string): string {
 /** --queue and its settings; a shared queue needs a shared store unless this is the single `guestkit serve`. */
 function checkQueue(cfg: WorkerConfig, opts: WorkerConfigOptions): void {
   if (cfg.queue === 'embedded') return;
+  const usage = `--queue must be embedded or a redis://host:port[/db] or postgres://user@host/database URL, got ${JSON.stringify(redact(cfg.queue))}`;
   let u: URL;
   try {
     u = new URL(cfg.queue);
   } catch {
-    throw bad(`--queue must be embedded or a redis://host:port[/db] URL, got ${JSON.stringify(redact(cfg.queue))}`);
+    throw bad(usage);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw bad(`--queue must be embedded or a redis://host:port[/db] URL, got ${JSON.stringify(redact(cfg.queue))}`);
-  const db = u.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw bad(`--queue ${redact(cfg.queue)}: the Redis database must be a number (redis://host:port/0), got ${JSON.stringify(db)}`);
+  if (u.protocol === 'redis:' || u.protocol === 'rediss:') {
+    const db = u.pathname.replace(/^\//, '');
+    if (db !== '' && !/^\d+$/.test(db)) throw bad(`--queue ${redact(cfg.queue)}: the Redis database must be a number (redis://host:port/0), got ${JSON.stringify(db)}`);
+  } else if (u.protocol === 'postgres:' || u.protocol === 'postgresql:') {
+    if (!u.hostname && !u.searchParams.has('host')) throw bad(`--queue ${redact(cfg.queue)}: name the PostgreSQL server (postgres://user@host:5432/database)`);
+  } else {
+    throw bad(usage);
+  }
   if (cfg.store === 'sqlite' && !opts.singleProcess) {
     throw bad(
       `--queue ${redact(cfg.queue)} shares jobs between processes, but --store sqlite is this machine's own file: workers elsewhere could not record what they run. ` +
-        'Give every process of the pool the same --store postgres://… (only a single `guestkit serve` may pair a Redis queue with SQLite)',
+        'Give every process of the pool the same --store postgres://… (only a single `guestkit serve` may pair a shared queue with SQLite)',
     );
   }
   const intIn = (name: string, v: number | undefined, min: number, max: number) => {

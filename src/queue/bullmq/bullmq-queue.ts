@@ -336,7 +336,7 @@ export class BullmqQueue implements JobQueue {
 
   private baseOpts(): { connection: never; prefix?: string } {
     const b = this.o.backend;
-    const connection = b.kind === 'redis' ? redisOptions(b.url) : b.url;
+    const connection = b.kind === 'redis' ? redisOptions(b.url) : postgresOptions(b.url);
     return { connection: connection as never, ...(this.o.prefix ? { prefix: this.o.prefix } : {}) };
   }
 
@@ -594,26 +594,18 @@ export class BullmqQueue implements JobQueue {
         ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}),
       },
     }));
-    for (let i = 0; ; i++) {
-      try {
-        await this.queue.addBulk(jobs);
-        return;
-      } catch (err) {
-        // an outage, however long: the store holds the job as pending, so the add keeps trying
-        // until the queue is shut down (a job still unsent then is queued again by the
-        // intake's restart recovery, which re-offers the store's pending jobs)
-        if (!isConnectionError(err) || this.finished) throw err;
-        this.logError('enqueue', err);
-        await sleep(Math.min(2000, 100 * 2 ** Math.min(i, 5)));
-      }
-    }
+    // an outage, however long: the store holds the job as pending, so the add keeps trying
+    // until the queue is shut down (a job still unsent then is queued again by the
+    // intake's restart recovery, which re-offers the store's pending jobs)
+    await this.persist(() => this.queue.addBulk(jobs));
   }
 
   /** Runs fn after the job's operation under way; `count` is what it changes the pool's depth by once done. */
   private chain(id: string, fn: () => Promise<unknown>, count = 0): void {
     const prev = this.ops.get(id);
     this.pending += count;
-    const p = (prev ? prev.then(fn) : fn()).then(
+    const run = () => this.persist(fn);
+    const p = (prev ? prev.then(run) : run()).then(
       () => {
         this.pending -= count;
         this.delta += count;
@@ -624,6 +616,23 @@ export class BullmqQueue implements JobQueue {
       },
     );
     this.track(id, p);
+  }
+
+  /**
+   * Runs one BullMQ operation again through connection errors until it is done or the queue
+   * is finished. ioredis holds commands through a Redis outage itself; node-postgres fails
+   * them at once (a PostgreSQL restart), and an ack or a release must not be lost to that.
+   */
+  private async persist<T>(fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isConnectionError(err) || this.finished) throw err;
+        this.logError('operation (retried)', err);
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(i, 5)));
+      }
+    }
   }
 
   private track(id: string, p: Promise<void>): void {
@@ -639,6 +648,9 @@ export class BullmqQueue implements JobQueue {
     if (!this.closed || this.finished) return;
     // wakes a blocked fetch at once (held leases settle through the queue's connection)
     this.workerClosed ??= this.worker.close().catch(nop);
+    // PostgreSQL: a fetch on a closing worker never settles (BullMQ parks queries on a closing
+    // pool), so its fetch loop stops here instead of waiting for it
+    for (const f of [...this.fetches]) f.kick();
     if (this.held.size || this.fetchers || this.ops.size || this.batch.size) return;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -682,6 +694,19 @@ export function redisOptions(url: string): Record<string, unknown> {
   };
 }
 
+/**
+ * BullMQ PostgreSQL connection options: its schema (`bullmq`) migrated at connect (under
+ * BullMQ's advisory lock, so processes starting together are safe); TCP keepalive on the
+ * pooled connections too (BullMQ sets it on its LISTEN connection), so a dropped one is noticed.
+ */
+export function postgresOptions(url: string): Record<string, unknown> {
+  const u = new URL(url);
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new Error(`not a PostgreSQL URL: ${url}`);
+  // query_timeout: a query on a half-open connection fails (and the pool drops that client)
+  // instead of hanging; BullMQ's queries are short, migrations included
+  return { connectionString: url, migrate: true, keepAlive: true, connectionTimeoutMillis: 10_000, query_timeout: 30_000, application_name: 'guestkit queue' };
+}
+
 /** Refuses a Redis that may evict keys (anything but maxmemory-policy noeviction). */
 export async function checkEvictionPolicy(url: string): Promise<void> {
   const r = new Redis({ ...redisOptions(url), maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: () => null });
@@ -695,9 +720,14 @@ export async function checkEvictionPolicy(url: string): Promise<void> {
   }
 }
 
+/** PostgreSQL SQLSTATEs of a server going away or not up yet (classes 08, 57P, 53300 too many connections). */
+const PG_UNAVAILABLE = /^(08|57P0[1-4]|53300)/;
+
 function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && PG_UNAVAILABLE.test(code)) return true;
   const m = String((err as Error)?.message ?? err);
-  return /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connect|socket|Stream isn't writeable/i.test(m);
+  return /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connect|socket|Stream isn't writeable|timeout exceeded|starting up|shutting down/i.test(m);
 }
 
 function bounded(p: Promise<unknown>, ms: number): Promise<unknown> {
