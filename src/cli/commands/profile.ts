@@ -40,10 +40,13 @@ async function run(image: string, opts: ProfileCliOptions): Promise<number> {
     target: (opts.target ?? 'kvm') as MigrationTarget,
     onStage: (s) => line.stage(s),
   }).finally(() => line.done());
-  const text = opts.html ? toHtml(report) : opts.yaml ? (await import('yaml')).stringify(report) : opts.json ? JSON.stringify(report, null, 2) + '\n' : toText(report, { all: opts.all });
-  if (opts.output) writeFileSync(opts.output, text);
-  else if (opts.json) writeJson(report);
-  else process.stdout.write(text);
+  // JSON to stdout goes through writeJson alone: rendering it here as well serialised the report twice
+  if (opts.json && !opts.output) writeJson(report);
+  else {
+    const text = opts.html ? toHtml(report) : opts.yaml ? (await import('yaml')).stringify(report) : opts.json ? JSON.stringify(report, null, 2) + '\n' : toText(report, { all: opts.all });
+    if (opts.output) writeFileSync(opts.output, text);
+    else process.stdout.write(text);
+  }
   return opts.failOnCritical && criticalFailures(report).length > 0 ? 1 : 0;
 }
 

@@ -138,37 +138,45 @@ async function fileText(g: LinuxGuest, e: Of<'file_text'>): Promise<Verdict> {
 
 /** Reads one key of a simple config file (and its drop-ins); the assignment that ends in force. */
 export async function keyValue(g: LinuxGuest, e: Pick<Of<'key_value'>, 'path' | 'dropins' | 'syntax' | 'key'>): Promise<{ value: string; file: string; line: number } | undefined | null> {
-  const files = [e.path];
-  for (const d of e.dropins ?? []) files.push(...(await g.glob(d)));
-  let found: { value: string; file: string; line: number } | undefined;
-  let any = false;
-  for (const f of files) {
-    const lines = await g.lines(f);
-    if (!lines) continue;
-    any = true;
-    lines.forEach((raw, i) => {
-      const l = raw.trim();
-      if (l === '' || l.startsWith('#')) return;
-      let k: string;
-      let v: string;
-      if (e.syntax === 'space') {
-        const m = /^(\S+)\s*(.*)$/.exec(l)!;
-        [k, v] = [m[1]!, m[2]!.trim()];
-      } else {
-        const eq = l.indexOf('=');
-        if (eq < 0) {
-          if (e.syntax === 'shell') return;
-          [k, v] = [l, 'true'];
-        } else [k, v] = [l.slice(0, eq).trim(), l.slice(eq + 1).trim()];
-        if (e.syntax === 'shell') {
-          k = k.replace(/^export\s+/, '');
-          v = v.replace(/^"(.*)"$|^'(.*)'$/, '$1$2');
-        } else v = v.replace(/\s+#.*$/, '');
-      }
-      if (k === e.key) found = { value: v, file: f, line: i + 1 };
-    });
-  }
-  return any ? found : null;
+  const parsed = await keyValues(g, e);
+  return parsed && (parsed.get(e.key) ?? undefined);
+}
+
+/** Every key of a file and its drop-ins (the last assignment wins), parsed once per guest; null when none of the files exists. */
+function keyValues(g: LinuxGuest, e: Pick<Of<'key_value'>, 'path' | 'dropins' | 'syntax'>): Promise<Map<string, { value: string; file: string; line: number }> | null> {
+  return g.once(`kv:${e.syntax}:${e.path}:${(e.dropins ?? []).join('\0')}`, async () => {
+    const files = [e.path];
+    for (const d of e.dropins ?? []) files.push(...(await g.glob(d)));
+    const found = new Map<string, { value: string; file: string; line: number }>();
+    let any = false;
+    for (const f of files) {
+      const lines = await g.lines(f);
+      if (!lines) continue;
+      any = true;
+      lines.forEach((raw, i) => {
+        const l = raw.trim();
+        if (l === '' || l.startsWith('#')) return;
+        let k: string;
+        let v: string;
+        if (e.syntax === 'space') {
+          const m = /^(\S+)\s*(.*)$/.exec(l)!;
+          [k, v] = [m[1]!, m[2]!.trim()];
+        } else {
+          const eq = l.indexOf('=');
+          if (eq < 0) {
+            if (e.syntax === 'shell') return;
+            [k, v] = [l, 'true'];
+          } else [k, v] = [l.slice(0, eq).trim(), l.slice(eq + 1).trim()];
+          if (e.syntax === 'shell') {
+            k = k.replace(/^export\s+/, '');
+            v = v.replace(/^"(.*)"$|^'(.*)'$/, '$1$2');
+          } else v = v.replace(/\s+#.*$/, '');
+        }
+        found.set(k, { value: v, file: f, line: i + 1 });
+      });
+    }
+    return any ? found : null;
+  });
 }
 
 async function keyValueCheck(g: LinuxGuest, e: Of<'key_value'>): Promise<Verdict> {

@@ -60,9 +60,12 @@ export class LinuxGuest {
     return p;
   }
 
-  async lines(path: string): Promise<string[] | undefined> {
-    const t = await this.text(path);
-    return t === undefined ? undefined : t.split(/\r?\n/);
+  /** Lines of a file, split once per guest (the array is shared: callers only read it). */
+  lines(path: string): Promise<string[] | undefined> {
+    return this.once(`lines:${path}`, async () => {
+      const t = await this.text(path);
+      return t === undefined ? undefined : t.split(/\r?\n/);
+    });
   }
 
   /** stat (symlinks followed); undefined when missing. */

@@ -117,7 +117,12 @@ function applyAlgorithmList(def: string, v: string): string {
  * (a Match block ends at the end of the file that opened it, or at `Match all`), the first value
  * of each option kept, defaults for what is unset. Undefined when sshd_config is missing.
  */
-export async function sshdEffective(g: LinuxGuest): Promise<Map<string, SshdValue> | undefined> {
+export function sshdEffective(g: LinuxGuest): Promise<Map<string, SshdValue> | undefined> {
+  // one parse per guest: every sshd check reads from it (none changes it)
+  return g.once('sshd', () => readSshd(g));
+}
+
+async function readSshd(g: LinuxGuest): Promise<Map<string, SshdValue> | undefined> {
   const main = await g.text('/etc/ssh/sshd_config');
   if (main === undefined) return undefined;
   const out = new Map<string, SshdValue>();
