@@ -39,6 +39,7 @@ describe('cluster: serve + 2 workers, queue and store in one PostgreSQL', { time
     for (const id of ids) {
       const j = await run.waitEnd(id);
       assert.equal(j.status, 'completed', JSON.stringify(j));
+      assert.equal((j.attempts as { status: string }[]).filter((a) => a.status === 'completed').length, 1, `completed once: ${JSON.stringify(j.attempts)}`);
     }
     const [later] = await run.submit([testJob('test.sleep', { seconds: 0.1 }, { job_id: 'pg-restart-after' })]);
     assert.equal((await run.waitEnd(later!)).status, 'completed');
