@@ -51,43 +51,66 @@ async function fileMode(g: LinuxGuest, e: Of<'file_mode'>): Promise<Verdict> {
 }
 
 /**
- * Every entry under a tree with its lstat, walked once per guest however many checks ask. Each
- * directory is resolved once and its entries are stat'ed by inode (a path lookup per entry was
- * most of the profile's filesystem work); a mount point below the root is stat'ed through the VFS.
+ * Every entry under a tree with its lstat, walked once per guest however many checks ask. Only
+ * the root is resolved by path: below it directories are listed and entries stat'ed by inode (a
+ * path lookup per entry was most of the profile's filesystem work); a mount point is entered
+ * through the VFS.
  */
 function walkTree(g: LinuxGuest, root: string, maxDepth: number): Promise<{ path: string; type: string; mode: number; uid: number; gid: number }[]> {
   return g.once(`walk:${root}:${maxDepth}`, async () => {
     const vfs = g.view.vfs;
     const mounts = new Set(vfs.mountPoints().map((m) => m.path));
     const out: { path: string; type: string; mode: number; uid: number; gid: number }[] = [];
-    const walk = async (dir: string, depth: number): Promise<void> => {
-      const listed = await listDir(g, dir);
-      if (!listed) return;
-      for (const ent of listed.entries) {
-        const p = dir === '/' ? `/${ent.name}` : `${dir}/${ent.name}`;
-        const st = mounts.has(p) ? await vfs.lstat(p) : await listed.fs.stat(ent.ino);
+    const walk = async (dir: Dir, depth: number): Promise<void> => {
+      const entries = await listDir(g, dir);
+      for (const ent of entries) {
+        const p = dir.path === '/' ? `/${ent.name}` : `${dir.path}/${ent.name}`;
+        const mounted = mounts.has(p);
+        const st = mounted ? await vfs.lstat(p) : await dir.fs.stat(ent.ino);
         if (st.type === 'symlink') continue;
         out.push({ path: p, type: st.type, mode: st.mode, uid: st.uid, gid: st.gid });
-        if (st.type === 'directory' && depth < maxDepth) await walk(p, depth + 1);
+        if (st.type !== 'directory' || depth >= maxDepth) continue;
+        const sub = mounted ? await resolveDir(g, p) : { fs: dir.fs, ino: ent.ino, path: p };
+        if (sub) await walk(sub, depth + 1);
       }
     };
-    await walk(root, 1);
+    const top = await resolveDir(g, root);
+    if (top) await walk(top, 1);
     return out;
   });
 }
 
-/** A directory's entries (sorted as GuestView.entries sorts them) and the filesystem they are on; undefined when it cannot be listed (a warning unless missing). */
-async function listDir(g: LinuxGuest, dir: string): Promise<{ fs: FileSystem; entries: DirEntry[] } | undefined> {
+interface Dir {
+  fs: FileSystem;
+  ino: number;
+  path: string;
+}
+
+/** A directory by path; undefined when it is missing or not a directory (a warning when it cannot be read). */
+async function resolveDir(g: LinuxGuest, path: string): Promise<Dir | undefined> {
   try {
-    const r = await g.view.vfs.resolve(dir, true, 'scandir');
-    if ((await r.mount.fs.stat(r.ino)).type !== 'directory') return undefined;
-    const entries = (await r.mount.fs.readdir(r.ino)).filter((e) => e.name !== '.' && e.name !== '..');
-    return { fs: r.mount.fs, entries: entries.sort((a, b) => a.name.localeCompare(b.name)) };
+    const r = await g.view.vfs.resolve(path, true, 'scandir');
+    return (await r.mount.fs.stat(r.ino)).type === 'directory' ? { fs: r.mount.fs, ino: r.ino, path } : undefined;
   } catch (err) {
-    if (faultOf(err) !== 'guest') throw err;
-    if (!(err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR'))) g.warn(`${dir}: ${(err as Error).message}`);
-    return undefined;
+    return guestFault(g, path, err);
   }
+}
+
+/** A directory's entries, sorted as GuestView.entries sorts them; [] when it cannot be listed (a warning). */
+async function listDir(g: LinuxGuest, dir: Dir): Promise<DirEntry[]> {
+  try {
+    const entries = (await dir.fs.readdir(dir.ino)).filter((e) => e.name !== '.' && e.name !== '..');
+    return entries.sort((a, b) => a.name.localeCompare(b.name));
+  } catch (err) {
+    return guestFault(g, dir.path, err) ?? [];
+  }
+}
+
+/** A damaged guest file is a warning (a missing one not even that); a bug or a spent budget goes on up. */
+function guestFault(g: LinuxGuest, path: string, err: unknown): undefined {
+  if (faultOf(err) !== 'guest') throw err;
+  if (!(err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR'))) g.warn(`${path}: ${(err as Error).message}`);
+  return undefined;
 }
 
 async function fileTree(g: LinuxGuest, e: Of<'file_tree'>): Promise<Verdict> {

@@ -26,6 +26,7 @@ async function enablementLinks(g: LinuxGuest): Promise<Map<string, string>> {
   });
 }
 
+/** Names in a directory, listed once per guest: most names asked about are in none of them. */
 function unitNames(g: LinuxGuest, dir: string): Promise<Set<string>> {
   return g.once(`unit-names:${dir}`, async () => new Set(await g.list(dir)));
 }
@@ -63,7 +64,7 @@ export async function unitState(g: LinuxGuest, name: string): Promise<UnitVerdic
     if (f?.masked) return { state: 'masked' as const, file: f.path };
     if (!f) {
       const base = name.replace(/\.service$/, '');
-      if (name.endsWith('.service') && (await g.stat(`/etc/init.d/${base}`))) {
+      if (name.endsWith('.service') && (await unitNames(g, '/etc/init.d')).has(base) && (await g.stat(`/etc/init.d/${base}`))) {
         for (const lvl of ['2', '3', '4', '5']) {
           const s = (await g.list(`/etc/rc${lvl}.d`)).find((n) => new RegExp(`^S\\d\\d${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`).test(n));
           if (s) return { state: 'generated' as const, file: `/etc/init.d/${base}`, via: `/etc/rc${lvl}.d/${s}` };
