@@ -7,7 +7,7 @@
  * pool a job naming none is queued in); its namespace is `default` when it names none.
  */
 export interface SlaSource {
-  /** Pending jobs now, per namespace and pool (reads pending rows only, never the history). */
+  /** Pending jobs now (not those held for their parents), per namespace and pool (reads pending rows only, never the history). */
   waiting(now: number): Promise<WaitingGroup[]>;
   /**
    * Jobs that ended after `after` (finished_at, then job_id) and before `before` (ms), oldest
@@ -16,6 +16,15 @@ export interface SlaSource {
    */
   ended(after: EndedCursor, before: number, limit: number): Promise<EndedJob[]>;
 }
+
+/**
+ * When a pending job (row `j`) became ready to start, in SQL both stores speak: the end of its
+ * retry back-off (next_attempt_at, cleared at claim); for a job that was held (hold_token is set
+ * when a hold changes: its parents ended, or a worker that can run it came) the last change of
+ * its row; else when it was queued. Jobs held for their parents do not wait in the queue and are
+ * left out by the adapters.
+ */
+export const READY_AT = `CASE WHEN j.next_attempt_at IS NOT NULL THEN j.next_attempt_at WHEN j.hold_token IS NOT NULL THEN j.updated_at ELSE j.queued_at END`;
 
 export interface SlaGroup {
   namespace: string;

@@ -9,7 +9,7 @@ import type { JobResult } from '../../src/protocol/result.js';
 import type { TerminalStatus } from '../../src/protocol/status.js';
 import { PostgresJobStore } from '../../src/store/postgres/pg-job-store.js';
 import { PgSla } from '../../src/store/postgres/sla-query.js';
-import { SqliteSla } from '../../src/store/sqlite/sla-query.js';
+import { SQLITE_SLA_SQL, SqliteSla } from '../../src/store/sqlite/sla-query.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { jobDoc } from '../store/contract.js';
@@ -30,6 +30,8 @@ interface Times {
   firstStart?: number;
   finished?: number | null;
   next?: number | null;
+  /** the row's last change (a hold released) */
+  updated?: number;
 }
 
 interface Fixture {
@@ -49,7 +51,7 @@ const fixtures: Record<string, () => Promise<Fixture>> = {
       store,
       source: new SqliteSla(store.db, 'main'),
       setTimes: async (id, t) => {
-        store.db.prepare('UPDATE jobs SET queued_at = ?, started_at = ?, finished_at = ?, next_attempt_at = ? WHERE job_id = ?').run(t.queued, t.started ?? null, t.finished ?? null, t.next ?? null, id);
+        store.db.prepare('UPDATE jobs SET queued_at = ?, started_at = ?, finished_at = ?, next_attempt_at = ?, updated_at = ? WHERE job_id = ?').run(t.queued, t.started ?? null, t.finished ?? null, t.next ?? null, t.updated ?? t.queued, id);
         store.db.prepare('UPDATE attempts SET started_at = ? WHERE job_id = ? AND attempt = 1').run(t.firstStart ?? t.started ?? 0, id);
       },
       close: () => store.close(),
@@ -61,7 +63,7 @@ const fixtures: Record<string, () => Promise<Fixture>> = {
       store,
       source: new PgSla(store.pool, 'main'),
       setTimes: async (id, t) => {
-        await store.pool.query('UPDATE jobs SET queued_at = $1, started_at = $2, finished_at = $3, next_attempt_at = $4 WHERE job_id = $5', [t.queued, t.started ?? null, t.finished ?? null, t.next ?? null, id]);
+        await store.pool.query('UPDATE jobs SET queued_at = $1, started_at = $2, finished_at = $3, next_attempt_at = $4, updated_at = $5 WHERE job_id = $6', [t.queued, t.started ?? null, t.finished ?? null, t.next ?? null, t.updated ?? t.queued, id]);
         await store.pool.query('UPDATE attempts SET started_at = $1 WHERE job_id = $2 AND attempt = 1', [t.firstStart ?? t.started ?? 0, id]);
       },
       close: () => store.close(),
@@ -79,6 +81,9 @@ interface Put extends Times {
   status: TerminalStatus | 'pending' | 'running';
   /** attempt 1 failed and was retried before the last attempt */
   retried?: boolean;
+  /** held outside the queue at submit; `released`: the hold was lifted since */
+  hold?: 'dependencies' | 'capacity';
+  released?: boolean;
 }
 
 async function put(f: Fixture, id: string, p: Put): Promise<void> {
@@ -89,7 +94,8 @@ async function put(f: Fixture, id: string, p: Put): Promise<void> {
     ...(p.pool ? { routing: { worker_pool: p.pool } } : {}),
     execution: { ...base.execution, max_attempts: 3, ...(p.deadline ? { deadline: iso(p.deadline) } : {}) },
   } as JobDocument;
-  await f.store.submit({ job, source: 'test' });
+  await f.store.submit({ job, source: 'test', ...(p.hold ? { hold: { kind: p.hold, reason: 'test' } } : {}) });
+  if (p.hold && p.released) assert.ok(await f.store.swapHold(id, p.hold, null, `token-${id}`));
   if (p.retried) {
     await f.store.begin(id, 'w1');
     await f.store.transition(id, 'pending', { workerId: null, reason: 'retry after TEST', attemptOutcome: 'failed' });
@@ -139,6 +145,11 @@ for (const [label, open] of Object.entries(fixtures)) {
       await put(f, 'a-back', { ns: 'team-a', status: 'pending', queued: T - 60 * MIN, next: T + 20 * MIN });
       await put(f, 'b-gpu', { ns: 'team-b', pool: 'gpu', status: 'pending', queued: T + 2 * MIN });
       await put(f, 'a-run', { ns: 'team-a', status: 'running', queued: T, started: T + S });
+      // held for its parents: not in the queue; held for capacity: waits for a worker; released
+      // from a hold at minute 5: ready since then
+      await put(f, 'a-parents', { ns: 'team-a', status: 'pending', queued: T - 60 * MIN, hold: 'dependencies' });
+      await put(f, 'a-capacity', { ns: 'team-a', status: 'pending', queued: T + 2 * MIN, hold: 'capacity' });
+      await put(f, 'a-released', { ns: 'team-a', status: 'pending', queued: T - 60 * MIN, hold: 'dependencies', released: true, updated: T + 5 * MIN });
 
       // ended: 18 quick starts and two slow ones (default namespace), a retried job whose
       // wait is its first attempt's, a job cancelled before it started (no wait)
@@ -162,10 +173,11 @@ for (const [label, open] of Object.entries(fixtures)) {
       const a = { pool: 'main', namespace: 'team-a' };
       const b = { pool: 'gpu', namespace: 'team-b' };
       const d = { pool: 'main', namespace: 'default' };
-      assert.equal(await series(reg, 'guestkit_queue_waiting_jobs', a), 3);
+      assert.equal(await series(reg, 'guestkit_queue_waiting_jobs', a), 5, 'a-w1, a-w2, a-back-over, a-capacity, a-released');
       assert.equal(await series(reg, 'guestkit_queue_backoff_jobs', a), 1);
       assert.equal(await series(reg, 'guestkit_queue_waiting_jobs', b), 1);
-      // a-w1 (queued at 1 min) is the oldest: a-back-over has been ready only since minute 4
+      // a-w1 (queued at 1 min) is the oldest: a-back-over has been ready only since minute 4,
+      // a-released since minute 5
       assert.equal(await series(reg, 'guestkit_queue_oldest_age_seconds', a), 540);
       assert.equal(await series(reg, 'guestkit_queue_oldest_age_seconds', b), 480);
       assert.equal(await series(reg, 'guestkit_queue_oldest_age_seconds', d), undefined, 'nothing waits in default');
@@ -196,10 +208,10 @@ for (const [label, open] of Object.entries(fixtures)) {
       assert.equal(await series(reg, 'guestkit_queue_oldest_age_seconds', a), 600);
       assert.equal(await series(reg, 'guestkit_deadline_misses_total', b), 4);
       assert.equal(await series(reg, 'guestkit_queue_wait_seconds_count', d), 21);
-      // the first waiting job starts: team-a's oldest is now a-w2 (minute 3)
+      // the first waiting job starts: team-a's oldest is now a-capacity (minute 2)
       await f.store.begin('a-w1', 'w2');
-      assert.equal(await series(reg, 'guestkit_queue_oldest_age_seconds', a), 480);
-      assert.equal(await series(reg, 'guestkit_queue_waiting_jobs', a), 2);
+      assert.equal(await series(reg, 'guestkit_queue_oldest_age_seconds', a), 540);
+      assert.equal(await series(reg, 'guestkit_queue_waiting_jobs', a), 4);
 
       // a scrape after a long pause reads a page at a time and catches up, counting each job once
       const reg2 = new Registry();
@@ -242,4 +254,20 @@ test('a store read that hangs: the scrape answers after timeoutMs, counts one fa
   assert.match(await reg.metrics(), /guestkit_sla_read_failures_total 1\b/);
   assert.match(await reg.metrics(), /guestkit_sla_read_failures_total 2\b/);
   assert.equal(reads, 1, 'one read under way, not one per scrape');
+});
+
+test('sqlite: a scrape reads pending jobs through jobs_by_status and ended jobs through jobs_by_finished, never the whole table', () => {
+  const store = SqliteJobStore.open(':memory:');
+  try {
+    const plan = (sql: string, params: Record<string, unknown>) =>
+      (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+    const waiting = plan(SQLITE_SLA_SQL.waiting, { now: T, pool: 'main' });
+    assert.match(waiting, /SEARCH j USING INDEX jobs_by_status \(status=\?\)/, waiting);
+    const ended = plan(SQLITE_SLA_SQL.ended, { at: T, id: '', before: T + MIN, limit: 10, pool: 'main' });
+    assert.match(ended, /SEARCH j USING INDEX jobs_by_finished \(finished_at>\? AND finished_at<\?\)/, ended);
+    assert.match(ended, /SEARCH a USING INDEX sqlite_autoindex_attempts_1 \(job_id=\? AND attempt=\?\)/, ended);
+    assert.doesNotMatch(waiting + ended, /SCAN j\b/);
+  } finally {
+    store.close();
+  }
 });

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { DEFAULT_NAMESPACE, type JobStore } from '../../ports/job-store.js';
-import { deadlineMissed, type EndedCursor, type EndedJob, type SlaSource, type WaitingGroup } from '../../ports/sla.js';
+import { deadlineMissed, READY_AT, type EndedCursor, type EndedJob, type SlaSource, type WaitingGroup } from '../../ports/sla.js';
 import { PostgresJobStore } from './pg-job-store.js';
 
 /** The SlaSource of a PostgreSQL store, or undefined for another store. */
@@ -24,12 +24,12 @@ export class PgSla implements SlaSource {
   ) {}
 
   async waiting(now: number): Promise<WaitingGroup[]> {
-    // a retried job is ready again when its back-off ends (next_attempt_at, cleared at claim)
     const r = await this.db.query<{ ns: string; pool: string; ready: number; backoff: number; oldest: string | null }>(
       `SELECT ns, pool,
          count(*) FILTER (WHERE ready_at <= $2)::integer AS ready, count(*) FILTER (WHERE ready_at > $2)::integer AS backoff,
          min(ready_at) FILTER (WHERE ready_at <= $2) AS oldest
-       FROM (SELECT ${NS} AS ns, ${POOL} AS pool, coalesce(j.next_attempt_at, j.queued_at) AS ready_at FROM jobs j WHERE j.status = 'pending') w
+       FROM (SELECT ${NS} AS ns, ${POOL} AS pool, ${READY_AT} AS ready_at FROM jobs j
+         WHERE j.status = 'pending' AND (j.hold IS NULL OR j.hold <> 'dependencies')) w
        GROUP BY ns, pool`,
       [this.defaultPool, now],
     );
@@ -42,7 +42,7 @@ export class PgSla implements SlaSource {
       `SELECT j.job_id, j.finished_at, ${NS} AS ns, ${POOL} AS pool, j.status, j.started_at, a.started_at AS first_start, j.queued_at,
          (extract(epoch FROM (j.doc -> 'execution' ->> 'deadline')::timestamptz) * 1000)::float8 AS deadline
        FROM jobs j LEFT JOIN attempts a ON a.job_id = j.job_id AND a.attempt = 1
-       WHERE j.finished_at IS NOT NULL AND j.finished_at < $2 AND (j.finished_at > $3 OR (j.finished_at = $3 AND j.job_id > $4))
+       WHERE j.finished_at IS NOT NULL AND j.finished_at < $2 AND j.finished_at >= $3 AND (j.finished_at > $3 OR j.job_id > $4)
        ORDER BY j.finished_at, j.job_id LIMIT $5`,
       [this.defaultPool, before, after.finishedAt, after.jobId, limit],
     );

@@ -1,11 +1,30 @@
 import type Database from 'better-sqlite3';
 import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
-import { deadlineMissed, type EndedCursor, type EndedJob, type SlaSource, type WaitingGroup } from '../../ports/sla.js';
+import { deadlineMissed, READY_AT, type EndedCursor, type EndedJob, type SlaSource, type WaitingGroup } from '../../ports/sla.js';
 
 const ns = (t: string) => `coalesce(nullif(${t}.namespace, ''), '${DEFAULT_NAMESPACE}')`;
 const pool = (t: string) => `coalesce(nullif(json_extract(${t}.doc, '$.routing.worker_pool'), ''), @pool)`;
 // RFC 3339 text to ms since epoch (julianday reads the offset and the fraction)
 const deadline = (t: string) => `round((julianday(json_extract(${t}.doc, '$.execution.deadline')) - 2440587.5) * 86400000.0)`;
+
+/** The two reads (exported for the query-plan test). */
+export const SQLITE_SLA_SQL = {
+  waiting: `
+    SELECT ns, pool,
+      sum(ready_at <= @now) AS ready, sum(ready_at > @now) AS backoff,
+      min(CASE WHEN ready_at <= @now THEN ready_at END) AS oldest
+    FROM (SELECT ${ns('j')} AS ns, ${pool('j')} AS pool, ${READY_AT} AS ready_at FROM jobs j
+      WHERE j.status = 'pending' AND (j.hold IS NULL OR j.hold <> 'dependencies'))
+    GROUP BY ns, pool`,
+  ended: `
+    SELECT j.job_id AS jobId, j.finished_at AS finishedAt, ${ns('j')} AS namespace, ${pool('j')} AS pool,
+      coalesce(a.started_at, j.started_at) - j.queued_at AS waitMs,
+      j.status, j.started_at AS startedAt, ${deadline('j')} AS deadline
+    FROM jobs j LEFT JOIN attempts a ON a.job_id = j.job_id AND a.attempt = 1
+    WHERE j.finished_at IS NOT NULL AND j.finished_at < @before
+      AND j.finished_at >= @at AND (j.finished_at > @at OR j.job_id > @id)
+    ORDER BY j.finished_at, j.job_id LIMIT @limit`,
+};
 
 /**
  * The SLA figures over the embedded store's database: pending rows through jobs_by_status,
@@ -16,21 +35,8 @@ export class SqliteSla implements SlaSource {
   private readonly endedStmt: Database.Statement;
 
   constructor(db: Database.Database, private readonly defaultPool: string) {
-    // a retried job is ready again when its back-off ends (next_attempt_at, cleared at claim)
-    this.waitingStmt = db.prepare(`
-      SELECT ns, pool,
-        sum(ready_at <= @now) AS ready, sum(ready_at > @now) AS backoff,
-        min(CASE WHEN ready_at <= @now THEN ready_at END) AS oldest
-      FROM (SELECT ${ns('j')} AS ns, ${pool('j')} AS pool, coalesce(j.next_attempt_at, j.queued_at) AS ready_at FROM jobs j WHERE j.status = 'pending')
-      GROUP BY ns, pool`);
-    this.endedStmt = db.prepare(`
-      SELECT j.job_id AS jobId, j.finished_at AS finishedAt, ${ns('j')} AS namespace, ${pool('j')} AS pool,
-        coalesce(a.started_at, j.started_at) - j.queued_at AS waitMs,
-        j.status, j.started_at AS startedAt, ${deadline('j')} AS deadline
-      FROM jobs j LEFT JOIN attempts a ON a.job_id = j.job_id AND a.attempt = 1
-      WHERE j.finished_at IS NOT NULL AND j.finished_at < @before
-        AND (j.finished_at > @at OR (j.finished_at = @at AND j.job_id > @id))
-      ORDER BY j.finished_at, j.job_id LIMIT @limit`);
+    this.waitingStmt = db.prepare(SQLITE_SLA_SQL.waiting);
+    this.endedStmt = db.prepare(SQLITE_SLA_SQL.ended);
   }
 
   async waiting(now: number): Promise<WaitingGroup[]> {
