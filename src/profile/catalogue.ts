@@ -14,21 +14,29 @@ export interface CatalogueEntry extends Check {
  * also checks that this gives what the schema's parse gives. Throws on a duplicate id.
  */
 export function buildCatalogue(inputs: readonly CheckInput[]): CatalogueEntry[] {
+  // index loops, no destructuring or spreads: this runs once per process, in V8's interpreter
   const out: CatalogueEntry[] = [];
   const ids = new Set<string>();
-  for (const c of inputs) {
+  for (let i = 0; i < inputs.length; i++) {
+    const c = inputs[i]!;
     if (ids.has(c.id)) throw new Error(`check ${c.id} defined twice`);
     ids.add(c.id);
     const cis: CisReference[] = [];
-    for (const rule of c.cac ?? []) {
-      for (const [benchmark, id, level] of CIS_MAP[rule] ?? []) {
-        const prev = cis.find((x) => x.benchmark === benchmark && x.id === id);
-        if (prev) prev.level = Math.min(prev.level, level) as 1 | 2;
-        else cis.push({ benchmark, id, level });
+    const rules = c.cac ?? [];
+    for (let r = 0; r < rules.length; r++) {
+      const refs = CIS_MAP[rules[r]!] ?? [];
+      for (let k = 0; k < refs.length; k++) {
+        const ref = refs[k]!;
+        const prev = cis.find((x) => x.benchmark === ref[0] && x.id === ref[1]);
+        if (prev) prev.level = Math.min(prev.level, ref[2]) as 1 | 2;
+        else cis.push({ benchmark: ref[0], id: ref[1], level: ref[2] });
       }
     }
-    cis.sort((a, b) => (a.benchmark < b.benchmark ? -1 : a.benchmark > b.benchmark ? 1 : compareSection(a.id, b.id)));
-    out.push({ ...withDefaults(c), cis });
+    if (cis.length > 1) cis.sort((a, b) => (a.benchmark < b.benchmark ? -1 : a.benchmark > b.benchmark ? 1 : compareSection(a.id, b.id)));
+    const entry = Object.assign({}, c, { cis }) as CatalogueEntry;
+    const defaults = (EVALUATOR_DEFAULTS as Record<string, object>)[c.evaluator.type];
+    if (defaults) entry.evaluator = Object.assign({}, defaults, c.evaluator) as Check['evaluator'];
+    out.push(entry);
   }
   return out;
 }
@@ -48,16 +56,11 @@ export function compareSection(a: string, b: string): number {
   return x.length - y.length;
 }
 
-function withDefaults(c: CheckInput): Check {
-  const defaults = (EVALUATOR_DEFAULTS as Record<string, object>)[c.evaluator.type];
-  return (defaults ? { ...c, evaluator: { ...defaults, ...c.evaluator } } : c) as Check;
-}
-
 let cached: CatalogueEntry[] | undefined;
 
 /** The shipped catalogue (built once per process). */
 export function catalogue(): CatalogueEntry[] {
-  return (cached ??= buildCatalogue([...LINUX_CHECKS, ...WINDOWS_CHECKS]));
+  return (cached ??= buildCatalogue(LINUX_CHECKS.concat(WINDOWS_CHECKS)));
 }
 
 export const CATALOGUE_SOURCE = `catalogue: src/profile/checks; CIS references from ${CIS_SOURCE}`;

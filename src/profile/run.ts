@@ -13,7 +13,7 @@ import type { Hive } from '../registry/index.js';
 import { CATALOGUE_SOURCE, CIS_BENCHMARKS, catalogue, type CatalogueEntry } from './catalogue.js';
 import { evaluateLinux } from './linux/evaluate.js';
 import { LinuxGuest } from './linux/guest.js';
-import { SEVERITIES, type CheckResult, type Family, type GuestReport, type ProfileName, type ProfileReport, type Score, type Severity, type Verdict } from './types.js';
+import { SEVERITIES, type CheckResult, type Family, type GuestReport, type ProfileName, type ProfileReport, type Score, type Severity, type Status, type Verdict } from './types.js';
 import { evaluateWindows, type WindowsGuest } from './windows/evaluate.js';
 import { inspectForMigration, migrationOf, type MigrationReadiness, type MigrationTarget } from './migration/index.js';
 import type { GuestDevice } from '../inspect/devices.js';
@@ -75,11 +75,12 @@ export function benchmarkFor(distro: string, major: number): { id: string; exact
   return { id: 'debian12', exact: false };
 }
 
-function score(results: { status: string }[]): Score {
-  const n = (s: string) => results.filter((r) => r.status === s).length;
-  const pass = n('pass');
-  const fail = n('fail');
-  return { score: pass + fail ? Math.round((1000 * pass) / (pass + fail)) / 10 : null, pass, fail, not_applicable: n('not_applicable'), error: n('error') };
+type Tally = Record<Status, number>;
+const tally = (): Tally => ({ pass: 0, fail: 0, not_applicable: 0, error: 0 });
+
+function score(t: Tally): Score {
+  const { pass, fail } = t;
+  return { score: pass + fail ? Math.round((1000 * pass) / (pass + fail)) / 10 : null, pass, fail, not_applicable: t.not_applicable, error: t.error };
 }
 
 async function judge(c: CatalogueEntry, fn: () => Promise<Verdict>): Promise<Verdict> {
@@ -176,10 +177,12 @@ export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
     const guests: GuestReport[] = [];
     for (const a of roots) {
       const r = a.root.role === 'windows-root' ? await windowsReport(a, req, session.devices) : await linuxReport(a, req, session.devices);
-      const all: (CheckResult & { cisLevel?: 1 | 2 })[] = r.evaluated.map(({ c, v }) => {
-        const bench = r.benchmark?.id;
-        const lvl = bench ? c.cis.find((x) => x.benchmark === bench)?.level : undefined;
-        return {
+      // one pass to build the results, one to count them (was a filter per profile, level and status)
+      const bench = r.benchmark?.id;
+      const all: CheckResult[] = [];
+      const levels: (1 | 2 | undefined)[] = [];
+      for (const { c, v } of r.evaluated) {
+        all.push({
           id: c.id,
           title: c.title,
           severity: c.severity,
@@ -187,27 +190,45 @@ export async function runProfile(req: ProfileRequest): Promise<ProfileReport> {
           status: v.status,
           message: v.message,
           evidence: v.evidence,
-          references: { cis: c.cis, ...(c.references ? { other: c.references } : {}) },
+          references: c.references ? { cis: c.cis, other: c.references } : { cis: c.cis },
           rationale: c.rationale,
           ...(req.include_remediation !== false ? { remediation: c.remediation } : {}),
-          ...(lvl ? { cisLevel: lvl } : {}),
-        };
-      });
-      all.push(...r.extra.map((x) => (req.include_remediation !== false ? x : { ...x, remediation: undefined })));
-      const scores: GuestReport['scores'] = {};
-      for (const p of req.profiles) scores[p] = score(all.filter((x) => x.profiles.includes(p)));
-      if (r.benchmark) {
-        scores.cis_level1 = score(all.filter((x) => x.cisLevel === 1));
-        scores.cis_level2 = score(all.filter((x) => x.cisLevel !== undefined));
+        });
+        levels.push(bench ? c.cis.find((x) => x.benchmark === bench)?.level : undefined);
       }
-      const shown = all.filter((x) => RANK[x.severity] >= RANK[threshold]).map(({ cisLevel: _l, ...x }) => x);
-      const failed_by_severity = Object.fromEntries(SEVERITIES.map((s) => [s, all.filter((x) => x.severity === s && x.status === 'fail').length])) as Record<Severity, number>;
-      const n = (s: string) => shown.filter((x) => x.status === s).length;
+      for (const x of r.extra) {
+        all.push(req.include_remediation !== false ? x : { ...x, remediation: undefined });
+        levels.push(undefined);
+      }
+      const byProfile = new Map(req.profiles.map((p) => [p, tally()]));
+      const level1 = tally();
+      const level2 = tally();
+      const shownTally = tally();
+      const failed_by_severity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+      const shown: CheckResult[] = [];
+      for (let i = 0; i < all.length; i++) {
+        const x = all[i]!;
+        for (const [p, t] of byProfile) if (x.profiles.includes(p)) t[x.status]++;
+        if (levels[i] === 1) level1[x.status]++;
+        if (levels[i] !== undefined) level2[x.status]++;
+        if (x.status === 'fail') failed_by_severity[x.severity]++;
+        if (RANK[x.severity] >= RANK[threshold]) {
+          shown.push(x);
+          shownTally[x.status]++;
+        }
+      }
+      const scores: GuestReport['scores'] = {};
+      for (const [p, t] of byProfile) scores[p] = score(t);
+      if (r.benchmark) {
+        scores.cis_level1 = score(level1);
+        scores.cis_level2 = score(level2);
+      }
+      const summary = { checks: shown.length, pass: shownTally.pass, fail: shownTally.fail, not_applicable: shownTally.not_applicable, error: shownTally.error, failed_by_severity };
       guests.push({
         root: r.root,
         os: r.os,
         ...(r.benchmark ? { benchmark: r.benchmark } : {}),
-        summary: { checks: shown.length, pass: n('pass'), fail: n('fail'), not_applicable: n('not_applicable'), error: n('error'), failed_by_severity },
+        summary,
         scores,
         results: shown,
         ...(r.migration ? { migration: r.migration } : {}),
