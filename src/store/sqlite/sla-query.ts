@@ -3,7 +3,8 @@ import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
 import { deadlineMissed, READY_AT, type EndedCursor, type EndedJob, type SlaSource, type WaitingGroup } from '../../ports/sla.js';
 
 const ns = (t: string) => `coalesce(nullif(${t}.namespace, ''), '${DEFAULT_NAMESPACE}')`;
-const pool = (t: string) => `coalesce(nullif(json_extract(${t}.doc, '$.routing.worker_pool'), ''), @pool)`;
+// the document is parsed only when it names a pool at all (most do not; a scrape reads every pending row)
+const pool = (t: string) => `coalesce(nullif(CASE WHEN instr(${t}.doc, 'worker_pool') > 0 THEN json_extract(${t}.doc, '$.routing.worker_pool') END, ''), @pool)`;
 // RFC 3339 text to ms since epoch (julianday reads the offset and the fraction)
 const deadline = (t: string) => `round((julianday(json_extract(${t}.doc, '$.execution.deadline')) - 2440587.5) * 86400000.0)`;
 
