@@ -67,4 +67,7 @@ roots.forEach((root, k) => {
     console.log(`  ${label.padEnd(20)} wall ${m(c, 'wall').toFixed(0)} ms, CPU ${m(c, 'cpu').toFixed(0)} ms  (wall ${times[k]![c]!.map((s) => s.wall.toFixed(0)).join(' ')}; CPU ${times[k]![c]!.map((s) => s.cpu.toFixed(0)).join(' ')})`);
   });
   console.log(`  ratio profile/inspect: wall ${(m(1, 'wall') / m(0, 'wall')).toFixed(2)}, CPU ${(m(1, 'cpu') / m(0, 'cpu')).toFixed(2)} (target <= 1.5)`);
+  // each profile run against the inspect run just before it: drift in the machine's load cancels
+  const paired = (f: keyof Sample) => median(times[k]![1]!.map((s, i) => s[f] / times[k]![0]![i]![f]));
+  console.log(`  median of paired ratios: wall ${paired('wall').toFixed(2)}, CPU ${paired('cpu').toFixed(2)}`);
 });
