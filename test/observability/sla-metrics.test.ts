@@ -12,6 +12,7 @@ import { PgSla } from '../../src/store/postgres/sla-query.js';
 import { SQLITE_SLA_SQL, SqliteSla } from '../../src/store/sqlite/sla-query.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { call, removeDataDir, startServe, testJob } from '../helpers/serve.js';
 import { jobDoc } from '../store/contract.js';
 
 /**
@@ -269,5 +270,47 @@ test('sqlite: a scrape reads pending jobs through jobs_by_status and ended jobs 
     assert.doesNotMatch(waiting + ended, /SCAN j\b/);
   } finally {
     store.close();
+  }
+});
+
+test('guestkit serve (embedded store) exports them on /metrics: a job waits behind a long one, misses its deadline, and is counted', async () => {
+  const s = await startServe({ args: ['--max-concurrent', '1'] });
+  try {
+    const metrics = async (name: string) => {
+      const text = await (await fetch(s.url.replace(/\/api\/v1$/, '') + '/metrics')).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes('pool="default"') && l.includes('namespace="default"'));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+    const submit = async (doc: Record<string, unknown>) => assert.equal((await call(s.url, 'POST', '/jobs', { token: s.adminToken, body: doc })).status, 202);
+    await submit(testJob('test.sleep', { seconds: 600 }, { job_id: 'sla-long-1' }));
+    const now = new Date();
+    await submit(testJob('system.echo', { message: 'late' }, { job_id: 'sla-late-1', created_at: now.toISOString(), execution: { deadline: new Date(now.getTime() + 1500).toISOString() } }));
+    // the one slot is taken: the second job waits (polled; hang guards only)
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      const end = Date.now() + 30_000;
+      while (!(await ok())) {
+        if (Date.now() > end) {
+          const jobs = await Promise.all(['sla-long-1', 'sla-late-1'].map(async (id) => (await call(s.url, 'GET', `/jobs/${id}`, { token: s.adminToken })).body));
+          const text = await (await fetch(s.url.replace(/\/api\/v1$/, '') + '/metrics')).text();
+          throw new Error(`${what} not seen on /metrics within 60 s; jobs ${JSON.stringify(jobs)}; ${text.split('\n').filter((l) => /guestkit_(queue|deadline|sla)/.test(l) && !l.startsWith('#')).join('; ')}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    await until('one waiting job', async () => (await metrics('guestkit_queue_waiting_jobs')) === 1);
+    assert.ok((await metrics('guestkit_queue_oldest_age_seconds'))! >= 0);
+    // once its deadline passed, the long job is cancelled: the late one is taken and ends timeout
+    const deadline = now.getTime() + 1500;
+    while (Date.now() <= deadline + 100) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await call(s.url, 'POST', '/jobs/sla-long-1/cancel', { token: s.adminToken })).status, 202);
+    await until('the deadline miss', async () => (await metrics('guestkit_deadline_misses_total')) === 1);
+    const late = await call(s.url, 'GET', '/jobs/sla-late-1', { token: s.adminToken });
+    assert.equal(late.body.status, 'timeout', JSON.stringify(late.body));
+    assert.equal(await metrics('guestkit_queue_waiting_jobs'), undefined);
+    // the long job started (a queue wait observed); the late one never did
+    assert.equal(await metrics('guestkit_queue_wait_seconds_count'), 1);
+  } finally {
+    await s.stop();
+    removeDataDir(s.dataDir);
   }
 });
