@@ -151,7 +151,8 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     sweepMs: Math.min(5000, cfg.heartbeatSeconds * 1000),
     endUnstarted: (entry, end) => ('cancel' in end ? w.cancelTaken(entry, end.cancel) : w.failTaken(entry, end.error)),
   });
-  events.on('finished', (p) => void holds.onFinished(p.job.job_id));
+  // the whole pool's ends: a child submitted here may wait for a parent that ran elsewhere
+  poolEvents.on('finished', (p) => void holds.onFinished(p.job.job_id));
   /**
    * A cancel of a job no slot here runs, on a shared queue: taken out of the queue when it
    * waits there (whoever queued it), otherwise every process of the pool is asked (its
