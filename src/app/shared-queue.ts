@@ -9,6 +9,9 @@ export function redactUrl(url: string): string {
   return url.replace(/:[^:@/]*@/, ':***@');
 }
 
+/** The bus's name: channel `bull:guestkit:guestkit-bus` on Redis, `guestkit:guestkit-bus` on PostgreSQL. */
+const CLUSTER_BUS = 'guestkit';
+
 /** The backend a --queue URL names: Redis (`redis://`, `rediss://`) or PostgreSQL (`postgres://`, `postgresql://`). */
 export function queueBackendOf(url: string): BullmqBackend {
   return /^postgres(ql)?:\/\//.test(url) ? { kind: 'postgres', url } : { kind: 'redis', url };
@@ -31,6 +34,8 @@ export async function openSharedQueue(cfg: WorkerConfig, logger: Logger): Promis
       backend,
       name,
       workerName: cfg.workerId,
+      // jobs pinned to this worker (routing.worker_id) wait in its own queue
+      workerId: cfg.workerId,
       lockDurationMs: cfg.queueLockMs,
       stalledIntervalMs: cfg.queueLockMs,
       drainDelaySec: 5,
@@ -38,10 +43,15 @@ export async function openSharedQueue(cfg: WorkerConfig, logger: Logger): Promis
       rateLimit: cfg.queueRateMax === undefined ? undefined : { max: cfg.queueRateMax, durationMs: cfg.queueRateDurationMs },
       logger: log,
     });
+    // one bus for every pool: a job routed to another pool or pinned to a worker runs there,
+    // and its events and cancels must reach the process that accepted it
     const bus: ClusterBus =
       backend.kind === 'postgres'
-        ? await (await import('../queue/bullmq/pg-bus.js')).PgClusterBus.open(cfg.queue, name, { logger: log })
-        : await (await import('../queue/bullmq/cluster-bus.js')).RedisClusterBus.open(cfg.queue, name, { logger: log });
+        ? await (await import('../queue/bullmq/pg-bus.js')).PgClusterBus.open(cfg.queue, CLUSTER_BUS, { logger: log })
+        : await (await import('../queue/bullmq/cluster-bus.js')).RedisClusterBus.open(cfg.queue, CLUSTER_BUS, { logger: log });
+    // a cancel for a job waiting in this worker's own queue (no other process takes from it):
+    // the job ends cancelled when this worker takes it
+    bus.onCancel((jobId, reason) => queue!.noteCancel(jobId, reason));
     logger.info({ queue: redactUrl(cfg.queue), backend: backend.kind, bullmq_queue: name, lock_ms: cfg.queueLockMs, global_concurrency: cfg.queueGlobalConcurrency ?? null, rate_max: cfg.queueRateMax ?? null }, 'shared job queue ready');
     return { queue, bus };
   } catch (err) {

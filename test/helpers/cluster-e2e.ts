@@ -38,9 +38,9 @@ export class ClusterRun {
     if (this.serve) removeDataDir(this.serve.dataDir);
   }
 
-  async startWorker(id: string): Promise<Daemon> {
+  async startWorker(id: string, args: string[] = []): Promise<Daemon> {
     const spool = this.workers.get(id)?.spool ?? makeSpool(`gk-cluster-${id}-`);
-    const daemon = startDaemon(spool, ['--store', this.store, '--queue', this.queue, '--worker-id', id, '--max-concurrent', '4', '--drain-timeout', '5'], CLUSTER_ENV);
+    const daemon = startDaemon(spool, ['--store', this.store, '--queue', this.queue, '--worker-id', id, '--max-concurrent', '4', '--drain-timeout', '5', ...args], CLUSTER_ENV);
     this.workers.set(id, { daemon, spool });
     await Promise.race([
       daemon.waitForLog((l) => l.msg === 'worker ready', 60_000),

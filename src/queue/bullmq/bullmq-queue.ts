@@ -37,6 +37,12 @@ export interface BullmqQueueOptions {
   /** A distinct id for this process's worker (lock tokens, BullMQ worker name). */
   workerName?: string;
   /**
+   * The worker id whose own queue (workerQueueNameOf) this process reserves from besides the
+   * pool's: jobs placed on this one worker (routing.worker_id, QueueEntry.target.workerId).
+   * Unset: the pool's queue only.
+   */
+  workerId?: string;
+  /**
    * The pool's rate limit: at most `max` jobs started per `durationMs`, across every worker
    * of the pool (BullMQ's global rate limit, set on the queue at open). Undefined: left as is.
    */
@@ -49,6 +55,23 @@ export interface BullmqQueueOptions {
 /** The BullMQ queue name of a worker pool. */
 export function queueNameOf(pool: string): string {
   return `guestkit.${pool}`;
+}
+
+/** The BullMQ queue of one worker (whatever its pool): jobs pinned to it. */
+export function workerQueueNameOf(workerId: string): string {
+  return `guestkit@${workerId}`;
+}
+
+/**
+ * The queue a job is placed on: the worker named by target.workerId, else by the job's
+ * routing.worker_id; else the pool named by target.pool, else routing.worker_pool; else
+ * `home` (the submitting process's pool queue).
+ */
+export function placementOf(e: QueueEntry, home: string): string {
+  const worker = e.target?.workerId ?? e.job.routing?.worker_id;
+  if (worker) return workerQueueNameOf(worker);
+  const pool = e.target?.pool ?? e.job.routing?.worker_pool;
+  return pool ? queueNameOf(pool) : home;
 }
 
 /** What the adapter stores as BullMQ job data. */
@@ -72,6 +95,17 @@ export interface BullmqLease extends Lease {
 interface Held {
   job: Job;
   token: string;
+  src: Source;
+}
+
+/** A queue this process reserves from (its pool's, its own): a manual-processing Worker and its fetches. */
+interface Source {
+  name: string;
+  queue: Queue;
+  worker: Worker;
+  fetches: Set<Fetch>;
+  fetchers: number;
+  workerClosed?: Promise<void>;
 }
 
 interface Fetch {
@@ -97,10 +131,18 @@ const nop = () => undefined;
  * the waiting jobs in the shared queue for the other workers and returns none.
  */
 export class BullmqQueue implements JobQueue {
-  private readonly o: Required<Omit<BullmqQueueOptions, 'logger' | 'prefix' | 'workerName' | 'rateLimit' | 'globalConcurrency'>> & Pick<BullmqQueueOptions, 'logger' | 'prefix' | 'rateLimit' | 'globalConcurrency'>;
+  private readonly o: Required<Omit<BullmqQueueOptions, 'logger' | 'prefix' | 'workerName' | 'workerId' | 'rateLimit' | 'globalConcurrency'>> & Pick<BullmqQueueOptions, 'logger' | 'prefix' | 'workerId' | 'rateLimit' | 'globalConcurrency'>;
+  /** The pool's queue (enqueues of unrouted jobs, depth, settings). */
   private readonly queue: Queue;
-  private worker: Worker;
+  /** Every queue opened here by name: the pool's, this worker's own, others enqueued to (lazily). */
+  private readonly queues = new Map<string, Queue>();
+  /** Where reserve() takes from: the pool's queue, then this worker's own queue if any. */
+  private readonly sources: Source[] = [];
   private events?: QueueEvents;
+  /** Where each entry of `local` was placed. */
+  private readonly placed = new Map<string, string>();
+  /** Cancels heard for jobs not held here (the pool's bus): a lease of one carries it (ends cancelled when taken). */
+  private readonly cancels = new Map<string, { reason: string; at: number }>();
   private readonly tokenBase: string;
   private tokenSeq = 0;
 
@@ -115,8 +157,6 @@ export class BullmqQueue implements JobQueue {
   private readonly tombstones = new Set<string>();
   private readonly held = new Map<string, Held>();
   private readonly takers: ((l: Lease | null) => void)[] = [];
-  private readonly fetches = new Set<Fetch>();
-  private fetchers = 0;
   /** Fetches whose worker was replaced; a job they still bring is handed out or put back. */
   private readonly lateFetches = new Set<Promise<unknown>>();
 
@@ -132,7 +172,6 @@ export class BullmqQueue implements JobQueue {
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private finished?: Promise<void>;
-  private workerClosed?: Promise<void>;
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
   private lastErrorLog = 0;
@@ -150,9 +189,9 @@ export class BullmqQueue implements JobQueue {
       stuckAfterMs: o.stuckAfterMs ?? (o.drainDelaySec ?? 5) * 1000 + 15_000,
     };
     this.tokenBase = `${o.workerName ?? 'gk'}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
-    this.queue = new Queue(o.name, this.baseOpts(), this.factory());
-    this.queue.on('error', (err) => this.logError('queue connection', err));
-    this.worker = this.newWorker();
+    this.queue = this.queueFor(o.name);
+    this.sources.push(this.newSource(o.name));
+    if (o.workerId) this.sources.push(this.newSource(workerQueueNameOf(o.workerId)));
     if (this.o.trackOthers) this.events = this.newEvents();
   }
 
@@ -161,8 +200,8 @@ export class BullmqQueue implements JobQueue {
     if (o.backend.kind === 'redis') await checkEvictionPolicy(o.backend.url);
     const q = new BullmqQueue(o);
     try {
-      await q.queue.waitUntilReady();
-      await q.worker.waitUntilReady();
+      for (const s of q.sources) await s.queue.waitUntilReady();
+      for (const s of q.sources) await s.worker.waitUntilReady();
       await q.events?.waitUntilReady();
       if (o.globalConcurrency !== undefined) await q.queue.setGlobalConcurrency(o.globalConcurrency);
       if (o.rateLimit) await q.queue.setGlobalRateLimit(o.rateLimit.max, o.rateLimit.durationMs);
@@ -188,6 +227,7 @@ export class BullmqQueue implements JobQueue {
     const id = entry.job.job_id;
     if (this.closed || this.local.has(id)) return false;
     this.local.set(id, entry);
+    this.placed.set(id, placementOf(entry, this.o.name));
     if (this.ops.has(id)) {
       // after a remove of the same id still under way: in order, alone
       this.chain(id, () => this.add([entry]), +1);
@@ -222,8 +262,9 @@ export class BullmqQueue implements JobQueue {
     const id = lease.jobId;
     const h = this.held.get(id);
     this.held.delete(id);
-    const entry: QueueEntry = { job: lease.job, source: lease.source, cancel: lease.cancel, rerun: lease.rerun };
+    const entry: QueueEntry = { job: lease.job, source: lease.source, cancel: lease.cancel, rerun: lease.rerun, ...(lease.target ? { target: lease.target } : {}) };
     this.local.set(id, entry);
+    this.placed.set(id, h ? h.src.name : placementOf(entry, this.o.name));
     if (!h) {
       // not taken here (or its lock was lost): queued anew, held back for the delay
       this.chain(id, () => this.add([entry], delayMs), +1);
@@ -254,13 +295,15 @@ export class BullmqQueue implements JobQueue {
     const e = this.local.get(jobId);
     if (!e) return undefined;
     this.local.delete(jobId);
+    const at = this.queueFor(this.placed.get(jobId) ?? this.o.name);
+    this.placed.delete(jobId);
     if (this.batch.delete(jobId)) {
       this.pending--; // never sent
       return e;
     }
     this.tombstones.add(jobId);
     this.chain(jobId, async () => {
-      const removed = await this.queue.remove(jobId);
+      const removed = await at.remove(jobId);
       // 0: locked (being fetched here, or taken by another worker): a fetch of ours that
       // brings it discards it; once the fetches under way now have settled, the id is free
       if (removed !== 1) await bounded(Promise.allSettled(this.fetchPromises), this.o.drainDelaySec * 1000 + 2000);
@@ -282,15 +325,35 @@ export class BullmqQueue implements JobQueue {
     const unsent = this.batch.get(jobId);
     if (unsent) return accept(unsent) ? this.remove(jobId) : undefined;
     await this.ops.get(jobId); // its add (or retry) under way
-    const job = await Job.fromId(this.queue, jobId);
-    if (!job) return undefined;
-    const e = (job.data as Data).e;
-    if (!accept(e)) return undefined;
-    // atomic; refused (0) when a worker holds the job's lock
-    if ((await this.queue.remove(jobId)) !== 1) return undefined;
-    this.local.delete(jobId);
-    this.delta--;
-    return e;
+    const where = this.placed.get(jobId);
+    for (const name of new Set([...(where ? [where] : []), ...this.sources.map((s) => s.name), ...this.queues.keys()])) {
+      const q = this.queueFor(name);
+      const job = await Job.fromId(q, jobId);
+      if (!job) continue;
+      const e = (job.data as Data).e;
+      if (!accept(e)) return undefined;
+      // atomic; refused (0) when a worker holds the job's lock
+      if ((await q.remove(jobId)) !== 1) return undefined;
+      if (this.local.delete(jobId)) this.placed.delete(jobId);
+      if (this.sources.some((s) => s.name === name)) this.delta--;
+      return e;
+    }
+    return undefined;
+  }
+
+  /**
+   * A cancel heard for a job no slot here holds (the pool's bus): should this process take
+   * the job later (it waits in this worker's own queue, where no other process looks), its
+   * lease carries the cancel, so it ends cancelled without running. Kept an hour.
+   */
+  noteCancel(jobId: string, reason: string): void {
+    const now = Date.now();
+    // oldest first: drop those over an hour old, and any beyond 10,000
+    for (const [k, c] of this.cancels) {
+      if (now - c.at <= 3_600_000 && this.cancels.size < 10_000) break;
+      this.cancels.delete(k);
+    }
+    this.cancels.set(jobId, { reason, at: now });
   }
 
   /** The Redis URL of the backend (the cluster bus shares it), or undefined for PostgreSQL. */
@@ -340,9 +403,24 @@ export class BullmqQueue implements JobQueue {
     return { connection: connection as never, ...(this.o.prefix ? { prefix: this.o.prefix } : {}) };
   }
 
-  private newWorker(): Worker {
+  /** The queue of that name, opened on first use (an enqueue-only Queue for another pool or worker). */
+  private queueFor(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, this.baseOpts(), this.factory());
+      q.on('error', (err) => this.logError(`queue connection (${name})`, err));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  private newSource(name: string): Source {
+    return { name, queue: this.queueFor(name), worker: this.newWorker(name), fetches: new Set(), fetchers: 0 };
+  }
+
+  private newWorker(name: string): Worker {
     const w = new Worker(
-      this.o.name,
+      name,
       null,
       {
         ...this.baseOpts(),
@@ -378,20 +456,22 @@ export class BullmqQueue implements JobQueue {
    * commands under way are sent again on a new one.
    */
   private reconnect(): void {
-    this.renewWorker('queue backend does not answer on its open connections');
+    for (const src of this.sources) this.renewWorker(src, 'queue backend does not answer on its open connections');
     if (this.events) {
       const old = this.events;
       this.events = this.newEvents();
       void bounded(old.close(), 5000).catch(nop);
     }
     if (this.o.backend.kind === 'redis') {
-      const backend = this.queue.backend as unknown as { client: Promise<{ disconnect(reconnect?: boolean): void }> };
-      void backend.client.then((c) => c.disconnect(true), nop);
+      for (const q of this.queues.values()) {
+        const backend = q.backend as unknown as { client: Promise<{ disconnect(reconnect?: boolean): void }> };
+        void backend.client.then((c) => c.disconnect(true), nop);
+      }
     }
   }
 
   private start(): void {
-    void this.worker.startStalledCheckTimer().catch((err) => this.logError('stalled check', err));
+    for (const src of this.sources) void src.worker.startStalledCheckTimer().catch((err) => this.logError('stalled check', err));
     const renew = setInterval(() => this.renewLocks(), Math.max(250, Math.floor(this.o.lockDurationMs / 2)));
     renew.unref();
     this.timers.push(renew);
@@ -402,8 +482,11 @@ export class BullmqQueue implements JobQueue {
     }
   }
 
-  private depth(): Promise<number> {
-    return this.queue.getJobCounts('waiting', 'prioritized', 'delayed').then((c) => Object.values(c).reduce((a, b) => a + b, 0));
+  /** Jobs waiting where this process takes from: the pool's queue and its own. */
+  private async depth(): Promise<number> {
+    let n = 0;
+    for (const src of this.sources) n += Object.values(await src.queue.getJobCounts('waiting', 'prioritized', 'delayed')).reduce((a, b) => a + b, 0);
+    return n;
   }
 
   /**
@@ -414,10 +497,12 @@ export class BullmqQueue implements JobQueue {
    */
   private probe(): void {
     const now = Date.now();
-    for (const f of this.fetches) {
-      if (now - f.started > this.o.stuckAfterMs) {
-        this.renewWorker(`a fetch has been blocked for ${now - f.started} ms`);
-        break;
+    for (const src of this.sources) {
+      for (const f of src.fetches) {
+        if (now - f.started > this.o.stuckAfterMs) {
+          this.renewWorker(src, `a fetch has been blocked for ${now - f.started} ms`);
+          break;
+        }
       }
     }
     if (this.probeStarted) {
@@ -437,7 +522,7 @@ export class BullmqQueue implements JobQueue {
         this.delta -= d0;
         if (this.down) {
           this.down = false;
-          this.renewWorker('queue backend answers again after an outage');
+          for (const src of this.sources) this.renewWorker(src, 'queue backend answers again after an outage');
         }
       },
       (err) => {
@@ -449,67 +534,76 @@ export class BullmqQueue implements JobQueue {
   }
 
   /** A new worker (and blocking connection); fetches on the old one are abandoned (a job they still bring is not lost). */
-  private renewWorker(why: string): void {
+  private renewWorker(src: Source, why: string): void {
     if (this.closed) return;
-    this.o.logger?.warn({ queue: this.o.name, why }, 'making the queue worker connection anew');
-    const old = this.worker;
-    this.worker = this.newWorker();
-    void this.worker.startStalledCheckTimer().catch((err) => this.logError('stalled check', err));
-    for (const f of [...this.fetches]) f.kick();
+    this.o.logger?.warn({ queue: src.name, why }, 'making the queue worker connection anew');
+    const old = src.worker;
+    src.worker = this.newWorker(src.name);
+    void src.worker.startStalledCheckTimer().catch((err) => this.logError('stalled check', err));
+    for (const f of [...src.fetches]) f.kick();
     void old.close(true).catch(nop);
   }
 
   private renewLocks(): void {
     if (this.held.size === 0) return;
-    const ids = [...this.held.keys()];
-    const tokens = ids.map((id) => this.held.get(id)!.token);
-    this.queue.backend.extendLocks(ids, tokens, this.o.lockDurationMs).then(
-      (failed) => {
-        if (failed.length) this.o.logger?.warn({ queue: this.o.name, jobs: failed }, 'lock renewal failed: these jobs may be re-delivered to another worker');
-      },
-      (err) => this.logError('lock renewal', err),
-    );
+    for (const src of this.sources) {
+      const ids = [...this.held].filter(([, h]) => h.src === src).map(([id]) => id);
+      if (!ids.length) continue;
+      const tokens = ids.map((id) => this.held.get(id)!.token);
+      src.queue.backend.extendLocks(ids, tokens, this.o.lockDurationMs).then(
+        (failed) => {
+          if (failed.length) this.o.logger?.warn({ queue: src.name, jobs: failed }, 'lock renewal failed: these jobs may be re-delivered to another worker');
+        },
+        (err) => this.logError('lock renewal', err),
+      );
+    }
   }
 
   private get fetchPromises(): Promise<unknown>[] {
     return [...this.lateFetches];
   }
 
-  /** Starts a fetch loop when reserve() calls wait and none runs (the loop widens itself while jobs come). */
+  /**
+   * Starts a fetch loop per source (the pool's queue, this worker's own) when reserve() calls
+   * wait and none runs there; each loop widens itself while jobs come. Both sources are
+   * fetched from at once, so a waiting reserve() gets whichever job comes first; a job
+   * fetched when no reserve() waits any more is put back.
+   */
   private pump(): void {
-    if (!this.closed && this.fetchers === 0 && this.takers.length > 0) void this.fetcher();
+    if (this.closed || this.takers.length === 0) return;
+    for (const src of this.sources) if (src.fetchers === 0) void this.fetcher(src);
   }
 
-  private async fetcher(): Promise<void> {
-    this.fetchers++;
+  private async fetcher(src: Source): Promise<void> {
+    src.fetchers++;
     try {
-      while (!this.closed && this.takers.length > this.fetches.size) {
-        const job = await this.fetchOne();
+      while (!this.closed && this.takers.length > src.fetches.size) {
+        const job = await this.fetchOne(src);
         if (job === undefined) {
-          if (this.fetchers > 1) return; // another fetch blocks for the next job
+          if (src.fetchers > 1) return; // another fetch blocks for the next job
           // the pool's rate limit holds fetches back: getNextJob answers at once until it lifts
-          const limitUntil = (this.worker as unknown as { limitUntil?: number }).limitUntil ?? 0;
+          const limitUntil = (src.worker as unknown as { limitUntil?: number }).limitUntil ?? 0;
           if (limitUntil > Date.now()) await sleep(Math.min(limitUntil - Date.now(), 1000));
           continue;
         }
         if (job === null) continue; // error or worker replaced
-        this.deliver(job.job, job.token);
-        if (this.takers.length > this.fetches.size + 1 && this.fetchers < this.o.maxFetchers) void this.fetcher();
+        this.deliver(job.job, job.token, src);
+        if (this.takers.length > src.fetches.size + 1 && src.fetchers < this.o.maxFetchers) void this.fetcher(src);
       }
     } finally {
-      this.fetchers--;
+      src.fetchers--;
       this.maybeFinish();
     }
   }
 
   /** One getNextJob: a job, undefined when none came, null after an error or a worker change. */
-  private async fetchOne(): Promise<{ job: Job; token: string } | undefined | null> {
+  private async fetchOne(src: Source): Promise<{ job: Job; token: string } | undefined | null> {
     const token = `${this.tokenBase}:${++this.tokenSeq}`;
     let kick!: () => void;
     const kicked = new Promise<'kicked'>((r) => (kick = () => r('kicked')));
     const f: Fetch = { started: Date.now(), kick };
-    this.fetches.add(f);
-    const p = this.worker.getNextJob(token, { block: true });
+    src.fetches.add(f);
+    const p = src.worker.getNextJob(token, { block: true });
     this.lateFetches.add(p);
     void p.then(nop, nop).finally(() => this.lateFetches.delete(p));
     try {
@@ -517,7 +611,7 @@ export class BullmqQueue implements JobQueue {
       if (r === 'kicked') {
         // the old worker may still bring a job: hand it out or put it back (nothing waits for it)
         this.lateFetches.delete(p);
-        p.then((job) => job && !this.finished && this.deliver(job, token), nop);
+        p.then((job) => job && !this.finished && this.deliver(job, token, src), nop);
         return null;
       }
       return r ? { job: r, token } : undefined;
@@ -526,15 +620,15 @@ export class BullmqQueue implements JobQueue {
       if (!this.closed) await sleep(Math.min(1000, this.o.drainDelaySec * 200));
       return null;
     } finally {
-      this.fetches.delete(f);
+      src.fetches.delete(f);
     }
   }
 
   /** A fetched job goes to the first waiting reserve(), or back to the queue. */
-  private deliver(fetched: Job, token: string): void {
+  private deliver(fetched: Job, token: string, src: Source): void {
     const id = fetched.id!;
     // settled through the queue's connection: the worker's may be replaced meanwhile
-    const job = Job.fromJSON(this.queue, fetched.asJSON(), id);
+    const job = Job.fromJSON(src.queue, fetched.asJSON(), id);
     if (this.tombstones.has(id)) {
       this.tombstones.delete(id);
       this.chain(id, () => job.moveToCompleted('removed', token, false).then(nop));
@@ -546,11 +640,16 @@ export class BullmqQueue implements JobQueue {
       return;
     }
     const data = job.data as Data;
-    this.held.set(id, { job, token });
+    this.held.set(id, { job, token, src });
     // the pool's 'active' event may have counted this take already (it deletes from `local` too)
-    if (this.local.delete(id)) this.delta--;
+    if (this.local.delete(id)) {
+      this.placed.delete(id);
+      this.delta--;
+    }
     const stalls = job.stalledCounter - (data.s ?? 0);
-    const lease: BullmqLease = stalls > 0 ? { ...data.e, jobId: id, stalled: stalls } : { ...data.e, jobId: id };
+    const heard = this.cancels.get(id);
+    const e = heard && data.e.cancel === undefined ? { ...data.e, cancel: heard.reason } : data.e;
+    const lease: BullmqLease = stalls > 0 ? { ...e, jobId: id, stalled: stalls } : { ...e, jobId: id };
     if (stalls > 0) this.o.logger?.warn({ job_id: id, stalls }, 'job re-delivered after its previous holder lost its lock');
     take(lease);
   }
@@ -571,7 +670,15 @@ export class BullmqQueue implements JobQueue {
     const p = this.add(entries).then(
       () => {
         this.pending -= entries.length;
-        this.delta += entries.length;
+        for (const e of entries) {
+          const id = e.job.job_id;
+          if (this.sources.some((src) => src.name === this.placed.get(id))) this.delta++;
+          // placed on another pool's or worker's queue: not waiting here (take() still finds it)
+          else if (this.local.get(id) === e) {
+            this.local.delete(id);
+            this.placed.delete(id);
+          }
+        }
       },
       (err) => {
         this.pending -= entries.length;
@@ -583,6 +690,15 @@ export class BullmqQueue implements JobQueue {
 
   /** Adds jobs (keyed by job_id, BullMQ priority from the protocol's), retrying through connection errors. */
   private async add(entries: QueueEntry[], delayMs = 0): Promise<void> {
+    const byQueue = new Map<string, QueueEntry[]>();
+    for (const e of entries) {
+      const name = this.placed.get(e.job.job_id) ?? placementOf(e, this.o.name);
+      byQueue.set(name, [...(byQueue.get(name) ?? []), e]);
+    }
+    for (const [name, list] of byQueue) await this.addTo(name, list, delayMs);
+  }
+
+  private async addTo(name: string, entries: QueueEntry[], delayMs: number): Promise<void> {
     const jobs = entries.map((e) => ({
       name: e.job.operation,
       data: { e } satisfies Data,
@@ -597,7 +713,8 @@ export class BullmqQueue implements JobQueue {
     // an outage, however long: the store holds the job as pending, so the add keeps trying
     // until the queue is shut down (a job still unsent then is queued again by the
     // intake's restart recovery, which re-offers the store's pending jobs)
-    await this.persist(() => this.queue.addBulk(jobs));
+    const q = this.queueFor(name);
+    await this.persist(() => q.addBulk(jobs));
   }
 
   /** Runs fn after the job's operation under way; `count` is what it changes the pool's depth by once done. */
@@ -647,19 +764,21 @@ export class BullmqQueue implements JobQueue {
   private maybeFinish(): void {
     if (!this.closed || this.finished) return;
     // wakes a blocked fetch at once (held leases settle through the queue's connection)
-    this.workerClosed ??= this.worker.close().catch(nop);
-    // PostgreSQL: a fetch on a closing worker never settles (BullMQ parks queries on a closing
-    // pool), so its fetch loop stops here instead of waiting for it
-    for (const f of [...this.fetches]) f.kick();
-    if (this.held.size || this.fetchers || this.ops.size || this.batch.size) return;
+    for (const src of this.sources) {
+      src.workerClosed ??= src.worker.close().catch(nop);
+      // PostgreSQL: a fetch on a closing worker never settles (BullMQ parks queries on a closing
+      // pool), so its fetch loop stops here instead of waiting for it
+      for (const f of [...src.fetches]) f.kick();
+    }
+    if (this.held.size || this.sources.some((src) => src.fetchers) || this.ops.size || this.batch.size) return;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.finished = (async () => {
-      await bounded(this.workerClosed!, 5000);
+      await bounded(Promise.all(this.sources.map((src) => src.workerClosed)), 5000);
       await bounded(Promise.allSettled(this.fetchPromises), 5000);
       await bounded(this.settled(), 10_000);
       await this.events?.close().catch(nop);
-      await this.queue.close().catch(nop);
+      await Promise.all([...this.queues.values()].map((q) => q.close().catch(nop)));
     })();
     this.finished.then(this.resolveDone, this.resolveDone);
   }
