@@ -146,6 +146,29 @@ function routingTests(backend: () => BullmqBackend): void {
       }
     });
 
+    test('the jobs waiting in a gone worker’s own queue are taken out whole, to be placed again', async () => {
+      fresh();
+      const a = await open(pool, 'worker-a');
+      const b = await open(pool, 'worker-b');
+      try {
+        a.enqueue({ job: routed('gone-1', { worker_id: wid('worker-c') }, 9) });
+        a.enqueue({ job: queueJob('gone-2', 3), target: { pool: pool.replace(/^guestkit\./, ''), workerId: wid('worker-c') } });
+        a.retry({ job: routed('gone-3', { worker_id: wid('worker-c') }), jobId: 'gone-3' }, 60_000);
+        await a.settled();
+        const back = await b.takeWaitingOf(wid('worker-c'));
+        assert.deepEqual(back.map((e) => e.job.job_id).sort(), ['gone-1', 'gone-2', 'gone-3']);
+        assert.ok(back.every((e) => e.target === undefined), 'the target that named the gone worker is dropped');
+        assert.deepEqual(await b.takeWaitingOf(wid('worker-c')), [], 'nothing is left there');
+        // placed again on the pool: any worker takes gone-2 (routing.worker_id still pins the others)
+        b.enqueue(back.find((e) => e.job.job_id === 'gone-2')!);
+        const l = await within(a.reserve(), 10_000);
+        assert.ok(l !== 'timeout' && l !== null && l.jobId === 'gone-2');
+        a.ack(l, 'completed');
+      } finally {
+        await drainAll([a, b]);
+      }
+    });
+
     test('a worker takes from its pool’s queue and its own; each in priority order', async () => {
       fresh();
       const a = await open(pool, 'worker-a');

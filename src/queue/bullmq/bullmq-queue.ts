@@ -342,6 +342,28 @@ export class BullmqQueue implements JobQueue {
   }
 
   /**
+   * Takes every job waiting (or backing off) in one worker's own queue out of it and returns
+   * their entries: for a worker that is gone, whose pinned or placed jobs nobody else would
+   * take. The caller places them again (enqueue with another target) or ends them. A job
+   * that worker holds (locked) stays; an entry's `target` is dropped (it named that worker).
+   */
+  async takeWaitingOf(workerId: string): Promise<QueueEntry[]> {
+    const q = this.queueFor(workerQueueNameOf(workerId));
+    const out: QueueEntry[] = [];
+    for (;;) {
+      const jobs = await q.getJobs(['waiting', 'prioritized', 'delayed'], 0, 99, true);
+      let moved = 0;
+      for (const j of jobs) {
+        if (!j?.id || (await q.remove(j.id)) !== 1) continue;
+        const { target: _, ...e } = (j.data as Data).e;
+        out.push(e);
+        moved++;
+      }
+      if (moved === 0) return out;
+    }
+  }
+
+  /**
    * A cancel heard for a job no slot here holds (the pool's bus): should this process take
    * the job later (it waits in this worker's own queue, where no other process looks), its
    * lease carries the cancel, so it ends cancelled without running. Kept an hour.
