@@ -78,6 +78,8 @@ export class HoldScheduler {
   async admit(job: JobDocument, opts: { place: boolean }): Promise<Admission> {
     if (job.execution.depends_on?.length) {
       this.dependantsPossible = true;
+      // a job the store holds already (restart recovery, a resubmitted file) keeps its own state
+      if (await this.o.store.get(job.job_id)) return {};
       const parents = await this.parentsOf(job);
       const bad = checkParents(job, parents);
       if (bad) throw bad;

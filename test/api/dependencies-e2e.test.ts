@@ -175,3 +175,15 @@ test('a restart keeps holds: the child stays held until its parent, given back a
   assert.equal(c.status, 'completed');
   assert.ok(ms(c, 'started_at') >= ms(p, 'finished_at'));
 });
+
+test('a parent deleted while its child still waits: the child fails DEPENDENCY_FAILED (removed) once it is looked at', async () => {
+  const r = await post({ jobs: [echo('p1', { job_id: 'del-parent-1' }), testJob('test.sleep', { seconds: 1.5 }, { job_id: 'del-parent-2' }), echo('c', { job_id: 'del-child-1', ...dep(['del-parent-1', 'del-parent-2']) })] });
+  assert.equal(r.status, 202);
+  assert.equal((await waitOn('del-parent-1')).status, 'completed');
+  assert.equal((await call(s.url, 'DELETE', '/jobs/del-parent-1', { token })).status, 204);
+  const child = await waitOn('del-child-1');
+  assert.equal(child.status, 'failed');
+  assert.equal(child.error_code, 'DEPENDENCY_FAILED');
+  const res = (await call(s.url, 'GET', '/jobs/del-child-1/result', { token })).body as { error: { details: Record<string, unknown> } };
+  assert.deepEqual(res.error.details, { parent_job_id: 'del-parent-1', parent_status: 'removed' });
+});

@@ -1,6 +1,6 @@
 import type { Logger } from '../../observability/logger.js';
 import type { CancelOutcome, Intake, IntakeSink, SubmitOptions } from '../../ports/intake.js';
-import type { JobRecord, JobStore, SubmitOutcome } from '../../ports/job-store.js';
+import { isStoreUnavailable, type JobRecord, type JobStore, type SubmitOutcome } from '../../ports/job-store.js';
 import type { JobDocument } from '../../protocol/envelope.js';
 
 /** The source name of jobs that came over HTTP. */
@@ -31,13 +31,19 @@ export class HttpIntake implements Intake {
     for (const rec of held.reverse()) {
       const id = rec.job.job_id;
       if (rec.workerId && rec.workerId !== this.o.sink.workerId && rec.status !== 'pending' && !(await this.o.sink.isWorkerDead(rec.workerId))) continue;
-      const act = await this.o.sink.recover(rec.job, id);
-      if (act.action === 'archive') {
-        ended++;
-        continue;
+      try {
+        const act = await this.o.sink.recover(rec.job, id);
+        if (act.action === 'archive') {
+          ended++;
+          continue;
+        }
+        const out = await this.o.sink.submit(rec.job, { source: HTTP_SOURCE });
+        if (out.kind === 'accepted') requeued++;
+      } catch (err) {
+        // one job must not keep the node from starting: it stays pending, the next start tries again
+        if (isStoreUnavailable(err)) throw err;
+        this.o.logger.error({ job_id: id, err: String(err) }, 'http intake: could not recover this job; it stays pending');
       }
-      const out = await this.o.sink.submit(rec.job, { source: HTTP_SOURCE });
-      if (out.kind === 'accepted') requeued++;
     }
     if (held.length > 0) this.o.logger.info({ requeued, ended, found: held.length }, 'http intake: unfinished jobs recovered');
   }
