@@ -4,6 +4,7 @@ import { dependencyVerdict, checkParents } from '../../src/placement/dependencie
 import { placeJob } from '../../src/placement/placement.js';
 import type { JobRecord, WorkerRecord } from '../../src/ports/job-store.js';
 import type { JobDocument, WorkerRegistration } from '../../src/protocol/index.js';
+import { jobDoc } from '../store/contract.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -21,18 +22,7 @@ function worker(id: string, o: { pool?: string; features?: string[]; ops?: strin
   return { workerId: id, registration, state: o.state ?? 'ready', currentJobs: o.load ?? 0, registeredAt: NOW - 60_000, lastHeartbeat: NOW - (o.beatAgoS ?? 1) * 1000 };
 }
 
-function job(id: string, over: Record<string, unknown> = {}): JobDocument {
-  return {
-    version: '1.0',
-    job_id: id,
-    created_at: '2026-01-30T16:00:00Z',
-    kind: 'VMOperation',
-    operation: 'system.echo',
-    execution: { priority: 5, timeout_seconds: 60, max_attempts: 1, attempt: 1, cancellable: true },
-    payload: { type: 'system.echo.v1', data: {} },
-    ...over,
-  } as JobDocument;
-}
+const job = (id: string, over: Record<string, unknown> = {}) => jobDoc(id, over as Partial<JobDocument>);
 
 test('placement: a pool where every live worker can run the job gets it on the pool queue', () => {
   const p = placeJob(job('job-00001'), [worker('w1'), worker('w2')], NOW, 'default');
