@@ -1,14 +1,25 @@
 import { open } from 'node:fs/promises';
 import { GuestkitError } from '../protocol/errors.js';
 import { replaceFileAtomic } from '../util/atomic-write.js';
+import { basename } from 'node:path';
 import { Qcow2Writer } from './qcow2/writer.js';
 import type { BlockDevice } from './types.js';
+import { VdiWriter } from './vdi/writer.js';
+import { VhdWriter } from './vhd/writer.js';
+import { VmdkWriter } from './vmdk/writer.js';
 
-export type ConvertFormat = 'raw' | 'qcow2';
+/** Formats the engine writes (vhd: dynamic; vmdk: monolithicSparse, streamOptimized when compressed). */
+export const CONVERT_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'vdi'] as const;
+export type ConvertFormat = (typeof CONVERT_FORMATS)[number];
+/** Formats where `compress` is offered. */
+export const COMPRESSIBLE_FORMATS: readonly ConvertFormat[] = ['qcow2', 'vmdk'];
 
 export interface ConvertOptions {
   format: ConvertFormat;
-  /** qcow2 only: zlib-compress clusters (uncompressed where that does not shrink them). */
+  /**
+   * qcow2: zlib-compress clusters (uncompressed where that does not shrink them).
+   * vmdk: write streamOptimized (every grain deflated, with markers), the subformat OVA/vSphere imports take.
+   */
   compress?: boolean;
   /** Called after each chunk with guest bytes processed and the total. */
   onProgress?: (done: number, total: number) => void;
@@ -25,6 +36,7 @@ export interface ConvertOptions {
 
 export interface ConvertResult {
   format: ConvertFormat;
+  /** The output's size: the source's, rounded up to a sector (vhd: to whole CHS geometry below 127 GiB). */
   virtual_size: number;
   /** Size of the output file (raw: its length; holes are not allocated). */
   file_size: number;
@@ -46,20 +58,21 @@ function allocationAware(dev: BlockDevice): dev is BlockDevice & AllocationAware
 
 /**
  * Streams a block device into a new image file: raw (sparse: all-zero chunks
- * are skipped and the length set with truncate) or qcow2 (our own v3 writer,
- * 64 KiB clusters, optionally compressed). The output appears at `dstPath`
- * only when complete.
+ * are skipped and the length set with truncate), qcow2 (our own v3 writer,
+ * 64 KiB clusters, optionally compressed), vmdk (monolithicSparse, or
+ * streamOptimized when compressed), vhd (dynamic) or vdi (dynamic); all-zero
+ * ranges are never allocated. The output appears at `dstPath` only when complete.
  */
 export async function convertImage(src: BlockDevice, dstPath: string, opts: ConvertOptions): Promise<ConvertResult> {
-  if (opts.format !== 'raw' && opts.format !== 'qcow2') {
-    throw new GuestkitError('UNSUPPORTED_FORMAT', `cannot write image format ${String(opts.format)} (raw or qcow2)`);
+  if (!(CONVERT_FORMATS as readonly string[]).includes(opts.format)) {
+    throw new GuestkitError('UNSUPPORTED_FORMAT', `cannot write image format ${String(opts.format)} (${CONVERT_FORMATS.join(', ')})`);
   }
-  if (opts.compress && opts.format !== 'qcow2') {
-    throw new GuestkitError('VALIDATION_ERROR', 'compression needs the qcow2 output format');
+  if (opts.compress && !COMPRESSIBLE_FORMATS.includes(opts.format)) {
+    throw new GuestkitError('VALIDATION_ERROR', `compression needs the ${COMPRESSIBLE_FORMATS.join(' or ')} output format`);
   }
   const chunk = opts.chunkSize ?? 2 * 1024 * 1024;
   if (chunk <= 0 || chunk % 65536 !== 0) throw new GuestkitError('VALIDATION_ERROR', 'chunkSize must be a positive multiple of 64 KiB');
-  const size = opts.format === 'qcow2' ? Math.ceil(src.size / 512) * 512 : src.size;
+  let size = opts.format === 'raw' ? src.size : Math.ceil(src.size / 512) * 512;
   const skip = allocationAware(src) ? src : undefined;
   const zero = Buffer.alloc(chunk);
   let dataBytes = 0;
@@ -169,9 +182,10 @@ export async function convertImage(src: BlockDevice, dstPath: string, opts: Conv
           await fh.close();
         }
       } else {
-        const w = await Qcow2Writer.create(tmp, size, { compress: opts.compress });
+        const w = await openWriter(tmp, basename(dstPath), size, opts);
+        size = w.size;
         try {
-          await pump((off, b) => w.writeClusters(off / w.clusterSize, b));
+          await pump((off, b) => w.write(off, b));
           await w.finish();
         } catch (err) {
           await w.abort();
@@ -189,6 +203,31 @@ export async function convertImage(src: BlockDevice, dstPath: string, opts: Conv
     }
   });
   return { format: opts.format, virtual_size: size, file_size: st.size, data_bytes: dataBytes };
+}
+
+/** One-pass writers: data arrives in increasing guest order, 64 KiB-aligned. */
+interface ImageWriter {
+  readonly size: number;
+  write(off: number, data: Buffer): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+async function openWriter(tmp: string, name: string, size: number, opts: ConvertOptions): Promise<ImageWriter> {
+  switch (opts.format) {
+    case 'qcow2': {
+      const w = await Qcow2Writer.create(tmp, size, { compress: opts.compress });
+      return { size, write: (off, b) => w.writeClusters(off / w.clusterSize, b), finish: () => w.finish(), abort: () => w.abort() };
+    }
+    case 'vmdk':
+      return VmdkWriter.create(tmp, size, { streamOptimized: opts.compress === true, fileName: name });
+    case 'vhd':
+      return VhdWriter.create(tmp, size);
+    case 'vdi':
+      return VdiWriter.create(tmp, size);
+    default:
+      throw new GuestkitError('UNSUPPORTED_FORMAT', `cannot write image format ${opts.format}`);
+  }
 }
 
 function checkAbort(signal?: AbortSignal): void {

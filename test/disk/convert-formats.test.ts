@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertImage, type ConvertFormat } from '../../src/disk/convert.js';
+import { openImage } from '../../src/disk/open.js';
+import type { BlockDevice } from '../../src/disk/types.js';
+import { vhdSizing } from '../../src/disk/vhd/writer.js';
+import { isGuestkitError } from '../../src/protocol/errors.js';
+import { fixture } from '../helpers/fixtures.js';
+
+const MiB = 1024 * 1024;
+
+interface Target {
+  label: string;
+  format: ConvertFormat;
+  compress: boolean;
+  qemuFormat: string;
+  /** qemu-img check supports the format. */
+  check: boolean;
+  sizeOf(src: number): number;
+}
+const up512 = (n: number) => Math.ceil(n / 512) * 512;
+const TARGETS: Target[] = [
+  { label: 'vmdk monolithicSparse', format: 'vmdk', compress: false, qemuFormat: 'vmdk', check: true, sizeOf: up512 },
+  { label: 'vmdk streamOptimized', format: 'vmdk', compress: true, qemuFormat: 'vmdk', check: true, sizeOf: up512 },
+  { label: 'vhd dynamic', format: 'vhd', compress: false, qemuFormat: 'vpc', check: false, sizeOf: (n) => vhdSizing(n).size },
+  { label: 'vdi dynamic', format: 'vdi', compress: false, qemuFormat: 'vdi', check: true, sizeOf: up512 },
+];
+
+async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gk-convfmt-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function qemu(args: string[]): string {
+  const r = spawnSync('qemu-img', args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `qemu-img ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/** Reads both devices whole through our readers and compares (the output may be longer: zeros there). */
+async function sameContent(a: BlockDevice, b: BlockDevice): Promise<void> {
+  assert.ok(b.size >= a.size);
+  const piece = 8 * MiB;
+  for (let off = 0; off < b.size; off += piece) {
+    const len = Math.min(piece, b.size - off);
+    const want = off >= a.size ? Buffer.alloc(len) : Buffer.concat([await a.read(off, Math.min(len, a.size - off)), Buffer.alloc(Math.max(0, off + len - a.size))]);
+    const got = await b.read(off, len);
+    if (!want.equals(got)) {
+      let i = 0;
+      while (want[i] === got[i]) i++;
+      assert.fail(`our reader: output differs at ${off + i}`);
+    }
+  }
+}
+
+/** Converts `srcPath` to every target and checks each with qemu-img and our reader; returns allocated bytes per target. */
+async function convertAll(dir: string, srcPath: string, opts: { readBack: boolean; sparseBelow: number }): Promise<void> {
+  for (const t of TARGETS) {
+    const dst = join(dir, `out-${t.format}${t.compress ? '-stream' : ''}.${t.format}`);
+    const src = await openImage(srcPath);
+    const seen: number[] = [];
+    let res;
+    try {
+      res = await convertImage(src, dst, { format: t.format, compress: t.compress, onProgress: (d) => seen.push(d) });
+      assert.equal(res.virtual_size, t.sizeOf(src.size), `${t.label}: virtual size`);
+      assert.equal(seen.at(-1), src.size, `${t.label}: progress reaches the end`);
+      assert.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]!), `${t.label}: progress increases`);
+    } finally {
+      await src.close();
+    }
+    const info = JSON.parse(qemu(['info', '--output=json', '-f', t.qemuFormat, dst])) as { format: string; 'virtual-size': number; 'format-specific'?: { data?: { 'create-type'?: string } } };
+    assert.equal(info.format, t.qemuFormat, t.label);
+    assert.equal(info['virtual-size'], res.virtual_size, `${t.label}: qemu-img info virtual size`);
+    if (t.format === 'vmdk') assert.equal(info['format-specific']?.data?.['create-type'], t.compress ? 'streamOptimized' : 'monolithicSparse');
+    if (t.check) assert.match(qemu(['check', '-f', t.qemuFormat, dst]), /No errors were found on the image/, t.label);
+    assert.match(qemu(['compare', srcPath, dst]), /Images are identical/, t.label);
+    const st = await stat(dst);
+    assert.equal(st.size, res.file_size);
+    assert.ok(st.blocks * 512 < opts.sparseBelow, `${t.label}: output allocates ${st.blocks * 512} bytes (bound ${opts.sparseBelow})`);
+    if (opts.readBack) {
+      const [a, b] = [await openImage(srcPath), await openImage(dst)];
+      try {
+        assert.equal(b.format, t.format);
+        assert.equal(b.size, res.virtual_size);
+        await sameContent(a, b);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }
+  }
+}
+
+function qemuIo(path: string, fmt: string, cmds: string[]): void {
+  execFileSync('qemu-io', ['-f', fmt, ...cmds.flatMap((c) => ['-c', c]), path], { stdio: 'ignore' });
+}
+
+test('convert to vmdk/vhd/vdi: an all-zero disk allocates nothing', async () => {
+  await withTmp(async (dir) => {
+    const src = join(dir, 'zero.qcow2');
+    qemu(['create', '-q', '-f', 'qcow2', src, '256M']);
+    await convertAll(dir, src, { readBack: true, sparseBelow: 1 * MiB });
+  });
+});
+
+test('convert to vmdk/vhd/vdi: data at the very end, a size not a multiple of grain or block', async () => {
+  await withTmp(async (dir) => {
+    const src = join(dir, 'odd.qcow2');
+    const size = 100 * MiB + 3 * 65536 + 7 * 512; // not a multiple of 64 KiB, 1 MiB or 2 MiB
+    qemu(['create', '-q', '-f', 'qcow2', src, String(size)]);
+    qemuIo(src, 'qcow2', [
+      'write -P 0x11 0 4k',
+      'write -P 0x22 1M 192k',
+      'write -P 0x33 33M 64k', // past the first grain table (32 MiB)
+      'write -z 33M 4k', // a grain only partly zero
+      `write -P 0x44 ${size - 3 * 512} 1536`, // the last sectors
+    ]);
+    await convertAll(dir, src, { readBack: true, sparseBelow: 8 * MiB });
+  });
+});
+
+test('convert to vmdk/vhd/vdi: a raw source (not allocation-aware) with zero runs inside its data', async () => {
+  await withTmp(async (dir) => {
+    const src = join(dir, 'src.raw');
+    const buf = Buffer.alloc(48 * MiB);
+    for (let i = 0; i < buf.length; i += 4096) if ((i / 4096) % 37 < 3) buf.fill((i / 4096) & 0xff || 1, i, i + 4096);
+    buf.fill(0, 5 * MiB, 7 * MiB); // zero blocks between data
+    buf.fill(0, 20 * MiB, 40 * MiB);
+    await writeFile(src, buf);
+    await convertAll(dir, src, { readBack: true, sparseBelow: 40 * MiB });
+  });
+});
+
+test('convert to vmdk/vhd/vdi: the Debian guest qcow2 (2 GiB) stays sparse and identical', async () => {
+  await withTmp(async (dir) => {
+    const src = fixture('inspect', 'debian.qcow2');
+    const used = (await stat(src)).blocks * 512;
+    // the output holds at most the source's data plus a little metadata
+    await convertAll(dir, src, { readBack: false, sparseBelow: used + 16 * MiB });
+  });
+});
+
+test('convert: formats and options the writers refuse are typed errors', async () => {
+  await withTmp(async (dir) => {
+    const src = join(dir, 'big.qcow2');
+    qemu(['create', '-q', '-f', 'qcow2', src, '3T']);
+    const dev = await openImage(src);
+    try {
+      const code = async (p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (err) {
+          assert.ok(isGuestkitError(err), String(err));
+          return { code: err.code, message: err.message };
+        }
+        assert.fail('expected an error');
+      };
+      assert.equal((await code(convertImage(dev, join(dir, 'x.vhdx'), { format: 'vhdx' as ConvertFormat }))).code, 'UNSUPPORTED_FORMAT');
+      assert.equal((await code(convertImage(dev, join(dir, 'x.vhd'), { format: 'vhd', compress: true }))).code, 'VALIDATION_ERROR');
+      const vhd = await code(convertImage(dev, join(dir, 'x.vhd'), { format: 'vhd' }));
+      assert.equal(vhd.code, 'UNSUPPORTED_FORMAT');
+      assert.match(vhd.message, /2040 GiB/);
+      assert.equal((await code(convertImage(dev, join(dir, 'x.vmdk'), { format: 'vmdk' }))).code, 'UNSUPPORTED_FORMAT');
+    } finally {
+      await dev.close();
+    }
+    // nothing is left behind
+    assert.deepEqual((await import('node:fs')).readdirSync(dir), ['big.qcow2']);
+  });
+});
