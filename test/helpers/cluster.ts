@@ -1,12 +1,12 @@
 /**
- * A cluster of real processes for tests: one private Redis (append-only, noeviction), one
- * private PostgreSQL, one `guestkit serve` running no jobs itself (--max-concurrent 0) and any
- * number of `guestkit worker` processes, each with its own spool folders, all on one BullMQ
- * queue and one store. The store is read directly (pg) for what the API does not show whole:
+ * A cluster of real processes for tests: one private Redis (append-only, noeviction) — or none,
+ * with the queue on BullMQ's PostgreSQL backend — one private PostgreSQL, one `guestkit serve`
+ * running no jobs itself (--max-concurrent 0) and any number of `guestkit worker` processes,
+ * each with its own spool folders, all on one BullMQ queue and one store. The store is read directly (pg) for what the API does not show whole:
  * every attempt and transition of a thousand jobs.
  */
 import assert from 'node:assert/strict';
-import { Queue } from 'bullmq';
+import { Queue, createPostgresBackend } from 'bullmq';
 import pg from 'pg';
 import { startPostgres, type PgInstance } from './postgres.js';
 import { startRedis, type RedisInstance } from './redis.js';
@@ -24,9 +24,11 @@ export class Cluster {
   readonly db: pg.Pool;
 
   private constructor(
-    readonly redis: RedisInstance,
+    /** Absent on the PostgreSQL-only backend. */
+    readonly redisServer: RedisInstance | undefined,
     readonly postgres: PgInstance,
     readonly storeUrl: string,
+    readonly queueUrl: string,
     readonly serve: Served,
     private readonly workerArgs: string[],
     private readonly env: Record<string, string>,
@@ -36,21 +38,28 @@ export class Cluster {
     this.db.on('error', () => undefined);
   }
 
-  /** Redis, PostgreSQL and serve; no worker yet (startWorker). */
-  static async start(opts: { workerArgs?: string[]; env?: Record<string, string> } = {}): Promise<Cluster> {
+  /** Redis (unless the queue is PostgreSQL's), PostgreSQL and serve; no worker yet (startWorker). */
+  static async start(opts: { workerArgs?: string[]; env?: Record<string, string>; queue?: 'redis' | 'postgres' } = {}): Promise<Cluster> {
     const env = { ...CLUSTER_ENV, ...opts.env };
-    const redis = await startRedis({ settings: { appendonly: 'yes', 'maxmemory-policy': 'noeviction' } });
+    const redis = opts.queue === 'postgres' ? undefined : await startRedis({ settings: { appendonly: 'yes', 'maxmemory-policy': 'noeviction' } });
     let pgi: PgInstance | undefined;
     try {
       pgi = await startPostgres();
       const url = await pgi.createDatabase('cluster');
-      const serve = await startServe({ args: ['--store', url, '--queue', redis.url, '--max-concurrent', '0', '--worker-id', 'api-node'], env });
-      return new Cluster(redis, pgi, url, serve, opts.workerArgs ?? [], env);
+      const queue = redis?.url ?? url;
+      const serve = await startServe({ args: ['--store', url, '--queue', queue, '--max-concurrent', '0', '--worker-id', 'api-node'], env });
+      return new Cluster(redis, pgi, url, queue, serve, opts.workerArgs ?? [], env);
     } catch (err) {
       await pgi?.stop();
-      await redis.stop();
+      await redis?.stop();
       throw err;
     }
+  }
+
+  /** The Redis of a Redis-backed cluster. */
+  get redis(): RedisInstance {
+    if (!this.redisServer) throw new Error('this cluster has no Redis (its queue is on PostgreSQL)');
+    return this.redisServer;
   }
 
   get url(): string {
@@ -63,7 +72,7 @@ export class Cluster {
 
   async startWorker(id: string): Promise<Daemon> {
     const spool = this.workers.get(id)?.spool ?? makeSpool(`gk-cluster-${id}-`);
-    const daemon = startDaemon(spool, ['--store', this.storeUrl, '--queue', this.redis.url, '--worker-id', id, '--drain-timeout', '5', ...this.workerArgs], this.env);
+    const daemon = startDaemon(spool, ['--store', this.storeUrl, '--queue', this.queueUrl, '--worker-id', id, '--drain-timeout', '5', ...this.workerArgs], this.env);
     this.workers.set(id, { daemon, spool });
     await Promise.race([
       daemon.waitForLog((l) => l.msg === 'worker ready', 90_000),
@@ -79,8 +88,13 @@ export class Cluster {
    * placement accepts jobs, but nothing is handed out until resume.
    */
   async setPaused(paused: boolean, pool = 'default'): Promise<void> {
-    const u = new URL(this.redis.url);
-    const q = new Queue(`guestkit.${pool}`, { connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null } });
+    let q: Queue;
+    if (this.redisServer) {
+      const u = new URL(this.redisServer.url);
+      q = new Queue(`guestkit.${pool}`, { connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null } });
+    } else {
+      q = new Queue(`guestkit.${pool}`, { connection: { connectionString: this.queueUrl } as never }, createPostgresBackend as never);
+    }
     try {
       await (paused ? q.pause() : q.resume());
     } finally {
@@ -165,6 +179,6 @@ export class Cluster {
     removeDataDir(this.serve.dataDir);
     await this.db.end().catch(() => undefined);
     await this.postgres.stop();
-    await this.redis.stop();
+    await this.redisServer?.stop();
   }
 }
