@@ -73,9 +73,31 @@ test('guestkit.convert through the worker: qemu-img compare finds the output ide
     assert.equal(info['backing-filename'], undefined, 'the chain is flattened');
     assert.equal(spawnSync('qemu-img', ['check', join(out, 'flat.qcow2')]).status, 0);
 
+    // vmdk (monolithicSparse and, compressed, streamOptimized), vhd, vdi: each verified, identical for qemu-img
+    const more: [string, string, Record<string, unknown>, string][] = [
+      ['convert-vmdk-0002', 'out.vmdk', { format: 'vmdk' }, 'monolithicSparse'],
+      ['convert-vmdk-0003', 'stream.vmdk', { format: 'vmdk', compression: true }, 'streamOptimized'],
+      ['convert-vhd-00001', 'out.vhd', { format: 'vhd' }, 'vpc'],
+      ['convert-vdi-00001', 'out.vdi', { format: 'vdi' }, 'vdi'],
+    ];
+    for (const [id, name, target] of more) {
+      dropJob(spool, job(id, 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: join(out, name), ...target }, options: { verify_after_convert: true } }, { execution: { timeout_seconds: 900 } }));
+    }
+    for (const [id, name, target, kind] of more) {
+      const r = await waitForResult(spool, id, 900_000);
+      assert.equal(r.status, 'completed', `${id}: ${JSON.stringify(r.error)}`);
+      assert.equal((r.data as { verification: { identical: boolean } }).verification.identical, true);
+      qemuCompare(sparse, join(out, name));
+      const qi = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', join(out, name)], { encoding: 'utf8' })) as { format: string; 'virtual-size': number; 'format-specific'?: { data?: { 'create-type'?: string } } };
+      if (target.format === 'vmdk') assert.equal(qi['format-specific']?.data?.['create-type'], kind);
+      else assert.equal(qi.format, kind);
+      assert.ok(qi['virtual-size'] >= 2 * 2 ** 30);
+      assert.ok(statSync(join(out, name)).blocks * 512 < 64 * 2 ** 20, `${name} stays sparse`);
+    }
+
     // an output outside the allowed roots, a format the engine cannot write, the source as its own target
     dropJob(spool, job('convert-outside-01', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: '/var/tmp/gk-out.raw', format: 'raw' } }));
-    dropJob(spool, job('convert-vmdk-0001', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: join(out, 'x.vmdk'), format: 'vmdk' } }));
+    dropJob(spool, job('convert-vmdk-0001', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: join(out, 'x.vhdx'), format: 'vhdx' } }));
     dropJob(spool, job('convert-self-0001', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: sparse, format: 'raw' } }));
     assert.equal((await waitForResult(spool, 'convert-outside-01', 60_000)).error?.code, 'PATH_NOT_ALLOWED');
     assert.equal((await waitForResult(spool, 'convert-vmdk-0001', 60_000)).error?.code, 'UNSUPPORTED_FORMAT');

@@ -1,5 +1,5 @@
 import { realpath, rm, stat } from 'node:fs/promises';
-import { convertImage, type ConvertFormat } from '../../disk/convert.js';
+import { COMPRESSIBLE_FORMATS, convertImage, type ConvertFormat } from '../../disk/convert.js';
 import { FORMATS } from '../../disk/formats.js';
 import type { ImageDevice } from '../../disk/image.js';
 import { openImage } from '../../disk/open.js';
@@ -9,7 +9,7 @@ import { ConvertPayloadSchema } from '../../protocol/payloads/convert.js';
 import { defineHandler, type HandlerContext, type HandlerDefinition } from '../types.js';
 
 /** Formats the engine writes; the others the protocol names are refused with UNSUPPORTED_FORMAT. */
-const WRITABLE: Record<string, ConvertFormat> = { raw: 'raw', img: 'raw', qcow2: 'qcow2' };
+const WRITABLE: Record<string, ConvertFormat> = { raw: 'raw', img: 'raw', qcow2: 'qcow2', vmdk: 'vmdk', vhd: 'vhd', vdi: 'vdi' };
 const VERIFY_PIECE = 4 * 1024 * 1024;
 
 interface AllocationAware {
@@ -36,7 +36,8 @@ function byteProgress(ctx: HandlerContext, phase: string, verb: string): (done: 
  * the first difference.
  */
 export async function verifyConversion(src: ImageDevice, out: ImageDevice, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<{ bytes_compared: number }> {
-  if (out.size < src.size || (out.size > src.size && out.size - src.size >= 512)) {
+  // the output may be longer (a sector; vhd: whole CHS geometry); that tail must read as zeros (below)
+  if (out.size < src.size) {
     throw new GuestkitError('EXECUTION_ERROR', `verification failed: output size ${out.size} does not match the source's ${src.size}`, { phase: 'verification', recoverable: false });
   }
   const aa = allocationOf(src);
@@ -65,7 +66,7 @@ export async function verifyConversion(src: ImageDevice, out: ImageDevice, opts:
     compared += len;
     opts.onProgress?.(off + len, src.size);
   }
-  // qcow2 rounds the size up to a sector: the tail must read as zeros
+  // the tail the output format added must read as zeros
   if (out.size > src.size && !(await out.read(src.size, out.size - src.size)).equals(Buffer.alloc(out.size - src.size))) {
     throw new GuestkitError('EXECUTION_ERROR', 'verification failed: the output has data past the source size', { phase: 'verification', recoverable: false });
   }
@@ -87,17 +88,18 @@ export function convertHandler(): HandlerDefinition {
     async run(ctx, d) {
       const format = WRITABLE[d.target.format];
       if (!format) {
-        throw new GuestkitError('UNSUPPORTED_FORMAT', `target.format ${d.target.format}: this worker writes raw and qcow2 images only`, {
+        throw new GuestkitError('UNSUPPORTED_FORMAT', `target.format ${d.target.format}: this worker writes ${Object.keys(WRITABLE).join(', ')} images only`, {
           phase: 'validation',
           details: { format: d.target.format, writable: Object.keys(WRITABLE) },
         });
       }
       const compress = d.target.compression === true || (d.target.compression_type !== undefined && d.target.compression_type !== null && d.target.compression !== false);
-      if (compress && format !== 'qcow2') {
-        throw new GuestkitError('VALIDATION_ERROR', 'target.compression needs target.format qcow2', { phase: 'validation' });
+      // vmdk: compression means streamOptimized (deflated grains)
+      if (compress && !COMPRESSIBLE_FORMATS.includes(format)) {
+        throw new GuestkitError('VALIDATION_ERROR', `target.compression needs target.format ${COMPRESSIBLE_FORMATS.join(' or ')}`, { phase: 'validation' });
       }
       if (compress && d.target.compression_type === 'zstd') {
-        throw new GuestkitError('UNSUPPORTED_FORMAT', 'target.compression_type zstd: this worker writes zlib-compressed qcow2 only', { phase: 'validation', details: { compression_type: 'zstd' } });
+        throw new GuestkitError('UNSUPPORTED_FORMAT', 'target.compression_type zstd: this worker writes zlib/deflate compression only', { phase: 'validation', details: { compression_type: 'zstd' } });
       }
       const srcPath = ctx.resolvedImages[0] ?? d.source.path;
       const stats = newReadStats();
