@@ -176,3 +176,29 @@ test('convert: formats and options the writers refuse are typed errors', async (
     assert.deepEqual((await import('node:fs')).readdirSync(dir), ['big.qcow2']);
   });
 });
+
+test('guestkit image convert -O vmdk -c / -O vpc / -O vdi: qemu-img finds each identical', async () => {
+  const { runCli } = await import('../helpers/cli.js');
+  await withTmp(async (dir) => {
+    const src = join(dir, 's.qcow2');
+    qemu(['create', '-q', '-f', 'qcow2', src, '64M']);
+    qemuIo(src, 'qcow2', ['write -P 0x5a 3M 200k', 'write -P 0x6b 63M 1M']);
+    for (const [args, name, fmt, createType] of [
+      [['-O', 'vmdk', '-c'], 'o.vmdk', 'vmdk', 'streamOptimized'],
+      [['-O', 'vmdk'], 'p.vmdk', 'vmdk', 'monolithicSparse'],
+      [['-O', 'vpc'], 'o.vhd', 'vpc', undefined],
+      [['-O', 'vdi'], 'o.vdi', 'vdi', undefined],
+    ] as const) {
+      const r = await runCli(['image', 'convert', ...args, '--json', src, join(dir, name)], undefined, { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { format: string }).format, fmt === 'vpc' ? 'vhd' : fmt);
+      const info = JSON.parse(qemu(['info', '--output=json', join(dir, name)])) as { format: string; 'format-specific'?: { data?: { 'create-type'?: string } } };
+      assert.equal(info.format, fmt);
+      if (createType) assert.equal(info['format-specific']?.data?.['create-type'], createType);
+      assert.match(qemu(['compare', src, join(dir, name)]), /Images are identical/);
+    }
+    const bad = await runCli(['image', 'convert', '-O', 'vhd', '-c', src, join(dir, 'c.vhd')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /USAGE_ERROR: -c \(compression\) needs -O qcow2/);
+  });
+});

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { sha256File } from '../../disk/checksum.js';
-import { convertImage, type ConvertFormat } from '../../disk/convert.js';
+import { COMPRESSIBLE_FORMATS, CONVERT_FORMATS, convertImage, type ConvertFormat } from '../../disk/convert.js';
 import type { ImageFormatName, OpenOptions } from '../../disk/image.js';
 import { formatInfoText, imageInfo } from '../../disk/info.js';
 import { openImage } from '../../disk/open.js';
@@ -56,9 +56,11 @@ export async function imageConvertCommand(
   dst: string,
   opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean },
 ): Promise<number> {
-  const out = opts.outputFormat ?? 'raw'; // as qemu-img convert
-  if (out !== 'raw' && out !== 'qcow2') throw usage(`-O must be raw or qcow2, not "${out}"`);
-  if (opts.compress && out !== 'qcow2') throw usage('-c (compression) needs -O qcow2');
+  // raw by default, as qemu-img convert; vpc is qemu-img's name for vhd
+  const out = opts.outputFormat === 'vpc' ? 'vhd' : (opts.outputFormat ?? 'raw');
+  if (!(CONVERT_FORMATS as readonly string[]).includes(out)) throw usage(`-O must be one of ${CONVERT_FORMATS.join(', ')}, not "${out}"`);
+  // vmdk -c writes streamOptimized
+  if (opts.compress && !COMPRESSIBLE_FORMATS.includes(out as ConvertFormat)) throw usage('-c (compression) needs -O qcow2');
   await checkImagePaths([src]);
   const dev = await openImage(src, { format: inputFormat(opts.format) });
   const bar = progressBar('converting');
@@ -107,11 +109,11 @@ export function registerImageCommands(program: Command): void {
     .action(action((path: string, opts: { json?: boolean; format?: string; output?: string }) => imageInfoCommand(path, opts)));
   image
     .command('convert')
-    .description('Convert an image (any readable format, backing chains flattened) to raw or qcow2')
+    .description('Convert an image (any readable format, backing chains flattened) to raw, qcow2, vmdk, vhd or vdi (sparse)')
     .argument('<src>', 'source image')
     .argument('<dst>', 'destination file')
-    .option('-O, --output-format <fmt>', 'output format: raw or qcow2 (default: raw, as qemu-img)')
-    .option('-c, --compress', 'zlib-compress qcow2 clusters')
+    .option('-O, --output-format <fmt>', 'output format: raw, qcow2, vmdk (monolithicSparse), vhd (dynamic; also "vpc"), vdi (dynamic) (default: raw, as qemu-img)')
+    .option('-c, --compress', 'qcow2: zlib-compress clusters; vmdk: write streamOptimized (deflated grains, for OVA/vSphere)')
     .addOption(formatOption())
     .option('--json', 'print the result as JSON')
     .action(
