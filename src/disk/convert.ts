@@ -5,11 +5,12 @@ import { basename } from 'node:path';
 import { Qcow2Writer } from './qcow2/writer.js';
 import type { BlockDevice } from './types.js';
 import { VdiWriter } from './vdi/writer.js';
+import { VhdxWriter } from './vhdx/writer.js';
 import { VhdWriter } from './vhd/writer.js';
 import { VmdkWriter } from './vmdk/writer.js';
 
-/** Formats the engine writes (vhd: dynamic; vmdk: monolithicSparse, streamOptimized when compressed). */
-export const CONVERT_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'vdi'] as const;
+/** Formats the engine writes (vhd, vdi, vhdx: dynamic; vmdk: monolithicSparse, streamOptimized when compressed). */
+export const CONVERT_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'vdi', 'vhdx'] as const;
 export type ConvertFormat = (typeof CONVERT_FORMATS)[number];
 /** Formats where `compress` is offered. */
 export const COMPRESSIBLE_FORMATS: readonly ConvertFormat[] = ['qcow2', 'vmdk'];
@@ -60,7 +61,7 @@ function allocationAware(dev: BlockDevice): dev is BlockDevice & AllocationAware
  * Streams a block device into a new image file: raw (sparse: all-zero chunks
  * are skipped and the length set with truncate), qcow2 (our own v3 writer,
  * 64 KiB clusters, optionally compressed), vmdk (monolithicSparse, or
- * streamOptimized when compressed), vhd (dynamic) or vdi (dynamic); all-zero
+ * streamOptimized when compressed), vhd, vdi or vhdx (dynamic); all-zero
  * ranges are never allocated. The output appears at `dstPath` only when complete.
  */
 export async function convertImage(src: BlockDevice, dstPath: string, opts: ConvertOptions): Promise<ConvertResult> {
@@ -225,6 +226,8 @@ async function openWriter(tmp: string, name: string, size: number, opts: Convert
       return VhdWriter.create(tmp, size);
     case 'vdi':
       return VdiWriter.create(tmp, size);
+    case 'vhdx':
+      return VhdxWriter.create(tmp, size);
     default:
       throw new GuestkitError('UNSUPPORTED_FORMAT', `cannot write image format ${opts.format}`);
   }

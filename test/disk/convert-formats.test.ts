@@ -28,6 +28,7 @@ const TARGETS: Target[] = [
   { label: 'vmdk streamOptimized', format: 'vmdk', compress: true, qemuFormat: 'vmdk', check: true, sizeOf: up512 },
   { label: 'vhd dynamic', format: 'vhd', compress: false, qemuFormat: 'vpc', check: false, sizeOf: (n) => vhdSizing(n).size },
   { label: 'vdi dynamic', format: 'vdi', compress: false, qemuFormat: 'vdi', check: true, sizeOf: up512 },
+  { label: 'vhdx dynamic', format: 'vhdx', compress: false, qemuFormat: 'vhdx', check: true, sizeOf: up512 },
 ];
 
 async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -103,7 +104,7 @@ function qemuIo(path: string, fmt: string, cmds: string[]): void {
   execFileSync('qemu-io', ['-f', fmt, ...cmds.flatMap((c) => ['-c', c]), path], { stdio: 'ignore' });
 }
 
-test('convert to vmdk/vhd/vdi: an all-zero disk allocates nothing', async () => {
+test('convert to vmdk/vhd/vdi/vhdx: an all-zero disk allocates nothing', async () => {
   await withTmp(async (dir) => {
     const src = join(dir, 'zero.qcow2');
     qemu(['create', '-q', '-f', 'qcow2', src, '256M']);
@@ -111,7 +112,7 @@ test('convert to vmdk/vhd/vdi: an all-zero disk allocates nothing', async () => 
   });
 });
 
-test('convert to vmdk/vhd/vdi: data at the very end, a size not a multiple of grain or block', async () => {
+test('convert to vmdk/vhd/vdi/vhdx: data at the very end, a size not a multiple of grain or block', async () => {
   await withTmp(async (dir) => {
     const src = join(dir, 'odd.qcow2');
     const size = 100 * MiB + 3 * 65536 + 7 * 512; // not a multiple of 64 KiB, 1 MiB or 2 MiB
@@ -127,7 +128,7 @@ test('convert to vmdk/vhd/vdi: data at the very end, a size not a multiple of gr
   });
 });
 
-test('convert to vmdk/vhd/vdi: a raw source (not allocation-aware) with zero runs inside its data', async () => {
+test('convert to vmdk/vhd/vdi/vhdx: a raw source (not allocation-aware) with zero runs inside its data', async () => {
   await withTmp(async (dir) => {
     const src = join(dir, 'src.raw');
     const buf = Buffer.alloc(48 * MiB);
@@ -139,7 +140,7 @@ test('convert to vmdk/vhd/vdi: a raw source (not allocation-aware) with zero run
   });
 });
 
-test('convert to vmdk/vhd/vdi: the Debian guest qcow2 (2 GiB) stays sparse and identical', async () => {
+test('convert to vmdk/vhd/vdi/vhdx: the Debian guest qcow2 (2 GiB) stays sparse and identical', async () => {
   await withTmp(async (dir) => {
     const src = fixture('inspect', 'debian.qcow2');
     const used = (await stat(src)).blocks * 512;
@@ -163,21 +164,31 @@ test('convert: formats and options the writers refuse are typed errors', async (
         }
         assert.fail('expected an error');
       };
-      assert.equal((await code(convertImage(dev, join(dir, 'x.vhdx'), { format: 'vhdx' as ConvertFormat }))).code, 'UNSUPPORTED_FORMAT');
+      assert.equal((await code(convertImage(dev, join(dir, 'x.ova'), { format: 'ova' as ConvertFormat }))).code, 'UNSUPPORTED_FORMAT');
       assert.equal((await code(convertImage(dev, join(dir, 'x.vhd'), { format: 'vhd', compress: true }))).code, 'VALIDATION_ERROR');
       const vhd = await code(convertImage(dev, join(dir, 'x.vhd'), { format: 'vhd' }));
       assert.equal(vhd.code, 'UNSUPPORTED_FORMAT');
       assert.match(vhd.message, /2040 GiB/);
       assert.equal((await code(convertImage(dev, join(dir, 'x.vmdk'), { format: 'vmdk' }))).code, 'UNSUPPORTED_FORMAT');
+      const huge = join(dir, 'huge.qcow2');
+      qemu(['create', '-q', '-f', 'qcow2', huge, '65T']);
+      const h = await openImage(huge);
+      try {
+        const vhdx = await code(convertImage(h, join(dir, 'x.vhdx'), { format: 'vhdx' }));
+        assert.equal(vhdx.code, 'UNSUPPORTED_FORMAT');
+        assert.match(vhdx.message, /64 TiB/);
+      } finally {
+        await h.close();
+      }
     } finally {
       await dev.close();
     }
     // nothing is left behind
-    assert.deepEqual((await import('node:fs')).readdirSync(dir), ['big.qcow2']);
+    assert.deepEqual((await import('node:fs')).readdirSync(dir).sort(), ['big.qcow2', 'huge.qcow2']);
   });
 });
 
-test('guestkit image convert -O vmdk -c / -O vpc / -O vdi: qemu-img finds each identical', async () => {
+test('guestkit image convert -O vmdk -c / -O vpc / -O vdi / -O vhdx: qemu-img finds each identical', async () => {
   const { runCli } = await import('../helpers/cli.js');
   await withTmp(async (dir) => {
     const src = join(dir, 's.qcow2');
@@ -188,6 +199,7 @@ test('guestkit image convert -O vmdk -c / -O vpc / -O vdi: qemu-img finds each i
       [['-O', 'vmdk'], 'p.vmdk', 'vmdk', 'monolithicSparse'],
       [['-O', 'vpc'], 'o.vhd', 'vpc', undefined],
       [['-O', 'vdi'], 'o.vdi', 'vdi', undefined],
+      [['-O', 'vhdx'], 'o.vhdx', 'vhdx', undefined],
     ] as const) {
       const r = await runCli(['image', 'convert', ...args, '--json', src, join(dir, name)], undefined, { timeoutMs: 120_000 });
       assert.equal(r.code, 0, r.stderr);

@@ -73,12 +73,13 @@ test('guestkit.convert through the worker: qemu-img compare finds the output ide
     assert.equal(info['backing-filename'], undefined, 'the chain is flattened');
     assert.equal(spawnSync('qemu-img', ['check', join(out, 'flat.qcow2')]).status, 0);
 
-    // vmdk (monolithicSparse and, compressed, streamOptimized), vhd, vdi: each verified, identical for qemu-img
+    // vmdk (monolithicSparse and, compressed, streamOptimized), vhd, vdi, vhdx: each verified, identical for qemu-img
     const more: [string, string, Record<string, unknown>, string][] = [
       ['convert-vmdk-0002', 'out.vmdk', { format: 'vmdk' }, 'monolithicSparse'],
       ['convert-vmdk-0003', 'stream.vmdk', { format: 'vmdk', compression: true }, 'streamOptimized'],
       ['convert-vhd-00001', 'out.vhd', { format: 'vhd' }, 'vpc'],
       ['convert-vdi-00001', 'out.vdi', { format: 'vdi' }, 'vdi'],
+      ['convert-vhdx-0001', 'out.vhdx', { format: 'vhdx' }, 'vhdx'],
     ];
     for (const [id, name, target] of more) {
       dropJob(spool, job(id, 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: join(out, name), ...target }, options: { verify_after_convert: true } }, { execution: { timeout_seconds: 900 } }));
@@ -95,12 +96,12 @@ test('guestkit.convert through the worker: qemu-img compare finds the output ide
       assert.ok(statSync(join(out, name)).blocks * 512 < 64 * 2 ** 20, `${name} stays sparse`);
     }
 
-    // an output outside the allowed roots, a format the engine cannot write, the source as its own target
+    // an output outside the allowed roots, compression a format does not offer, the source as its own target
     dropJob(spool, job('convert-outside-01', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: '/var/tmp/gk-out.raw', format: 'raw' } }));
-    dropJob(spool, job('convert-vmdk-0001', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: join(out, 'x.vhdx'), format: 'vhdx' } }));
+    dropJob(spool, job('convert-vmdk-0001', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: join(out, 'x.vhdx'), format: 'vhdx', compression: true } }));
     dropJob(spool, job('convert-self-0001', 'guestkit.convert', { source: { path: sparse, format: 'qcow2' }, target: { path: sparse, format: 'raw' } }));
     assert.equal((await waitForResult(spool, 'convert-outside-01', 60_000)).error?.code, 'PATH_NOT_ALLOWED');
-    assert.equal((await waitForResult(spool, 'convert-vmdk-0001', 60_000)).error?.code, 'UNSUPPORTED_FORMAT');
+    assert.equal((await waitForResult(spool, 'convert-vmdk-0001', 60_000)).error?.code, 'VALIDATION_ERROR');
     const self = await waitForResult(spool, 'convert-self-0001', 60_000);
     assert.equal(self.error?.code, 'VALIDATION_ERROR');
     qemuCompare(sparse, join(out, 'sparse.raw')); // the source is untouched

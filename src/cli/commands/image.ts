@@ -109,10 +109,10 @@ export function registerImageCommands(program: Command): void {
     .action(action((path: string, opts: { json?: boolean; format?: string; output?: string }) => imageInfoCommand(path, opts)));
   image
     .command('convert')
-    .description('Convert an image (any readable format, backing chains flattened) to raw, qcow2, vmdk, vhd or vdi (sparse)')
+    .description('Convert an image (any readable format, backing chains flattened) to raw, qcow2, vmdk, vhd, vdi or vhdx (sparse)')
     .argument('<src>', 'source image')
     .argument('<dst>', 'destination file')
-    .option('-O, --output-format <fmt>', 'output format: raw, qcow2, vmdk (monolithicSparse), vhd (dynamic; also "vpc"), vdi (dynamic) (default: raw, as qemu-img)')
+    .option('-O, --output-format <fmt>', 'output format: raw, qcow2, vmdk (monolithicSparse), vhd (dynamic; also "vpc"), vdi, vhdx (dynamic) (default: raw, as qemu-img)')
     .option('-c, --compress', 'qcow2: zlib-compress clusters; vmdk: write streamOptimized (deflated grains, for OVA/vSphere)')
     .addOption(formatOption())
     .option('--json', 'print the result as JSON')

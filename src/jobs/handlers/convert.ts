@@ -9,7 +9,7 @@ import { ConvertPayloadSchema } from '../../protocol/payloads/convert.js';
 import { defineHandler, type HandlerContext, type HandlerDefinition } from '../types.js';
 
 /** Formats the engine writes; the others the protocol names are refused with UNSUPPORTED_FORMAT. */
-const WRITABLE: Record<string, ConvertFormat> = { raw: 'raw', img: 'raw', qcow2: 'qcow2', vmdk: 'vmdk', vhd: 'vhd', vdi: 'vdi' };
+const WRITABLE: Record<string, ConvertFormat> = { raw: 'raw', img: 'raw', qcow2: 'qcow2', vmdk: 'vmdk', vhd: 'vhd', vdi: 'vdi', vhdx: 'vhdx' };
 const VERIFY_PIECE = 4 * 1024 * 1024;
 
 interface AllocationAware {
