@@ -232,6 +232,7 @@ export class VmdkWriter {
     return [
       '# Disk DescriptorFile',
       'version=1',
+      'encoding="UTF-8"',
       `CID=${randomInt(1, 0xfffffffe).toString(16).padStart(8, '0')}`,
       'parentCID=ffffffff',
       `createType="${type}"`,
@@ -247,6 +248,8 @@ export class VmdkWriter {
       'ddb.geometry.heads = "16"',
       'ddb.geometry.sectors = "63"',
       'ddb.adapterType = "ide"',
+      // "no tools installed": vSphere imports expect the key, as VMware's own writers set it
+      'ddb.toolsVersion = "2147483647"',
       '',
     ].join('\n');
   }
