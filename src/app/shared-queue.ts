@@ -18,10 +18,10 @@ export function queueBackendOf(url: string): BullmqBackend {
 }
 
 /**
- * The pool's BullMQ queue and its message bus, on Redis (pub/sub bus) or on PostgreSQL
- * (BullMQ's PostgreSQL backend, LISTEN/NOTIFY bus). A Redis that may evict keys is refused
- * (RedisEvictionPolicyError, a USAGE_ERROR); a server that cannot be reached is a usage
- * error naming the URL.
+ * The pool's BullMQ queue (and this worker's own) and the cluster's message bus, on Redis
+ * (pub/sub bus) or on PostgreSQL (BullMQ's PostgreSQL backend, LISTEN/NOTIFY bus). A Redis
+ * that may evict keys is refused (RedisEvictionPolicyError, a USAGE_ERROR); a server that
+ * cannot be reached is a usage error naming the URL.
  */
 export async function openSharedQueue(cfg: WorkerConfig, logger: Logger): Promise<{ queue: BullmqQueue; bus: ClusterBus }> {
   const { BullmqQueue, queueNameOf } = await import('../queue/bullmq/bullmq-queue.js');

@@ -14,7 +14,9 @@ const fresh = freshQueueName;
 
 let redis: RedisInstance;
 const open = (name: string, o: Partial<BullmqQueueOptions> = {}) =>
-  BullmqQueue.open({ backend: { kind: 'redis', url: redis.url }, name, drainDelaySec: 1, probeIntervalMs: 200, logger: testLogger, ...o });
+  // each with its own worker queue too, as every worker process has (shared-queue.ts)
+  BullmqQueue.open({ backend: { kind: 'redis', url: redis.url }, name, workerId: `w-${process.pid}-${++opened}`, drainDelaySec: 1, probeIntervalMs: 200, logger: testLogger, ...o });
+let opened = 0;
 
 if (skip) {
   test('BullMQ queue on Redis', { skip }, () => undefined);
