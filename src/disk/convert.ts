@@ -12,6 +12,11 @@ import { VmdkWriter } from './vmdk/writer.js';
 /** Formats the engine writes (vhd, vdi, vhdx: dynamic; vmdk: monolithicSparse, streamOptimized when compressed). */
 export const CONVERT_FORMATS = ['raw', 'qcow2', 'vmdk', 'vhd', 'vdi', 'vhdx'] as const;
 export type ConvertFormat = (typeof CONVERT_FORMATS)[number];
+/** Subformats each format offers (the first is the default), named as `qemu-img create -o subformat=` names them. */
+export const SUBFORMATS: Partial<Record<ConvertFormat, readonly string[]>> = {
+  vmdk: ['monolithicSparse', 'streamOptimized'],
+  vhd: ['dynamic', 'fixed'],
+};
 /** Formats where `compress` is offered. */
 export const COMPRESSIBLE_FORMATS: readonly ConvertFormat[] = ['qcow2', 'vmdk'];
 
@@ -22,6 +27,8 @@ export interface ConvertOptions {
    * vmdk: write streamOptimized (every grain deflated, with markers), the subformat OVA/vSphere imports take.
    */
   compress?: boolean;
+  /** vmdk: monolithicSparse or streamOptimized (same as compress); vhd: dynamic or fixed (the whole disk, sparse, then the footer). */
+  subformat?: string;
   /** Called after each chunk with guest bytes processed and the total. */
   onProgress?: (done: number, total: number) => void;
   /** Stops the conversion (the partial output is removed) with CANCELLED. */
@@ -70,6 +77,13 @@ export async function convertImage(src: BlockDevice, dstPath: string, opts: Conv
   }
   if (opts.compress && !COMPRESSIBLE_FORMATS.includes(opts.format)) {
     throw new GuestkitError('VALIDATION_ERROR', `compression needs the ${COMPRESSIBLE_FORMATS.join(' or ')} output format`);
+  }
+  if (opts.subformat !== undefined) {
+    const offered = SUBFORMATS[opts.format] ?? [];
+    if (!offered.includes(opts.subformat)) {
+      throw new GuestkitError('VALIDATION_ERROR', `${opts.format} subformat ${opts.subformat} is not offered${offered.length ? ` (one of ${offered.join(', ')})` : ''}`);
+    }
+    if (opts.compress && opts.subformat === 'monolithicSparse') throw new GuestkitError('VALIDATION_ERROR', 'compression means the vmdk subformat streamOptimized, not monolithicSparse');
   }
   const chunk = opts.chunkSize ?? 2 * 1024 * 1024;
   if (chunk <= 0 || chunk % 65536 !== 0) throw new GuestkitError('VALIDATION_ERROR', 'chunkSize must be a positive multiple of 64 KiB');
@@ -221,9 +235,9 @@ async function openWriter(tmp: string, name: string, size: number, opts: Convert
       return { size, write: (off, b) => w.writeClusters(off / w.clusterSize, b), finish: () => w.finish(), abort: () => w.abort() };
     }
     case 'vmdk':
-      return VmdkWriter.create(tmp, size, { streamOptimized: opts.compress === true, fileName: name });
+      return VmdkWriter.create(tmp, size, { streamOptimized: opts.compress === true || opts.subformat === 'streamOptimized', fileName: name });
     case 'vhd':
-      return VhdWriter.create(tmp, size);
+      return VhdWriter.create(tmp, size, { fixed: opts.subformat === 'fixed' });
     case 'vdi':
       return VdiWriter.create(tmp, size);
     case 'vhdx':

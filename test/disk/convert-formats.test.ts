@@ -17,6 +17,7 @@ interface Target {
   label: string;
   format: ConvertFormat;
   compress: boolean;
+  subformat?: string;
   qemuFormat: string;
   /** qemu-img check supports the format. */
   check: boolean;
@@ -27,6 +28,7 @@ const TARGETS: Target[] = [
   { label: 'vmdk monolithicSparse', format: 'vmdk', compress: false, qemuFormat: 'vmdk', check: true, sizeOf: up512 },
   { label: 'vmdk streamOptimized', format: 'vmdk', compress: true, qemuFormat: 'vmdk', check: true, sizeOf: up512 },
   { label: 'vhd dynamic', format: 'vhd', compress: false, qemuFormat: 'vpc', check: false, sizeOf: (n) => vhdSizing(n).size },
+  { label: 'vhd fixed', format: 'vhd', compress: false, subformat: 'fixed', qemuFormat: 'vpc', check: false, sizeOf: (n) => vhdSizing(n).size },
   { label: 'vdi dynamic', format: 'vdi', compress: false, qemuFormat: 'vdi', check: true, sizeOf: up512 },
   { label: 'vhdx dynamic', format: 'vhdx', compress: false, qemuFormat: 'vhdx', check: true, sizeOf: up512 },
 ];
@@ -65,12 +67,12 @@ async function sameContent(a: BlockDevice, b: BlockDevice): Promise<void> {
 /** Converts `srcPath` to every target and checks each with qemu-img and our reader; returns allocated bytes per target. */
 async function convertAll(dir: string, srcPath: string, opts: { readBack: boolean; sparseBelow: number }): Promise<void> {
   for (const t of TARGETS) {
-    const dst = join(dir, `out-${t.format}${t.compress ? '-stream' : ''}.${t.format}`);
+    const dst = join(dir, `out-${t.format}${t.compress ? '-stream' : ''}${t.subformat ? `-${t.subformat}` : ''}.${t.format}`);
     const src = await openImage(srcPath);
     const seen: number[] = [];
     let res;
     try {
-      res = await convertImage(src, dst, { format: t.format, compress: t.compress, onProgress: (d) => seen.push(d) });
+      res = await convertImage(src, dst, { format: t.format, compress: t.compress, subformat: t.subformat, onProgress: (d) => seen.push(d) });
       assert.equal(res.virtual_size, t.sizeOf(src.size), `${t.label}: virtual size`);
       assert.equal(seen.at(-1), src.size, `${t.label}: progress reaches the end`);
       assert.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]!), `${t.label}: progress increases`);
@@ -82,7 +84,8 @@ async function convertAll(dir: string, srcPath: string, opts: { readBack: boolea
     assert.equal(info['virtual-size'], res.virtual_size, `${t.label}: qemu-img info virtual size`);
     if (t.format === 'vmdk') assert.equal(info['format-specific']?.data?.['create-type'], t.compress ? 'streamOptimized' : 'monolithicSparse');
     if (t.check) assert.match(qemu(['check', '-f', t.qemuFormat, dst]), /No errors were found on the image/, t.label);
-    assert.match(qemu(['compare', srcPath, dst]), /Images are identical/, t.label);
+    // -F: qemu probes a fixed VHD (footer only at the end) as raw
+    assert.match(qemu(['compare', '-F', t.qemuFormat, srcPath, dst]), /Images are identical/, t.label);
     const st = await stat(dst);
     assert.equal(st.size, res.file_size);
     assert.ok(st.blocks * 512 < opts.sparseBelow, `${t.label}: output allocates ${st.blocks * 512} bytes (bound ${opts.sparseBelow})`);
@@ -166,6 +169,7 @@ test('convert: formats and options the writers refuse are typed errors', async (
       };
       assert.equal((await code(convertImage(dev, join(dir, 'x.ova'), { format: 'ova' as ConvertFormat }))).code, 'UNSUPPORTED_FORMAT');
       assert.equal((await code(convertImage(dev, join(dir, 'x.vhd'), { format: 'vhd', compress: true }))).code, 'VALIDATION_ERROR');
+      assert.equal((await code(convertImage(dev, join(dir, 'x.vdi'), { format: 'vdi', subformat: 'fixed' }))).code, 'VALIDATION_ERROR');
       const vhd = await code(convertImage(dev, join(dir, 'x.vhd'), { format: 'vhd' }));
       assert.equal(vhd.code, 'UNSUPPORTED_FORMAT');
       assert.match(vhd.message, /2040 GiB/);
@@ -200,17 +204,22 @@ test('guestkit image convert -O vmdk -c / -O vpc / -O vdi / -O vhdx: qemu-img fi
       [['-O', 'vpc'], 'o.vhd', 'vpc', undefined],
       [['-O', 'vdi'], 'o.vdi', 'vdi', undefined],
       [['-O', 'vhdx'], 'o.vhdx', 'vhdx', undefined],
+      [['-O', 'vmdk', '-o', 'subformat=streamOptimized'], 's.vmdk', 'vmdk', 'streamOptimized'],
+      [['-O', 'vpc', '-o', 'subformat=fixed'], 'f.vhd', 'vpc', undefined],
     ] as const) {
       const r = await runCli(['image', 'convert', ...args, '--json', src, join(dir, name)], undefined, { timeoutMs: 120_000 });
       assert.equal(r.code, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { format: string }).format, fmt === 'vpc' ? 'vhd' : fmt);
-      const info = JSON.parse(qemu(['info', '--output=json', join(dir, name)])) as { format: string; 'format-specific'?: { data?: { 'create-type'?: string } } };
+      const info = JSON.parse(qemu(['info', '--output=json', '-f', fmt, join(dir, name)])) as { format: string; 'format-specific'?: { data?: { 'create-type'?: string } } };
       assert.equal(info.format, fmt);
       if (createType) assert.equal(info['format-specific']?.data?.['create-type'], createType);
-      assert.match(qemu(['compare', src, join(dir, name)]), /Images are identical/);
+      assert.match(qemu(['compare', '-F', fmt, src, join(dir, name)]), /Images are identical/);
     }
     const bad = await runCli(['image', 'convert', '-O', 'vhd', '-c', src, join(dir, 'c.vhd')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /USAGE_ERROR: -c \(compression\) needs -O qcow2/);
+    const opt = await runCli(['image', 'convert', '-O', 'vdi', '-o', 'cluster_size=1M', src, join(dir, 'c.vdi')]);
+    assert.equal(opt.code, 2);
+    assert.match(opt.stderr, /USAGE_ERROR: -o cluster_size/);
   });
 });

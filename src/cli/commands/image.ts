@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { sha256File } from '../../disk/checksum.js';
-import { COMPRESSIBLE_FORMATS, CONVERT_FORMATS, convertImage, type ConvertFormat } from '../../disk/convert.js';
+import { COMPRESSIBLE_FORMATS, CONVERT_FORMATS, SUBFORMATS, convertImage, type ConvertFormat } from '../../disk/convert.js';
 import type { ImageFormatName, OpenOptions } from '../../disk/image.js';
 import { formatInfoText, imageInfo } from '../../disk/info.js';
 import { openImage } from '../../disk/open.js';
@@ -54,13 +54,22 @@ export async function imageInfoCommand(path: string, opts: { json?: boolean; for
 export async function imageConvertCommand(
   src: string,
   dst: string,
-  opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean },
+  opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean; options?: string },
 ): Promise<number> {
   // raw by default, as qemu-img convert; vpc is qemu-img's name for vhd
   const out = opts.outputFormat === 'vpc' ? 'vhd' : (opts.outputFormat ?? 'raw');
   if (!(CONVERT_FORMATS as readonly string[]).includes(out)) throw usage(`-O must be one of ${CONVERT_FORMATS.join(', ')}, not "${out}"`);
   // vmdk -c writes streamOptimized
   if (opts.compress && !COMPRESSIBLE_FORMATS.includes(out as ConvertFormat)) throw usage('-c (compression) needs -O qcow2');
+  // -o as qemu-img: only subformat= is offered
+  let subformat: string | undefined;
+  for (const kv of (opts.options ?? '').split(',').filter(Boolean)) {
+    const [k, v] = kv.split('=', 2);
+    if (k !== 'subformat' || !v) throw usage(`-o ${kv}: only subformat=NAME is offered`);
+    const offered = SUBFORMATS[out as ConvertFormat] ?? [];
+    if (!offered.includes(v)) throw usage(`-O ${out} has no subformat "${v}"${offered.length ? ` (one of ${offered.join(', ')})` : ''}`);
+    subformat = v;
+  }
   await checkImagePaths([src]);
   const dev = await openImage(src, { format: inputFormat(opts.format) });
   const bar = progressBar('converting');
@@ -68,6 +77,7 @@ export async function imageConvertCommand(
     const res = await convertImage(dev, dst, {
       format: out as ConvertFormat,
       compress: Boolean(opts.compress),
+      subformat,
       onProgress: (d, t) => bar.update(d, t),
     });
     bar.stop();
@@ -114,10 +124,11 @@ export function registerImageCommands(program: Command): void {
     .argument('<dst>', 'destination file')
     .option('-O, --output-format <fmt>', 'output format: raw, qcow2, vmdk (monolithicSparse), vhd (dynamic; also "vpc"), vdi, vhdx (dynamic) (default: raw, as qemu-img)')
     .option('-c, --compress', 'qcow2: zlib-compress clusters; vmdk: write streamOptimized (deflated grains, for OVA/vSphere)')
+    .option('-o, --options <opts>', 'as qemu-img: subformat=streamOptimized|monolithicSparse (vmdk), subformat=fixed|dynamic (vhd)')
     .addOption(formatOption())
     .option('--json', 'print the result as JSON')
     .action(
-      action((src: string, dst: string, opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean }) =>
+      action((src: string, dst: string, opts: { outputFormat?: string; compress?: boolean; format?: string; json?: boolean; options?: string }) =>
         imageConvertCommand(src, dst, opts),
       ),
     );
