@@ -143,6 +143,16 @@ test('convert to vmdk/vhd/vdi/vhdx: a raw source (not allocation-aware) with zer
   });
 });
 
+test('convert to vmdk/vhd/vdi/vhdx: a raw source whose size is not a whole sector', async () => {
+  await withTmp(async (dir) => {
+    const src = join(dir, 'odd.raw');
+    const buf = Buffer.alloc(5_000_007);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 24;
+    await writeFile(src, buf);
+    await convertAll(dir, src, { readBack: true, sparseBelow: 8 * MiB });
+  });
+});
+
 test('convert to vmdk/vhd/vdi/vhdx: the Debian guest qcow2 (2 GiB) stays sparse and identical (qemu-img and our reader)', async () => {
   await withTmp(async (dir) => {
     const src = fixture('inspect', 'debian.qcow2');
