@@ -149,6 +149,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     workerId: cfg.workerId,
     shared: shared !== undefined,
     sweepMs: Math.min(5000, cfg.heartbeatSeconds * 1000),
+    reclaim: shared ? (id) => shared!.queue.takeWaitingOf(id) : undefined,
     endUnstarted: (entry, end) => ('cancel' in end ? w.cancelTaken(entry, end.cancel) : w.failTaken(entry, end.error)),
   });
   // the whole pool's ends: a child submitted here may wait for a parent that ran elsewhere

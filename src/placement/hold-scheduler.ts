@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { JobDocument } from '../protocol/envelope.js';
 import type { GuestkitError } from '../protocol/errors.js';
 import type { JobQueue, QueueEntry, QueueTarget } from '../ports/job-queue.js';
-import type { Hold, HoldKind, JobRecord, JobStore, WorkerRecord } from '../ports/job-store.js';
+import { workerIsLive, type Hold, type HoldKind, type JobRecord, type JobStore, type WorkerRecord } from '../ports/job-store.js';
 import { checkParents, dependencyVerdict } from './dependencies.js';
 import { placeJob } from './placement.js';
 
@@ -30,6 +30,11 @@ export interface HoldSchedulerOptions {
    */
   shared: boolean;
   endUnstarted: EndUnstarted;
+  /**
+   * Shared queues: takes the jobs waiting in one worker's own queue out of it (a worker that is
+   * gone: nobody else reads its queue). They are placed again, once per death seen here.
+   */
+  reclaim?: (workerId: string) => Promise<QueueEntry[]>;
   /** ms between sweeps of held jobs (the safety net behind the event-driven releases). */
   sweepMs?: number;
   /** Held jobs looked at per sweep. */
@@ -50,6 +55,8 @@ export class HoldScheduler {
   /** Whether any job may wait for parents (skips a store read per finished job otherwise). */
   private dependantsPossible = false;
   private readonly now: () => number;
+  /** Workers seen dead whose own queue was emptied (again only after they came back). */
+  private readonly reclaimed = new Set<string>();
   /** Draining: nothing more is released (a queue that closes would lose it; the hold keeps it). */
   private stopped = false;
 
@@ -125,6 +132,7 @@ export class HoldScheduler {
         const held = await this.o.store.heldJobs(this.o.sweepLimit ?? 200);
         if (held.some((r) => r.hold?.kind === 'dependencies')) this.dependantsPossible = true;
         for (const rec of held) await this.evaluate(rec);
+        if (this.o.reclaim && !this.stopped) await this.reclaimDead();
       } catch (err) {
         this.o.logger.warn({ err: String(err) }, 'held jobs: sweep failed; trying again later');
       } finally {
@@ -165,6 +173,33 @@ export class HoldScheduler {
       }
     } catch (err) {
       this.o.logger.warn({ job_id: id, hold: hold.kind, err: String(err) }, 'held job: could not look at it now; the sweep tries again');
+    }
+  }
+
+  /**
+   * Jobs placed on the own queue of a worker that died: placed again where a live worker can
+   * run them. A job pinned to that worker (routing.worker_id) goes back to its queue and waits
+   * for it; one nobody can run now goes to its pool's queue, where a worker answers it.
+   */
+  private async reclaimDead(): Promise<void> {
+    const now = this.now();
+    const all = await this.o.store.workers();
+    for (const w of all) {
+      if (w.workerId === this.o.workerId) continue;
+      if (workerIsLive(w, now)) {
+        this.reclaimed.delete(w.workerId);
+        continue;
+      }
+      if (this.reclaimed.has(w.workerId)) continue;
+      const entries = await this.o.reclaim!(w.workerId);
+      this.reclaimed.add(w.workerId);
+      for (const e of entries) {
+        const pinned = e.job.routing?.worker_id === w.workerId;
+        const p = pinned ? undefined : placeJob(e.job, all, now, this.o.pool);
+        const target = pinned ? { workerId: w.workerId } : p?.kind === 'queue' ? p.target : { pool: e.job.routing?.worker_pool ?? this.o.pool };
+        this.o.queue.enqueue({ ...e, target });
+      }
+      if (entries.length) this.o.logger.warn({ worker_id: w.workerId, jobs: entries.length }, 'worker is gone: the jobs waiting in its own queue were placed again');
     }
   }
 

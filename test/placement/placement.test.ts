@@ -97,3 +97,35 @@ test('dependencies: parents must exist in the child’s namespace', () => {
   assert.deepEqual(err?.details?.unknown_parents, ['p-000001', 'p-000002']);
   assert.equal(checkParents(child(['p-000001']), new Map([['p-000001', rec('p-000001', 'running')]])), undefined);
 });
+
+test('hold scheduler: the jobs waiting in a dead worker’s own queue are placed again, once per death; a job pinned to it goes back to its queue', async () => {
+  const { HoldScheduler } = await import('../../src/placement/hold-scheduler.js');
+  const { createLogger } = await import('../../src/observability/logger.js');
+  const workers = [worker('w-dead', { beatAgoS: 60 }), worker('w-live', { load: 1 }), worker('w-live2', { features: ['gpu'] })];
+  const enqueued: { id: string; target: unknown }[] = [];
+  const taken: string[] = [];
+  const store = { workers: async () => workers, heldJobs: async () => [] } as unknown as ConstructorParameters<typeof HoldScheduler>[0]['store'];
+  const queue = { enqueue: (e: { job: JobDocument; target?: unknown }) => (enqueued.push({ id: e.job.job_id, target: e.target }), true) } as unknown as ConstructorParameters<typeof HoldScheduler>[0]['queue'];
+  const h = new HoldScheduler({
+    store,
+    queue,
+    logger: createLogger({ level: 'silent', workerId: 'me' }),
+    pool: 'default',
+    workerId: 'me',
+    shared: true,
+    now: () => NOW,
+    endUnstarted: () => assert.fail('nothing ends here'),
+    reclaim: async (id) => {
+      taken.push(id);
+      return id === 'w-dead' ? [{ job: job('job-r0001') }, { job: job('job-r0002', { constraints: { required_features: ['gpu'] } }) }, { job: job('job-r0003', { routing: { worker_id: 'w-dead' } }) }] : [];
+    },
+  });
+  await h.sweep();
+  await h.sweep();
+  assert.deepEqual(taken, ['w-dead'], 'once per death: live workers are never emptied');
+  assert.deepEqual(enqueued, [
+    { id: 'job-r0001', target: { pool: 'default' } },
+    { id: 'job-r0002', target: { pool: 'default', workerId: 'w-live2' } },
+    { id: 'job-r0003', target: { workerId: 'w-dead' } },
+  ]);
+});
