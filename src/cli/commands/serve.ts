@@ -49,7 +49,7 @@ export function registerServeCommands(program: Command): void {
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long running jobs may finish before they are given back [GUESTKIT_DRAIN_TIMEOUT] (default: 30)')
     .option('--memory-limit-mb <mb>', 'V8 heap cap of each handler thread [GUESTKIT_MEMORY_LIMIT_MB] (default: 2048)')
     .option('--store <url>', 'job store: sqlite (in the data dir) or postgres://user@host/db, shared by many nodes [GUESTKIT_STORE] (default: sqlite)')
-    .option('--queue <url>', 'job queue: embedded (this process) or redis://host:port[/db], one BullMQ queue per pool shared by many nodes (needs a postgres:// store) [GUESTKIT_QUEUE] (default: embedded)')
+    .option('--queue <url>', 'job queue: embedded (this process), redis://host:port[/db] or postgres://… (BullMQ on Redis or on PostgreSQL alone), one queue per pool shared by many nodes (needs a postgres:// store) [GUESTKIT_QUEUE] (default: embedded)')
     .addHelpText(
       'after',
       `
