@@ -1,11 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { nonZeroPieces } from '../write-pieces.js';
 import { randomBytes } from 'node:crypto';
 import { GuestkitError } from '../../protocol/errors.js';
 import { TYPE_DYNAMIC, VDI_HEADER_BYTES, VDI_SIGNATURE } from './header.js';
 
 const SECTOR = 512;
 const BLOCK = 1024 * 1024; // VirtualBox's block size
-const PIECE = 65536;
 const UNALLOCATED = 0xffffffff;
 const PRE_HEADER = '<<< Oracle VM VirtualBox Disk Image >>>\n';
 
@@ -21,7 +21,6 @@ export class VdiWriter {
   private readonly offsetData: number;
   private allocated = 0;
   private lastOff = -1;
-  private readonly zero = Buffer.alloc(PIECE);
 
   private constructor(
     private readonly fh: FileHandle,
@@ -48,12 +47,8 @@ export class VdiWriter {
   /** Guest data at byte `off` (increasing from call to call). */
   async write(off: number, data: Buffer): Promise<void> {
     if (off <= this.lastOff) throw new Error(`vdi writer: offset ${off} written out of order`);
-    for (let i = 0; i < data.length; ) {
-      const at = off + i;
-      const len = Math.min(data.length - i, PIECE - (at % PIECE));
-      const piece = data.subarray(i, i + len);
-      i += len;
-      if (piece.equals(this.zero.subarray(0, len))) continue;
+    for (const { at, piece } of nonZeroPieces(off, data)) {
+      const len = piece.length;
       const b = Math.floor(at / BLOCK);
       if (this.bmap[b] === UNALLOCATED) this.bmap[b] = this.allocated++;
       await this.fh.write(piece, 0, len, this.offsetData + this.bmap[b]! * BLOCK + (at % BLOCK));

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { nonZeroPieces } from '../write-pieces.js';
 import { randomBytes } from 'node:crypto';
 import { GuestkitError } from '../../protocol/errors.js';
 import { DYNAMIC_HEADER_SIZE } from './dynamic-header.js';
@@ -6,7 +7,6 @@ import { DISK_DYNAMIC, DISK_FIXED, VHD_COOKIE, vhdChecksum } from './footer.js';
 
 const SECTOR = 512;
 const BLOCK = 2 * 1024 * 1024; // the usual dynamic VHD block
-const PIECE = 65536;
 const UNUSED = 0xffffffff;
 const MAX_CHS = 65535 * 16 * 255;
 /** The format's limit (2040 GiB), as the VHD specification states it. */
@@ -77,7 +77,6 @@ export class VhdWriter {
   /** Next free byte (dynamic). */
   private next: number;
   private lastOff = -1;
-  private readonly zero = Buffer.alloc(PIECE);
   private readonly uuid = randomBytes(16);
 
   private constructor(
@@ -111,12 +110,8 @@ export class VhdWriter {
   async write(off: number, data: Buffer): Promise<void> {
     if (off <= this.lastOff) throw new Error(`vhd writer: offset ${off} written out of order`);
     // 64 KiB pieces, never crossing a block; all-zero ones are skipped
-    for (let i = 0; i < data.length; ) {
-      const at = off + i;
-      const len = Math.min(data.length - i, PIECE - (at % PIECE));
-      const piece = data.subarray(i, i + len);
-      i += len;
-      if (piece.equals(this.zero.subarray(0, len))) continue;
+    for (const { at, piece } of nonZeroPieces(off, data)) {
+      const len = piece.length;
       await this.fh.write(piece, 0, len, await this.hostOffset(at));
       this.lastOff = at;
     }

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { nonZeroPieces } from '../write-pieces.js';
 import { randomBytes } from 'node:crypto';
 import { GuestkitError } from '../../protocol/errors.js';
 import { crc32cWithHole } from '../../util/crc32c.js';
@@ -6,7 +7,6 @@ import { BAT_GUID, HEADER_OFFSETS, KiB, METADATA_GUID, MiB, REGION_TABLE_OFFSETS
 
 const SECTOR = 512;
 const BLOCK = 2 * MiB;
-const PIECE = 64 * KiB;
 /** Sector bitmap blocks cover 2^23 sectors: one follows every CHUNK_RATIO payload entries in the BAT. */
 const CHUNK_RATIO = (2 ** 23 * SECTOR) / BLOCK;
 const FULLY_PRESENT = 6;
@@ -57,7 +57,6 @@ export class VhdxWriter {
   private next: number;
   private readonly offsets: Float64Array;
   private lastOff = -1;
-  private readonly zero = Buffer.alloc(PIECE);
 
   private constructor(
     private readonly fh: FileHandle,
@@ -86,12 +85,8 @@ export class VhdxWriter {
   /** Guest data at byte `off` (increasing from call to call). */
   async write(off: number, data: Buffer): Promise<void> {
     if (off <= this.lastOff) throw new Error(`vhdx writer: offset ${off} written out of order`);
-    for (let i = 0; i < data.length; ) {
-      const at = off + i;
-      const len = Math.min(data.length - i, PIECE - (at % PIECE));
-      const piece = data.subarray(i, i + len);
-      i += len;
-      if (piece.equals(this.zero.subarray(0, len))) continue;
+    for (const { at, piece } of nonZeroPieces(off, data)) {
+      const len = piece.length;
       const b = Math.floor(at / BLOCK);
       if (this.offsets[b]! < 0) {
         this.offsets[b] = this.next;
