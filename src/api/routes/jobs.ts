@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { JobEvents } from '../../events/job-events.js';
 import { MAX_PAGE, namespaceOf, parseLabelSelector, type JobQuery } from '../../ports/job-store.js';
 import { newJobId } from '../../protocol/builder.js';
 import type { JobDocument } from '../../protocol/envelope.js';
@@ -102,13 +103,39 @@ export async function cancelJob(api: ApiContext, req: FastifyRequest, p: Princip
   const rec = await api.visibleJob(p, id);
   if (isTerminal(rec.status)) throw invalidState(`job ${id} already ended (${rec.status})`, { job_id: id, status: rec.status });
   const reason = `cancelled over the API by ${p.actor}`;
+  // a job taken out of the queue is recorded cancelled just after: answered once it is, so a
+  // GET right after the 202 never sees it pending or assigned
+  const recorded = endOf(deps.events, id, CANCEL_RECORD_WAIT_MS);
   // a held job is in no queue and on no worker: ended here
   const outcome = rec.hold && (await deps.intake.cancelHeld(id, reason)) ? 'cancelled' : deps.intake.cancel(id, reason);
+  if (outcome === 'cancelled') await recorded.done;
+  recorded.stop();
   if (outcome === 'refused') throw invalidState(`job ${id} is not cancellable (execution.cancellable is false) or already ending`, { job_id: id });
   if (outcome === 'unknown') throw invalidState(`job ${id} is ${rec.status} on ${rec.workerId ?? 'another node'}, which this server cannot reach to cancel`, { job_id: id, status: rec.status });
   await api.record(req, p, 'job.cancel', id, 'ok', 202, { outcome });
   const now = (await deps.store.get(id)) ?? rec;
   return { job: jobView(now), outcome };
+}
+
+/** How long a cancel answer waits for the store to record a job taken out of the queue. */
+const CANCEL_RECORD_WAIT_MS = 10_000;
+
+/** Resolves when the job's end is recorded (its `finished` event) or after `ms`. */
+function endOf(events: JobEvents, id: string, ms: number): { done: Promise<void>; stop(): void } {
+  let off = () => {};
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => {
+    off = events.on('finished', (e) => {
+      if (e.job.job_id === id) resolve();
+    });
+    timer = setTimeout(resolve, ms);
+  });
+  const stop = () => {
+    off();
+    clearTimeout(timer);
+  };
+  void done.then(stop);
+  return { done, stop };
 }
 
 export async function retryJob(api: ApiContext, req: FastifyRequest, p: Principal, id: string): Promise<{ job: JobView }> {
