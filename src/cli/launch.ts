@@ -27,6 +27,7 @@ type Main = (argv: string[]) => Promise<void>;
 const here = dirname(fileURLToPath(import.meta.url));
 
 export async function launch(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   const name = argv.slice(2).find((a) => !a.startsWith('-'));
   const bundle = name !== undefined && Object.hasOwn(BUNDLED, name) && !process.env.GUESTKIT_NO_BUNDLE ? bundlePath(BUNDLED[name]!) : undefined;
   const main = bundle ? loadBundle(bundle) : undefined;
@@ -45,6 +46,19 @@ function bundlePath(name: string): string | undefined {
     return statSync(file).isFile() ? file : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * `guestkit inspect --json IMAGE | head` closes the pipe under a pending write: the reader has
+ * what it wanted, so the process ends quietly (status 0) instead of dying on an unhandled EPIPE.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
   }
 }
 

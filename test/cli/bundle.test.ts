@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,4 +98,16 @@ test('GUESTKIT_CODE_CACHE=0 turns the cache off; usage and image errors read the
   assert.match(missing.stderr, /^guestkit: IMAGE_NOT_FOUND: /);
   const version = await runCli(['inspect', '--version'], undefined, { env });
   assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+});
+
+test('a reader that closes the pipe early (`| head -c 100`) ends the command quietly with status 0, bundled or not', () => {
+  const compiled = import.meta.url.includes('/dist/test/');
+  const entry = compiled ? [join(repoRoot(), 'dist', 'src', 'cli', 'run.js')] : ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'run.ts')];
+  const cmd = [process.execPath, ...entry, 'inspect', '--json', debian()].map((a) => `'${a}'`).join(' ');
+  for (const env of [withBundle(join(work, 'cache-pipe')), { GUESTKIT_NO_BUNDLE: '1' }]) {
+    // the JSON (~88 KB) is more than a pipe's 64 KiB buffer: the writer is mid-write when head exits
+    const r = spawnSync('bash', ['-c', `set -o pipefail; ${cmd} | head -c 100 > /dev/null`], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|at /);
+  }
 });
