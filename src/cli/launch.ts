@@ -27,8 +27,9 @@ type Main = (argv: string[]) => Promise<void>;
 const here = dirname(fileURLToPath(import.meta.url));
 
 export async function launch(argv: string[]): Promise<void> {
-  quietOnClosedPipe();
   const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  // the daemons keep their own handling: a closed log pipe must not end them with status 0
+  if (name !== 'worker' && name !== 'serve') quietOnClosedPipe();
   const bundle = name !== undefined && Object.hasOwn(BUNDLED, name) && !process.env.GUESTKIT_NO_BUNDLE ? bundlePath(BUNDLED[name]!) : undefined;
   const main = bundle ? loadBundle(bundle) : undefined;
   await (main ?? ((await import('./main.js')) as { main: Main }).main)(argv);
