@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -127,22 +127,28 @@ test('disk full (file-size limit): the group COMMIT fails and rolls back, the wo
 
 test('killed while the store is failing: the accepted jobs are found by restart recovery and every job completes once', async () => {
   const spool = makeSpool();
+  const release = join(spool.root, 'release-slow');
   const d1 = startDaemon(spool, ['--worker-id', 'w-full-kill', '--max-concurrent', '1']);
-  await d1.ready();
-  dropJob(spool, echoJob('kill-warm-01'));
-  await waitForResult(spool, 'kill-warm-01');
-  // one slow job holds the only slot, so the echo jobs are accepted (pending in the store) and wait
-  dropJob(spool, job('kill-slow-01', 'test.sleep', { seconds: 1 }, { execution: { max_attempts: 2 } }));
-  await waitFor(() => readEvents(spool, 'kill-slow-01').length >= 1, 30_000, 'kill-slow-01 running');
   const ids = Array.from({ length: 12 }, (_, i) => `kill-echo-${String(i).padStart(2, '0')}`);
-  ids.forEach((id) => dropJob(spool, echoJob(id)));
-  await waitFor(() => listDir(join(spool.jobs, 'claimed', 'w-full-kill')).length === 13, 30_000, 'all accepted');
-  fsize(d1, '1');
-  await d1.waitForLog((l) => /job store unavailable: no new job starts/.test(l.msg));
-  await sleep(200);
-  assert.equal(listDir(join(spool.jobs, 'claimed', 'w-full-kill')).length, 13, 'the accepted jobs stay claimed while the store fails');
-  d1.proc.kill('SIGKILL');
-  await d1.exited;
+  try {
+    await d1.ready();
+    dropJob(spool, echoJob('kill-warm-01'));
+    await waitForResult(spool, 'kill-warm-01');
+    // one slow job holds the only slot until the test releases it (however loaded the machine),
+    // so the echo jobs are accepted (pending in the store) and wait
+    dropJob(spool, job('kill-slow-01', 'test.sleep', { seconds: 600, until_file: release }, { execution: { max_attempts: 2, timeout_seconds: 900 } }));
+    await waitFor(() => readEvents(spool, 'kill-slow-01').length >= 1, 30_000, 'kill-slow-01 running');
+    ids.forEach((id) => dropJob(spool, echoJob(id)));
+    await waitFor(() => listDir(join(spool.jobs, 'claimed', 'w-full-kill')).length === 13, 30_000, 'all accepted');
+    fsize(d1, '1');
+    await d1.waitForLog((l) => /job store unavailable: no new job starts/.test(l.msg));
+    await sleep(200);
+    assert.equal(listDir(join(spool.jobs, 'claimed', 'w-full-kill')).length, 13, 'the accepted jobs stay claimed while the store fails');
+  } finally {
+    d1.proc.kill('SIGKILL');
+    await d1.exited;
+  }
+  writeFileSync(release, '');
 
   const d2 = startDaemon(spool, ['--worker-id', 'w-full-kill', '--max-concurrent', '4']);
   try {

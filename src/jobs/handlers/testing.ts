@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { GuestkitError } from '../../protocol/errors.js';
@@ -10,15 +11,18 @@ import { defineHandler, type HandlerDefinition } from '../types.js';
 
 const Any = z.unknown();
 
-/** test.sleep {seconds}: a slow, well-behaved job (kill -9 and drain tests). */
-const sleep = defineHandler(z.looseObject({ seconds: z.number().nonnegative().default(1) }), {
+/**
+ * test.sleep {seconds, until_file?}: a slow, well-behaved job (kill -9 and drain tests). With
+ * until_file it ends early once that file exists, so a test holds a slot exactly as long as it needs.
+ */
+const sleep = defineHandler(z.looseObject({ seconds: z.number().nonnegative().default(1), until_file: z.string().optional() }), {
   operation: 'test.sleep',
   isolation: 'thread',
   async run(ctx, data) {
     const ms = Math.min(data.seconds, 3600) * 1000;
-    const step = Math.max(10, Math.min(1000, ms / 4));
+    const step = Math.max(10, Math.min(data.until_file ? 100 : 1000, ms / 4));
     const end = Date.now() + ms;
-    while (Date.now() < end) {
+    while (Date.now() < end && !(data.until_file && existsSync(data.until_file))) {
       await new Promise((r) => setTimeout(r, Math.min(step, end - Date.now())));
       ctx.progress({ phase: 'disk_inspection', message: 'sleeping', progress_percent: Math.round(100 - ((end - Date.now()) / ms) * 100) });
     }

@@ -2,8 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../../helpers/cli.js';
+
+// A test that fails between start and stop must not leave its child running: the child's pipes
+// would keep the test file's process alive and the whole run would wait on it.
+const live = new Set<ChildProcess>();
+if (process.env.NODE_TEST_CONTEXT) {
+  after(() => {
+    for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  });
+}
 
 export interface SpoolDirs {
   root: string;
@@ -34,6 +44,8 @@ export class Daemon {
   private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
   constructor(readonly proc: ChildProcess) {
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
     proc.stdout!.setEncoding('utf8');
     proc.stdout!.on('data', (chunk: string) => {
       this.buf += chunk;
