@@ -8,4 +8,6 @@ rm -rf dist  # no stale compiled tests of removed sources
 npm run build --silent
 files=$(find dist/test -name '*.test.js' | sort)
 if [ "$#" -gt 0 ]; then files=$(printf '%s\n' $files | grep -E "$1" || true); fi
-exec node --test --test-concurrency=2 $files
+# a file that hangs (a child left running, a handle never closed) fails after 30 min instead of
+# holding the whole run past CI's limit; the longest file takes a few minutes
+exec node --test --test-concurrency=2 --test-timeout=1800000 $files
