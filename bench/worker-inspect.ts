@@ -2,7 +2,7 @@
 // opens a new image file) through one `guestkit worker` on the file spool: inspections/s from the
 // first job file dropped to the last result written, the worker's RSS (all its threads) sampled
 // over the run, its CPU per job, and failures. Target (issue 18): ≥ 100/s on 2 cores, RSS flat.
-// Run: node --import tsx bench/worker-inspect.ts [jobs=1000] [--concurrency=N] [--dist[=DIR]]
+// Run: node --import tsx bench/worker-inspect.ts [jobs=1000] [--concurrency=N] [--dist[=DIR]] [--root=DIR]
 // (--dist runs dist/src/cli/run.js, npm run build first, or DIR/src/cli/run.js of another tsc outDir
 // inside the checkout; without it the worker runs src/ with tsx). BENCH_WORKER_NODE_ARGS adds node
 // options to the worker, e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof" (one profile per thread).
@@ -21,7 +21,8 @@ const base = join(repo, 'test/fixtures/out/inspect/debian.qcow2');
 if (!existsSync(base)) throw new Error(`missing ${base}: run bash test/fixtures/build-all.sh`);
 const out = join(repo, 'bench/out');
 const overlays = join(out, 'overlays');
-const root = join(out, 'worker-inspect');
+// --root=DIR puts the spool and the store elsewhere (e.g. a tmpfs, to take the disk's journal out)
+const root = args.find((a) => a.startsWith('--root='))?.slice(7) ?? join(out, 'worker-inspect');
 const WARM = 10;
 
 // Overlays hold no data of their own: every job reads the base through a new image file.
@@ -75,6 +76,21 @@ function cpuSec(): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
 }
+/** CPU seconds per thread kind: the main thread, and the others by name (handler threads, libuv, V8). */
+function threadCpu(): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}#${tid}`;
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      by.set(name, (by.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* a thread that ended meanwhile */
+    }
+  }
+  return by;
+}
 const count = () => readdirSync(results).filter((f) => f.endsWith('-result.json')).length;
 async function waitFor(n: number, ms: number, onTick?: () => void): Promise<void> {
   const end = Date.now() + ms;
@@ -97,6 +113,7 @@ try {
   ids.forEach((id, i) => writeFileSync(join(staging, `${id}.json`), doc(id, images[i]!)));
   const rss: { done: number; mb: number }[] = [];
   const cpu0 = cpuSec();
+  const threads0 = threadCpu();
   const t0 = performance.now();
   for (const id of ids) renameSync(join(staging, `${id}.json`), join(jobs, `${id}.json`));
   let last = 0;
@@ -108,6 +125,7 @@ try {
   });
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSec() - cpu0;
+  const threads1 = threadCpu();
   rss.push({ done: N, mb: rssMb() });
   let failed = 0;
   for (const id of ids) {
@@ -120,6 +138,9 @@ try {
     `worker-inspect: ${N} inspect jobs (distinct qcow2 overlays, ${made} made now), ${conc ?? 'default'} concurrency, ${dist ? 'dist' : 'tsx'}: ` +
       `${(N / secs).toFixed(1)} inspections/s (${secs.toFixed(1)} s), worker CPU ${((cpu * 1000) / N).toFixed(1)} ms/job, ${failed} not completed`,
   );
+  // threads that ended during the run (idle timeout) are missing here: the split is a lower bound
+  const split = [...threads1].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+  console.log(`worker CPU by thread (name#tid), ms/job: ${split.slice(0, 8).map(([k, v]) => `${k} ${((v * 1000) / N).toFixed(1)}`).join(', ')}`);
   const steps = Array.from({ length: 10 }, (_, i) => at((i + 1) / 10).toFixed(0)).join(' ');
   console.log(`worker RSS MB at 10%, 20%, … 100% of the jobs: ${steps}; peak ${Math.max(...rss.map((s) => s.mb)).toFixed(0)}`);
 } finally {

@@ -138,6 +138,8 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       return rec !== undefined && rec.state !== 'offline' && Date.now() - rec.lastHeartbeat <= 5 * heartbeatMs(rec.registration);
     },
     stallRecheckMs: Math.max(1000, Math.min(cfg.queueLockMs, cfg.heartbeatSeconds * 1000)),
+    // only the spool's jobs get a (pretty-printed) result file
+    prettyData: (jobId) => spool.held.has(jobId),
   }));
   const recovery = { store, workerId: cfg.workerId, logger, metrics };
   // jobs accepted but not queued yet (waiting for parents or capacity); released here or by any node

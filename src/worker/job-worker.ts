@@ -58,6 +58,8 @@ export interface JobWorkerOptions {
   holderAlive?: (workerId: string) => Promise<boolean>;
   /** How long a stalled job whose holder is alive waits before it is looked at again. */
   stallRecheckMs?: number;
+  /** Whether a job's result will also be written pretty-printed (a spool's result file). */
+  prettyData?: (jobId: string) => boolean;
 }
 
 
@@ -352,6 +354,7 @@ export class JobWorker {
       prepared: pre.prepared,
       signal: r.ctl.signal,
       timeoutMs: budget,
+      prettyData: this.o.prettyData?.(job.job_id),
       span: r.span,
       progress: (u) => this.emit(r, u),
     });

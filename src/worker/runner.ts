@@ -3,6 +3,7 @@ import { verifySha256 } from '../disk/checksum.js';
 import type { HandlerDefinition, HandlerOutput, PreparedJob, ProgressUpdate } from '../jobs/types.js';
 import type { JobDocument } from '../protocol/envelope.js';
 import { GuestkitError, toProtocolError, type ProtocolError } from '../protocol/errors.js';
+import { SerializedData } from '../protocol/result-json.js';
 import { endSpan, jobParentContext, spanContextOf, startSpan } from '../observability/tracing.js';
 import type { PathPolicy } from './path-policy.js';
 import type { ThreadPool } from './thread-pool.js';
@@ -27,6 +28,8 @@ export interface Attempt {
   signal: AbortSignal;
   /** The attempt's time budget (timeout_seconds, cut short by the deadline). */
   timeoutMs: number;
+  /** Its result is also written pretty-printed (a result file): the thread serializes data both ways. */
+  prettyData?: boolean;
   /** The job's span: validation and execution spans hang below it. */
   span: Span;
   progress(u: ProgressUpdate): void;
@@ -164,7 +167,7 @@ export class JobRunner implements AttemptRunner {
     let reply;
     try {
       reply = await this.o.threads.run(
-        { operation: job.operation, job, attempt: a.attempt, workerId: this.o.workerId, resolvedImages: resolved, allowedRoots },
+        { operation: job.operation, job, attempt: a.attempt, workerId: this.o.workerId, resolvedImages: resolved, allowedRoots, prettyData: a.prettyData },
         {
           signal,
           onProgress: a.progress,
@@ -200,7 +203,7 @@ export class JobRunner implements AttemptRunner {
     m.cpuSeconds = reply.cpuSeconds;
     m.peakMb = reply.heapMb;
     if (!reply.ok) throw fromProtocol(reply.error);
-    return reply.output;
+    return { ...reply.output, data: reply.dataJson === undefined ? undefined : new SerializedData(reply.dataJson, reply.dataPretty) };
   }
 }
 

@@ -1,7 +1,7 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ProgressUpdate } from '../jobs/types.js';
-import type { ThreadReply, ThreadTask, UsageMessage } from './thread-entry.js';
+import type { ProgressMessage, ThreadReply, ThreadTask, UsageMessage } from './thread-entry.js';
 import type { ThreadUsage } from './usage.js';
 
 export interface ThreadPoolOptions {
@@ -39,16 +39,20 @@ export class ThreadPool {
     const cap = Math.max(0, Math.floor(opts.memoryLimitMb ?? this.opts.memoryLimitMb ?? 0));
     const entry = this.poolFor(cap);
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (m: ProgressUpdate | UsageMessage) => {
+    const onMessage = (m: ProgressMessage | UsageMessage) => {
       if ('usage' in m) opts.onUsage?.(m.usage);
-      else opts.onProgress(m);
-    });
+      else for (const u of m.progress) opts.onProgress(u);
+    };
+    port1.on('message', onMessage);
     entry.busy++;
     try {
       return (await entry.pool.run({ ...task, port: port2 }, { signal: opts.signal, transferList: [port2] })) as ThreadReply;
     } finally {
       entry.busy--;
       entry.lastUsed = Date.now();
+      // the reply comes on piscina's port: what the thread posted on ours just before it may
+      // not have been delivered yet, and closing would drop it
+      for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) onMessage(m.message as ProgressMessage | UsageMessage);
       port1.close();
     }
   }

@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import type { JobResult } from '../../protocol/result.js';
+import { resultJsonPretty } from '../../protocol/result-json.js';
 
 /**
  * The spool's folders (the earlier worker's v1 layout, extended):
@@ -54,8 +56,8 @@ export class SpoolLayout {
   }
 
   /** tmp + rename in the same folder: readers see the whole result or none. */
-  writeResult(jobId: string, doc: unknown, durable = false, writer: ResultWriter = atomicWriter): void {
-    writer(this.resultPath(jobId), JSON.stringify(doc, null, 2) + '\n', durable);
+  writeResult(jobId: string, doc: JobResult, durable = false, writer: ResultWriter = atomicWriter): void {
+    writer(this.resultPath(jobId), resultJsonPretty(doc) + '\n', durable);
   }
 }
 

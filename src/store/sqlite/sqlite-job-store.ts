@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { GuestkitError } from '../../protocol/errors.js';
 import type { JobResult } from '../../protocol/result.js';
+import { resultJson } from '../../protocol/result-json.js';
 import { isLegalTransition, isTerminal, type JobStatus, type TerminalStatus } from '../../protocol/status.js';
 import type { WorkerRegistration, WorkerState } from '../../protocol/worker.js';
 import type {
@@ -272,7 +273,7 @@ export class SqliteJobStore implements JobStore {
 
   private readonly finishTx = this.tx((jobId: string, status: TerminalStatus, result: JobResult, opts: FinishOptions, now: number): void => {
     const row = this.transitionTx(jobId, status, { errorCode: opts.errorCode, errorMessage: opts.errorMessage, reason: opts.reason, workerId: null }, now);
-    this.s.putResult.run(jobId, status, JSON.stringify(result), now);
+    this.s.putResult.run(jobId, status, resultJson(result), now);
     if (row.idempotency_key !== null) {
       const scope = row.namespace ?? '';
       if (status === 'completed') this.s.completeIdem.run(now, scope, row.idempotency_key, jobId);
