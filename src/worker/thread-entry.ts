@@ -46,6 +46,8 @@ export interface ProgressMessage {
 
 /** How often a running task samples its memory and reports its usage (while its event loop turns). */
 const SAMPLE_MS = 100;
+/** Progress within this long of the last message sent is batched. */
+const PROGRESS_BURST_MS = 25;
 
 const registry = builtinRegistry({ testHandlers: testHandlersEnabled() });
 
@@ -60,11 +62,15 @@ export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
   if (tid !== undefined) task.port.postMessage({ usage: { cpuSeconds: 0, peakMb: peak, clock: { tid, startSeconds: cpu0 } } } satisfies UsageMessage);
   // a terminated thread sends no reply: the runner keeps the last of these
   const sampler = setInterval(() => task.port.postMessage({ usage: usage() } satisfies UsageMessage), SAMPLE_MS);
+  // the first update after a quiet spell goes at once (a handler may never yield again: a
+  // parser stuck in a loop still shows where it was); the rest of a burst waits for the turn's end
   let pending: ProgressUpdate[] = [];
+  let lastPost = -Infinity;
   const flush = () => {
     if (pending.length === 0) return;
     task.port.postMessage({ progress: pending } satisfies ProgressMessage);
     pending = [];
+    lastPost = performance.now();
   };
   try {
     const def = registry.get(task.operation);
@@ -81,8 +87,10 @@ export default async function runTask(task: ThreadTask): Promise<ThreadReply> {
         allowedRoots: task.allowedRoots,
         progress: (u: ProgressUpdate) => {
           peak = Math.max(peak, threadMemoryMb());
-          if (pending.length === 0) setImmediate(flush);
+          const quiet = pending.length === 0 && performance.now() - lastPost >= PROGRESS_BURST_MS;
+          if (pending.length === 0 && !quiet) setImmediate(flush);
           pending.push(u);
+          if (quiet) flush();
         },
     });
     const { data, ...rest } = output;

@@ -7,11 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../../helpers/cli.js';
 
 // A test that fails between start and stop must not leave its child running: the child's pipes
-// would keep the test file's process alive and the whole run would wait on it.
+// would keep the test file's process alive and the whole run would wait on it. This hook runs
+// before the file's own after() hooks (it was registered first), which may still stop their
+// daemons gracefully: the kill waits on an unref'd timer, so a file whose children all ended
+// exits at once and only a leaked child holds it, for at most a minute.
 const live = new Set<ChildProcess>();
 if (process.env.NODE_TEST_CONTEXT) {
   after(() => {
-    for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    setTimeout(() => {
+      for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    }, 60_000).unref();
   });
 }
 
