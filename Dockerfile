@@ -65,5 +65,5 @@ EXPOSE 8080 9464
 # serve answers on GUESTKIT_PORT; a worker sets GUESTKIT_HEALTH_URL to its --metrics-port's /healthz
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.GUESTKIT_HEALTH_URL||`http://127.0.0.1:${process.env.GUESTKIT_PORT||8080}/healthz`).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/opt/guestkit/node_modules/guestkit/bin/guestkit.js"]
+ENTRYPOINT ["node", "--v8-pool-size=1", "--single-threaded-gc", "/opt/guestkit/node_modules/guestkit/bin/guestkit.js"]
 CMD ["serve"]

@@ -5,7 +5,7 @@
 // Run: node --import tsx bench/worker-inspect.ts [jobs=1000] [--concurrency=N] [--dist[=DIR]] [--root=DIR]
 // (--dist runs dist/src/cli/run.js, npm run build first, or DIR/src/cli/run.js of another tsc outDir
 // inside the checkout; without it the worker runs src/ with tsx). BENCH_WORKER_NODE_ARGS adds node
-// options to the worker, e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof" (one profile per thread).
+// options to the worker (besides the flags of bin/guestkit.js's shebang; BENCH_BIN_FLAGS=0 leaves those out), e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof" (one profile per thread).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -54,9 +54,12 @@ const doc = (id: string, image: string) =>
 
 const entry = dist ? [join(dist, 'src/cli/run.js')] : ['--import', 'tsx', join(repo, 'src/cli/run.ts')];
 if (dist && !existsSync(entry[0]!)) throw new Error(`--dist: no ${entry[0]}: npm run build first`);
+// the node flags the `guestkit` command runs with (its shebang), unless BENCH_BIN_FLAGS=0
+const binFlags = process.env.BENCH_BIN_FLAGS === '0' ? [] : (/^#!.*?\bnode\b(.*)$/m.exec(readFileSync(join(repo, 'bin/guestkit.js'), 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
 const worker = spawn(
   process.execPath,
   [
+    ...binFlags,
     ...(process.env.BENCH_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
     ...entry, 'worker', '--worker-id', 'bench-inspect', '--jobs-dir', jobs, '--results-dir', results, '--data-dir', join(root, 'state'),
     '--allow-path', out, '--allow-path', join(repo, 'test/fixtures/out'), '--log-level', 'warn', ...(conc ? ['--max-concurrent', conc] : []),
@@ -133,6 +136,7 @@ try {
     if (r.status !== 'completed') failed++;
   }
   const at = (frac: number) => rss.find((s) => s.done >= frac * N)?.mb ?? NaN;
+  console.log(`node flags: ${[...binFlags, ...(process.env.BENCH_WORKER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])].join(' ') || '(none)'}`);
   console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(
     `worker-inspect: ${N} inspect jobs (distinct qcow2 overlays, ${made} made now), ${conc ?? 'default'} concurrency, ${dist ? 'dist' : 'tsx'}: ` +

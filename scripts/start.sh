@@ -13,9 +13,9 @@ bash test/fixtures/inspect/build-distros.sh >"$log" 2>&1 || { tail -20 "$log" >&
 image="$PWD/test/fixtures/out/inspect/rpm-guest.qcow2"
 data="${GUESTKIT_DATA_DIR:-$PWD/.guestkit}"
 port="${GUESTKIT_PORT:-8080}"
-gk() { node bin/guestkit.js "$@"; }
+gk() { bin/guestkit.js "$@"; }
 
-node bin/guestkit.js serve --data-dir "$data" --port "$port" --allow-path "$PWD/test/fixtures/out" \
+bin/guestkit.js serve --data-dir "$data" --port "$port" --allow-path "$PWD/test/fixtures/out" \
   --log-level "${GUESTKIT_LOG_LEVEL:-warn}" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

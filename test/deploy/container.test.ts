@@ -139,7 +139,7 @@ describe('Dockerfile', () => {
     const labels = final.filter((i) => i.op === 'LABEL').map((i) => i.args).join(' ');
     for (const k of ['title', 'description', 'licenses', 'version', 'revision', 'base.name']) assert.ok(labels.includes(`org.opencontainers.image.${k}=`), `label ${k}`);
     for (const arg of ['NODE_IMAGE', 'VERSION', 'REVISION']) assert.ok(final.some((i) => i.op === 'ARG' && i.args.split('=')[0] === arg), `ARG ${arg} declared in the runtime stage (its labels use it)`);
-    assert.deepEqual(entrypoint, ['node', '/opt/guestkit/node_modules/guestkit/bin/guestkit.js']);
+    assert.deepEqual(entrypoint, ['node', '--v8-pool-size=1', '--single-threaded-gc', '/opt/guestkit/node_modules/guestkit/bin/guestkit.js']);
     assert.deepEqual(cmd, ['serve']);
   });
 
