@@ -54,20 +54,23 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: A
   if (opts.fsync) fsyncDirSync(dirname(path));
 }
 
-/** Writes `data` to `path` atomically. */
+/** Writes `data` to `path` atomically, off the event loop (each step on libuv's threadpool). */
 export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
-  await replaceFileAtomic(
-    path,
-    async (tmp) => {
-      const fh = await open(tmp, 'w');
-      try {
-        await fh.writeFile(data);
-      } finally {
-        await fh.close();
-      }
-    },
-    opts,
-  );
+  const tmp = atomicTempPath(path);
+  try {
+    const fh = await open(tmp, 'wx', opts.mode ?? 0o666);
+    try {
+      await fh.writeFile(data);
+      if (opts.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  if (opts.fsync) await fsyncDir(dirname(path));
 }
 
 /**

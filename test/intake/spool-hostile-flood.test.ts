@@ -79,7 +79,7 @@ test(`spool intake: ${N} files dropped at once are listed ${BATCH} per scan, que
   await spool.start();
   try {
     for (const n of readdirSync(staging)) renameSync(join(staging, n), join(jobs, n));
-    await waitFor(() => readdirSync(results).length >= N + 2, 60_000, 'every file answered');
+    await waitFor(() => readdirSync(results).filter((n) => n.endsWith('-result.json')).length >= N + 2, 60_000, 'every file answered');
     for (const id of ids) assert.ok(existsSync(join(results, `${id}-result.json`)), id);
     assert.equal(JSON.parse(readFileSync(join(results, 'flood-badjson-01-result.json'), 'utf8')).error.code, 'VALIDATION_ERROR');
     assert.match(JSON.parse(readFileSync(join(results, 'flood-link-01-result.json'), 'utf8')).error.message, /symbolic link/);
@@ -89,6 +89,8 @@ test(`spool intake: ${N} files dropped at once are listed ${BATCH} per scan, que
     assert.ok(spool.maxListed === BATCH, 'the folder really was listed in slices');
     assert.ok(maxOutstanding <= QUEUE, `at most ${QUEUE} jobs held at once (saw ${maxOutstanding})`);
     await waitFor(() => readdirSync(jobs).filter((n) => n.endsWith('.json')).length === 0, 10_000, 'jobs/ emptied');
+    // each job file is archived once its result is written (asynchronously)
+    await waitFor(() => readdirSync(join(jobs, 'done')).length + readdirSync(join(jobs, 'failed')).length >= N + 2, 10_000, 'job files archived');
     assert.equal(readdirSync(join(jobs, 'done')).length, N);
     assert.equal(readdirSync(join(jobs, 'failed')).length, 2);
   } finally {

@@ -1,13 +1,15 @@
-import { appendFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import type { JobResult, ProgressEvent } from '../../protocol/index.js';
 
 /** What a claim needs of its spool (kept narrow so claims can be tested alone). */
 export interface ClaimHost {
   eventsPath(jobId: string): string;
-  publish(claim: SpoolClaim | undefined, result: JobResult): void;
+  publish(claim: SpoolClaim | undefined, result: JobResult): Promise<void>;
   giveBack(claim: SpoolClaim): boolean;
   archive(claim: SpoolClaim, to: 'done' | 'failed', suffix?: string): void;
   warn(fields: Record<string, unknown>, msg: string): void;
+  /** A claim's file writes in flight: the spool waits for them before it closes. */
+  track(writes: Promise<void>): void;
 }
 
 /**
@@ -19,6 +21,9 @@ export class SpoolClaim {
   private pendingJob = '';
   private flushScheduled = false;
   private eventWriteFailed = false;
+  /** This claim's file writes, in order (events, then the result, then the archive). */
+  private writes: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   /**
    * @param source the file's name in jobs/ (recorded with the job, used for archives)
@@ -44,28 +49,46 @@ export class SpoolClaim {
     this.flushScheduled = false;
     if (!this.pending) return;
     const text = this.pending;
+    const jobId = this.pendingJob;
     this.pending = '';
-    try {
-      appendFileSync(this.host.eventsPath(this.pendingJob), text);
-    } catch (err) {
-      // events are also in the store; say so once per job, not per line
-      if (!this.eventWriteFailed) this.host.warn({ file: this.source, err: String(err) }, 'could not write progress events');
-      this.eventWriteFailed = true;
-    }
+    // off the main thread: creating a file can wait on a busy disk's journal for milliseconds
+    this.then(async () => {
+      try {
+        await appendFile(this.host.eventsPath(jobId), text);
+      } catch (err) {
+        // events are also in the store; say so once per job, not per line
+        if (!this.eventWriteFailed) this.host.warn({ file: this.source, err: String(err) }, 'could not write progress events');
+        this.eventWriteFailed = true;
+      }
+    });
+  }
+
+  /** Runs `step` after this claim's earlier writes; at once when none is in flight. */
+  private then(step: () => Promise<void> | void): void {
+    const run = async () => {
+      try {
+        await step();
+      } finally {
+        this.queued--;
+      }
+    };
+    this.queued++;
+    this.writes = (this.queued === 1 ? run() : this.writes.then(run)).catch((err: unknown) => this.host.warn({ file: this.source, err: String(err) }, 'a spool file write failed'));
+    this.host.track(this.writes);
   }
 
   finish(result: JobResult): void {
     this.flush();
-    this.host.publish(this, result);
+    this.then(() => this.host.publish(this, result));
   }
 
-  /** Back into jobs/ for any worker (drain, recovery). */
-  release(): boolean {
+  /** Back into jobs/ for any worker (drain, recovery), after its pending event lines. */
+  release(): void {
     this.flush();
-    return this.host.giveBack(this);
+    this.then(() => void this.host.giveBack(this));
   }
 
   duplicate(): void {
-    this.host.archive(this, 'failed', '.duplicate');
+    this.then(() => this.host.archive(this, 'failed', '.duplicate'));
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeFileAtomicAsync } from '../../util/atomic-write.js';
 import type { JobResult } from '../../protocol/result.js';
 import { resultJsonPretty } from '../../protocol/result-json.js';
 
@@ -56,15 +56,17 @@ export class SpoolLayout {
   }
 
   /** tmp + rename in the same folder: readers see the whole result or none. */
-  writeResult(jobId: string, doc: JobResult, durable = false, writer: ResultWriter = atomicWriter): void {
-    writer(this.resultPath(jobId), resultJsonPretty(doc) + '\n', durable);
+  async writeResult(jobId: string, doc: JobResult, durable = false, writer: ResultWriter = atomicWriter): Promise<void> {
+    await writer(this.resultPath(jobId), resultJsonPretty(doc) + '\n', durable);
   }
 }
 
 /** How a result file is written (a seam: tests inject ENOSPC, EROFS, …). Must be atomic. */
-export type ResultWriter = (path: string, text: string, durable: boolean) => void;
+export type ResultWriter = (path: string, text: string, durable: boolean) => void | Promise<void>;
 
-const atomicWriter: ResultWriter = (path, text, durable) => writeFileAtomic(path, text, { fsync: durable });
+// asynchronous: a file created on a busy disk can wait milliseconds on the filesystem's journal,
+// and the main thread is the one every job passes through
+const atomicWriter: ResultWriter = (path, text, durable) => writeFileAtomicAsync(path, text, { fsync: durable });
 
 /** A worker id as one safe path segment. */
 export function safeName(s: string): string {

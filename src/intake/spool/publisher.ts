@@ -22,6 +22,7 @@ export class ResultPublisher {
   private readonly unpublished = new Map<string, Unpublished>();
   private timer?: NodeJS.Timeout;
   private delayMs = 0;
+  private retrying?: Promise<void>;
 
   constructor(
     private readonly layout: SpoolLayout,
@@ -47,9 +48,9 @@ export class ResultPublisher {
     return this.unpublished.values().next().value?.error;
   }
 
-  publish(claim: SpoolClaim | undefined, result: JobResult): void {
+  async publish(claim: SpoolClaim | undefined, result: JobResult): Promise<void> {
     try {
-      this.write(result);
+      await this.write(result);
     } catch (err) {
       const first = this.unpublished.size === 0;
       this.unpublished.set(result.job_id, { claim, result, error: String(err) });
@@ -66,22 +67,22 @@ export class ResultPublisher {
   }
 
   /** A last try at shutdown (the rest stay claimed; the next start writes them from the store). */
-  close(): void {
+  async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.unpublished.size) this.retry(false);
+    if (this.unpublished.size) await this.retry(false);
     if (this.unpublished.size) this.o.logger.warn({ jobs: [...this.unpublished.keys()] }, 'results still not written at shutdown; the next start writes them from the store');
   }
 
   /** A results folder removed at run time is created again (once per failure, not in a loop). */
-  private write(result: JobResult): void {
+  private async write(result: JobResult): Promise<void> {
     const swapped = this.o.folderProblem?.();
     if (swapped) throw Object.assign(new Error(swapped), { code: 'ESWAPPED' });
     try {
-      this.layout.writeResult(result.job_id, result, this.o.durable, this.o.writer);
+      await this.layout.writeResult(result.job_id, result, this.o.durable, this.o.writer);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.layout.resultsDir) || !this.o.recreateFolders('results folder')) throw err;
-      this.layout.writeResult(result.job_id, result, this.o.durable, this.o.writer);
+      await this.layout.writeResult(result.job_id, result, this.o.durable, this.o.writer);
     }
   }
 
@@ -91,15 +92,25 @@ export class ResultPublisher {
     this.delayMs = Math.min(delay * 2, 30_000);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.retry(true);
+      void this.retry(true);
     }, delay);
     this.timer.unref();
   }
 
-  private retry(reschedule: boolean): void {
+  /** One pass at a time (the timer's and close()'s would write and archive the same results twice). */
+  private retry(reschedule: boolean): Promise<void> {
+    const run = (this.retrying ?? Promise.resolve()).then(() => this.retryPass(reschedule));
+    this.retrying = run.finally(() => {
+      if (this.retrying === tracked) this.retrying = undefined;
+    });
+    const tracked = this.retrying;
+    return run;
+  }
+
+  private async retryPass(reschedule: boolean): Promise<void> {
     for (const [id, u] of [...this.unpublished]) {
       try {
-        this.write(u.result);
+        await this.write(u.result);
       } catch (err) {
         u.error = String(err);
         continue;

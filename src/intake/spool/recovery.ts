@@ -11,7 +11,7 @@ export async function recoverClaims(spool: SpoolIntake): Promise<void> {
   const names = listFiles(spool.layout.claimedDir);
   const recovered = new Set<string>();
   for (const name of names) recovered.add(await recoverOne(spool, name));
-  for (const result of await spool.sink.failOrphans((id) => recovered.has(id) || spool.sink.knows(id))) spool.publish(undefined, result);
+  for (const result of await spool.sink.failOrphans((id) => recovered.has(id) || spool.sink.knows(id))) await spool.publish(undefined, result);
   if (names.length) spool.logger.info({ files: names.length }, 'recovered claims of a previous run');
 }
 

@@ -92,6 +92,8 @@ export class SpoolIntake implements Intake, ClaimHost {
   /** errno code while the jobs folder cannot be read (logged once per code). */
   private folderError?: string;
   private readonly publisher: ResultPublisher;
+  /** Claims' file writes in flight (events, results, archives). */
+  private readonly writing = new Set<Promise<void>>();
   /** The last scan stopped at the claim-ahead limit: rescan once the queue has drained. */
   private limitedAt = 0;
   private scanTimer?: NodeJS.Timeout;
@@ -166,9 +168,10 @@ export class SpoolIntake implements Intake, ClaimHost {
     this.closeCursor();
   }
 
-  /** After the worker drained: a last try at unwritten results. */
+  /** After the worker drained: the writes in flight end, then a last try at unwritten results. */
   async close(): Promise<void> {
-    this.publisher.close();
+    await this.flushed();
+    await this.publisher.close();
     for (const u of this.unsubscribe.splice(0)) u();
   }
 
@@ -769,8 +772,18 @@ export class SpoolIntake implements Intake, ClaimHost {
     return this.layout.eventsPath(jobId);
   }
 
-  publish(claim: SpoolClaim | undefined, result: JobResult): void {
-    this.publisher.publish(claim, result);
+  publish(claim: SpoolClaim | undefined, result: JobResult): Promise<void> {
+    return this.publisher.publish(claim, result);
+  }
+
+  track(writes: Promise<void>): void {
+    this.writing.add(writes);
+    void writes.finally(() => this.writing.delete(writes));
+  }
+
+  /** Until every claim's file writes in flight have ended. */
+  async flushed(): Promise<void> {
+    while (this.writing.size) await Promise.allSettled([...this.writing]);
   }
 
   warn(fields: Record<string, unknown>, msg: string): void {

@@ -158,7 +158,15 @@ export async function waitForResult(spool: SpoolDirs, jobId: string, timeoutMs =
   const p = resultPath(spool, jobId);
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8')) as ResultDoc;
+    if (existsSync(p)) {
+      // the job file is archived right after its result is written (the next step of the same
+      // asynchronous write): give it that moment, so callers can check done/ and failed/
+      const held = `${jobId}.json`;
+      const claimedRoot = join(spool.jobs, 'claimed');
+      const stillClaimed = () => existsSync(claimedRoot) && readdirSync(claimedRoot).some((w) => existsSync(join(claimedRoot, w, held)));
+      for (let i = 0; i < 100 && stillClaimed(); i++) await sleep(20);
+      return JSON.parse(readFileSync(p, 'utf8')) as ResultDoc;
+    }
     await sleep(20);
   }
   throw new Error(`no result for ${jobId} within ${timeoutMs} ms (results: ${existsSync(spool.results) ? readdirSync(spool.results).slice(0, 20).join(', ') : 'none'})`);
