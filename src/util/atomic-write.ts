@@ -55,9 +55,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: A
 }
 
 /** Writes `data` to `path` atomically, off the event loop (each step on libuv's threadpool). */
-export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
-  const tmp = atomicTempPath(path);
-  try {
+export function writeFileAtomicAsync(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  return viaTemp(path, opts, async (tmp) => {
     const fh = await open(tmp, 'wx', opts.mode ?? 0o666);
     try {
       await fh.writeFile(data);
@@ -65,12 +64,7 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  if (opts.fsync) await fsyncDir(dirname(path));
+  });
 }
 
 /**
@@ -79,9 +73,8 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
  * file is created empty first, exclusively), which then replaces `path`. If `fill` throws or the
  * rename fails, `tmp` is removed and the error rethrown.
  */
-export async function replaceFileAtomic(path: string, fill: (tmp: string) => Promise<void>, opts: AtomicWriteOptions = {}): Promise<void> {
-  const tmp = atomicTempPath(path);
-  try {
+export function replaceFileAtomic(path: string, fill: (tmp: string) => Promise<void>, opts: AtomicWriteOptions = {}): Promise<void> {
+  return viaTemp(path, opts, async (tmp) => {
     await (await open(tmp, 'wx', opts.mode ?? 0o666)).close();
     await fill(tmp);
     if (opts.fsync) {
@@ -92,6 +85,14 @@ export async function replaceFileAtomic(path: string, fill: (tmp: string) => Pro
         await fh.close();
       }
     }
+  });
+}
+
+/** `produce(tmp)` makes the whole new file, which then replaces `path`; on failure tmp is removed. */
+async function viaTemp(path: string, opts: AtomicWriteOptions, produce: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = atomicTempPath(path);
+  try {
+    await produce(tmp);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
