@@ -82,6 +82,16 @@ for (const [img, bits, top] of VARIANTS) {
   });
 }
 
+test('FAT32 with an FSInfo that cannot be trusted: the free clusters counted over the whole FAT match fsck.fat', async () => {
+  const raw = await dev('fat32.img');
+  const boot = await raw.read(0, 512);
+  const fsInfoAt = boot.readUInt16LE(48) * boot.readUInt16LE(11);
+  // a broken lead signature: FSInfo is ignored and every FAT entry is read
+  const fs = await FatFs.open(new PatchedDevice(raw, [[fsInfoAt, Buffer.from('XXXX')]]));
+  const { used, total } = fsckClusters('fat32.img');
+  assert.equal(fs.info.freeClusters, total - used);
+});
+
 test('FAT: modes as Linux vfat with umask 022 shows them, owners root, 2-second mtimes', async () => {
   const vfs = new Vfs(await FatFs.open(await dev('fat16.img')));
   assert.equal((await vfs.stat('/etc/os-release')).mode, 0o100755);

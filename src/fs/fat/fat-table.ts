@@ -110,13 +110,31 @@ export class FatTable {
       const buf = await this.page(p);
       const firstC = (p * PAGE) / per;
       const n = Math.floor(Math.min(PAGE, buf.length) / per);
-      for (let i = 0; i < n; i++) {
-        const c = firstC + i;
-        if (c < 2 || c > last) continue;
-        const v = per === 2 ? buf.readUInt16LE(i * 2) : buf.readUInt32LE(i * 4) & 0x0fffffff;
-        if (v === 0) free++;
+      // entries [from, to) of this page are clusters 2..last; counted over a typed view (a
+      // readUInt per entry cost ~0.3 ms per inspection on a 64 MiB ESP)
+      const from = Math.max(0, 2 - firstC);
+      const to = Math.min(n, last - firstC + 1);
+      if (to <= from) continue;
+      if (!LITTLE_ENDIAN) {
+        for (let i = from; i < to; i++) if ((per === 2 ? buf.readUInt16LE(i * 2) : buf.readUInt32LE(i * 4) & 0x0fffffff) === 0) free++;
+        continue;
+      }
+      const words = entriesView(buf, per, n);
+      if (per === 2) {
+        for (let i = from; i < to; i++) if (words[i] === 0) free++;
+      } else {
+        for (let i = from; i < to; i++) if ((words[i]! & 0x0fffffff) === 0) free++;
       }
     }
     return free;
   }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The first `n` little-endian entries of `buf` as a typed array (copied when unaligned). */
+function entriesView(buf: Buffer, per: number, n: number): Uint16Array | Uint32Array {
+  const bytes = n * per;
+  const aligned = buf.byteOffset % per === 0 ? buf : Buffer.from(buf.subarray(0, bytes));
+  return per === 2 ? new Uint16Array(aligned.buffer, aligned.byteOffset, n) : new Uint32Array(aligned.buffer, aligned.byteOffset, n);
 }
