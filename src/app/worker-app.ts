@@ -138,7 +138,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       return rec !== undefined && rec.state !== 'offline' && Date.now() - rec.lastHeartbeat <= 5 * heartbeatMs(rec.registration);
     },
     stallRecheckMs: Math.max(1000, Math.min(cfg.queueLockMs, cfg.heartbeatSeconds * 1000)),
-    // only the spool's jobs get a (pretty-printed) result file
+    // only the spool's jobs get a (pretty-printed) result file; `spool` is made below, before any job starts
     prettyData: (jobId) => spool.held.has(jobId),
   }));
   const recovery = { store, workerId: cfg.workerId, logger, metrics };

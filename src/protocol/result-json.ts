@@ -41,11 +41,6 @@ export function prettyMember(value: unknown): string {
   return JSON.stringify({ data: value }, null, 2).slice(12, -2);
 }
 
-/** The value of `data`, whether serialized or not. */
-export function dataValue(data: unknown): unknown {
-  return data instanceof SerializedData ? data.value : data;
-}
-
 /** JSON.stringify(result), splicing serialized data in as it is. */
 export function resultJson(result: JobResult): string {
   const { data, ...rest } = result;

@@ -22,7 +22,8 @@ export class ResultPublisher {
   private readonly unpublished = new Map<string, Unpublished>();
   private timer?: NodeJS.Timeout;
   private delayMs = 0;
-  private retrying?: Promise<void>;
+  /** The retry pass running (or done): the next one starts after it. */
+  private retrying: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly layout: SpoolLayout,
@@ -99,11 +100,8 @@ export class ResultPublisher {
 
   /** One pass at a time (the timer's and close()'s would write and archive the same results twice). */
   private retry(reschedule: boolean): Promise<void> {
-    const run = (this.retrying ?? Promise.resolve()).then(() => this.retryPass(reschedule));
-    this.retrying = run.finally(() => {
-      if (this.retrying === tracked) this.retrying = undefined;
-    });
-    const tracked = this.retrying;
+    const run = this.retrying.then(() => this.retryPass(reschedule));
+    this.retrying = run.catch(() => undefined);
     return run;
   }
 
