@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,8 +65,13 @@ function quietOnClosedPipe(): void {
 
 export type CodeCacheState = 'accepted' | 'rejected' | 'none' | 'off';
 
+/**
+ * The bundle file is one function expression, `(function (exports, require, module, __filename,
+ * __dirname) {…})`, in ASCII (scripts/build-cli.mjs): read as latin1 it needs no decoding, and it is
+ * compiled as it is, with no wrapped copy.
+ */
 function loadBundle(file: string): Main | undefined {
-  const source = readFileSync(file, 'utf8');
+  const source = readFileSync(file, 'latin1');
   const cacheFile = codeCacheFile(file);
   let cachedData: Buffer | undefined;
   if (cacheFile) {
@@ -76,7 +81,7 @@ function loadBundle(file: string): Main | undefined {
       // first run, or the cache was removed
     }
   }
-  const script = new vm.Script(Module.wrap(source), {
+  const script = new vm.Script(source, {
     filename: file,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

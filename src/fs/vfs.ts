@@ -1,6 +1,7 @@
 import { FsError } from './errors.js';
 import { TYPE_BITS } from './mode.js';
 import type { DirEntry, FileSystem, FileType, InodeStat } from './types.js';
+import { compareText } from '../util/compare.js';
 
 /** Linux's limit on symlinks followed while resolving one path. */
 const MAX_SYMLINKS = 40;
@@ -106,7 +107,7 @@ export class Vfs {
 
   mountPoints(): { path: string; device: string; type: string }[] {
     return [...this.mounts.values()]
-      .sort((a, b) => a.path.localeCompare(b.path))
+      .sort((a, b) => compareText(a.path, b.path))
       .map((m) => ({ path: m.path, device: m.device, type: m.fs.info.type }));
   }
 

@@ -2,6 +2,7 @@ import { FsError } from '../fs/errors.js';
 import type { Vfs } from '../fs/vfs.js';
 import { InspectionBudget } from './budget.js';
 import { faultOf } from './faults.js';
+import { compareText } from '../util/compare.js';
 
 /** Files larger than this are not configuration: collectors refuse to read them whole. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -167,7 +168,7 @@ export class GuestView {
       const es = await this.vfs.readdir(path);
       this.budget.chargeEntries(es.length, path);
       this.note(path);
-      return es.map((e) => ({ name: e.name, type: e.type })).sort((a, b) => a.name.localeCompare(b.name));
+      return es.map((e) => ({ name: e.name, type: e.type })).sort((a, b) => compareText(a.name, b.name));
     } catch (err) {
       this.absent(err, path);
       return [];

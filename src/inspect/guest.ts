@@ -9,6 +9,7 @@ import { assembleFlatcar, flatcarLayoutOf, type FlatcarAssembly } from './linux/
 import { expectsDevice, isMountable, mountOption, parseCrypttab, parseFstab } from './linux/fstab.js';
 import { assembleOstree, isOstreeSysroot, type OstreeAssembly } from './linux/ostree.js';
 import type { CrypttabEntry, FstabEntry } from './types.js';
+import { compareText } from '../util/compare.js';
 
 /** A filesystem that can be mounted, optionally a Btrfs subvolume of it. */
 export interface Mountable {
@@ -176,7 +177,7 @@ export async function assembleRoot(root: Mountable, devices: GuestDevice[], pool
       warnings.push(`fstab: cannot attach ${dev.device} at ${e.file}: ${(err as Error).message}`);
     }
   }
-  const sorted = Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => compareText(a, b)));
   return { root, vfs, mountpoints: sorted, fstab, crypttab, filesystems: [...filesystems].sort(), warnings, budget: pool.budget };
 }
 

@@ -3,6 +3,7 @@ import type { JobDocument } from '../protocol/envelope.js';
 import { GuestkitError } from '../protocol/errors.js';
 import { workerIsLive, type WorkerRecord } from '../ports/job-store.js';
 import type { QueueTarget } from '../ports/job-queue.js';
+import { compareText } from '../util/compare.js';
 
 export type Placement =
   /** Queue it: on the pool's queue, or one worker's own queue when only some of the pool can run it. */
@@ -37,7 +38,7 @@ export function placeJob(job: JobDocument, workers: readonly WorkerRecord[], now
   const inPool = live.filter((w) => (poolOf(w) ?? ownPool) === pool);
   const ableInPool = able.filter((w) => (poolOf(w) ?? ownPool) === pool);
   if (ableInPool.length === inPool.length) return { kind: 'queue', target: { pool } };
-  const least = [...ableInPool].sort((a, b) => load(a) - load(b) || a.workerId.localeCompare(b.workerId))[0]!;
+  const least = [...ableInPool].sort((a, b) => load(a) - load(b) || compareText(a.workerId, b.workerId))[0]!;
   return { kind: 'queue', target: { pool, workerId: least.workerId } };
 }
 

@@ -1,5 +1,6 @@
 import type { MigrationReadiness } from './migration/types.js';
 import type { CheckResult, Evidence, GuestReport, ProfileReport, Score } from './types.js';
+import { compareText } from '../util/compare.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -59,7 +60,7 @@ function guestHtml(r: ProfileReport, g: GuestReport): string {
     .join('');
   const order = { fail: 0, error: 1, pass: 2, not_applicable: 3 } as const;
   const sev = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
-  const rows = [...g.results].sort((a, b) => order[a.status] - order[b.status] || sev[a.severity] - sev[b.severity] || a.id.localeCompare(b.id)).map(resultRow).join('\n');
+  const rows = [...g.results].sort((a, b) => order[a.status] - order[b.status] || sev[a.severity] - sev[b.severity] || compareText(a.id, b.id)).map(resultRow).join('\n');
   return `<section><h2>${esc(g.os.pretty_name ?? `${g.os.distro} ${g.os.version}`)} <small>${esc(g.root)}</small></h2>
 <div class="cards">${cards}</div>
 ${g.migration ? migrationHtml(g.migration) : ''}

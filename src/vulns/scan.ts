@@ -12,6 +12,7 @@ import { AdvisoryDb } from './db.js';
 import { osvEcosystemOf, type OsEcosystem } from './ecosystem.js';
 import { matchAffected } from './ranges.js';
 import { severityRank, type SeverityLevel } from './severity.js';
+import { compareText } from '../util/compare.js';
 
 export const DEFAULT_MAX_AGE_DAYS = 7;
 const DAY_MS = 24 * 3600 * 1000;
@@ -202,6 +203,6 @@ function findings(db: AdvisoryDb, eco: OsEcosystem, apps: readonly Application[]
     }
   }
   return [...out.values()].sort(
-    (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.package.localeCompare(b.package) || a.advisory.localeCompare(b.advisory),
+    (a, b) => severityRank(b.severity) - severityRank(a.severity) || compareText(a.package, b.package) || compareText(a.advisory, b.advisory),
   );
 }

@@ -32,6 +32,12 @@ const facts = (stdout: string) => {
 
 test('scripts/build-cli.mjs builds exactly the bundles src/cli/launch.ts runs commands from', () => {
   assert.deepEqual(readdirSync(bundles).sort(), [...new Set(Object.values(BUNDLED))].map((b) => `${b}.cjs`).sort());
+  // the launcher reads them as latin1 and compiles them as they are: ASCII, one CommonJS function
+  for (const name of readdirSync(bundles)) {
+    const bytes = readFileSync(join(bundles, name));
+    assert.equal(bytes.findIndex((b) => b > 0x7f), -1, `${name} is ASCII`);
+    assert.match(bytes.toString('latin1'), /^\(function \(exports, require, module, __filename, __dirname\) \{[^]*\n\}\)$/);
+  }
 });
 
 test('the bundled inspect gives the same inspection as the ES modules, and its code cache is written once, then accepted', async () => {

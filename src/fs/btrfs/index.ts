@@ -29,6 +29,7 @@ import {
 import { Lru } from '../../util/lru.js';
 import { readSuperblock, type BtrfsSuperblock } from './superblock.js';
 import { TreeReader } from './tree.js';
+import { compareText } from '../../util/compare.js';
 
 interface TreeRoot {
   id: number;
@@ -371,7 +372,7 @@ export class BtrfsFileSystem implements FileSystem {
       }
     }
     paths.delete(FS_TREE_OBJECTID);
-    return [...paths].map(([id, path]) => ({ id, path })).sort((a, b) => a.path.localeCompare(b.path));
+    return [...paths].map(([id, path]) => ({ id, path })).sort((a, b) => compareText(a.path, b.path));
   }
 
   /** Path of directory `oid` inside subvolume `tree`, from its INODE_REF back-references. */

@@ -1,6 +1,7 @@
 import type { GuestView } from '../guest-view.js';
 import type { Bootloader, Kernel } from '../types.js';
 import { contentLines, parseKeyValue } from '../parse.js';
+import { compareNatural } from '../../util/compare.js';
 
 /** Installed kernels: /boot/vmlinuz-* (and /boot/vmlinux-*) matched with /lib/modules/* and initrds. */
 export async function detectKernels(g: GuestView): Promise<Kernel[]> {
@@ -53,7 +54,7 @@ export async function detectKernels(g: GuestView): Promise<Kernel[]> {
 
 /** Numeric-aware version order (6.1.0-9 < 6.1.0-10). */
 export function compareVersions(a: string, b: string): number {
-  return a.localeCompare(b, undefined, { numeric: true });
+  return compareNatural(a, b);
 }
 
 interface GrubEntry {

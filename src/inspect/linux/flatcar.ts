@@ -9,6 +9,7 @@ import { GuestView } from '../guest-view.js';
 import { parseKeyValue, parseMajorMinor } from '../parse.js';
 import type { UsrPartition } from '../types.js';
 import type { ReleaseFacts } from './release.js';
+import { compareText } from '../../util/compare.js';
 
 /**
  * Flatcar Container Linux (and CoreOS Container Linux before it): a read/write ROOT
@@ -162,7 +163,7 @@ export async function assembleFlatcar(root: Mountable, layout: FlatcarLayout, po
   return {
     root,
     vfs,
-    mountpoints: Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => a.localeCompare(b))),
+    mountpoints: Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => compareText(a, b))),
     fstab: [],
     crypttab: [],
     filesystems: [...new Set(filesystems)].sort(),

@@ -2,6 +2,7 @@ import { GuestkitError, corrupt } from '../../protocol/errors.js';
 import type { GuestView } from '../guest-view.js';
 import type { Application, NixosGeneration } from '../types.js';
 import { queryDatabase } from './sqlite.js';
+import { compareText } from '../../util/compare.js';
 
 /**
  * NixOS: software lives in the Nix store (/nix/store/<hash>-<name>-<version>), recorded in the
@@ -58,7 +59,7 @@ export async function nixApplications(g: GuestView): Promise<Application[] | und
     seen.add(`${name}\0${version}`);
     apps.push({ name, epoch: 0, version, release: '', arch: '' });
   }
-  return apps.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+  return apps.sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version));
 }
 
 /** The system generations (system-N-link), oldest first; `current` is the one `system` points at. */

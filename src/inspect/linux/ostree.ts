@@ -8,6 +8,7 @@ import { GuestView } from '../guest-view.js';
 import { parseKeyValue } from '../parse.js';
 import type { OstreeDeployment } from '../types.js';
 import { decodeGVariant } from './gvariant.js';
+import { compareText } from '../../util/compare.js';
 
 /**
  * ostree systems (Fedora CoreOS, Silverblue/Kinoite, Fedora IoT, RHEL for Edge, CentOS Stream
@@ -87,7 +88,7 @@ export function parseLoaderEntry(file: string, text: string): LoaderEntry {
 function compareEntries(a: LoaderEntry, b: LoaderEntry): number {
   const va = Number(a.version ?? 0);
   const vb = Number(b.version ?? 0);
-  return vb - va || a.file.localeCompare(b.file);
+  return vb - va || compareText(a.file, b.file);
 }
 
 /** An ostree origin file (GLib key file): [origin] refspec, [rpmostree] requested-packages. */
@@ -207,7 +208,7 @@ export async function assembleOstree(root: Mountable, devices: GuestDevice[], po
     }
   }
   if (found.length === 0) return undefined;
-  found.sort((a, b) => a.order - b.order || a.osname.localeCompare(b.osname) || b.serial - a.serial);
+  found.sort((a, b) => a.order - b.order || compareText(a.osname, b.osname) || b.serial - a.serial);
   const chosen = found[0]!;
   if (chosen.order === Number.MAX_SAFE_INTEGER) warnings.push('ostree: no boot loader entry names a deployment; inspecting the first one found');
   else chosen.default = true;
@@ -232,7 +233,7 @@ export async function assembleOstree(root: Mountable, devices: GuestDevice[], po
   return {
     root,
     vfs,
-    mountpoints: Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => a.localeCompare(b))),
+    mountpoints: Object.fromEntries(Object.entries(mountpoints).sort(([a], [b]) => compareText(a, b))),
     fstab: [],
     crypttab: [],
     filesystems: [...new Set(Object.values(mountpoints))].sort(),

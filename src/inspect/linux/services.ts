@@ -1,5 +1,6 @@
 import type { GuestView } from '../guest-view.js';
 import type { ServiceInfo } from '../types.js';
+import { compareText } from '../../util/compare.js';
 
 export interface ServiceFacts {
   init_system: string;
@@ -91,7 +92,7 @@ async function systemdServices(g: GuestView): Promise<{ services: ServiceInfo[];
       break;
     }
   }
-  const services = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const services = [...byName.values()].sort((a, b) => compareText(a.name, b.name));
   return { services, ...(default_target ? { default_target } : {}) };
 }
 
@@ -109,7 +110,7 @@ async function sysvServices(g: GuestView): Promise<ServiceInfo[]> {
       }
     }
   }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byName.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 /** OpenRC: /etc/runlevels/<level>/<service>. */
@@ -122,7 +123,7 @@ async function openrcServices(g: GuestView): Promise<ServiceInfo[]> {
       byName.set(n, s);
     }
   }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byName.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 export async function detectServices(g: GuestView): Promise<ServiceFacts> {

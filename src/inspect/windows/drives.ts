@@ -2,6 +2,7 @@ import type { Hive } from '../../registry/index.js';
 import { BinaryReader } from '../../util/binary.js';
 import { ldmVolumeGuid } from '../../volume/ldm/volume-device.js';
 import type { GuestDevice } from '../devices.js';
+import { compareText } from '../../util/compare.js';
 
 /**
  * Drive letters from SYSTEM\MountedDevices: "\DosDevices\C:" holds 12 bytes (MBR disk
@@ -20,7 +21,7 @@ export async function readDriveMappings(system: Hive, devices: GuestDevice[]): P
     const dev = deviceFor(v.data, devices);
     if (dev) out[m[1]!.toUpperCase()] = dev.device;
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => compareText(a, b)));
 }
 
 function deviceFor(data: Buffer, devices: GuestDevice[]): GuestDevice | undefined {

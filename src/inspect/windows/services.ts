@@ -1,5 +1,6 @@
 import type { Hive, RegKey } from '../../registry/index.js';
 import type { ServiceInfo } from '../types.js';
+import { compareText } from '../../util/compare.js';
 
 const START = ['boot', 'system', 'auto', 'demand', 'disabled'] as const;
 
@@ -31,7 +32,7 @@ export async function readServices(system: Hive, cs: string): Promise<ServiceInf
     const s = await serviceOf(k);
     if (s) out.push(s);
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  return out.sort((a, b) => compareText(a.name, b.name));
 }
 
 async function serviceOf(k: RegKey): Promise<ServiceInfo | undefined> {

@@ -8,6 +8,7 @@ import type { LinuxGuest } from './guest.js';
 import { sshdEffective } from './sshd.js';
 import { sysctlValue } from './sysctl.js';
 import { systemdConf, unitState } from './systemd.js';
+import { compareText } from '../../util/compare.js';
 
 const pass = (message: string, evidence: Evidence[] = []): Verdict => ({ status: 'pass', message, evidence });
 const fail = (message: string, evidence: Evidence[] = []): Verdict => ({ status: 'fail', message, evidence });
@@ -100,7 +101,7 @@ async function resolveDir(g: LinuxGuest, path: string): Promise<Dir | undefined>
 async function listDir(g: LinuxGuest, dir: Dir): Promise<DirEntry[]> {
   try {
     const entries = (await dir.fs.readdir(dir.ino)).filter((e) => e.name !== '.' && e.name !== '..');
-    return entries.sort((a, b) => a.name.localeCompare(b.name));
+    return entries.sort((a, b) => compareText(a.name, b.name));
   } catch (err) {
     return guestFault(g, dir.path, err) ?? [];
   }

@@ -1,5 +1,6 @@
 import type { GuestView } from '../../guest-view.js';
 import type { Application } from '../../types.js';
+import { compareText } from '../../../util/compare.js';
 
 /** apk's version: upstream-rN. */
 function splitApkVersion(v: string): { version: string; release: string } {
@@ -32,5 +33,5 @@ export async function apkApplications(g: GuestView): Promise<Application[] | und
     if (url) app.url = url;
     apps.push(app);
   }
-  return apps.sort((a, b) => a.name.localeCompare(b.name));
+  return apps.sort((a, b) => compareText(a.name, b.name));
 }

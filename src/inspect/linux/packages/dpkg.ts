@@ -1,5 +1,6 @@
 import type { GuestView } from '../../guest-view.js';
 import type { Application } from '../../types.js';
+import { compareText } from '../../../util/compare.js';
 
 /** dpkg's Version: [epoch:]upstream[-revision]. */
 export function splitDebVersion(v: string): { epoch: number; version: string; release: string } {
@@ -111,5 +112,5 @@ export async function dpkgApplications(g: GuestView): Promise<Application[] | un
     if (home) app.url = utf8(home);
     apps.push(app);
   }
-  return apps.sort((a, b) => a.name.localeCompare(b.name) || a.arch.localeCompare(b.arch));
+  return apps.sort((a, b) => compareText(a.name, b.name) || compareText(a.arch, b.arch));
 }

@@ -1,5 +1,6 @@
 import type { GuestView } from '../../guest-view.js';
 import type { Application } from '../../types.js';
+import { compareText } from '../../../util/compare.js';
 
 /** pacman's desc file: `%KEY%` then value lines until a blank line. */
 export function parsePacmanDesc(text: string): Map<string, string[]> {
@@ -56,5 +57,5 @@ export async function pacmanApplications(g: GuestView): Promise<Application[] | 
     if (url) app.url = url;
     apps.push(app);
   }
-  return apps.sort((a, b) => a.name.localeCompare(b.name));
+  return apps.sort((a, b) => compareText(a.name, b.name));
 }

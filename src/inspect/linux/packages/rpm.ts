@@ -6,6 +6,7 @@ import { queryDatabase } from '../sqlite.js';
 import { bdbHashValues } from './rpm-bdb.js';
 import { ndbBlobs } from './rpm-ndb.js';
 import { applicationOfHeader } from './rpm-header.js';
+import { compareText } from '../../../util/compare.js';
 
 // ostree systems (rpm-ostree) keep it in /usr: /usr/share/rpm, or /usr/lib/sysimage/rpm since Fedora 39.
 const DB_DIRS = ['/var/lib/rpm', '/usr/lib/sysimage/rpm', '/usr/share/rpm'];
@@ -60,7 +61,7 @@ export async function rpmApplications(g: GuestView): Promise<Application[] | und
         }
       }
       if (bad) g.warn(`${path}: ${bad} package headers could not be parsed`);
-      return apps.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version) || a.arch.localeCompare(b.arch));
+      return apps.sort((a, b) => compareText(a.name, b.name) || compareText(a.version, b.version) || compareText(a.arch, b.arch));
     }
   }
   return undefined;
