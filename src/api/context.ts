@@ -49,9 +49,24 @@ export interface ApiDeps {
   version: string;
 }
 
-/** Per-request helpers shared by the routes: who is asking, and the audit trail. */
 /** Refused logins recorded per source address and minute; the rest are counted into the next entry. */
 const DENIED_PER_MINUTE = 20;
+
+/** A known caller's request, until its audit entry is written (settle). */
+interface PendingAudit {
+  p: Principal;
+  action: string;
+  target: string | null;
+  recorded: boolean;
+  code?: string;
+  /** Why a refusal that the caller sees as something else (a 404) was one. */
+  denial?: string;
+}
+const pending = new WeakMap<FastifyRequest, PendingAudit>();
+/** 404s that hide another namespace's job: to the caller a missing job, to the audit log a denial. */
+const hidden = new WeakSet<object>();
+
+/** Per-request helpers shared by the routes: who is asking, and the audit trail. */
 
 export class ApiContext {
   private readonly denials = new Map<string, { minute: number; n: number; suppressed: number }>();
@@ -74,14 +89,45 @@ export class ApiContext {
       await this.record(req, p, action, target, 'denied', 403);
       throw new GuestkitError('FORBIDDEN', `a ${p.role} token may not ${action.replace('.', ' ')} (needs ${need})`, { phase: 'validation', details: { role: p.role, needs: need } });
     }
+    pending.set(req, { p, action, target, recorded: false });
     return p;
   }
 
   /** A job the caller may see; another namespace's job is a 404, as a missing one. */
   async visibleJob(p: Principal, jobId: string): Promise<JobRecord> {
     const rec = await this.deps.store.get(jobId);
-    if (!rec || !seesNamespace(p, namespaceOf(rec.job))) throw notFound(`no job ${jobId}`, { job_id: jobId });
+    if (!rec) throw notFound(`no job ${jobId}`, { job_id: jobId });
+    if (!seesNamespace(p, namespaceOf(rec.job))) {
+      const err = notFound(`no job ${jobId}`, { job_id: jobId });
+      hidden.add(err);
+      throw err;
+    }
     return rec;
+  }
+
+  /** The error a request ends with (the API's error handler), for its audit entry. */
+  failed(req: FastifyRequest, err: unknown, code: string): void {
+    const a = pending.get(req);
+    if (!a) return;
+    a.code = code;
+    if (typeof err === 'object' && err !== null && hidden.has(err)) a.denial = 'job of another namespace';
+  }
+
+  /**
+   * After the response: a known caller's call that no route recorded is audited when it changed
+   * nothing but should have (a mutating call that failed: outcome error) or was refused (403, or
+   * a 404 that hides another namespace's job: outcome denied). Reads that succeed or simply miss
+   * are not audit events.
+   */
+  async settle(req: FastifyRequest, status: number): Promise<void> {
+    const a = pending.get(req);
+    pending.delete(req);
+    if (!a || a.recorded || status < 400) return;
+    const denied = status === 403 || a.denial !== undefined;
+    if (!denied && (req.method === 'GET' || req.method === 'HEAD')) return;
+    const target = a.target ?? (req.params as { id?: unknown } | undefined)?.id;
+    const details = { ...(a.code ? { code: a.code } : {}), ...(a.denial ? { reason: a.denial } : {}) };
+    await this.record(req, a.p, a.action, typeof target === 'string' ? target : null, denied ? 'denied' : 'error', status, details);
   }
 
   /**
@@ -97,6 +143,8 @@ export class ApiContext {
     status: number,
     details?: Record<string, unknown>,
   ): Promise<void> {
+    const a = pending.get(req);
+    if (a) a.recorded = true;
     if (outcome === 'denied' && status === 401) {
       // anyone can send bad tokens: a flood must not grow the audit log without bound
       const ip = req.ip ?? 'unknown';

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { ApiContext, type ApiDeps } from './context.js';
-import { badRequest, notFound, sendError } from './errors.js';
+import { badRequest, notFound, sendError, toHttpError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -80,7 +80,14 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
       if (Array.isArray(v)) throw badRequest(`query parameter ${JSON.stringify(k.slice(0, 100))} is given ${v.length} times; it takes one value`, { parameter: k.slice(0, 100) });
     }
   });
-  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setErrorHandler((err, req, reply) => {
+    api.failed(req, err, toHttpError(err).error.code);
+    return sendError(req, reply, err);
+  });
+  // every known caller's refused or failed call reaches the audit log (ApiContext.settle)
+  app.addHook('onResponse', async (req, reply) => {
+    await api.settle(req, reply.statusCode);
+  });
   app.setNotFoundHandler((req, reply) => sendError(req, reply, notFound(`no such endpoint: ${req.method} ${req.url.split('?')[0]}`)));
 
   const openapi = buildOpenApi(deps.version);

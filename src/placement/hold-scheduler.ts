@@ -49,6 +49,9 @@ export interface HoldSchedulerOptions {
  * one queues it. Releases follow parents' ends as they happen here; a periodic sweep catches
  * those that ended on other nodes, capacity that appeared, and a node that died mid-release.
  */
+/** How long placement reuses one read of the worker registrations (heartbeats come every few seconds). */
+const CANDIDATES_TTL_MS = 100;
+
 export class HoldScheduler {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
@@ -59,6 +62,7 @@ export class HoldScheduler {
   private readonly reclaimed = new Set<string>();
   /** Draining: nothing more is released (a queue that closes would lose it; the hold keeps it). */
   private stopped = false;
+  private registrations?: { at: number; read: Promise<WorkerRecord[]> };
 
   constructor(private readonly o: HoldSchedulerOptions) {
     this.now = o.now ?? Date.now;
@@ -96,7 +100,9 @@ export class HoldScheduler {
       if (v.kind === 'failed') return { hold: { kind: 'dependencies', reason: v.error.message } };
     }
     if (!opts.place) return {};
-    const p = placeJob(job, await this.candidates(), this.now(), this.o.pool);
+    let p = placeJob(job, await this.candidates(), this.now(), this.o.pool);
+    // a refusal or a hold is never made on a cached view: a worker may have registered since
+    if (p.kind !== 'queue') p = placeJob(job, await this.candidates(true), this.now(), this.o.pool);
     if (p.kind === 'refuse') throw p.error;
     if (p.kind === 'hold') return { hold: { kind: 'capacity', reason: p.reason } };
     return { target: p.target };
@@ -163,7 +169,8 @@ export class HoldScheduler {
         if (await this.swap(id, hold.kind, null)) this.o.queue.enqueue(entryOf(rec));
         return;
       }
-      const p = placeJob(job, await this.candidates(), this.now(), this.o.pool);
+      let p = placeJob(job, await this.candidates(), this.now(), this.o.pool);
+      if (p.kind !== 'queue') p = placeJob(job, await this.candidates(true), this.now(), this.o.pool);
       if (p.kind === 'queue') {
         if (await this.swap(id, hold.kind, null)) this.o.queue.enqueue({ ...entryOf(rec), target: p.target });
       } else if (p.kind === 'hold') {
@@ -203,8 +210,21 @@ export class HoldScheduler {
     }
   }
 
-  private async candidates(): Promise<WorkerRecord[]> {
-    const all = await this.o.store.workers();
+  /**
+   * The registrations placement chooses from. Read once per CANDIDATES_TTL_MS at most: every
+   * submit places its job, and reading and parsing every registration per submit was a tenth of
+   * POST /jobs. Liveness is still judged at the moment of placement.
+   */
+  private async candidates(fresh = false): Promise<WorkerRecord[]> {
+    const now = this.now();
+    if (fresh || !this.registrations || now - this.registrations.at > CANDIDATES_TTL_MS || now < this.registrations.at) {
+      const read = this.o.store.workers();
+      this.registrations = { at: now, read };
+      read.catch(() => {
+        if (this.registrations?.read === read) this.registrations = undefined;
+      });
+    }
+    const all = await this.registrations.read;
     return this.o.shared ? all : all.filter((w) => w.workerId === this.o.workerId);
   }
 

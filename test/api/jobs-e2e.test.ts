@@ -133,6 +133,33 @@ test('path traversal and escapes are refused at submit with PATH_NOT_ALLOWED; a 
   assert.equal(failed.error_code, 'IMAGE_NOT_FOUND');
 });
 
+test('Idempotency-Key: ten submits with one key at once make one job; a batch cannot share one key', async () => {
+  const posts = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      call(s.url, 'POST', '/jobs', { token: admin, body: testJob('test.sleep', { seconds: 1 }, { metadata: { labels: { race: 'one-key' } } }), headers: { 'idempotency-key': 'idem-race' } }),
+    ),
+  );
+  assert.deepEqual(posts.map((r) => r.status), Array(10).fill(202));
+  const ids = new Set(posts.map((r) => (r.body.job as { job_id: string }).job_id));
+  assert.equal(ids.size, 1, `one job for one key, got ${[...ids].join(', ')}`);
+  assert.equal(posts.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 9);
+  const listed = await call(s.url, 'GET', '/jobs?labels=race%3Done-key', { token: admin });
+  assert.deepEqual((listed.body.items as { job_id: string }[]).map((j) => j.job_id), [...ids], 'one job stored');
+  // different requests under one key at once: one is stored, the others are conflicts
+  const clashing = await Promise.all(
+    [1, 2, 3].map((n) => call(s.url, 'POST', '/jobs', { token: admin, body: testJob('test.sleep', { seconds: n }), headers: { 'idempotency-key': 'idem-race-2' } })),
+  );
+  assert.deepEqual(clashing.map((r) => r.status).sort(), [202, 409, 409]);
+
+  const withHeader = await call(s.url, 'POST', '/jobs', { token: admin, body: { jobs: [echo('a'), echo('b')] }, headers: { 'idempotency-key': 'idem-batch' } });
+  assert.equal(withHeader.status, 400);
+  assert.match((withHeader.body.error as { message: string }).message, /Idempotency-Key header names one job/);
+  const twice = await call(s.url, 'POST', '/jobs', { token: admin, body: { jobs: [{ ...echo('a'), execution: { idempotency_key: 'k' } }, { ...echo('b'), execution: { idempotency_key: 'k' } }] } });
+  assert.equal(twice.status, 400);
+  assert.match((twice.body.error as { message: string }).message, /one idempotency key twice/);
+  await waitFinal(s.url, admin, [...ids][0]!);
+});
+
 test('Idempotency-Key: a repeat answers with the first job; a different request with the same key is 409; keys are per namespace', async () => {
   const first = await call(s.url, 'POST', '/jobs', { token: admin, body: testJob('test.sleep', { seconds: 1 }), headers: { 'idempotency-key': 'idem-1' } });
   assert.equal(first.status, 202);

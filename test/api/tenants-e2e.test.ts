@@ -40,6 +40,7 @@ before(async () => {
       ['h', 'team-h', 'submitter'],
       ['u', 'team-u', 'submitter'],
       ['revokeMe', 'team-a', 'submitter'],
+      ['x', 'team-x', 'submitter'],
     ] as const) {
       tok[name] = (await control.tokens.create({ namespace, role })).token;
     }
@@ -129,6 +130,30 @@ test('namespaces: a token sees and touches its own only, both ways; another name
   const adminList = await call(s.url, 'GET', '/jobs?namespace=team-b&limit=1000', { token: admin });
   assert.ok((adminList.body.items as { job_id: string }[]).some((j) => j.job_id === bid));
   assert.equal((await call(s.url, 'POST', `/jobs/${aid}/cancel`, { token: tok.a })).status, 202);
+});
+
+test('audit: a known caller’s refused and failed calls are recorded too; reads that simply miss are not', async () => {
+  const jb = await call(s.url, 'POST', '/jobs', { token: tok.b, body: echo('b') });
+  const bid = (jb.body.job as { job_id: string }).job_id;
+  assert.equal((await call(s.url, 'POST', '/jobs', { token: tok.x, body: echo('x', { metadata: { namespace: 'team-b' } }) })).status, 403);
+  assert.equal((await call(s.url, 'GET', '/jobs?namespace=team-b', { token: tok.x })).status, 403);
+  assert.equal((await call(s.url, 'GET', `/jobs/${bid}`, { token: tok.x })).status, 404, 'another namespace’s job looks missing');
+  assert.equal((await call(s.url, 'POST', '/jobs', { token: tok.x, body: { version: '1.0' } })).status, 400);
+  assert.equal((await call(s.url, 'POST', '/jobs/no-such-job/cancel', { token: tok.x })).status, 404);
+  assert.equal((await call(s.url, 'GET', '/jobs/no-such-job', { token: tok.x })).status, 404);
+  const list = await call(s.url, 'GET', '/audit?limit=1000', { token: admin });
+  type Entry = { action: string; target: string | null; outcome: string; status: number; namespace: string | null; details?: { code?: string; reason?: string } };
+  const mine = (list.body.items as Entry[]).filter((e) => e.namespace === 'team-x').reverse();
+  assert.deepEqual(
+    mine.map((e) => [e.action, e.target, e.outcome, e.status, e.details?.code, e.details?.reason]),
+    [
+      ['job.submit', null, 'denied', 403, 'FORBIDDEN', undefined],
+      ['job.list', null, 'denied', 403, 'FORBIDDEN', undefined],
+      ['job.get', bid, 'denied', 404, 'NOT_FOUND', 'job of another namespace'],
+      ['job.submit', null, 'error', 400, 'VALIDATION_ERROR', undefined],
+      ['job.cancel', 'no-such-job', 'error', 404, 'NOT_FOUND', undefined],
+    ],
+  );
 });
 
 test('quotas: max queued and jobs per hour answer 429 with Retry-After and a clear message', async () => {

@@ -35,6 +35,9 @@ export function registerJobRoutes(app: FastifyInstance, api: ApiContext): void {
       (i) => (batch ? `$.jobs[${i}]` : '$'),
     );
     if (batch && new Set(jobs.map((j) => j.job_id)).size !== jobs.length) throw badRequest('the batch names one job_id twice');
+    if (batch && key !== undefined) throw badRequest('an Idempotency-Key header names one job; in a batch, give each job its own execution.idempotency_key');
+    const keys = jobs.flatMap((j) => (j.execution.idempotency_key ? [`${namespaceOf(j)}\0${j.execution.idempotency_key}`] : []));
+    if (new Set(keys).size !== keys.length) throw badRequest('the batch uses one idempotency key twice');
     const byNs = new Map<string, number>();
     for (const j of jobs) byNs.set(namespaceOf(j), (byNs.get(namespaceOf(j)) ?? 0) + 1);
     for (const [ns, n] of byNs) await deps.quotas.check(ns, n);
@@ -158,8 +161,31 @@ export async function deleteJob(api: ApiContext, req: FastifyRequest, p: Princip
   await api.record(req, p, 'job.delete', id, 'ok', 204);
 }
 
+/**
+ * Submits with one idempotency key run one after another in this process: the look-up and the
+ * store's insert are two steps, and two requests with one key must not both find nothing. (Across
+ * API nodes the store's key claim at start still lets only one such job run.)
+ */
+const keyTurns = new Map<string, Promise<unknown>>();
+
+function submitOne(api: ApiContext, job: JobDocument): Promise<{ view: JobView; replayed: boolean }> {
+  const key = job.execution.idempotency_key;
+  if (!key) return submitNow(api, job);
+  const turn = `${namespaceOf(job)}\0${key}`;
+  const prev = keyTurns.get(turn);
+  const mine = (prev ? prev.then(noop, noop) : Promise.resolve()).then(() => submitNow(api, job));
+  const tail = mine.then(noop, noop);
+  keyTurns.set(turn, tail);
+  void tail.then(() => {
+    if (keyTurns.get(turn) === tail) keyTurns.delete(turn);
+  });
+  return mine;
+}
+
+const noop = (): void => undefined;
+
 /** Submits one admitted job; an idempotent repeat answers with the job it repeats. */
-async function submitOne(api: ApiContext, job: JobDocument): Promise<{ view: JobView; replayed: boolean }> {
+async function submitNow(api: ApiContext, job: JobDocument): Promise<{ view: JobView; replayed: boolean }> {
   const { store, intake } = api.deps;
   const key = job.execution.idempotency_key;
   if (key) {
