@@ -17,6 +17,8 @@ export class WorkerMetrics {
   readonly jobCpuSeconds: Counter<UsageLabel>;
   readonly jobWallSeconds: Counter<UsageLabel>;
   readonly jobReadBytes: Counter<UsageLabel>;
+  readonly jobImageBytes: Counter<UsageLabel>;
+  readonly jobPeakMemory: Histogram<'namespace' | 'operation'>;
   readonly spoolRejected: Counter<'reason'>;
   readonly storeAvailable: Gauge;
   readonly storeFailures: Counter;
@@ -56,6 +58,14 @@ export class WorkerMetrics {
     this.jobCpuSeconds = new Counter({ name: 'guestkit_job_cpu_seconds_total', help: 'CPU seconds of the last attempt of finished jobs (metrics.cpu_seconds)', ...usage });
     this.jobWallSeconds = new Counter({ name: 'guestkit_job_wall_seconds_total', help: 'Wall seconds of the last attempt of finished jobs (metrics.wall_seconds)', ...usage });
     this.jobReadBytes = new Counter({ name: 'guestkit_job_read_bytes_total', help: 'Bytes finished jobs read from disk images (metrics.disk_read_bytes)', ...usage });
+    this.jobImageBytes = new Counter({ name: 'guestkit_job_image_bytes_total', help: 'Size of the disk images finished jobs named (metrics.image_bytes)', ...usage });
+    this.jobPeakMemory = new Histogram({
+      name: 'guestkit_job_peak_memory_bytes',
+      help: 'Peak memory of the last attempt of finished jobs (metrics.peak_memory_mb)',
+      labelNames: ['namespace', 'operation'],
+      buckets: [16, 32, 64, 128, 256, 512, 1024, 2048, 4096].map((mb) => mb * 2 ** 20),
+      registers: r,
+    });
     this.retries = new Counter({ name: 'guestkit_job_retries_total', help: 'Attempts scheduled again after a retryable failure', labelNames: ['operation'], registers: r });
     this.storeAvailable = new Gauge({ name: 'guestkit_store_available', help: '1 while the job store takes writes, 0 while it fails (jobs are kept and retried)', registers: r });
     this.storeAvailable.set(1);

@@ -44,9 +44,14 @@ export interface PricedUsage {
 
 const GIB = 1024 ** 3;
 
+/** What CPU seconds and bytes read cost at these prices (GET /usage and the Prometheus counter). */
+export function costOf(cpuSeconds: number, bytesRead: number, prices: Prices): number {
+  return cpuSeconds * prices.cpuSecond + (bytesRead / GIB) * prices.gibRead;
+}
+
 /** Cost of each group and of the whole: CPU seconds and GiB read at their prices. */
 export function priced(rows: readonly UsageRow[], prices: Prices): PricedUsage {
-  const cost = (r: UsageRow) => round(r.cpuSeconds * prices.cpuSecond + (r.bytesRead / GIB) * prices.gibRead);
+  const cost = (r: UsageRow) => round(costOf(r.cpuSeconds, r.bytesRead, prices));
   const totals: UsageRow = { key: 'total', jobs: 0, cpuSeconds: 0, wallSeconds: 0, bytesRead: 0, imageBytes: 0, peakMemoryMb: 0 };
   for (const r of rows) {
     totals.jobs += r.jobs;

@@ -214,8 +214,22 @@ test('usage: sums of the results’ metrics per operation and per day, priced; a
   const days = byDay.body.groups as { key: string; jobs: number }[];
   assert.deepEqual(days.map((d) => [d.key, d.jobs]), [[new Date().toISOString().slice(0, 10), 3]]);
   assert.equal((await call(s.url, 'GET', '/usage?group_by=week', { token: tok.u })).status, 400);
+  // Prometheus carries the same figures, by namespace and operation
   const metrics = String((await call(s.url.replace(/\/api\/v1$/, ''), 'GET', '/metrics')).body);
-  assert.match(metrics, /namespace="team-u"/, 'Prometheus carries the same figures by namespace');
+  const sum = (name: string) =>
+    metrics
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) && l.includes('namespace="team-u"'))
+      .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const t = totals as typeof totals & { image_bytes: number };
+  assert.equal(sum('guestkit_jobs_finished_total'), 3);
+  assert.ok(Math.abs(sum('guestkit_job_cpu_seconds_total') - t.cpu_seconds) < 1e-6, `cpu ${sum('guestkit_job_cpu_seconds_total')} vs ${t.cpu_seconds}`);
+  assert.ok(Math.abs(sum('guestkit_job_wall_seconds_total') - t.wall_seconds) < 1e-6);
+  assert.equal(sum('guestkit_job_read_bytes_total'), t.bytes_read);
+  assert.equal(sum('guestkit_job_image_bytes_total'), t.image_bytes);
+  assert.ok(t.cost > 0 && Math.abs(sum('guestkit_job_cost_total') - t.cost) < 1e-5, `cost ${sum('guestkit_job_cost_total')} vs ${t.cost}`);
+  assert.match(metrics, /guestkit_job_cost_total\{namespace="team-u",operation="system\.echo",currency="EUR"[,}]/);
+  assert.equal(sum('guestkit_job_peak_memory_bytes_count'), results.filter((m) => (m.peak_memory_mb ?? 0) > 0).length);
 });
 
 test('a flood of bad tokens does not grow the audit log without bound', async () => {

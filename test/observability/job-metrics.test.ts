@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JobEvents } from '../../src/events/job-events.js';
-import { attachJobMetrics } from '../../src/observability/job-metrics.js';
+import { attachCostMetric, attachJobMetrics } from '../../src/observability/job-metrics.js';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
 import { completedResult, failedResult, GuestkitError, type JobDocument, type ResultMetrics, type TerminalStatus } from '../../src/protocol/index.js';
 import { jobDoc } from '../store/contract.js';
@@ -38,6 +38,13 @@ test('usage counters: CPU, wall time, bytes read and jobs, by namespace, operati
   const failed = { ...a, status: 'failed' };
   assert.equal(await value(m, 'guestkit_jobs_finished_total', failed), 1);
   assert.equal(await value(m, 'guestkit_job_cpu_seconds_total', failed), 0.25);
+  assert.equal(await value(m, 'guestkit_job_image_bytes_total', a), 2 * 2 ** 30);
+  const peak = await m.registry.getSingleMetric('guestkit_job_peak_memory_bytes')!.get();
+  const inA = (v: { labels: Record<string, unknown> }) => v.labels.namespace === 'team-a';
+  assert.equal(peak.values.find((v) => inA(v) && v.metricName === 'guestkit_job_peak_memory_bytes_count')?.value, 3, 'every finished attempt with a peak');
+  assert.equal(peak.values.find((v) => inA(v) && v.metricName === 'guestkit_job_peak_memory_bytes_sum')?.value, 3 * 50 * 2 ** 20);
+  assert.equal(peak.values.find((v) => inA(v) && v.labels.le === 64 * 2 ** 20)?.value, 3);
+  assert.equal(peak.values.find((v) => inA(v) && v.labels.le === 32 * 2 ** 20)?.value, 0);
   const dflt = { namespace: 'default', operation: 'guestkit.inspect', status: 'completed' };
   assert.equal(await value(m, 'guestkit_job_read_bytes_total', dflt), 4096);
   const never = { namespace: 'default', operation: 'system.echo', status: 'cancelled' };
@@ -49,4 +56,18 @@ test('usage counters: CPU, wall time, bytes read and jobs, by namespace, operati
   off();
   finish(events, inspect('m-6', 'team-a'), 'completed', usage(1, 1, 1));
   assert.equal(await value(m, 'guestkit_jobs_finished_total', a), 2, 'detached: no longer counted');
+});
+
+test('cost counter: CPU seconds and GiB read at serve\'s prices, as GET /usage prices them', async () => {
+  const m = new WorkerMetrics();
+  const events = new JobEvents();
+  const off = attachCostMetric(events, m.registry, { cpuSecond: 0.5, gibRead: 2, currency: 'EUR' });
+  const job = jobDoc('c-1', { operation: 'guestkit.inspect', metadata: { namespace: 'team-c' } });
+  finish(events, job, 'completed', { cpu_seconds: 3, wall_seconds: 4, disk_read_bytes: 2 ** 29, image_bytes: 0, peak_memory_mb: 1 });
+  finish(events, jobDoc('c-2', { metadata: { namespace: 'team-c' } }), 'cancelled', undefined);
+  const labels = { namespace: 'team-c', operation: 'guestkit.inspect', currency: 'EUR' };
+  assert.equal(await value(m, 'guestkit_job_cost_total', labels), 3 * 0.5 + 0.5 * 2);
+  const all = await m.registry.getSingleMetric('guestkit_job_cost_total')!.get();
+  assert.equal(all.values.length, 1, 'a job that cost nothing adds no series');
+  off();
 });
