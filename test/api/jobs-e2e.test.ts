@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openControlStores } from '../../src/store/sqlite/control-db.js';
@@ -299,4 +299,21 @@ test('a token made in control.db while serve runs works at once', async () => {
   } finally {
     await control.close();
   }
+});
+
+test('the file spool under --data-dir: a job file dropped in jobs/ runs, its result file appears, and the API shows it', async () => {
+  const id = 'spool-in-serve-0001';
+  const staged = join(s.dataDir, `.${id}.json.tmp`);
+  writeFileSync(staged, JSON.stringify({ ...echo('from the spool'), job_id: id, created_at: new Date().toISOString() }));
+  renameSync(staged, join(s.dataDir, 'jobs', `${id}.json`));
+  const resultFile = join(s.dataDir, 'results', `${id}-result.json`);
+  for (let i = 0; i < 300 && !existsSync(resultFile); i++) await new Promise((r) => setTimeout(r, 50));
+  const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { job_id: string; status: string; data: { message?: string } };
+  assert.equal(result.job_id, id);
+  assert.equal(result.status, 'completed');
+  const viaApi = await waitFinal(s.url, admin, id);
+  assert.equal(viaApi.status, 'completed');
+  const r = await call(s.url, 'GET', `/jobs/${id}/result`, { token: admin });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.data, result.data);
 });
