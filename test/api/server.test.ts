@@ -18,6 +18,7 @@ import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { isGuestkitError } from '../../src/protocol/errors.js';
 import { PathPolicy } from '../../src/worker/path-policy.js';
 import { jobDoc } from '../store/contract.js';
+import type { WorkerRegistration } from '../../src/protocol/index.js';
 
 /** The API in process (fastify inject and one real listener), over a real SQLite store; no worker runs jobs. */
 let dir: string;
@@ -139,4 +140,44 @@ test('SSE: stored events, then live ones without repeats, then the final status;
   assert.deepEqual(ids, [0, 1, 2]);
   for (let i = 0; i < 100 && api.hub.watchers > 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(api.hub.watchers, 0);
+});
+
+test('GET /workers: registrations with load and liveness; GET /capabilities: the union of the live ones only', async () => {
+  const reg = (id: string, operations: string[], disk_formats: string[]): WorkerRegistration =>
+    ({
+      worker_id: id,
+      version: '0.1.0',
+      hostname: `host-${id}`,
+      registered_at: new Date().toISOString(),
+      capabilities: { operations, features: [], disk_formats, filesystems: [], tags: [] },
+      resources: { max_concurrent_jobs: 4, max_disk_size_gb: 1, cpu_cores: 2, memory_gb: 1 },
+      configuration: { privileged: false, worker_pool: id === 'w-gpu' ? 'gpu' : 'default', data_locality: [] },
+      status: { state: 'ready', current_jobs: 0, last_heartbeat: new Date().toISOString() },
+    }) as WorkerRegistration;
+  await store.registerWorker(reg('w-a', ['system.echo'], ['qcow2']));
+  await store.registerWorker(reg('w-gpu', ['guestkit.inspect', 'system.echo'], ['vmdk']));
+  await store.registerWorker(reg('w-stale', ['guestkit.profile'], ['vhdx']));
+  await store.registerWorker(reg('w-off', ['guestkit.convert'], ['vdi']));
+  await store.heartbeat('w-gpu', 'busy', 3);
+  await store.heartbeat('w-off', 'offline', 0);
+  // a worker that stopped sending heartbeats ten minutes ago
+  store.db.prepare('UPDATE workers SET last_heartbeat = ? WHERE worker_id = ?').run(Date.now() - 600_000, 'w-stale');
+
+  const workers = await api.app.inject({ method: 'GET', url: '/api/v1/workers' });
+  assert.equal(workers.statusCode, 200);
+  type W = { worker_id: string; state: string; live: boolean; current_jobs: number; max_concurrent: number | null; pool: string | null; hostname: string; last_heartbeat: string };
+  const byId = new Map((workers.json() as { items: W[] }).items.map((w) => [w.worker_id, w]));
+  assert.deepEqual(
+    ['w-a', 'w-gpu', 'w-stale', 'w-off'].map((id) => [id, byId.get(id)?.live, byId.get(id)?.state]),
+    [['w-a', true, 'ready'], ['w-gpu', true, 'busy'], ['w-stale', false, 'ready'], ['w-off', false, 'offline']],
+  );
+  assert.equal(byId.get('w-gpu')!.current_jobs, 3);
+  assert.equal(byId.get('w-gpu')!.max_concurrent, 4);
+  assert.equal(byId.get('w-gpu')!.pool, 'gpu');
+  assert.equal(byId.get('w-a')!.hostname, 'host-w-a');
+  assert.ok(Date.now() - Date.parse(byId.get('w-stale')!.last_heartbeat) >= 600_000);
+
+  const caps = await api.app.inject({ method: 'GET', url: '/api/v1/capabilities' });
+  assert.equal(caps.statusCode, 200);
+  assert.deepEqual(caps.json(), { operations: ['guestkit.inspect', 'system.echo'], features: [], disk_formats: ['qcow2', 'vmdk'], live_workers: 2 });
 });
