@@ -41,8 +41,9 @@ test('usage counters: CPU, wall time, bytes read and jobs, by namespace, operati
   assert.equal(await value(m, 'guestkit_job_image_bytes_total', a), 2 * 2 ** 30);
   const peak = await m.registry.getSingleMetric('guestkit_job_peak_memory_bytes')!.get();
   const inA = (v: { labels: Record<string, unknown> }) => v.labels.namespace === 'team-a';
-  assert.equal(peak.values.find((v) => inA(v) && v.metricName === 'guestkit_job_peak_memory_bytes_count')?.value, 3, 'every finished attempt with a peak');
-  assert.equal(peak.values.find((v) => inA(v) && v.metricName === 'guestkit_job_peak_memory_bytes_sum')?.value, 3 * 50 * 2 ** 20);
+  const series = (v: object) => (v as { metricName?: string }).metricName;
+  assert.equal(peak.values.find((v) => inA(v) && series(v) === 'guestkit_job_peak_memory_bytes_count')?.value, 3, 'every finished attempt with a peak');
+  assert.equal(peak.values.find((v) => inA(v) && series(v) === 'guestkit_job_peak_memory_bytes_sum')?.value, 3 * 50 * 2 ** 20);
   assert.equal(peak.values.find((v) => inA(v) && v.labels.le === 64 * 2 ** 20)?.value, 3);
   assert.equal(peak.values.find((v) => inA(v) && v.labels.le === 32 * 2 ** 20)?.value, 0);
   const dflt = { namespace: 'default', operation: 'guestkit.inspect', status: 'completed' };
