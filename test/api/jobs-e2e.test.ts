@@ -200,6 +200,15 @@ test('GET /jobs: filters, label selectors, image prefix, search, time range; cur
   assert.equal((await q('labels=tier')).length, 20);
   assert.equal((await q('q=vm-3')).length, 1 + 10 /* vm-3, vm-30..39 */);
   assert.equal((await q(`from=${new Date(Date.now() + 60_000).toISOString()}`)).length, 0);
+  // image path prefix: inspect jobs of images under one folder, and not those of a sibling folder sharing its first letters
+  const inspectOf = (path: string) => testJob('guestkit.inspect', { image: { path, format: 'raw' } }, { metadata: { namespace: 'team-list' } });
+  const imgs = [`${roots}/allowed/fleet-a/vm1.img`, `${roots}/allowed/fleet-a/vm2.img`, `${roots}/allowed/fleet-ab/vm3.img`];
+  const posted = await call(s.url, 'POST', '/jobs', { token: admin, body: { jobs: imgs.map(inspectOf) } });
+  assert.equal(posted.status, 202, JSON.stringify(posted.body));
+  const underA = await q(`image_prefix=${encodeURIComponent(`${roots}/allowed/fleet-a/`)}`);
+  assert.deepEqual(new Set(underA.map((j) => j.job_id)), new Set((posted.body.jobs as { job_id: string }[]).slice(0, 2).map((j) => j.job_id)));
+  assert.equal((await q(`image_prefix=${encodeURIComponent(`${roots}/allowed/fleet-a`)}`)).length, 3, 'a prefix is a string prefix');
+  assert.equal((await q(`image_prefix=${encodeURIComponent(`${roots}/elsewhere/`)}`)).length, 0);
   const badSel = await call(s.url, 'GET', '/jobs?labels=%3Dx', { token: admin });
   assert.equal(badSel.status, 400);
   const badStatus = await call(s.url, 'GET', '/jobs?status=bogus', { token: admin });
