@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { JobEvents } from '../events/job-events.js';
 import type { JobStore } from '../ports/job-store.js';
 import { isTerminal } from '../protocol/status.js';
+import { toHttpError } from './errors.js';
 
 interface Watcher {
   jobId: string;
@@ -98,7 +99,10 @@ export class SseHub {
         this.end(w, status(rec.status, { error_code: rec.errorCode, finished_at: rec.finishedAt === null ? null : new Date(rec.finishedAt).toISOString() }));
       } else if (rec) this.send(w, status(rec.status, { attempt: rec.attempt, worker_id: rec.workerId }));
     } catch (err) {
-      this.end(w, `event: error\ndata: ${JSON.stringify({ message: String((err as Error)?.message ?? err) })}\n\n`);
+      // the protocol error object, as every error of the API (a failing store: UNAVAILABLE)
+      const { error } = toHttpError(err);
+      w.pending = undefined; // nothing queued meanwhile is sent: the stream ends here
+      this.end(w, `event: error\ndata: ${JSON.stringify({ error, message: error.message })}\n\n`);
     }
   }
 

@@ -79,6 +79,10 @@ test('a store that stops taking writes: 503 UNAVAILABLE, nothing half-accepted; 
       assert.ok(refused.body.request_id);
       const ready = await call(s.url.replace(/\/api\/v1$/, ''), 'GET', '/readyz');
       assert.equal(ready.status, 503, 'not ready while the store fails');
+      assert.equal(ready.body.ok, false);
+      assert.equal((ready.body.error as { code: string }).code, 'UNAVAILABLE', 'the protocol error object, as every error');
+      assert.match((ready.body.error as { message: string }).message, /^not ready: /);
+      assert.equal(ready.body.request_id, ready.headers.get('x-request-id'));
     } finally {
       db.exec('ROLLBACK');
       db.close();
