@@ -67,7 +67,6 @@ const pending = new WeakMap<FastifyRequest, PendingAudit>();
 const hidden = new WeakSet<object>();
 
 /** Per-request helpers shared by the routes: who is asking, and the audit trail. */
-
 export class ApiContext {
   private readonly denials = new Map<string, { minute: number; n: number; suppressed: number }>();
 
