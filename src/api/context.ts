@@ -13,7 +13,7 @@ import type { JobDocument } from '../protocol/envelope.js';
 import { GuestkitError } from '../protocol/errors.js';
 import type { PathPolicy } from '../worker/path-policy.js';
 import { allows, seesNamespace, type Authenticator, type Principal, type Role } from './auth.js';
-import { notFound } from './errors.js';
+import { notFound, toHttpError } from './errors.js';
 import type { QuotaGate } from './quotas.js';
 import type { SseHub } from './sse-hub.js';
 import { namespaceOf, type JobRecord } from '../ports/job-store.js';
@@ -105,10 +105,10 @@ export class ApiContext {
   }
 
   /** The error a request ends with (the API's error handler), for its audit entry. */
-  failed(req: FastifyRequest, err: unknown, code: string): void {
+  failed(req: FastifyRequest, err: unknown): void {
     const a = pending.get(req);
     if (!a) return;
-    a.code = code;
+    a.code = toHttpError(err).error.code;
     if (typeof err === 'object' && err !== null && hidden.has(err)) a.denial = 'job of another namespace';
   }
 

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { ApiContext, type ApiDeps } from './context.js';
-import { badRequest, notFound, sendError, toHttpError } from './errors.js';
+import { badRequest, notFound, sendError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -81,7 +81,7 @@ export function buildApi(deps: ApiDeps, opts: ApiOptions): Api {
     }
   });
   app.setErrorHandler((err, req, reply) => {
-    api.failed(req, err, toHttpError(err).error.code);
+    api.failed(req, err);
     return sendError(req, reply, err);
   });
   // every known caller's refused or failed call reaches the audit log (ApiContext.settle)
