@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { HandlerRegistry } from '../jobs/registry.js';
 import { DEFAULT_NAMESPACE } from '../ports/job-store.js';
 import { newJobId } from '../protocol/job-id.js';
@@ -117,5 +118,6 @@ function fill(body: unknown, ctx: AdmissionContext, issue: (path: string, messag
 
 /** Same request twice (an Idempotency-Key retry): same operation and payload. */
 export function sameRequest(a: JobDocument, b: JobDocument): boolean {
-  return a.operation === b.operation && JSON.stringify(a.payload) === JSON.stringify(b.payload);
+  // by value, not by text: a store may give the document back with its keys reordered (jsonb)
+  return a.operation === b.operation && isDeepStrictEqual(a.payload, b.payload);
 }

@@ -17,7 +17,7 @@ export async function submitJob(
   opts: SubmitOptions = {},
 ): Promise<SubmitOutcome> {
   const admission = deps.holds ? await deps.holds.admit(job, { place: opts.place === true }) : {};
-  const out = await deps.store.submit({ job, source: opts.source, owner: opts.owner, exclusive: opts.exclusive, hold: admission.hold });
+  const out = await deps.store.submit({ job, source: opts.source, owner: opts.owner, exclusive: opts.exclusive, hold: admission.hold, keyed: opts.keyed });
   if (out.kind !== 'accepted') return out;
   if (!out.hold) deps.queue.enqueue({ job, source: opts.source, cancel: job.execution.cancellable ? opts.cancel : undefined, target: admission.target });
   deps.events.emit('submitted', { job, source: opts.source, resumed: out.resumed });

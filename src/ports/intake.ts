@@ -29,6 +29,8 @@ export interface SubmitOptions {
    * run it (held instead when it asks to wait), pinned where only some can (HTTP submits).
    */
   place?: boolean;
+  /** Not recorded when an earlier job of the namespace holds its idempotency key (see SubmitInput.keyed). */
+  keyed?: boolean;
 }
 
 export type CancelOutcome = 'cancelled' | 'cancelling' | 'refused' | 'unknown';

@@ -116,6 +116,13 @@ export interface SubmitInput {
   exclusive?: boolean;
   /** Accepted but held, not to be queued yet (a new job only). Its depends_on is recorded either way. */
   hold?: Hold;
+  /**
+   * Its execution.idempotency_key is looked up in the same step as the insert: when the newest
+   * job of its namespace with that key (another job id) is waiting, running or completed, nothing
+   * is recorded and the answer is `keyed` with that job. Concurrent submits with one key, through
+   * any number of store handles or API nodes, so make one job (HTTP submits).
+   */
+  keyed?: boolean;
 }
 
 /** Where a job stands, without its document (what the hot path needs). */
@@ -132,7 +139,9 @@ export type SubmitOutcome =
   /** `hold`: the job waits outside the queue (set at its first submit): do not queue it. */
   | { kind: 'accepted'; state: JobState; resumed: boolean; hold?: Hold }
   /** the job id is known and finished, or another worker holds it */
-  | { kind: 'duplicate'; state: JobState };
+  | { kind: 'duplicate'; state: JobState }
+  /** `keyed` submits: an earlier job of the namespace holds the idempotency key (nothing recorded) */
+  | { kind: 'keyed'; prior: JobRecord };
 
 export type ClaimOutcome =
   /** `nextSequence`: where the job's event numbering continues (0 for a new job). */
@@ -221,6 +230,9 @@ export interface NamespaceLoad {
 
 /** The namespace of jobs that name none. */
 export const DEFAULT_NAMESPACE = 'default';
+
+/** A job ended in one of these does not hold its idempotency key any more: the key may be used again. */
+export const KEY_FREED: ReadonlySet<JobStatus> = new Set<JobStatus>(['failed', 'timeout', 'cancelled']);
 
 /** Seconds between a worker's heartbeats, as it registered them (10 when it did not say). */
 export function heartbeatSecondsOf(w: WorkerRecord): number {

@@ -17,7 +17,7 @@ before(async () => {
   mkdirSync(join(base, 'secret'), { recursive: true });
   symlinkSync(join(base, 'secret'), join(base, 'allowed', 'escape'));
   roots = base;
-  s = await startServe({ args: ['--allow-path', join(base, 'allowed'), '--max-concurrent', '2', '--body-limit', '65536'] });
+  s = await startServe({ args: ['--allow-path', join(base, 'allowed'), '--max-concurrent', '2', '--body-limit', '262144'] });
   admin = s.adminToken;
   assert.match(admin, /^gk_[a-z0-9]{12}_/);
 });
@@ -84,12 +84,21 @@ test('POST /jobs: 400 lists every problem with its JSON path; batch paths are pr
 });
 
 test('POST /jobs batch: up to 1,000 jobs at once, each stored; 1,001 is refused', async () => {
-  const jobs = Array.from({ length: 300 }, (_, i) => echo(`batch ${i}`, { metadata: { labels: { batch: 'b1' } } }));
+  const jobs = Array.from({ length: 1000 }, (_, i) => echo(`batch ${i}`, { metadata: { labels: { batch: 'b1' } } }));
   const r = await call(s.url, 'POST', '/jobs', { token: admin, body: { jobs } });
   assert.equal(r.status, 202, JSON.stringify(r.body).slice(0, 500));
   const views = r.body.jobs as { job_id: string }[];
-  assert.equal(views.length, 300);
-  assert.equal(new Set(views.map((v) => v.job_id)).size, 300);
+  assert.equal(views.length, 1000);
+  assert.equal(new Set(views.map((v) => v.job_id)).size, 1000);
+  // each one stored: the listing by label pages through all of them
+  const stored = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await call(s.url, 'GET', `/jobs?labels=batch%3Db1&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: admin });
+    for (const j of page.body.items as { job_id: string }[]) stored.add(j.job_id);
+    cursor = page.body.next as string | undefined;
+  } while (cursor);
+  assert.deepEqual([...stored].sort(), views.map((v) => v.job_id).sort());
   const big = await call(s.url, 'POST', '/jobs', { token: admin, body: { jobs: Array.from({ length: 1001 }, () => ({})) } });
   assert.equal(big.status, 400);
   assert.match((big.body.error as { message: string }).message, /at most 1000 jobs/);
@@ -104,7 +113,7 @@ test('bad bodies: not JSON, wrong content type, too large, deeply nested, not an
   const text = await call(s.url, 'POST', '/jobs', { token: admin, raw: JSON.stringify(echo()), headers: { 'content-type': 'text/plain' } });
   assert.equal(text.status, 415);
   assert.equal((text.body.error as { code: string }).code, 'VALIDATION_ERROR');
-  const large = await call(s.url, 'POST', '/jobs', { token: admin, body: echo('x'.repeat(70_000)) });
+  const large = await call(s.url, 'POST', '/jobs', { token: admin, body: echo('x'.repeat(270_000)) });
   assert.equal(large.status, 413);
   assert.equal((large.body.error as { code: string }).code, 'VALIDATION_ERROR');
   const deep = '['.repeat(5000) + ']'.repeat(5000);

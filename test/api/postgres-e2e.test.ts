@@ -46,3 +46,33 @@ test('serve on PostgreSQL: jobs, tokens and audit live in the database; after ki
     removeDataDir(dataDir);
   }
 });
+
+test('two API nodes on one PostgreSQL: submits racing with one idempotency key make one job; different requests under it are 409', { timeout: 240_000 }, async () => {
+  const url = await pgi.createDatabase('serve_keys');
+  const dirs = [tempDataDir('gk-serve-pg-a-'), tempDataDir('gk-serve-pg-b-')];
+  const a = await startServe({ dataDir: dirs[0]!, args: ['--store', url, '--max-concurrent', '2'] });
+  try {
+    const b = await startServe({ dataDir: dirs[1]!, args: ['--store', url, '--max-concurrent', '2'] });
+    try {
+      const token = a.adminToken;
+      const nodes = [a.url, b.url];
+      const body = testJob('test.sleep', { seconds: 0.5 }, { metadata: { labels: { race: 'two-nodes' } } });
+      const posts = await Promise.all(Array.from({ length: 16 }, (_, i) => call(nodes[i % 2]!, 'POST', '/jobs', { token, body, headers: { 'idempotency-key': 'pg-race-1' } })));
+      assert.deepEqual(posts.map((r) => r.status), Array(16).fill(202), JSON.stringify(posts.find((r) => r.status !== 202)?.body));
+      const ids = new Set(posts.map((r) => (r.body.job as { job_id: string }).job_id));
+      assert.equal(ids.size, 1, `one job for one key across both nodes, got ${[...ids].join(', ')}`);
+      assert.equal(posts.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 15);
+      const listed = await call(b.url, 'GET', '/jobs?labels=race%3Dtwo-nodes', { token });
+      assert.deepEqual((listed.body.items as { job_id: string }[]).map((j) => j.job_id), [...ids], 'one job stored');
+      const clashing = await Promise.all([1, 2, 3, 4].map((n) => call(nodes[n % 2]!, 'POST', '/jobs', { token, body: testJob('test.sleep', { seconds: n / 10 }), headers: { 'idempotency-key': 'pg-race-2' } })));
+      assert.deepEqual(clashing.map((r) => r.status).sort(), [202, 409, 409, 409]);
+      for (const r of clashing.filter((x) => x.status === 409)) assert.equal((r.body.error as { code: string }).code, 'DUPLICATE_JOB');
+      assert.equal((await waitFinal(a.url, token, [...ids][0]!, 60_000)).status, 'completed');
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await a.stop();
+    for (const d of dirs) removeDataDir(d);
+  }
+});

@@ -306,6 +306,38 @@ export function jobStoreContract(f: StoreFactory): void {
     assert.equal(await s.findByIdempotencyKey('team-a', 'k2'), undefined);
   });
 
+  withStore('keyed submits: one idempotency key makes one job, however many submit it at once and through how many handles', async (s, reopen) => {
+    const keyed = (id: string, key: string, ns?: string) =>
+      jobDoc(id, { execution: { priority: 5, timeout_seconds: 60, max_attempts: 1, attempt: 1, cancellable: true, idempotency_key: key }, ...(ns ? { metadata: { namespace: ns } } : {}) } as Partial<JobDocument>);
+    const other = reopen ? await reopen() : s;
+    try {
+      const outs = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? other : s).submit({ job: keyed(`c-key-${i}`, 'race', 'team-a'), source: 'http', exclusive: true, keyed: true })));
+      const accepted = outs.flatMap((o, i) => (o.kind === 'accepted' ? [`c-key-${i}`] : []));
+      assert.equal(accepted.length, 1, `one job for the key, got ${JSON.stringify(outs.map((o) => o.kind))}`);
+      for (const o of outs) if (o.kind !== 'accepted') assert.deepEqual([o.kind, o.kind === 'keyed' ? o.prior.job.job_id : ''], ['keyed', accepted[0]]);
+      const page = await s.list({ namespace: 'team-a', limit: 100 });
+      assert.deepEqual(page.items.map((r) => r.job.job_id), accepted, 'nothing else was recorded');
+      // the key counts per namespace, and in the default namespace with or without metadata
+      assert.equal((await s.submit({ job: keyed('c-key-b', 'race', 'team-b'), keyed: true })).kind, 'accepted');
+      assert.equal((await s.submit({ job: keyed('c-key-d1', 'dflt'), keyed: true })).kind, 'accepted');
+      const d2 = await other.submit({ job: keyed('c-key-d2', 'dflt', 'default'), keyed: true });
+      assert.deepEqual([d2.kind, d2.kind === 'keyed' ? d2.prior.job.job_id : ''], ['keyed', 'c-key-d1']);
+      // a failed holder frees the key; a completed one keeps it; unkeyed submits never look
+      await s.begin(accepted[0]!, 'w1');
+      await s.finish(accepted[0]!, 'failed', result(accepted[0]!, 'failed'));
+      assert.equal((await other.submit({ job: keyed('c-key-again', 'race', 'team-a'), keyed: true })).kind, 'accepted');
+      await s.begin('c-key-again', 'w1');
+      await s.finish('c-key-again', 'completed', result('c-key-again'));
+      const after = await s.submit({ job: keyed('c-key-late', 'race', 'team-a'), keyed: true });
+      assert.deepEqual([after.kind, after.kind === 'keyed' ? after.prior.status : ''], ['keyed', 'completed']);
+      assert.equal((await s.submit({ job: keyed('c-key-plain', 'race', 'team-a') })).kind, 'accepted');
+      // the holder itself posted again is no key conflict (the job id decides)
+      assert.equal((await s.submit({ job: keyed('c-key-d1', 'dflt'), keyed: true, exclusive: true })).kind, 'duplicate');
+    } finally {
+      if (other !== s) await other.close();
+    }
+  });
+
   withStore('workers() lists every registration', async (s) => {
     await s.registerWorker(registration('w-b'));
     await s.registerWorker(registration('w-a'));

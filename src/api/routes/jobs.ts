@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { JobEvents } from '../../events/job-events.js';
-import { MAX_PAGE, namespaceOf, parseLabelSelector, type JobQuery } from '../../ports/job-store.js';
+import { KEY_FREED, MAX_PAGE, namespaceOf, parseLabelSelector, type JobQuery, type JobRecord } from '../../ports/job-store.js';
 import { newJobId } from '../../protocol/builder.js';
 import type { JobDocument } from '../../protocol/envelope.js';
 import { GuestkitError } from '../../protocol/errors.js';
@@ -161,48 +161,18 @@ export async function deleteJob(api: ApiContext, req: FastifyRequest, p: Princip
   await api.record(req, p, 'job.delete', id, 'ok', 204);
 }
 
-/**
- * Submits with one idempotency key run one after another in this process: the look-up and the
- * store's insert are two steps, and two requests with one key must not both find nothing. (Across
- * API nodes the store's key claim at start still lets only one such job run.)
- */
-const keyTurns = new Map<string, Promise<unknown>>();
-
-function submitOne(api: ApiContext, job: JobDocument): Promise<{ view: JobView; replayed: boolean }> {
-  const key = job.execution.idempotency_key;
-  if (!key) return submitNow(api, job);
-  const turn = `${namespaceOf(job)}\0${key}`;
-  const prev = keyTurns.get(turn);
-  const mine = (prev ? prev.then(noop, noop) : Promise.resolve()).then(() => submitNow(api, job));
-  const tail = mine.then(noop, noop);
-  keyTurns.set(turn, tail);
-  void tail.then(() => {
-    if (keyTurns.get(turn) === tail) keyTurns.delete(turn);
-  });
-  return mine;
-}
-
-const noop = (): void => undefined;
-
 /** Submits one admitted job; an idempotent repeat answers with the job it repeats. */
-async function submitNow(api: ApiContext, job: JobDocument): Promise<{ view: JobView; replayed: boolean }> {
+async function submitOne(api: ApiContext, job: JobDocument): Promise<{ view: JobView; replayed: boolean }> {
   const { store, intake } = api.deps;
   const key = job.execution.idempotency_key;
-  if (key) {
-    const prior = await store.findByIdempotencyKey(namespaceOf(job), key);
-    if (prior && prior.job.job_id !== job.job_id && !['failed', 'timeout', 'cancelled'].includes(prior.status)) {
-      if (!sameRequest(prior.job, job)) {
-        throw new GuestkitError('DUPLICATE_JOB', `idempotency key ${JSON.stringify(key)} was used by job ${prior.job.job_id} (${prior.status}) for a different request`, {
-          phase: 'validation',
-          details: { idempotency_key: key, job_id: prior.job.job_id, status: prior.status },
-        });
-      }
-      return { view: jobView(prior, { withJob: true }), replayed: true };
-    }
-  }
+  // a repeat is answered without placement (its workers may be gone); the store's keyed
+  // submit below settles races: one key, one job, across every API node
+  const known = key ? await store.findByIdempotencyKey(namespaceOf(job), key) : undefined;
+  if (known && known.job.job_id !== job.job_id && !KEY_FREED.has(known.status)) return keyHolder(known, job);
   const now = Date.now();
-  const out = await intake.submit(job, { source: 'http', exclusive: true, place: true });
+  const out = await intake.submit(job, { source: 'http', exclusive: true, place: true, keyed: true });
   if (out.kind === 'accepted') return { view: acceptedView(job, out.state, now, out.hold ?? null), replayed: false };
+  if (out.kind === 'keyed') return keyHolder(out.prior, job);
   // the id exists: the same job posted again while it waits or runs is fine; anything else is a conflict
   const rec = await store.get(job.job_id);
   if (rec && !isTerminal(rec.status) && sameRequest(rec.job, job) && namespaceOf(rec.job) === namespaceOf(job)) return { view: jobView(rec, { withJob: true }), replayed: true };
@@ -210,6 +180,18 @@ async function submitNow(api: ApiContext, job: JobDocument): Promise<{ view: Job
     phase: 'validation',
     details: { job_id: job.job_id, status: out.state.status },
   });
+}
+
+/** The job holding the idempotency key answers for a repeat of its request; another request with the key is a conflict. */
+function keyHolder(prior: JobRecord, job: JobDocument): { view: JobView; replayed: boolean } {
+  const key = job.execution.idempotency_key;
+  if (!sameRequest(prior.job, job)) {
+    throw new GuestkitError('DUPLICATE_JOB', `idempotency key ${JSON.stringify(key)} was used by job ${prior.job.job_id} (${prior.status}) for a different request`, {
+      phase: 'validation',
+      details: { idempotency_key: key, job_id: prior.job.job_id, status: prior.status },
+    });
+  }
+  return { view: jobView(prior, { withJob: true }), replayed: true };
 }
 
 async function inOrder<T, R>(xs: T[], fn: (x: T) => Promise<R>): Promise<R[]> {

@@ -128,12 +128,15 @@ export class PostgresJobStore implements JobStore {
 
   // --- writes -------------------------------------------------------------------------
 
-  submit(input: SubmitInput): Promise<SubmitOutcome> {
-    return this.write(
-      'submit',
-      { op: 'submit', id: input.job.job_id, job: input.job, source: input.source ?? null, owner: input.owner ?? null, exclusive: input.exclusive === true, hold: input.hold ?? null },
-      (o) => o as SubmitOutcome,
-    );
+  async submit(input: SubmitInput): Promise<SubmitOutcome> {
+    const wire = { op: 'submit', id: input.job.job_id, job: input.job, source: input.source ?? null, owner: input.owner ?? null, exclusive: input.exclusive === true, hold: input.hold ?? null, keyed: input.keyed === true };
+    for (;;) {
+      const out = await this.write('submit', wire, (o) => o as SubmitOutcome | { kind: 'keyed'; jobId: string });
+      if (out.kind !== 'keyed' || 'prior' in out) return out;
+      const prior = await this.get(out.jobId);
+      if (prior) return { kind: 'keyed', prior };
+      // the key's holder was deleted in between: the key may be free now
+    }
   }
 
   claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome> {

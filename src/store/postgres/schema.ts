@@ -19,7 +19,7 @@
  */
 import { VERSION_FUNCTIONS_SQL } from './version-functions.js';
 
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 
 const TERMINAL = `('completed','failed','cancelled','timeout')`;
 
@@ -506,6 +506,65 @@ export const PG_MIGRATIONS: readonly string[] = [
     r record;
   BEGIN
     IF jsonb_typeof(v_hold) <> 'object' THEN v_hold := NULL; END IF;
+    INSERT INTO jobs (job_id, operation, namespace, status, priority, attempt, max_attempts, idempotency_key,
+        worker_id, source, trace_id, doc, created_at, queued_at, updated_at, hold, hold_reason)
+      VALUES (v_id, v_job ->> 'operation', v_job -> 'metadata' ->> 'namespace', 'pending',
+        (v_job -> 'execution' ->> 'priority')::numeric::integer, 0, (v_job -> 'execution' ->> 'max_attempts')::numeric::integer,
+        v_job -> 'execution' ->> 'idempotency_key', v_owner, v_source, v_job -> 'observability' ->> 'trace_id',
+        v_job, v_job ->> 'created_at', p_now, p_now, v_hold ->> 'kind', v_hold ->> 'reason')
+      ON CONFLICT (job_id) DO NOTHING;
+    IF FOUND THEN
+      IF jsonb_typeof(v_job -> 'execution' -> 'depends_on') = 'array' THEN
+        INSERT INTO job_dependencies (parent_id, child_id)
+          SELECT d, v_id FROM jsonb_array_elements_text(v_job -> 'execution' -> 'depends_on') d
+          ON CONFLICT DO NOTHING;
+      END IF;
+      INSERT INTO transitions (job_id, from_status, to_status, attempt, worker_id, at, reason)
+        VALUES (v_id, NULL, 'pending', 0, v_owner, p_now, CASE WHEN v_hold IS NOT NULL THEN 'held: ' || (v_hold ->> 'kind') END);
+      RETURN jsonb_build_object('kind', 'accepted', 'resumed', false, 'state', gk_state(v_id, 'pending', 0, v_owner, v_source))
+        || CASE WHEN v_hold IS NOT NULL THEN jsonb_build_object('hold', v_hold) ELSE '{}'::jsonb END;
+    END IF;
+    SELECT status, attempt, worker_id, source, hold, hold_reason INTO r FROM jobs WHERE job_id = v_id FOR UPDATE;
+    IF NOT FOUND THEN
+      -- removed between the insert and the read: the batch is run again
+      RAISE EXCEPTION 'job % vanished during submit', v_id USING ERRCODE = 'serialization_failure';
+    END IF;
+    -- a finished job, or one held by another worker (or by the owner's previous life)
+    IF r.status <> 'pending' OR coalesce((p ->> 'exclusive')::boolean, false) THEN
+      RETURN jsonb_build_object('kind', 'duplicate', 'state', gk_state(v_id, r.status, r.attempt, r.worker_id, r.source));
+    END IF;
+    v_source := coalesce(v_source, r.source);
+    UPDATE jobs SET worker_id = v_owner, source = v_source, updated_at = p_now WHERE job_id = v_id;
+    RETURN jsonb_build_object('kind', 'accepted', 'resumed', true, 'state', gk_state(v_id, 'pending', r.attempt, v_owner, v_source))
+      || CASE WHEN r.hold IS NOT NULL THEN jsonb_build_object('hold', jsonb_build_object('kind', r.hold, 'reason', coalesce(r.hold_reason, ''))) ELSE '{}'::jsonb END;
+  END $$;
+  `,
+  // v4: keyed submits (HTTP): the idempotency key is looked up under an advisory lock on
+  // (namespace, key) in the submit's own transaction, so API nodes racing with one key make one job
+  `
+  CREATE OR REPLACE FUNCTION gk_submit(p jsonb, p_now bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    v_job jsonb := p -> 'job';
+    v_id text := p -> 'job' ->> 'job_id';
+    v_owner text := p ->> 'owner';
+    v_source text := p ->> 'source';
+    v_hold jsonb := p -> 'hold';
+    v_key text := p -> 'job' -> 'execution' ->> 'idempotency_key';
+    v_ns text := coalesce(p -> 'job' -> 'metadata' ->> 'namespace', 'default');
+    r record;
+    k record;
+  BEGIN
+    IF jsonb_typeof(v_hold) <> 'object' THEN v_hold := NULL; END IF;
+    IF coalesce((p ->> 'keyed')::boolean, false) AND v_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jobs WHERE job_id = v_id) THEN
+      -- one key at a time across every node: the look-up sees what an earlier holder committed
+      PERFORM pg_advisory_xact_lock(hashtextextended('gk-idempotency' || chr(1) || v_ns || chr(1) || v_key, 0));
+      SELECT job_id, status INTO k FROM jobs
+        WHERE idempotency_key = v_key AND (namespace = v_ns OR (v_ns = 'default' AND namespace IS NULL))
+        ORDER BY queued_at DESC, job_id DESC LIMIT 1;
+      IF FOUND AND k.job_id <> v_id AND k.status NOT IN ('failed', 'timeout', 'cancelled') THEN
+        RETURN jsonb_build_object('kind', 'keyed', 'jobId', k.job_id);
+      END IF;
+    END IF;
     INSERT INTO jobs (job_id, operation, namespace, status, priority, attempt, max_attempts, idempotency_key,
         worker_id, source, trace_id, doc, created_at, queued_at, updated_at, hold, hold_reason)
       VALUES (v_id, v_job ->> 'operation', v_job -> 'metadata' ->> 'namespace', 'pending',

@@ -29,7 +29,7 @@ import type {
   TransitionRecord,
   WorkerRecord,
 } from '../../ports/job-store.js';
-import { DEFAULT_NAMESPACE } from '../../ports/job-store.js';
+import { DEFAULT_NAMESPACE, KEY_FREED } from '../../ports/job-store.js';
 import type { UsageQuery, UsageRow } from '../../ports/usage.js';
 import { classify, openDatabase } from './connection.js';
 import { usageQuery } from './usage-query.js';
@@ -97,6 +97,8 @@ export class SqliteJobStore implements JobStore {
     const job = input.job;
     const row = this.state(job.job_id);
     if (!row) {
+      const prior = input.keyed ? this.keyHolder(job) : undefined;
+      if (prior) return { kind: 'keyed', prior: toJobRecord(prior) };
       this.s.insertJob.run({
         job_id: job.job_id,
         operation: job.operation,
@@ -126,6 +128,15 @@ export class SqliteJobStore implements JobStore {
     const state = { ...stateOf(row), workerId: input.owner ?? null, source };
     return hold ? { kind: 'accepted', state, resumed: true, hold } : { kind: 'accepted', state, resumed: true };
   });
+
+  /** The newest other job of the namespace with this job's idempotency key, when it still counts (waiting, running, completed). */
+  private keyHolder(job: SubmitInput['job']): JobRow | undefined {
+    const key = job.execution.idempotency_key;
+    if (!key) return undefined;
+    const ns = job.metadata?.namespace ?? DEFAULT_NAMESPACE;
+    const row = this.s.byIdemKey.get(key, ns, ns === DEFAULT_NAMESPACE ? 1 : 0) as JobRow | undefined;
+    return row && row.job_id !== job.job_id && !KEY_FREED.has(row.status) ? row : undefined;
+  }
 
   claim(jobId: string, workerId: string, source?: string): Promise<ClaimOutcome> {
     return this.write('claim', () => this.claimTx(jobId, workerId, source, Date.now()));
