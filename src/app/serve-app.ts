@@ -17,7 +17,6 @@ import { SqliteSla } from '../store/sqlite/sla-query.js';
 import { SlaMetrics } from '../observability/sla-metrics.js';
 import type { ServeConfig } from './serve-config.js';
 import { startWorker, type RunningWorker } from './worker-app.js';
-import { attachCostMetric } from '../observability/job-metrics.js';
 
 export interface RunningServe {
   readonly node: RunningWorker;
@@ -100,7 +99,6 @@ export async function startServe(cfg: ServeConfig, version: string): Promise<Run
   // queue depth, oldest wait, deadline misses, queue wait: the store's figures, read per scrape
   const sla = store instanceof SqliteJobStore ? new SqliteSla(store.db, cfg.worker.pool) : (await import('../store/postgres/sla-query.js')).pgSlaOf(store, cfg.worker.pool);
   if (sla) new SlaMetrics({ source: sla, registry: node.metrics.registry, onError: (err) => logger.warn({ err: String(err) }, 'SLA metrics: the store could not be read; queue figures left out of this scrape') });
-  attachCostMetric(node.events, node.metrics.registry, cfg.prices);
   new Gauge({
     name: 'guestkit_api_event_streams',
     help: 'Server-sent event streams open now',

@@ -27,9 +27,7 @@ export interface ServeConfig {
 }
 
 export const DEFAULT_DATA_DIR = './.guestkit';
-const SERVE_KEYS = ['host', 'port', 'auth', 'body_limit', 'quotas', 'prices', 'admin_token_file'] as const;
-
-const PricesSchema = z.strictObject({ cpu_second: z.number().min(0).optional(), gib_read: z.number().min(0).optional(), currency: z.string().min(1).optional() });
+const SERVE_KEYS = ['host', 'port', 'auth', 'body_limit', 'quotas', 'admin_token_file'] as const;
 
 export interface ServeFlags {
   config?: string;
@@ -69,21 +67,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024 || bodyLimit > 1 << 30) throw bad(`--body-limit must be a byte count from 1024 to 1 GiB, got ${bodyLimit}`);
 
   const quotas = file.quotas === undefined ? { default: UNLIMITED, namespaces: {} } : parseWith(QuotaConfigSchema, file.quotas, `${flags.config}: quotas`);
-  const p = file.prices === undefined ? {} : parseWith(PricesSchema, file.prices, `${flags.config}: prices`);
-  const num = (envName: string, v: number | undefined, dflt: number) => {
-    const e = env[envName];
-    if (e === undefined || e === '') return v ?? dflt;
-    const n = Number(e);
-    if (!Number.isFinite(n) || n < 0) throw bad(`${envName} must be a number ≥ 0, got ${JSON.stringify(e)}`);
-    return n;
-  };
-  const prices: Prices = {
-    cpuSecond: num('GUESTKIT_PRICE_CPU_SECOND', p.cpu_second, 0.00002),
-    gibRead: num('GUESTKIT_PRICE_GIB_READ', p.gib_read, 0.001),
-    currency: env.GUESTKIT_PRICE_CURRENCY || p.currency || 'USD',
-  };
   const adminToken = resolveAdminToken(fTokenFile, env, file.admin_token_file);
-  return { worker, dataDir: worker.dataDir, host, port, auth, bodyLimit, quotas, prices, ...(adminToken === undefined ? {} : { adminToken }) };
+  return { worker, dataDir: worker.dataDir, host, port, auth, bodyLimit, quotas, prices: worker.prices, ...(adminToken === undefined ? {} : { adminToken }) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { submitJob } from '../intake/submit.js';
 import { HoldScheduler } from '../placement/hold-scheduler.js';
 import { builtinRegistry, type HandlerRegistry } from '../jobs/registry.js';
 import { startHealthServer } from '../observability/health-server.js';
-import { attachJobMetrics, RateMeter } from '../observability/job-metrics.js';
+import { attachCostMetric, attachJobMetrics, RateMeter } from '../observability/job-metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { WorkerMetrics } from '../observability/metrics.js';
 import { setupTracingExport, shutdownTracingExport } from '../observability/tracing.js';
@@ -95,6 +95,8 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
   const metrics = new WorkerMetrics({ worker_id: cfg.workerId, pool: cfg.pool }, { queueDepth: () => queue.size });
   const events = new JobEvents((event, err) => logger.error({ event, err: String((err as Error)?.stack ?? err) }, 'job event listener failed'));
   attachJobMetrics(events, metrics);
+  // counted where the job ran: once per job, whichever process serves the API
+  attachCostMetric(events, metrics.registry, cfg.prices);
   const poolEvents = shared ? new JobEvents((event, err) => logger.error({ event, err: String((err as Error)?.stack ?? err) }, 'job event listener failed')) : events;
   if (shared) {
     for (const n of ALL_EVENTS) events.on(n, (p) => poolEvents.emit(n, p as never));

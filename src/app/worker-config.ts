@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { BUDGET_NAMES, BUDGET_ON_EXCEEDED, type InspectBudgetOptions } from '../protocol/payloads/inspect-budget.js';
 import { z } from 'zod';
 import { GuestkitError } from '../protocol/errors.js';
+import type { Prices } from '../ports/usage.js';
 
 /** Everything `guestkit worker` can be told, after defaults, config file, environment and flags. */
 export interface WorkerConfig {
@@ -48,6 +49,8 @@ export interface WorkerConfig {
   /** Shared queue: a held job's lock (renewed every half of it); a worker silent this long loses its jobs to the others. */
   queueLockMs: number;
   testHandlers: boolean;
+  /** What a CPU-second and a GiB read cost (GET /usage and the guestkit_job_cost_total counter). */
+  prices: Prices;
 }
 
 export interface WorkerConfigOptions {
@@ -101,6 +104,10 @@ const BudgetSchema = z.strictObject({
   on_exceeded: z.enum(BUDGET_ON_EXCEEDED).optional(),
 });
 
+/** `prices:` in the config file (GUESTKIT_PRICE_CPU_SECOND, GUESTKIT_PRICE_GIB_READ, GUESTKIT_PRICE_CURRENCY override them). */
+const PricesSchema = z.strictObject({ cpu_second: z.number().min(0).optional(), gib_read: z.number().min(0).optional(), currency: z.string().min(1).optional() });
+type FilePrices = z.infer<typeof PricesSchema>;
+
 const FileSchema = z.strictObject({
   ...Object.fromEntries(
     Object.values(FIELDS).map((f) => [
@@ -109,6 +116,7 @@ const FileSchema = z.strictObject({
     ]),
   ),
   inspect_budget: BudgetSchema.optional(),
+  prices: PricesSchema.optional(),
 });
 
 function bad(message: string): GuestkitError {
@@ -141,6 +149,7 @@ export function resolveWorkerConfig(
 ): WorkerConfig {
   const merged: Partial<Record<Field, unknown>> = {};
   let fileBudget: InspectBudgetOptions | undefined;
+  let filePrices: FilePrices = {};
   if (flags.config) {
     let doc: unknown;
     try {
@@ -158,6 +167,7 @@ export function resolveWorkerConfig(
       if (v !== undefined) merged[field] = v;
     }
     fileBudget = (parsed.data as { inspect_budget?: InspectBudgetOptions }).inspect_budget;
+    filePrices = (parsed.data as { prices?: FilePrices }).prices ?? {};
   }
   for (const [field, f] of Object.entries(FIELDS) as [Field, (typeof FIELDS)[Field]][]) {
     const v = env[f.env];
@@ -198,6 +208,7 @@ export function resolveWorkerConfig(
     queueRateDurationMs: Number(merged.queueRateDurationMs ?? 1000),
     queueLockMs: Number(merged.queueLockMs ?? 30_000),
     testHandlers: Boolean(merged.testHandlers ?? false),
+    prices: resolvePrices(filePrices, env),
   };
   const intIn = (name: string, v: number, min: number, max: number) => {
     if (!Number.isInteger(v) || v < min || v > max) throw bad(`${name} must be an integer between ${min} and ${max}, got ${v}`);
@@ -217,6 +228,22 @@ export function resolveWorkerConfig(
   if (cfg.store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(cfg.store)) throw bad(`--store must be sqlite or a postgres:// connection string, got ${JSON.stringify(cfg.store.replace(/:[^:@/]*@/, ':***@'))}`);
   checkQueue(cfg, opts);
   return cfg;
+}
+
+/** Prices: defaults < the config file's `prices:` < GUESTKIT_PRICE_* variables. */
+function resolvePrices(file: FilePrices, env: NodeJS.ProcessEnv): Prices {
+  const num = (envName: string, v: number | undefined, dflt: number) => {
+    const e = env[envName];
+    if (e === undefined || e === '') return v ?? dflt;
+    const n = Number(e);
+    if (!Number.isFinite(n) || n < 0) throw bad(`${envName} must be a number ≥ 0, got ${JSON.stringify(e)}`);
+    return n;
+  };
+  return {
+    cpuSecond: num('GUESTKIT_PRICE_CPU_SECOND', file.cpu_second, 0.00002),
+    gibRead: num('GUESTKIT_PRICE_GIB_READ', file.gib_read, 0.001),
+    currency: env.GUESTKIT_PRICE_CURRENCY || file.currency || 'USD',
+  };
 }
 
 /** The URL with its password hidden, for messages. */

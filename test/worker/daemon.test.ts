@@ -172,6 +172,8 @@ test('health, readiness, registration and Prometheus metrics are served', async 
   assert.match(m, /guestkit_queue_depth/);
   assert.match(m, /guestkit_image_read_bytes_total\{operation="test\.image"/);
   assert.match(m, /guestkit_handler_duration_seconds_bucket/);
+  // a worker prices what it runs itself (default prices here), so cluster workers export the cost too
+  assert.match(m, /guestkit_job_cost_total\{namespace="default",operation="test\.image",currency="USD"[,}][^\n]* [0-9.e-]+\n/);
 });
 
 test('logs are JSON lines carrying job_id and trace_id; the store holds every transition', async () => {

@@ -33,6 +33,13 @@ test('config: defaults < YAML file < environment < flags; bad values are usage e
   assert.throws(() => resolveWorkerConfig({ maxConcurrent: '0' }, {}), usage);
   assert.throws(() => resolveWorkerConfig({ metricsPort: 'http' }, {}), usage);
   assert.throws(() => resolveWorkerConfig({ logLevel: 'loud' }, {}), usage);
+  // prices (the cost counter, GET /usage): defaults < file < GUESTKIT_PRICE_*
+  assert.deepEqual(d.prices, { cpuSecond: 0.00002, gibRead: 0.001, currency: 'USD' });
+  writeFileSync(file, 'prices: {cpu_second: 0.5, currency: EUR}\n');
+  assert.deepEqual(resolveWorkerConfig({ config: file }, { GUESTKIT_PRICE_GIB_READ: '3' }).prices, { cpuSecond: 0.5, gibRead: 3, currency: 'EUR' });
+  writeFileSync(file, 'prices: {cpu_second: -1}\n');
+  assert.throws(() => resolveWorkerConfig({ config: file }, {}), (e) => usage(e) && /prices\.cpu_second/.test((e as Error).message));
+  assert.throws(() => resolveWorkerConfig({}, { GUESTKIT_PRICE_CPU_SECOND: 'cheap' }), (e) => usage(e) && /GUESTKIT_PRICE_CPU_SECOND/.test((e as Error).message));
   writeFileSync(file, 'max_concurent: 3\n');
   assert.throws(() => resolveWorkerConfig({ config: file }, {}), (e) => usage(e) && /max_concurent/.test((e as Error).message));
   assert.throws(() => resolveWorkerConfig({ config: join(dir, 'missing.yaml') }, {}), usage);
