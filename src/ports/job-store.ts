@@ -21,6 +21,13 @@ export interface JobStore {
   start(jobId: string, workerId: string, opts?: StartOptions): Promise<StartOutcome>;
   /** claim + start in one durable step (the hot path: one commit instead of two). */
   begin(jobId: string, workerId: string, opts?: StartOptions & { source?: string }): Promise<BeginOutcome>;
+  /**
+   * Optional: begin, and — when it starts the job as an attempt `end` accepts — that attempt's
+   * events and terminal end, all in one durable step. For a job whose handler already ran
+   * (inline handlers): its start and end are recorded together, so the recorded running jobs
+   * never outnumber the handlers running. `end` returning undefined records the begin only.
+   */
+  beginAndEnd?(jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: (start: { attempt: number; nextSequence: number }) => JobEnd | undefined): Promise<BeginOutcome & { ended?: boolean }>;
   /** One edge of the state machine (illegal edges are refused with EXECUTION_ERROR). */
   transition(jobId: string, to: JobStatus, opts?: TransitionOptions): Promise<void>;
   /** Terminal status + result + attempt outcome + idempotency key (kept on success, freed otherwise). */
@@ -150,6 +157,14 @@ export type ClaimOutcome =
 
 /** A claim and what starting it gave (replay/held leave the job assigned, to be finished). */
 export type BeginOutcome = { kind: 'duplicate'; state: JobState } | { kind: 'claimed'; state: JobState; resumed: boolean; nextSequence: number; start: StartOutcome };
+
+/** What `beginAndEnd` records after the start: the attempt's progress events, then its end. */
+export interface JobEnd {
+  events: StoredEvent[];
+  status: TerminalStatus;
+  result: JobResult;
+  finish?: FinishOptions;
+}
 
 export interface StartOptions {
   /** The attempt number to start at least (the document's execution.attempt). */

@@ -24,11 +24,11 @@ import {
   type WorkerState,
 } from '../protocol/index.js';
 import type { JobQueue, Lease, QueueEntry } from '../ports/job-queue.js';
-import { duplicateReason, isStoreUnavailable, type JobState, type JobStore, type StoredEvent } from '../ports/job-store.js';
+import { duplicateReason, isStoreUnavailable, type BeginOutcome, type JobState, type JobStore, type StoredEvent } from '../ports/job-store.js';
 import { isTerminal } from '../protocol/status.js';
-import { precheck, routedHere } from './prechecks.js';
+import { precheck, routedHere, type Precheck } from './prechecks.js';
 import { recoverJob } from './recovery.js';
-import { AttemptAborted, fromProtocol, type AbortKind, type AttemptRunner } from './runner.js';
+import { AttemptAborted, fromProtocol, type AbortKind, type AttemptOutcome, type AttemptRunner } from './runner.js';
 import { StoreHealth } from './store-health.js';
 import type { AttemptUsage } from './usage.js';
 
@@ -79,6 +79,8 @@ interface Running {
   done: boolean;
   /** Its end is being recorded while its slot already runs the next job. */
   recording?: Promise<void>;
+  /** An inline job run before its start was recorded (startedAt is when it ran). */
+  speculative?: boolean;
 }
 
 /** A finished job whose end the store could not record yet; published once it is. */
@@ -103,6 +105,8 @@ export class JobWorker {
   private readonly idleWaiters: (() => void)[] = [];
   private readonly health: StoreHealth;
   private slots: Promise<void>[] = [];
+  /** Inline jobs that ran before their start was durable, until their start and end are recorded. */
+  private readonly settling = new Set<Promise<void>>();
   private draining = false;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
@@ -257,6 +261,9 @@ export class JobWorker {
       const lease = await this.o.queue.reserve();
       if (!lease) return;
       await this.process(lease);
+      // inline jobs run ahead of their recorded start: a bounded number, so the slots yield
+      // to the event loop (and the group commit) at least every SETTLE_AHEAD jobs
+      while (this.settling.size >= SETTLE_AHEAD) await Promise.race(this.settling);
     }
   }
 
@@ -275,16 +282,19 @@ export class JobWorker {
     try {
       await this.walk(r);
     } catch (err) {
-      if (isStoreUnavailable(err)) this.requeueForStore(r);
-      else {
-        // a bug in the worker itself: never leave the job in limbo
-        r.log.error({ err: String((err as Error)?.stack ?? err) }, 'worker error');
-        if (!r.done) await this.finishError(r, err, 'execution').catch((e: unknown) => this.requeueForStore(r, e));
-      }
+      await this.walkFailed(r, err);
     } finally {
       if (r.recording) void r.recording.finally(() => this.forget(r));
       else this.forget(r);
     }
+  }
+
+  /** The walk of a job threw: a store outage keeps the job for a re-run; anything else is a worker bug that still ends the job. */
+  private async walkFailed(r: Running, err: unknown): Promise<void> {
+    if (isStoreUnavailable(err)) return this.requeueForStore(r);
+    // a bug in the worker itself: never leave the job in limbo
+    r.log.error({ err: String((err as Error)?.stack ?? err) }, 'worker error');
+    if (!r.done) await this.finishError(r, err, 'execution').catch((e: unknown) => this.requeueForStore(r, e));
   }
 
   private forget(r: Running): void {
@@ -310,42 +320,12 @@ export class JobWorker {
       if (pre.kind === 'failed') return this.finishError(r, pre.error, 'validation');
       return this.finish(r, 'timeout', this.observed(r, timeoutResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, phase: 'validation', message: pre.message })));
     }
+    if (pre.handler.isolation === 'inline' && !key && !r.lease.rerun && !r.lease.stalled && r.lease.cancel === undefined && !r.abort) return this.speculate(r, pre);
     // the hot path: claimed and started in one commit
     const b = await store.begin(job.job_id, this.o.workerId, { source: r.lease.source, minAttempt: job.execution.attempt, idempotency: key ? { scope: job.metadata?.namespace ?? '', key } : undefined });
-    if (b.kind === 'duplicate') return this.duplicate(r, b.state);
-    this.claimed(r, b.state, b.nextSequence);
-    const started = b.start;
-    if (started.kind === 'replay') {
-      const result: JobResult = { ...started.result, job_id: job.job_id, worker_id: this.o.workerId, idempotent_replay: { idempotency_key: key, original_job_id: started.originalJobId } };
-      r.log.info({ original_job_id: started.originalJobId, idempotency_key: key }, 'idempotency key already completed: returning the first result without running');
-      this.emit(r, { phase: 'validation', progress_percent: 100, message: `idempotency key already completed by job ${started.originalJobId}; returning its result` });
-      return this.finish(r, 'completed', result);
-    }
-    if (started.kind === 'held') {
-      return this.finishError(r, new GuestkitError('DUPLICATE_JOB', `idempotency key ${JSON.stringify(key)} is held by job ${started.holderJobId}, which is still running`, {
-        phase: 'validation',
-        recoverable: true,
-        retryRecommended: true,
-        details: { idempotency_key: key, running_job_id: started.holderJobId },
-      }), 'validation');
-    }
-    r.attempt = started.attempt;
-    r.startedAt = new Date();
-    r.span.setAttribute('guestkit.attempt', r.attempt);
-    r.log.debug({ attempt: r.attempt }, 'job started');
-    this.o.events.emit('started', { job, attempt: r.attempt, workerId: this.o.workerId });
+    if (!(await this.begun(r, b))) return;
     if (r.abort) return this.afterAbort(r, r.abort, false);
-
-    // timeout_seconds, cut short by the deadline
-    let budget = job.execution.timeout_seconds * 1000;
-    let budgetIsDeadline = false;
-    if (job.execution.deadline) {
-      const left = timestampMillis(job.execution.deadline) - Date.now();
-      if (left < budget) {
-        budget = left;
-        budgetIsDeadline = true;
-      }
-    }
+    const { budget, budgetIsDeadline } = budgetOf(job);
     const t0 = process.hrtime.bigint();
     const out = await this.o.runner.run({
       job: this.jobAt(r),
@@ -359,8 +339,123 @@ export class JobWorker {
       progress: (u) => this.emit(r, u),
     });
     this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - t0) / 1e9);
+    return this.ran(r, out, budgetIsDeadline);
+  }
+
+  /**
+   * An inline handler (no image, cannot hang, no side effects) runs before its start is
+   * recorded; then its start, progress and end are recorded in one step (store.beginAndEnd),
+   * and only then published. The slot takes its next job meanwhile, so the records of many
+   * jobs share one commit, and the store never shows more running than handlers ran. A start
+   * the store answers otherwise (a duplicate, another attempt number) drops the run.
+   */
+  private async speculate(r: Running, pre: Extract<Precheck, { ok: true }>): Promise<void> {
+    const { job } = r;
+    const guess = r.attempt;
+    r.speculative = true;
+    r.startedAt = new Date();
+    const held: ProgressUpdate[] = [];
+    const run = (progress: (u: ProgressUpdate) => void) =>
+      this.o.runner.run({ job: this.jobAt(r), attempt: r.attempt, handler: pre.handler, prepared: pre.prepared, signal: r.ctl.signal, timeoutMs: budgetOf(job).budget, prettyData: this.o.prettyData?.(job.job_id), span: r.span, progress });
+    const t0 = process.hrtime.bigint();
+    const out = await run((u) => held.push(u));
+    const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    const settle = (async () => {
+      try {
+        const opts = { source: r.lease.source, minAttempt: job.execution.attempt };
+        let built: { events: StoredEvent[]; result: JobResult } | undefined;
+        const b =
+          this.o.store.beginAndEnd && out.kind === 'completed' && !r.abort
+            ? await this.o.store.beginAndEnd(job.job_id, this.o.workerId, opts, ({ attempt, nextSequence }) => {
+                if (attempt !== guess) return undefined;
+                built = this.endOf(r, out, held, nextSequence);
+                return { events: built.events, status: 'completed', result: built.result };
+              })
+            : await this.o.store.begin(job.job_id, this.o.workerId, opts);
+        if (!(await this.begun(r, b))) return;
+        if ('ended' in b && b.ended && built) {
+          this.o.metrics.handlerDuration.observe({ operation: job.operation }, elapsed);
+          r.usage = out.usage;
+          r.done = true;
+          for (const event of built.events) this.o.events.emit('progress', { job, event: event as ProgressEvent });
+          return this.ended(r, 'completed', built.result);
+        }
+        if (r.abort) return await this.afterAbort(r, r.abort, false);
+        let outcome: AttemptOutcome = out;
+        if (r.attempt === guess) {
+          this.o.metrics.handlerDuration.observe({ operation: job.operation }, elapsed);
+          for (const u of held) this.emit(r, u);
+        } else {
+          // resumed or retried: the attempt it records is not the one it ran as; run it again as that one
+          const t1 = process.hrtime.bigint();
+          outcome = await run((u) => this.emit(r, u));
+          this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - t1) / 1e9);
+        }
+        await this.ran(r, outcome, budgetOf(job).budgetIsDeadline, true);
+      } catch (err) {
+        if (isStoreUnavailable(err)) this.forget(r); // off the running list before the queue hands it out again
+        await this.walkFailed(r, err);
+      }
+    })();
+    this.settling.add(settle);
+    void settle.finally(() => this.settling.delete(settle));
+    r.recording = settle;
+  }
+
+  /** The progress events and completed result of a run, as recorded from `nextSequence` on (no side effects: built inside the store's step). */
+  private endOf(r: Running, out: Extract<AttemptOutcome, { kind: 'completed' }>, held: ProgressUpdate[], nextSequence: number): { events: StoredEvent[]; result: JobResult } {
+    let seq = nextSequence;
+    const events = [...held, COMPLETED_EVENT].map((u) => this.eventOf(r, u, seq++));
+    const result = this.completedResultOf(r, out.output, out.bytesRead);
+    result.metrics = { ...NO_USAGE, ...(result.metrics ?? {}), ...(out.usage ?? {}) };
+    return { events, result };
+  }
+
+  /**
+   * What the store said to begin: false when the job does not run here (a duplicate, an
+   * idempotent replay or a held key: answered already); true once it is running as r.attempt.
+   */
+  private async begun(r: Running, b: BeginOutcome): Promise<boolean> {
+    const { job } = r;
+    const key = job.execution.idempotency_key;
+    if (b.kind === 'duplicate') {
+      this.duplicate(r, b.state);
+      return false;
+    }
+    this.claimed(r, b.state, b.nextSequence);
+    const started = b.start;
+    if (started.kind === 'replay') {
+      const result: JobResult = { ...started.result, job_id: job.job_id, worker_id: this.o.workerId, idempotent_replay: { idempotency_key: key, original_job_id: started.originalJobId } };
+      r.log.info({ original_job_id: started.originalJobId, idempotency_key: key }, 'idempotency key already completed: returning the first result without running');
+      this.emit(r, { phase: 'validation', progress_percent: 100, message: `idempotency key already completed by job ${started.originalJobId}; returning its result` });
+      await this.finish(r, 'completed', result);
+      return false;
+    }
+    if (started.kind === 'held') {
+      await this.finishError(r, new GuestkitError('DUPLICATE_JOB', `idempotency key ${JSON.stringify(key)} is held by job ${started.holderJobId}, which is still running`, {
+        phase: 'validation',
+        recoverable: true,
+        retryRecommended: true,
+        details: { idempotency_key: key, running_job_id: started.holderJobId },
+      }), 'validation');
+      return false;
+    }
+    r.attempt = started.attempt;
+    if (!r.speculative) r.startedAt = new Date();
+    r.span.setAttribute('guestkit.attempt', r.attempt);
+    r.log.debug({ attempt: r.attempt }, 'job started');
+    this.o.events.emit('started', { job, attempt: r.attempt, workerId: this.o.workerId });
+    return true;
+  }
+
+  /** The attempt's outcome: completed, aborted (cancel, timeout, drain, store) or failed. `settled`: the end is awaited here (not left recording). */
+  private async ran(r: Running, out: AttemptOutcome, budgetIsDeadline: boolean, settled = false): Promise<void> {
     r.usage = out.usage;
-    if (out.kind === 'completed') return this.completed(r, out.output, out.bytesRead);
+    if (out.kind === 'completed') {
+      this.completed(r, out.output, out.bytesRead);
+      if (settled) await r.recording;
+      return;
+    }
     if (out.kind === 'aborted') return this.afterAbort(r, out.reason, budgetIsDeadline, out.bytesRead);
     return this.afterFailure(r, out.error, out.bytesRead);
   }
@@ -421,13 +516,17 @@ export class JobWorker {
   }
 
   private async completed(r: Running, output: HandlerOutput, bytesRead: number): Promise<void> {
-    this.emit(r, { phase: 'result_generation', progress_percent: 100, message: 'completed' });
+    this.emit(r, COMPLETED_EVENT);
+    // the slot is free once the handler ended: the next job's start shares the commit that
+    // records this end (queued first, so no more than maxConcurrent are ever running)
+    r.recording = this.finish(r, 'completed', this.completedResultOf(r, output, bytesRead));
+  }
+
+  private completedResultOf(r: Running, output: HandlerOutput, bytesRead: number): JobResult {
     const metrics = { disk_read_bytes: bytesRead, ...(output.metrics ?? {}) };
     if (typeof output.metrics?.disk_read_bytes === 'number') metrics.disk_read_bytes = bytesRead + output.metrics.disk_read_bytes;
     const result = completedResult({ job: this.jobAt(r), workerId: this.o.workerId, startedAt: r.startedAt, data: output.data, outputs: output.outputs, metrics });
-    // the slot is free once the handler ended: the next job's start shares the commit that
-    // records this end (queued first, so no more than maxConcurrent are ever running)
-    r.recording = this.finish(r, 'completed', this.observed(r, result));
+    return this.observed(r, result);
   }
 
   private async afterAbort(r: Running, kind: AbortKind, budgetIsDeadline: boolean, bytesRead = 0): Promise<void> {
@@ -540,13 +639,18 @@ export class JobWorker {
     this.o.queue.retry({ ...r.lease, rerun: true, cancel: r.lease.cancel ?? (r.abort === 'cancel' ? 'cancel requested' : undefined) }, 0);
   }
 
-  private emit(r: Running, u: ProgressUpdate): void {
-    if (r.done) return;
-    const ev: StoredEvent = { job_id: r.job.job_id, timestamp: nowTimestamp(), sequence: r.nextSeq++, phase: u.phase, message: u.message };
+  private eventOf(r: Running, u: ProgressUpdate, sequence: number): StoredEvent {
+    const ev: StoredEvent = { job_id: r.job.job_id, timestamp: nowTimestamp(), sequence, phase: u.phase, message: u.message };
     if (typeof u.progress_percent === 'number' && Number.isFinite(u.progress_percent)) ev.progress_percent = Math.min(100, Math.max(0, Math.round(u.progress_percent)));
     if (u.details) ev.details = u.details;
     const obs = r.job.observability;
     if (obs?.trace_id) ev.observability = { trace_id: obs.trace_id, span_id: r.span.spanContext().spanId };
+    return ev;
+  }
+
+  private emit(r: Running, u: ProgressUpdate): void {
+    if (r.done) return;
+    const ev = this.eventOf(r, u, r.nextSeq++);
     const publish = () => this.o.events.emit('progress', { job: r.job, event: ev as ProgressEvent });
     if (!this.health.available) return publish(); // the store misses it; the listeners do not
     this.o.store.appendEvent(ev).then(publish, (err: unknown) => {
@@ -576,6 +680,22 @@ export class JobWorker {
   private jobAt(r: Running): JobDocument {
     return r.attempt === r.job.execution.attempt ? r.job : { ...r.job, execution: { ...r.job.execution, attempt: r.attempt } };
   }
+}
+
+/** The last progress line of every completed job. */
+const COMPLETED_EVENT: ProgressUpdate = { phase: 'result_generation', progress_percent: 100, message: 'completed' };
+
+/** How many inline jobs may run ahead of their recorded start (a commit's worth of them). */
+const SETTLE_AHEAD = 64;
+
+/** The attempt's time budget: timeout_seconds, cut short by the deadline. */
+function budgetOf(job: JobDocument): { budget: number; budgetIsDeadline: boolean } {
+  const budget = job.execution.timeout_seconds * 1000;
+  if (job.execution.deadline) {
+    const left = timestampMillis(job.execution.deadline) - Date.now();
+    if (left < budget) return { budget: left, budgetIsDeadline: true };
+  }
+  return { budget, budgetIsDeadline: false };
 }
 
 function deadlinePassed(job: JobDocument): boolean {

@@ -181,6 +181,7 @@ test('worker: drain gives waiting jobs back and interrupts running ones without 
 });
 
 test('worker: a store outage while starting keeps the job; it runs once the store answers, as attempt 1', async () => {
+  // a thread handler: it runs only once its start is durable (inline ones run ahead: next test)
   const real = SqliteJobStore.open(':memory:');
   let failBegins = 2;
   let failProbes = 1;
@@ -194,7 +195,7 @@ test('worker: a store outage while starting keeps the job; it runs once the stor
     },
   }) as JobStore;
   const t = setup(done, { store: flaky });
-  await t.submit(echo('s-out-01'));
+  await t.submit(jobDoc('s-out-01', { operation: 'test.sleep', payload: { type: 'test.sleep.v1', data: { seconds: 0 } } }));
   t.worker.start();
   await t.until(['s-out-01']);
   assert.equal(failBegins, 0);
@@ -202,6 +203,58 @@ test('worker: a store outage while starting keeps the job; it runs once the stor
   assert.equal(t.finished.get('s-out-01')!.result.execution_summary.attempt, 1);
   assert.deepEqual(t.runner.started, ['s-out-01#1'], 'run once');
   assert.equal(t.worker.storeAvailable, true);
+  await t.worker.drain(0);
+});
+
+test('worker: inline jobs run ahead of their recorded start; a start the store did not take drops the run, nothing of it is published', async () => {
+  const real = SqliteJobStore.open(':memory:');
+  let failBegins = 2;
+  const flaky = new Proxy(real, {
+    get(target, prop, receiver) {
+      // the start and end of an inline run are recorded in one step (beginAndEnd)
+      if ((prop === 'begin' || prop === 'beginAndEnd') && failBegins > 0) return () => (failBegins--, Promise.reject(new StoreUnavailableError(String(prop), 'SQLITE_BUSY', new Error('database is locked'))));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as JobStore;
+  const t = setup(done, { store: flaky });
+  const progress: string[] = [];
+  t.events.on('progress', ({ event }) => progress.push(`${event.job_id}:${event.sequence}:${event.message}`));
+  await t.submit(echo('s-in-01'));
+  t.worker.start();
+  await t.until(['s-in-01']);
+  assert.equal(failBegins, 0);
+  const fin = t.finished.get('s-in-01')!;
+  assert.equal(fin.status, 'completed');
+  assert.equal(fin.result.execution_summary.attempt, 1);
+  assert.deepEqual((await real.transitions('s-in-01')).map((x) => x.to), ['pending', 'assigned', 'running', 'completed'], 'one recorded attempt');
+  // the dropped runs' progress never reached listeners or the store: one run's lines, numbered from 0
+  const stored = (await real.events('s-in-01')).map((e) => `${e.job_id}:${e.sequence}:${e.message}`);
+  assert.deepEqual(progress, stored);
+  assert.deepEqual(stored.map((l) => l.split(':')[1]), stored.map((_, i) => String(i)));
+  assert.equal(stored.filter((l) => l.endsWith(':working')).length, 1);
+  assert.equal((await real.attempts('s-in-01')).length, 1);
+  await t.worker.drain(0);
+});
+
+test('worker: a burst of inline jobs: each recorded once with its start, events and end, never more than maxConcurrent handlers at once', async () => {
+  const t = setup(async (a) => {
+    a.progress({ phase: 'execution', message: 'working' });
+    await Promise.resolve();
+    return { kind: 'completed', output: { data: { ok: a.job.job_id } }, bytesRead: 0 };
+  });
+  const ids = Array.from({ length: 300 }, (_, i) => `b-${String(i).padStart(3, '0')}`);
+  await Promise.all(ids.map((id) => t.submit(echo(id))));
+  t.worker.start();
+  await t.until(ids);
+  assert.ok(t.runner.maxRunning <= 2, `at most 2 handlers at once (${t.runner.maxRunning})`);
+  assert.equal(t.runner.started.length, 300, 'each ran once');
+  for (const id of ids) {
+    assert.equal(t.finished.get(id)!.status, 'completed');
+    assert.deepEqual((await t.store.transitions(id)).map((x) => x.to), ['pending', 'assigned', 'running', 'completed']);
+    assert.deepEqual((await t.store.events(id)).map((e) => e.sequence), [0, 1], id);
+    assert.deepEqual((await t.store.result(id))?.data, { ok: id });
+  }
   await t.worker.drain(0);
 });
 

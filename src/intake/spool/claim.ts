@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import type { JobResult, ProgressEvent } from '../../protocol/index.js';
 
 /** What a claim needs of its spool (kept narrow so claims can be tested alone). */
@@ -51,10 +51,9 @@ export class SpoolClaim {
     const text = this.pending;
     const jobId = this.pendingJob;
     this.pending = '';
-    // off the main thread: creating a file can wait on a busy disk's journal for milliseconds
-    this.then(async () => {
+    this.then(() => {
       try {
-        await appendFile(this.host.eventsPath(jobId), text);
+        appendFileSync(this.host.eventsPath(jobId), text);
       } catch (err) {
         // events are also in the store; say so once per job, not per line
         if (!this.eventWriteFailed) this.host.warn({ file: this.source, err: String(err) }, 'could not write progress events');

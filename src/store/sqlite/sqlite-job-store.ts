@@ -14,6 +14,7 @@ import type {
   NamespaceLoad,
   RemoveOutcome,
   FinishOptions,
+  JobEnd,
   JobPage,
   JobQuery,
   JobRecord,
@@ -168,7 +169,23 @@ export class SqliteJobStore implements JobStore {
    * claim + start with one read and one update of the job row (the hot path); both
    * transitions are recorded. A start refused by its idempotency key leaves the job assigned.
    */
-  private readonly beginTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, now: number): BeginOutcome => {
+  beginAndEnd(jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: (start: { attempt: number; nextSequence: number }) => JobEnd | undefined): Promise<BeginOutcome & { ended?: boolean }> {
+    return this.write('beginAndEnd', () => this.beginAndEndTx(jobId, workerId, opts, end, Date.now()));
+  }
+
+  private readonly beginAndEndTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: (start: { attempt: number; nextSequence: number }) => JobEnd | undefined, now: number): BeginOutcome & { ended?: boolean } => {
+    const b = this.beginBody(jobId, workerId, opts, now);
+    if (b.kind !== 'claimed' || b.start.kind !== 'started') return b;
+    const e = end({ attempt: b.start.attempt, nextSequence: b.nextSequence });
+    if (!e) return b;
+    for (const ev of e.events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+    this.finishBody(jobId, e.status, e.result, e.finish ?? {}, now);
+    return { ...b, ended: true };
+  });
+
+  private readonly beginTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, now: number): BeginOutcome => this.beginBody(jobId, workerId, opts, now));
+
+  private readonly beginBody = (jobId: string, workerId: string, opts: StartOptions & { source?: string }, now: number): BeginOutcome => {
     const row = this.state(jobId);
     if (!row) throw notFound(jobId);
     if (row.status !== 'pending') {
@@ -192,7 +209,7 @@ export class SqliteJobStore implements JobStore {
     this.s.insertAttempt.run(jobId, attempt, workerId, now);
     this.s.transition.run(jobId, 'assigned', 'running', attempt, workerId, now, null);
     return { kind: 'claimed', ...claimed, start: { kind: 'started', attempt } };
-  });
+  };
 
   start(jobId: string, workerId: string, opts: StartOptions = {}): Promise<StartOutcome> {
     return this.write('start', () => this.startTx(jobId, workerId, opts, Date.now()));
@@ -247,7 +264,9 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  private readonly transitionTx = this.tx((jobId: string, to: JobStatus, opts: TransitionOptions, now: number): StateRow => {
+  private readonly transitionTx = this.tx((jobId: string, to: JobStatus, opts: TransitionOptions, now: number): StateRow => this.transitionBody(jobId, to, opts, now));
+
+  private readonly transitionBody = (jobId: string, to: JobStatus, opts: TransitionOptions, now: number): StateRow => {
     const row = this.state(jobId);
     if (!row) throw notFound(jobId);
     if (!isLegalTransition(row.status, to)) throw illegal(jobId, row.status, to);
@@ -276,21 +295,23 @@ export class SqliteJobStore implements JobStore {
     this.s.transition.run(jobId, row.status, to, row.attempt, row.worker_id ?? workerId ?? null, now, opts.reason ?? null);
     if (to === 'pending' && opts.refundAttempt && row.status === 'running') this.s.refund.run(jobId);
     return row;
-  });
+  };
 
   finish(jobId: string, status: TerminalStatus, result: JobResult, opts: FinishOptions = {}): Promise<void> {
     return this.write('finish', () => this.finishTx(jobId, status, result, opts, Date.now()));
   }
 
-  private readonly finishTx = this.tx((jobId: string, status: TerminalStatus, result: JobResult, opts: FinishOptions, now: number): void => {
-    const row = this.transitionTx(jobId, status, { errorCode: opts.errorCode, errorMessage: opts.errorMessage, reason: opts.reason, workerId: null }, now);
+  private readonly finishTx = this.tx((jobId: string, status: TerminalStatus, result: JobResult, opts: FinishOptions, now: number): void => this.finishBody(jobId, status, result, opts, now));
+
+  private readonly finishBody = (jobId: string, status: TerminalStatus, result: JobResult, opts: FinishOptions, now: number): void => {
+    const row = this.transitionBody(jobId, status, { errorCode: opts.errorCode, errorMessage: opts.errorMessage, reason: opts.reason, workerId: null }, now);
     this.s.putResult.run(jobId, status, resultJson(result), now);
     if (row.idempotency_key !== null) {
       const scope = row.namespace ?? '';
       if (status === 'completed') this.s.completeIdem.run(now, scope, row.idempotency_key, jobId);
       else this.s.releaseIdem.run(scope, row.idempotency_key, jobId);
     }
-  });
+  };
 
   releaseInterrupted(jobId: string, workerId: string): Promise<void> {
     return this.write('releaseInterrupted', () => {
