@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isStoreUnavailable } from '../../src/ports/job-store.js';
+import type { JobResult } from '../../src/protocol/index.js';
 import { SqliteJobStore } from '../../src/store/sqlite/sqlite-job-store.js';
 import { jobDoc, jobStoreContract } from './contract.js';
 
@@ -85,6 +86,60 @@ test('sqlite store: writes of one turn share one commit (group commit), each sti
     await Promise.all(Array.from({ length: 50 }, (_, i) => s.submit({ job: jobDoc(`s-gc-${String(i).padStart(2, '0')}`) })));
     assert.equal(commits, 1);
     assert.equal((await s.list({ limit: 100 })).items.length, 50);
+  } finally {
+    await s.close();
+  }
+});
+
+test('sqlite store: beginAndEnd records what begin + appendEvent + finish record, in one step; end() sees the attempt and next sequence', async () => {
+  const s = SqliteJobStore.open(':memory:');
+  try {
+    const result = (id: string) => ({ job_id: id, status: 'completed', worker_id: 'w1', execution_summary: { started_at: '2026-01-30T16:00:00Z', duration_seconds: 0, attempt: 1 }, data: { ok: id } }) as unknown as JobResult;
+    const ev = (id: string, sequence: number) => ({ job_id: id, timestamp: '2026-01-30T16:00:00.000Z', sequence, phase: 'execution', message: `line ${sequence}` });
+    for (const id of ['ba-step', 'ba-once']) await s.submit({ job: jobDoc(id), source: `${id}.json`, owner: 'w1' });
+    // the long way
+    await s.begin('ba-step', 'w1', { source: 'ba-step.json', minAttempt: 1 });
+    await s.appendEvent(ev('ba-step', 0));
+    await s.appendEvent(ev('ba-step', 1));
+    await s.finish('ba-step', 'completed', result('ba-step'));
+    // one step
+    const seen: unknown[] = [];
+    const b = await s.beginAndEnd!('ba-once', 'w1', { source: 'ba-once.json', minAttempt: 1 }, (start) => {
+      seen.push(start);
+      return { events: [ev('ba-once', start.nextSequence), ev('ba-once', start.nextSequence + 1)], status: 'completed', result: result('ba-once') };
+    });
+    assert.deepEqual(seen, [{ attempt: 1, nextSequence: 0 }]);
+    assert.equal(b.kind, 'claimed');
+    assert.equal(b.ended, true);
+    const shape = async (id: string) => {
+      const rec = (await s.get(id))!;
+      return {
+        status: rec.status,
+        attempt: rec.attempt,
+        workerId: rec.workerId,
+        source: rec.source?.replace(id, 'X'),
+        started: rec.startedAt !== null,
+        finished: rec.finishedAt !== null,
+        errorCode: rec.errorCode,
+        transitions: (await s.transitions(id)).map((t) => [t.from, t.to, t.attempt, t.workerId, t.reason]),
+        attempts: (await s.attempts(id)).map((a) => [a.attempt, a.workerId, a.status, a.finishedAt !== null]),
+        events: (await s.events(id)).map((e) => [e.sequence, e.message]),
+        result: (await s.result(id))?.data,
+      };
+    };
+    const step = await shape('ba-step');
+    const once = await shape('ba-once');
+    assert.deepEqual({ ...once, result: undefined }, { ...step, result: undefined });
+    assert.deepEqual(once.result, { ok: 'ba-once' });
+    assert.deepEqual(once.transitions.map((t) => t[1]), ['pending', 'assigned', 'running', 'completed']);
+    // end() declining: only the begin is recorded; a finished job is a duplicate and end() is not asked
+    await s.submit({ job: jobDoc('ba-decline') });
+    const declined = await s.beginAndEnd!('ba-decline', 'w1', {}, () => undefined);
+    assert.equal(declined.ended, undefined);
+    assert.equal((await s.get('ba-decline'))!.status, 'running');
+    let asked = false;
+    const dup = await s.beginAndEnd!('ba-once', 'w1', {}, () => ((asked = true), undefined));
+    assert.deepEqual([dup.kind, asked], ['duplicate', false]);
   } finally {
     await s.close();
   }

@@ -34,8 +34,21 @@ export class FolderGuard {
     this.ino = st.ino;
   }
 
+  /** Checked fine in this event-loop turn: the result files of one turn share one lstat. */
+  private fineThisTurn = false;
+
   /** Why the folder must not be used now, or undefined. */
   problem(): string | undefined {
+    if (this.fineThisTurn) return undefined;
+    const why = this.check();
+    if (why === undefined) {
+      this.fineThisTurn = true;
+      setImmediate(() => (this.fineThisTurn = false));
+    }
+    return why;
+  }
+
+  private check(): string | undefined {
     let now: string;
     try {
       const st = lstatSync(this.path);

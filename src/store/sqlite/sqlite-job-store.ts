@@ -174,6 +174,31 @@ export class SqliteJobStore implements JobStore {
   }
 
   private readonly beginAndEndTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: (start: { attempt: number; nextSequence: number }) => JobEnd | undefined, now: number): BeginOutcome & { ended?: boolean } => {
+    const row = this.state(jobId);
+    if (row && row.status === 'pending' && !opts.idempotency && row.idempotency_key === null) {
+      // pending → completed in one update of the job row; every edge still recorded
+      const m = (this.s.maxSeq.get(jobId) as { m: number | null }).m;
+      const attempt = Math.max(row.attempt + 1, opts.minAttempt ?? 1);
+      const nextSequence = m === null ? 0 : m + 1;
+      const e = end({ attempt, nextSequence });
+      if (!e) return this.beginBody(jobId, workerId, opts, now);
+      if (e.status === 'completed' && !e.finish?.reason) {
+        const resumed = row.attempt > 0 || m !== null;
+        const source = opts.source ?? row.source;
+        this.s.transition.run(jobId, 'pending', 'assigned', row.attempt, workerId, now, resumed ? 'resumed' : null);
+        this.s.transition.run(jobId, 'assigned', 'running', attempt, workerId, now, null);
+        this.s.insertEndedAttempt.run(jobId, attempt, workerId, now, now, 'completed');
+        for (const ev of e.events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+        this.s.completePending.run({ job_id: jobId, source, attempt, now });
+        this.s.transition.run(jobId, 'running', 'completed', attempt, workerId, now, null);
+        this.s.putResult.run(jobId, 'completed', resultJson(e.result), now);
+        return { kind: 'claimed', state: { jobId, status: 'assigned', attempt: row.attempt, workerId, source }, resumed, nextSequence, start: { kind: 'started', attempt }, ended: true };
+      }
+      const b = this.beginBody(jobId, workerId, opts, now);
+      for (const ev of e.events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+      this.finishBody(jobId, e.status, e.result, e.finish ?? {}, now);
+      return { ...b, ended: true };
+    }
     const b = this.beginBody(jobId, workerId, opts, now);
     if (b.kind !== 'claimed' || b.start.kind !== 'started') return b;
     const e = end({ attempt: b.start.attempt, nextSequence: b.nextSequence });

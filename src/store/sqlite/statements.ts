@@ -27,6 +27,11 @@ const SQL = {
       WHERE job_id = @job_id AND status = 'assigned'`,
   insertAttempt: `INSERT OR REPLACE INTO attempts (job_id, attempt, worker_id, started_at, status)
       VALUES (?, ?, ?, ?, 'running')`,
+  insertEndedAttempt: `INSERT OR REPLACE INTO attempts (job_id, attempt, worker_id, started_at, finished_at, status)
+      VALUES (?, ?, ?, ?, ?, ?)`,
+  completePending: `UPDATE jobs SET status = 'completed', worker_id = NULL, source = @source, attempt = @attempt,
+        started_at = @now, finished_at = @now, updated_at = @now, next_attempt_at = NULL, error_code = NULL
+      WHERE job_id = @job_id AND status = 'pending'`,
   finishAttempt: `UPDATE attempts SET finished_at = @now, status = @status, error_code = @error_code,
         error_message = @error_message WHERE job_id = @job_id AND attempt = @attempt`,
   transition: `INSERT INTO transitions (job_id, from_status, to_status, attempt, worker_id, at, reason)
