@@ -121,7 +121,7 @@ export class JobWorker {
       metrics: o.metrics,
       baseMs: o.storeRetryBaseMs,
       maxMs: o.storeRetryMaxMs,
-      state: () => ({ state: this.state, jobs: this.running.size }),
+      state: () => ({ state: this.state, jobs: this.active }),
       recovered: () => void this.recordParked(),
     });
   }
@@ -132,7 +132,7 @@ export class JobWorker {
   }
 
   get state(): WorkerState {
-    return this.draining ? 'draining' : this.running.size >= this.o.maxConcurrent ? 'busy' : 'ready';
+    return this.draining ? 'draining' : this.active >= this.o.maxConcurrent ? 'busy' : 'ready';
   }
 
   /** False while the store cannot take writes: nothing new starts, accepted jobs are kept. */
@@ -140,8 +140,13 @@ export class JobWorker {
     return this.health.available;
   }
 
+  /** Jobs whose handler runs or whose start is being recorded (inline runs waiting for their records are not counted). */
+  private get active(): number {
+    return Math.max(0, this.running.size - this.settling.size);
+  }
+
   get inFlight(): number {
-    return this.running.size;
+    return this.active;
   }
 
   get queued(): number {
@@ -278,7 +283,7 @@ export class JobWorker {
     }
     const r = this.newRunning(lease);
     this.running.set(lease.jobId, r);
-    this.o.metrics.inFlight.set(this.running.size);
+    this.o.metrics.inFlight.set(this.active);
     try {
       await this.walk(r);
     } catch (err) {
@@ -299,7 +304,7 @@ export class JobWorker {
 
   private forget(r: Running): void {
     if (this.running.get(r.lease.jobId) === r) this.running.delete(r.lease.jobId);
-    this.o.metrics.inFlight.set(this.running.size);
+    this.o.metrics.inFlight.set(this.active);
     if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
