@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { JobDocument } from '../protocol/envelope.js';
 import type { GuestkitError } from '../protocol/errors.js';
 import type { JobQueue, QueueEntry, QueueTarget } from '../ports/job-queue.js';
-import { workerIsLive, type Hold, type HoldKind, type JobRecord, type JobStore, type WorkerRecord } from '../ports/job-store.js';
+import { workerIsLive, type HeldCursor, type Hold, type HoldKind, type JobRecord, type JobStore, type WorkerRecord } from '../ports/job-store.js';
 import { checkParents, dependencyVerdict } from './dependencies.js';
 import { placeJob } from './placement.js';
 
@@ -37,7 +37,7 @@ export interface HoldSchedulerOptions {
   reclaim?: (workerId: string) => Promise<QueueEntry[]>;
   /** ms between sweeps of held jobs (the safety net behind the event-driven releases). */
   sweepMs?: number;
-  /** Held jobs looked at per sweep. */
+  /** Held jobs looked at per sweep (each sweep goes on where the last one stopped). */
   sweepLimit?: number;
   now?: () => number;
 }
@@ -63,6 +63,8 @@ export class HoldScheduler {
   /** Draining: nothing more is released (a queue that closes would lose it; the hold keeps it). */
   private stopped = false;
   private registrations?: { at: number; read: Promise<WorkerRecord[]> };
+  /** Where the last sweep stopped: the next one goes on from there, so every held job is looked at in turn. */
+  private sweptTo?: HeldCursor;
 
   constructor(private readonly o: HoldSchedulerOptions) {
     this.now = o.now ?? Date.now;
@@ -135,7 +137,7 @@ export class HoldScheduler {
   sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        const held = await this.o.store.heldJobs(this.o.sweepLimit ?? 200);
+        const held = await this.nextHeld(this.o.sweepLimit ?? 500);
         if (held.some((r) => r.hold?.kind === 'dependencies')) this.dependantsPossible = true;
         for (const rec of held) await this.evaluate(rec);
         if (this.o.reclaim && !this.stopped) await this.reclaimDead();
@@ -146,6 +148,18 @@ export class HoldScheduler {
       }
     })();
     return this.sweeping;
+  }
+
+  /**
+   * The next page of held jobs after the last sweep's, from the oldest again once a page runs
+   * out: jobs that wait long (for a pool nobody serves) never keep newer ones from being looked at.
+   */
+  private async nextHeld(limit: number): Promise<JobRecord[]> {
+    let page = await this.o.store.heldJobs(limit, this.sweptTo);
+    if (page.length === 0 && this.sweptTo) page = await this.o.store.heldJobs(limit);
+    const last = page.at(-1);
+    this.sweptTo = page.length < limit || !last ? undefined : { queuedAt: last.queuedAt, jobId: last.job.job_id };
+    return page;
   }
 
   /** One held job: released onto a queue, moved to the other hold, ended, or left waiting. */

@@ -67,8 +67,8 @@ export interface JobStore {
   /** Workers that heartbeated since `sinceMs` and are not offline. */
   liveWorkers(sinceMs: number): Promise<string[]>;
 
-  /** Accepted jobs that wait (held, not queued), oldest first. */
-  heldJobs(limit: number): Promise<JobRecord[]>;
+  /** Accepted jobs that wait (held, not queued), oldest first; `after` continues a listing where its last page ended. */
+  heldJobs(limit: number, after?: HeldCursor): Promise<JobRecord[]>;
   /** The jobs that list `jobId` in their execution.depends_on. */
   dependants(jobId: string): Promise<string[]>;
   /**
@@ -105,6 +105,12 @@ export interface JobRecord {
   updatedAt: number;
   /** Accepted but not queued yet: why it waits. */
   hold: Hold | null;
+}
+
+/** Where a listing of held jobs stopped: the last job it gave (oldest first). */
+export interface HeldCursor {
+  queuedAt: number;
+  jobId: string;
 }
 
 /** Why an accepted job waits outside the queue: for its parents, or for a worker that can run it. */

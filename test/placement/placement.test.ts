@@ -129,3 +129,33 @@ test('hold scheduler: the jobs waiting in a dead worker’s own queue are placed
     { id: 'job-r0003', target: { workerId: 'w-dead' } },
   ]);
 });
+
+test('hold scheduler: each sweep goes on where the last stopped, so jobs that wait long never keep a newer one from its worker', async () => {
+  const { HoldScheduler } = await import('../../src/placement/hold-scheduler.js');
+  const { createLogger } = await import('../../src/observability/logger.js');
+  // five jobs held for capacity, oldest first: four need a feature no worker has, the newest can run now
+  const held: JobRecord[] = Array.from({ length: 5 }, (_, i) => {
+    const needs = i < 4 ? { constraints: { required_features: ['fpga'] } } : {};
+    return { ...rec(`job-h000${i}`, 'pending'), job: job(`job-h000${i}`, { ...needs, routing: { wait_for_capacity: true } }), queuedAt: NOW - 1000 + i, hold: { kind: 'capacity', reason: 'no worker' } };
+  });
+  const pages: string[][] = [];
+  const store = {
+    workers: async () => [worker('w1')],
+    heldJobs: async (limit: number, after?: { queuedAt: number; jobId: string }) => {
+      const page = held.filter((r) => !after || r.queuedAt > after.queuedAt || (r.queuedAt === after.queuedAt && r.job.job_id > after.jobId)).slice(0, limit);
+      pages.push(page.map((r) => r.job.job_id.slice(-1)));
+      return page;
+    },
+    swapHold: async () => true,
+  } as unknown as ConstructorParameters<typeof HoldScheduler>[0]['store'];
+  const enqueued: string[] = [];
+  const queue = { enqueue: (e: { job: JobDocument }) => (enqueued.push(e.job.job_id), true) } as unknown as ConstructorParameters<typeof HoldScheduler>[0]['queue'];
+  const h = new HoldScheduler({ store, queue, logger: createLogger({ level: 'silent', workerId: 'w1' }), pool: 'default', workerId: 'w1', shared: false, now: () => NOW, sweepLimit: 2, endUnstarted: () => assert.fail('nothing ends here') });
+  await h.sweep();
+  assert.deepEqual(enqueued, [], 'the first page holds only jobs nobody can run');
+  await h.sweep();
+  await h.sweep();
+  assert.deepEqual(enqueued, ['job-h0004'], 'the third sweep reached the newest job');
+  await h.sweep();
+  assert.deepEqual(pages, [['0', '1'], ['2', '3'], ['4'], ['0', '1']], 'then from the oldest again');
+});

@@ -374,6 +374,20 @@ export function jobStoreContract(f: StoreFactory): void {
     assert.equal(plain.kind === 'accepted' && plain.hold, undefined);
   });
 
+  withStore('heldJobs pages oldest first and goes on after a cursor (the sweep walks every held job in turn)', async (s) => {
+    for (let i = 0; i < 5; i++) await s.submit({ job: jobDoc(`c-hp-${i}`), hold: { kind: 'capacity', reason: 'no worker' } });
+    await s.submit({ job: jobDoc('c-hp-free') });
+    const ids = (rs: { job: JobDocument }[]) => rs.map((r) => r.job.job_id);
+    const first = await s.heldJobs(2);
+    assert.deepEqual(ids(first), ['c-hp-0', 'c-hp-1']);
+    const at = (r: { queuedAt: number; job: JobDocument }) => ({ queuedAt: r.queuedAt, jobId: r.job.job_id });
+    const second = await s.heldJobs(2, at(first[1]!));
+    assert.deepEqual(ids(second), ['c-hp-2', 'c-hp-3']);
+    const third = await s.heldJobs(2, at(second[1]!));
+    assert.deepEqual(ids(third), ['c-hp-4']);
+    assert.deepEqual(await s.heldJobs(2, at(third[0]!)), []);
+  });
+
   withStore('holds: a held job that ends is held no more; removing it forgets its edges', async (s) => {
     await s.submit({ job: jobDoc('c-hend-p') });
     const child = jobDoc('c-hend-c', { execution: { priority: 5, timeout_seconds: 60, max_attempts: 1, attempt: 1, cancellable: true, depends_on: ['c-hend-p'] } } as Partial<JobDocument>);

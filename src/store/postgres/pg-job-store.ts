@@ -12,6 +12,7 @@ import {
   type ClaimOutcome,
   type FinishOptions,
   type Hold,
+  type HeldCursor,
   type HoldKind,
   type JobPage,
   type JobQuery,
@@ -287,8 +288,11 @@ export class PostgresJobStore implements JobStore {
     return rows.map((r) => r.worker_id);
   }
 
-  async heldJobs(limit: number): Promise<JobRecord[]> {
-    return (await this.read<PgJobRow>('heldJobs', 'SELECT * FROM jobs WHERE hold IS NOT NULL ORDER BY queued_at, job_id LIMIT $1', [limit])).map(toJobRecord);
+  async heldJobs(limit: number, after?: HeldCursor): Promise<JobRecord[]> {
+    const rows = after
+      ? await this.read<PgJobRow>('heldJobs', 'SELECT * FROM jobs WHERE hold IS NOT NULL AND (queued_at, job_id) > ($2, $3) ORDER BY queued_at, job_id LIMIT $1', [limit, after.queuedAt, after.jobId])
+      : await this.read<PgJobRow>('heldJobs', 'SELECT * FROM jobs WHERE hold IS NOT NULL ORDER BY queued_at, job_id LIMIT $1', [limit]);
+    return rows.map(toJobRecord);
   }
 
   async dependants(jobId: string): Promise<string[]> {

@@ -15,6 +15,7 @@ import type {
   RemoveOutcome,
   FinishOptions,
   JobEnd,
+  HeldCursor,
   JobPage,
   JobQuery,
   JobRecord,
@@ -452,8 +453,9 @@ export class SqliteJobStore implements JobStore {
     return this.read('liveWorkers', () => (this.s.liveWorkers.all(sinceMs) as { worker_id: string }[]).map((r) => r.worker_id));
   }
 
-  async heldJobs(limit: number): Promise<JobRecord[]> {
-    return this.read('heldJobs', () => (this.s.heldJobs.all(limit) as JobRow[]).map(toJobRecord));
+  async heldJobs(limit: number, after?: HeldCursor): Promise<JobRecord[]> {
+    const rows = this.read('heldJobs', () => (after ? this.s.heldJobsAfter.all(after.queuedAt, after.jobId, limit) : this.s.heldJobs.all(limit)) as JobRow[]);
+    return rows.map(toJobRecord);
   }
 
   async dependants(jobId: string): Promise<string[]> {

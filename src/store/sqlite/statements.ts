@@ -12,6 +12,7 @@ const SQL = {
   dependants: 'SELECT child_id FROM job_dependencies WHERE parent_id = ? ORDER BY child_id',
   getHold: 'SELECT hold, hold_reason FROM jobs WHERE job_id = ?',
   heldJobs: 'SELECT * FROM jobs WHERE hold IS NOT NULL ORDER BY queued_at, job_id LIMIT ?',
+  heldJobsAfter: 'SELECT * FROM jobs WHERE hold IS NOT NULL AND (queued_at, job_id) > (?, ?) ORDER BY queued_at, job_id LIMIT ?',
   swapHold: `UPDATE jobs SET hold = @to, hold_reason = @reason, hold_token = @token, updated_at = @now
       WHERE job_id = @job_id AND status = 'pending' AND (hold = @from OR hold_token = @token)`,
   resubmit: `UPDATE jobs SET worker_id = @worker_id, source = @source, updated_at = @now WHERE job_id = @job_id AND status = 'pending'`,
