@@ -52,8 +52,11 @@ const gkRootArg = process.argv.find((a) => a.startsWith('--guestkit-root='));
 const GK_ROOT = gkRootArg ? realpathSync(gkRootArg.slice('--guestkit-root='.length)) : ROOT;
 const compiled = flag('dist') && existsSync(join(GK_ROOT, 'dist', 'src', 'cli', 'run.js'));
 if (flag('dist') && !compiled) console.log('--dist: dist/src/cli/run.js is missing (npm run build); running the sources with tsx');
-const gkEntry = compiled ? [join(GK_ROOT, 'dist', 'src', 'cli', 'run.js')] : ['--import', 'tsx', join(GK_ROOT, 'src', 'cli', 'run.ts')];
-const gkWhat = `${compiled ? 'compiled (dist)' : 'tsx'}${GK_ROOT === ROOT ? '' : ` from ${GK_ROOT}`}`;
+// the node flags the `guestkit` command runs with (bin/guestkit.js's shebang), unless BENCH_BIN_FLAGS=0
+const binFile = join(GK_ROOT, 'bin', 'guestkit.js');
+const binFlags = process.env.BENCH_BIN_FLAGS === '0' || !existsSync(binFile) ? [] : (/^#!.*?\bnode\b(.*)$/m.exec(readFileSync(binFile, 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+const gkEntry = [...binFlags, ...(compiled ? [join(GK_ROOT, 'dist', 'src', 'cli', 'run.js')] : ['--import', 'tsx', join(GK_ROOT, 'src', 'cli', 'run.ts')])];
+const gkWhat = `${compiled ? 'compiled (dist)' : 'tsx'}${GK_ROOT === ROOT ? '' : ` from ${GK_ROOT}`}${binFlags.length ? `, node ${binFlags.join(' ')} (the guestkit command's flags)` : ''}`;
 const naiveEntry = ['--import', 'tsx', join(ROOT, 'bench', 'naive-spool.ts')];
 
 type Engine = 'guestkit' | 'naive';
