@@ -211,6 +211,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
       return rec !== undefined && Date.now() - rec.lastHeartbeat > 5 * heartbeatMs(rec.registration);
     },
     livePeers: async () => (await store.liveWorkers(Date.now() - 5 * cfg.heartbeatSeconds * 1000)).filter((x) => x !== cfg.workerId).length,
+    result: (jobId) => store.result(jobId),
   };
   /**
    * Shared queue: the jobs the store says this worker held when it stopped are not orphans:

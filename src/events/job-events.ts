@@ -17,7 +17,11 @@ export interface JobEventMap {
   /** An attempt failed and the job runs again after a back-off. */
   retrying: { job: JobDocument; attempt: number; delayMs: number; code: string; message: string };
   /** The job ended: completed, failed, cancelled or timeout (also emitted under that status's name). */
-  finished: { job: JobDocument; status: TerminalStatus; result: JobResult };
+  /**
+   * `partial`: heard from another process, with the result's `data` and `outputs` left out
+   * (the whole result is in the shared store; store.result() has it).
+   */
+  finished: { job: JobDocument; status: TerminalStatus; result: JobResult; partial?: true };
   completed: { job: JobDocument; result: JobResult };
   failed: { job: JobDocument; result: JobResult };
   cancelled: { job: JobDocument; result: JobResult };
@@ -61,4 +65,15 @@ export class JobEvents {
   listenerCount(event: JobEventName): number {
     return this.listeners[event]?.length ?? 0;
   }
+}
+
+/**
+ * A finished event as it goes to the other processes: the result without `data` and `outputs`
+ * (an inspection's can be megabytes, and every process would get it). What they follow needs
+ * the status and error; a spool that holds the job's file reads the whole result from the store.
+ */
+export function partialFinished(p: JobEventMap['finished']): JobEventMap['finished'] {
+  const { data: _data, outputs: _outputs, ...rest } = p.result;
+  if (_data === undefined && _outputs === undefined) return p;
+  return { ...p, result: rest as JobResult, partial: true };
 }

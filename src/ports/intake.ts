@@ -66,4 +66,6 @@ export interface IntakeSink {
   isWorkerDead(workerId: string): Promise<boolean>;
   /** Live workers other than this one (per the shared store). */
   livePeers(): Promise<number>;
+  /** A finished job's whole result, as the store keeps it (events from other processes carry a partial one). */
+  result(jobId: string): Promise<JobResult | undefined>;
 }

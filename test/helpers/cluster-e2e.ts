@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { call, removeDataDir, startServe, testJob, type Served } from './serve.js';
-import { makeSpool, sleep, startDaemon, type Daemon, type SpoolDirs } from '../worker/helpers/daemon.js';
+import { dropJob, job as spoolJob, makeSpool, sleep, startDaemon, waitForResult, type Daemon, type SpoolDirs } from '../worker/helpers/daemon.js';
 
 /** Short locks and heartbeats so that a killed worker's job is noticed within seconds. */
 export const CLUSTER_ENV = { GUESTKIT_QUEUE_LOCK_MS: '3000', GUESTKIT_HEARTBEAT_SECONDS: '1', GUESTKIT_LOG_LEVEL: 'info' };
@@ -146,6 +146,21 @@ export function clusterTests(c: () => ClusterRun): void {
     // each ran exactly once
     const one = await k.job(ids[0]!);
     assert.equal((one.attempts as { status: string }[]).length, 1, JSON.stringify(one.attempts));
+  });
+
+  test('spool jobs dropped on one machine run on either; its result files are whole (the bus leaves result data out: read from the store)', async () => {
+    const k = c();
+    const spool = k.workers.get('worker-a')!.spool;
+    const ids = Array.from({ length: 16 }, (_, i) => `far-job-${String(i).padStart(2, '0')}`);
+    for (const id of ids) dropJob(spool, spoolJob(id, 'test.sleep', { seconds: 0.2 }));
+    const ranOnB: string[] = [];
+    for (const id of ids) {
+      const r = await waitForResult(spool, id, 120_000);
+      assert.equal(r.status, 'completed', JSON.stringify(r));
+      assert.deepEqual(r.data, { slept_ms: 200, attempt: 1 }, `${id}: the result file has its data`);
+      if (r.worker_id === 'worker-b') ranOnB.push(id);
+    }
+    assert.ok(ranOnB.length > 0, 'some ran on the other machine');
   });
 
   test('a CPU-bound handler longer than the lock is not taken as stalled (locks renew on the main thread)', async () => {

@@ -59,6 +59,7 @@ test(`spool intake: ${N} files dropped at once are listed ${BATCH} per scan, que
     failOrphans: async () => [],
     isWorkerDead: async () => false,
     livePeers: async () => 0,
+    result: async () => undefined,
   };
   const spool = new SpoolIntake({
     jobsDir: jobs,

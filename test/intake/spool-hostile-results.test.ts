@@ -49,6 +49,7 @@ for (const code of ['ENOSPC', 'EROFS', 'EACCES']) {
       failOrphans: async () => [],
       isWorkerDead: async () => false,
       livePeers: async () => 0,
+    result: async () => undefined,
     };
     let failing = true;
     let calls = 0;

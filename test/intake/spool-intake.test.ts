@@ -3,12 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { JobEvents } from '../../src/events/job-events.js';
+import { JobEvents, partialFinished } from '../../src/events/job-events.js';
 import type { IntakeSink, SubmitOptions } from '../../src/ports/intake.js';
 import { SpoolIntake } from '../../src/intake/spool/spool-intake.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { WorkerMetrics } from '../../src/observability/metrics.js';
-import { completedResult, type JobDocument } from '../../src/protocol/index.js';
+import { completedResult, type JobDocument, type JobResult } from '../../src/protocol/index.js';
 import { StoreUnavailableError, type SubmitOutcome } from '../../src/ports/job-store.js';
 import { jobDoc } from '../store/contract.js';
 
@@ -27,6 +27,8 @@ function setup(answer: (job: JobDocument) => Promise<SubmitOutcome>) {
   mkdirSync(jobs, { recursive: true });
   const events = new JobEvents();
   const submitted: Submitted[] = [];
+  /** Results as the shared store keeps them (what a partial `finished` from another process is completed from). */
+  const stored = new Map<string, JobResult>();
   const sink: IntakeSink = {
     workerId: 'w-in',
     events,
@@ -45,10 +47,11 @@ function setup(answer: (job: JobDocument) => Promise<SubmitOutcome>) {
     failOrphans: async () => [],
     isWorkerDead: async () => false,
     livePeers: async () => 0,
+    result: async (id) => stored.get(id),
   };
   const spool = new SpoolIntake({ jobsDir: jobs, resultsDir: results, sink, logger: createLogger({ level: 'silent', workerId: 'w-in' }), metrics: new WorkerMetrics(), pollIntervalMs: 20, settleMs: 50 });
   const drop = (name: string, text: string) => writeFileSync(join(jobs, name), text);
-  return { root, jobs, results, events, submitted, spool, drop };
+  return { root, jobs, results, events, submitted, spool, drop, stored };
 }
 
 const accepted = async (job: JobDocument): Promise<SubmitOutcome> => ({ kind: 'accepted', state: { jobId: job.job_id, status: 'pending', attempt: 0, workerId: 'w-in', source: null }, resumed: false });
@@ -60,6 +63,31 @@ async function until(pred: () => boolean, what: string, steps = 500): Promise<vo
   }
   assert.fail(`${what} not reached`);
 }
+
+test('spool intake: a job that ended in another process (a partial result on the bus) gets its whole result file from the store', async () => {
+  const t = setup(accepted);
+  await t.spool.start();
+  try {
+    t.drop('far.json', JSON.stringify(jobDoc('in-far-01')));
+    await until(() => t.submitted.length === 1, 'submitted');
+    const job = t.submitted[0]!.job;
+    const whole = completedResult({ job, workerId: 'w-other', startedAt: new Date(), data: { packages: ['a', 'b'] } });
+    t.stored.set(job.job_id, whole);
+    const heard = partialFinished({ job, status: 'completed', result: whole });
+    assert.equal(heard.partial, true);
+    assert.equal(heard.result.data, undefined, 'the bus leaves the data out');
+    t.events.emit('finished', heard);
+    const file = join(t.results, 'in-far-01-result.json');
+    await until(() => existsSync(file), 'result written');
+    const written = JSON.parse(readFileSync(file, 'utf8')) as JobResult;
+    assert.deepEqual(written.data, { packages: ['a', 'b'] });
+    assert.equal(written.worker_id, 'w-other');
+    assert.deepEqual(readdirSync(join(t.jobs, 'done')), ['far.json']);
+  } finally {
+    t.spool.stop();
+    await t.spool.close();
+  }
+});
 
 test('spool intake: a job file is claimed, submitted once with its source and owner; its events and result are written when the pipeline says so', async () => {
   const t = setup(accepted);

@@ -60,7 +60,7 @@ if (process.env[CHILD]) {
       assert.deepEqual(pieces('{"a":1}', 'm2'), ['{"a":1}']);
     });
 
-    test('job events (a finished one far over 8000 bytes) and cancels reach the other process, in order; again after a PostgreSQL restart', async () => {
+    test('job events (of a job whose document is far over 8000 bytes) and cancels reach the other process, in order, whole; a finished one without its result data; again after a PostgreSQL restart', async () => {
       const name = freshQueueName();
       const a = await PgClusterBus.open(url, name, { logger: testLogger });
       const b = await PgClusterBus.open(url, name, { logger: testLogger });
@@ -80,14 +80,18 @@ if (process.env[CHILD]) {
         bPool.on('completed', () => seen.push('completed'));
         const cancels: string[] = [];
         a.onCancel((id, reason) => cancels.push(`${id}:${reason}`));
-        const job = queueJob('bus-1');
-        const big = { status: 'completed', job_id: 'bus-1', data: { blob: 'x'.repeat(200_000) } } as unknown as JobResult;
+        // every event carries the job document: a big one goes in pieces
+        const job = { ...queueJob('bus-1'), payload: { type: 'system.echo.v1', data: { blob: 'y'.repeat(200_000) } } };
+        const big = { status: 'completed', job_id: 'bus-1', data: { blob: 'x'.repeat(200_000) }, metrics: { cpu_seconds: 1 } } as unknown as JobResult;
         for (let i = 1; i <= 3; i++) aLocal.emit('progress', { job, event: { job_id: 'bus-1', sequence: i } as never });
         aLocal.emit('finished', { job, status: 'completed', result: big });
         b.cancel('bus-2', 'user');
         await waitFor(() => seen.length === 5 && cancels.length === 1, `events: ${JSON.stringify(seen)}, cancels: ${JSON.stringify(cancels)}`);
         assert.deepEqual(seen, ['progress 1', 'progress 2', 'progress 3', 'finished', 'completed']);
-        assert.deepEqual(finished?.result, big, 'the result arrives whole');
+        assert.deepEqual(finished?.job, job, 'the job document arrives whole');
+        // the result's data stays in the store (a spool that needs it reads it there)
+        assert.deepEqual(finished?.result, { status: 'completed', job_id: 'bus-1', metrics: { cpu_seconds: 1 } });
+        assert.equal(finished?.partial, true);
         assert.deepEqual(cancels, ['bus-2:user']);
 
         await pg.restart({ downMs: 500 });

@@ -204,11 +204,12 @@ export class SpoolIntake implements Intake, ClaimHost {
     const ev = this.o.sink.events;
     this.unsubscribe.push(
       ev.on('progress', ({ event }) => this.held.get(event.job_id)?.event(event)),
-      ev.on('finished', ({ job, result }) => {
+      ev.on('finished', ({ job, result, partial }) => {
         const c = this.held.get(job.job_id);
         if (c) {
           this.held.delete(job.job_id);
-          c.finish(result);
+          if (partial) this.finishFromStore(c, job.job_id, result);
+          else c.finish(result);
         }
         // the last scan left files behind: look again once the queue is half empty
         if (this.limitedAt > 0 && this.o.sink.queued <= this.limitedAt / 2) {
@@ -232,6 +233,19 @@ export class SpoolIntake implements Intake, ClaimHost {
         }
       }),
     );
+  }
+
+  /** A job that ended in another process: its result file gets the whole result, read from the store. */
+  private finishFromStore(c: SpoolClaim, jobId: string, partial: JobResult): void {
+    const read = this.o.sink.result(jobId).then(
+      (whole) => c.finish(whole ?? partial),
+      (err: unknown) => {
+        // the store is away: the partial result (status, error, metrics) is better than none
+        this.o.logger.warn({ job_id: jobId, err: String(err) }, 'could not read the whole result from the store; the result file lacks its data');
+        c.finish(partial);
+      },
+    );
+    this.track(read);
   }
 
   /** (Re)watches jobs/: at start, after a watcher error, and when the folder was replaced. */

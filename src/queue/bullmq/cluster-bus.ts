@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { JobEventMap, JobEvents } from '../../events/job-events.js';
+import { partialFinished, type JobEventMap, type JobEvents } from '../../events/job-events.js';
 import { redisOptions, type QueueLogger } from './bullmq-queue.js';
 
 /** The job events every process of a pool shares (what API watchers and spool intakes follow). */
@@ -41,7 +41,7 @@ export abstract class BusBase implements ClusterBus {
   share(local: JobEvents, into: JobEvents): void {
     this.eventSinks.push(into);
     for (const n of SHARED_EVENTS) {
-      local.on(n, (p) => this.publish({ o: this.origin, t: 'event', n, p } as BusMessage));
+      local.on(n, (p) => this.publish({ o: this.origin, t: 'event', n, p: n === 'finished' ? partialFinished(p as JobEventMap['finished']) : p } as BusMessage));
     }
   }
 
