@@ -16,10 +16,10 @@ export interface JobEventMap {
   progress: { job: JobDocument; event: ProgressEvent };
   /** An attempt failed and the job runs again after a back-off. */
   retrying: { job: JobDocument; attempt: number; delayMs: number; code: string; message: string };
-  /** The job ended: completed, failed, cancelled or timeout (also emitted under that status's name). */
   /**
-   * `partial`: heard from another process, with the result's `data` and `outputs` left out
-   * (the whole result is in the shared store; store.result() has it).
+   * The job ended: completed, failed, cancelled or timeout (also emitted under that status's
+   * name). `partial`: heard from another process, with the result's `data` and `outputs` left
+   * out (the whole result is in the shared store; store.result() has it).
    */
   finished: { job: JobDocument; status: TerminalStatus; result: JobResult; partial?: true };
   completed: { job: JobDocument; result: JobResult };

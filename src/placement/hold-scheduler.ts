@@ -42,6 +42,9 @@ export interface HoldSchedulerOptions {
   now?: () => number;
 }
 
+/** How long placement reuses one read of the worker registrations (heartbeats come every few seconds). */
+const CANDIDATES_TTL_MS = 100;
+
 /**
  * Jobs accepted but not queued yet: those waiting for their parents (execution.depends_on)
  * and those no live worker can run yet (routing.wait_for_capacity). A job is released by a
@@ -49,9 +52,6 @@ export interface HoldSchedulerOptions {
  * one queues it. Releases follow parents' ends as they happen here; a periodic sweep catches
  * those that ended on other nodes, capacity that appeared, and a node that died mid-release.
  */
-/** How long placement reuses one read of the worker registrations (heartbeats come every few seconds). */
-const CANDIDATES_TTL_MS = 100;
-
 export class HoldScheduler {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;

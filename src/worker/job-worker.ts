@@ -83,6 +83,13 @@ interface Running {
   speculative?: boolean;
 }
 
+/** One attempt's run: its outcome, the handler's seconds, whether the deadline (not timeout_seconds) set its budget. */
+interface Run {
+  out: AttemptOutcome;
+  seconds: number;
+  budgetIsDeadline: boolean;
+}
+
 /** A finished job whose end the store could not record yet; published once it is. */
 interface Unrecorded {
   r: Running;
@@ -330,7 +337,14 @@ export class JobWorker {
     const b = await store.begin(job.job_id, this.o.workerId, { source: r.lease.source, minAttempt: job.execution.attempt, idempotency: key ? { scope: job.metadata?.namespace ?? '', key } : undefined });
     if (!(await this.begun(r, b))) return;
     if (r.abort) return this.afterAbort(r, r.abort, false);
-    const { budget, budgetIsDeadline } = budgetOf(job);
+    const run = await this.runAttempt(r, pre, (u) => this.emit(r, u));
+    this.observeRun(r, run.seconds);
+    return this.ran(r, run);
+  }
+
+  /** One attempt of the job through the runner (as r.attempt): its outcome, how long it took, whether the deadline set its time budget. */
+  private async runAttempt(r: Running, pre: Extract<Precheck, { ok: true }>, progress: (u: ProgressUpdate) => void): Promise<Run> {
+    const { budget, budgetIsDeadline } = budgetOf(r.job);
     const t0 = process.hrtime.bigint();
     const out = await this.o.runner.run({
       job: this.jobAt(r),
@@ -339,12 +353,15 @@ export class JobWorker {
       prepared: pre.prepared,
       signal: r.ctl.signal,
       timeoutMs: budget,
-      prettyData: this.o.prettyData?.(job.job_id),
+      prettyData: this.o.prettyData?.(r.job.job_id),
       span: r.span,
-      progress: (u) => this.emit(r, u),
+      progress,
     });
-    this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - t0) / 1e9);
-    return this.ran(r, out, budgetIsDeadline);
+    return { out, seconds: Number(process.hrtime.bigint() - t0) / 1e9, budgetIsDeadline };
+  }
+
+  private observeRun(r: Running, seconds: number): void {
+    this.o.metrics.handlerDuration.observe({ operation: r.job.operation }, seconds);
   }
 
   /**
@@ -360,11 +377,8 @@ export class JobWorker {
     r.speculative = true;
     r.startedAt = new Date();
     const held: ProgressUpdate[] = [];
-    const run = (progress: (u: ProgressUpdate) => void) =>
-      this.o.runner.run({ job: this.jobAt(r), attempt: r.attempt, handler: pre.handler, prepared: pre.prepared, signal: r.ctl.signal, timeoutMs: budgetOf(job).budget, prettyData: this.o.prettyData?.(job.job_id), span: r.span, progress });
-    const t0 = process.hrtime.bigint();
-    const out = await run((u) => held.push(u));
-    const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    const first = await this.runAttempt(r, pre, (u) => held.push(u));
+    const { out } = first;
     const settle = (async () => {
       try {
         const opts = { source: r.lease.source, minAttempt: job.execution.attempt };
@@ -379,24 +393,19 @@ export class JobWorker {
             : await this.o.store.begin(job.job_id, this.o.workerId, opts);
         if (!(await this.begun(r, b))) return;
         if ('ended' in b && b.ended && built) {
-          this.o.metrics.handlerDuration.observe({ operation: job.operation }, elapsed);
+          this.observeRun(r, first.seconds);
           r.usage = out.usage;
           r.done = true;
           for (const event of built.events) this.o.events.emit('progress', { job, event: event as ProgressEvent });
           return this.ended(r, 'completed', built.result);
         }
         if (r.abort) return await this.afterAbort(r, r.abort, false);
-        let outcome: AttemptOutcome = out;
-        if (r.attempt === guess) {
-          this.o.metrics.handlerDuration.observe({ operation: job.operation }, elapsed);
-          for (const u of held) this.emit(r, u);
-        } else {
-          // resumed or retried: the attempt it records is not the one it ran as; run it again as that one
-          const t1 = process.hrtime.bigint();
-          outcome = await run((u) => this.emit(r, u));
-          this.o.metrics.handlerDuration.observe({ operation: job.operation }, Number(process.hrtime.bigint() - t1) / 1e9);
-        }
-        await this.ran(r, outcome, budgetOf(job).budgetIsDeadline, true);
+        let run = first;
+        if (r.attempt === guess) for (const u of held) this.emit(r, u);
+        // resumed or retried: the attempt it records is not the one it ran as; run it again as that one
+        else run = await this.runAttempt(r, pre, (u) => this.emit(r, u));
+        this.observeRun(r, run.seconds);
+        await this.ran(r, run, true);
       } catch (err) {
         if (isStoreUnavailable(err)) this.forget(r); // off the running list before the queue hands it out again
         await this.walkFailed(r, err);
@@ -453,12 +462,18 @@ export class JobWorker {
     return true;
   }
 
-  /** The attempt's outcome: completed, aborted (cancel, timeout, drain, store) or failed. `settled`: the end is awaited here (not left recording). */
-  private async ran(r: Running, out: AttemptOutcome, budgetIsDeadline: boolean, settled = false): Promise<void> {
+  /**
+   * The attempt's outcome: completed, aborted (cancel, timeout, drain, store) or failed. A
+   * completed end is recorded while the slot takes its next job, unless `awaited`.
+   */
+  private async ran(r: Running, { out, budgetIsDeadline }: Run, awaited = false): Promise<void> {
     r.usage = out.usage;
     if (out.kind === 'completed') {
-      this.completed(r, out.output, out.bytesRead);
-      if (settled) await r.recording;
+      const recording = this.completed(r, out.output, out.bytesRead);
+      if (awaited) return recording;
+      // the slot is free once the handler ended: the next job's start shares the commit that
+      // records this end (queued first, so no more than maxConcurrent are ever running)
+      r.recording = recording;
       return;
     }
     if (out.kind === 'aborted') return this.afterAbort(r, out.reason, budgetIsDeadline, out.bytesRead);
@@ -520,11 +535,10 @@ export class JobWorker {
     r.nextSeq = nextSequence;
   }
 
-  private async completed(r: Running, output: HandlerOutput, bytesRead: number): Promise<void> {
+  /** Records a completed end (resolves once recorded). */
+  private completed(r: Running, output: HandlerOutput, bytesRead: number): Promise<void> {
     this.emit(r, COMPLETED_EVENT);
-    // the slot is free once the handler ended: the next job's start shares the commit that
-    // records this end (queued first, so no more than maxConcurrent are ever running)
-    r.recording = this.finish(r, 'completed', this.completedResultOf(r, output, bytesRead));
+    return this.finish(r, 'completed', this.completedResultOf(r, output, bytesRead));
   }
 
   private completedResultOf(r: Running, output: HandlerOutput, bytesRead: number): JobResult {

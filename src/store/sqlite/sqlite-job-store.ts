@@ -166,49 +166,53 @@ export class SqliteJobStore implements JobStore {
     return this.write('begin', () => this.beginTx(jobId, workerId, opts, Date.now()));
   }
 
-  /**
-   * claim + start with one read and one update of the job row (the hot path); both
-   * transitions are recorded. A start refused by its idempotency key leaves the job assigned.
-   */
-  beginAndEnd(jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: (start: { attempt: number; nextSequence: number }) => JobEnd | undefined): Promise<BeginOutcome & { ended?: boolean }> {
+  beginAndEnd(jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: EndOf): Promise<BeginOutcome & { ended?: boolean }> {
     return this.write('beginAndEnd', () => this.beginAndEndTx(jobId, workerId, opts, end, Date.now()));
   }
 
-  private readonly beginAndEndTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: (start: { attempt: number; nextSequence: number }) => JobEnd | undefined, now: number): BeginOutcome & { ended?: boolean } => {
+  private readonly beginAndEndTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: EndOf, now: number): BeginOutcome & { ended?: boolean } => {
     const row = this.state(jobId);
-    if (row && row.status === 'pending' && !opts.idempotency && row.idempotency_key === null) {
-      // pending → completed in one update of the job row; every edge still recorded
+    if (row?.status === 'pending' && !opts.idempotency && row.idempotency_key === null) {
       const m = (this.s.maxSeq.get(jobId) as { m: number | null }).m;
       const attempt = Math.max(row.attempt + 1, opts.minAttempt ?? 1);
       const nextSequence = m === null ? 0 : m + 1;
       const e = end({ attempt, nextSequence });
-      if (!e) return this.beginBody(jobId, workerId, opts, now);
-      if (e.status === 'completed' && !e.finish?.reason) {
+      if (e?.status === 'completed' && !e.finish?.reason) {
+        // pending → completed in one update of the job row; every edge still recorded
         const resumed = row.attempt > 0 || m !== null;
         const source = opts.source ?? row.source;
         this.s.transition.run(jobId, 'pending', 'assigned', row.attempt, workerId, now, resumed ? 'resumed' : null);
         this.s.transition.run(jobId, 'assigned', 'running', attempt, workerId, now, null);
         this.s.insertEndedAttempt.run(jobId, attempt, workerId, now, now, 'completed');
-        for (const ev of e.events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+        this.insertEvents(e.events);
         this.s.completePending.run({ job_id: jobId, source, attempt, now });
         this.s.transition.run(jobId, 'running', 'completed', attempt, workerId, now, null);
         this.s.putResult.run(jobId, 'completed', resultJson(e.result), now);
         return { kind: 'claimed', state: { jobId, status: 'assigned', attempt: row.attempt, workerId, source }, resumed, nextSequence, start: { kind: 'started', attempt }, ended: true };
       }
-      const b = this.beginBody(jobId, workerId, opts, now);
-      for (const ev of e.events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
-      this.finishBody(jobId, e.status, e.result, e.finish ?? {}, now);
-      return { ...b, ended: true };
+      // end() was asked already: the general begin starts the same attempt
+      return this.ended(jobId, this.beginBody(jobId, workerId, opts, now), e, now);
     }
     const b = this.beginBody(jobId, workerId, opts, now);
-    if (b.kind !== 'claimed' || b.start.kind !== 'started') return b;
-    const e = end({ attempt: b.start.attempt, nextSequence: b.nextSequence });
-    if (!e) return b;
-    for (const ev of e.events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
-    this.finishBody(jobId, e.status, e.result, e.finish ?? {}, now);
-    return { ...b, ended: true };
+    return b.kind === 'claimed' && b.start.kind === 'started' ? this.ended(jobId, b, end({ attempt: b.start.attempt, nextSequence: b.nextSequence }), now) : b;
   });
 
+  /** After a begin: the end the caller built for that attempt, if any (events, then the terminal edge and result). */
+  private ended(jobId: string, b: BeginOutcome, e: JobEnd | undefined, now: number): BeginOutcome & { ended?: boolean } {
+    if (!e) return b;
+    this.insertEvents(e.events);
+    this.finishBody(jobId, e.status, e.result, e.finish ?? {}, now);
+    return { ...b, ended: true };
+  }
+
+  private insertEvents(events: readonly StoredEvent[]): void {
+    for (const ev of events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+  }
+
+  /**
+   * claim + start with one read and one update of the job row (the hot path); both
+   * transitions are recorded. A start refused by its idempotency key leaves the job assigned.
+   */
   private readonly beginTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, now: number): BeginOutcome => this.beginBody(jobId, workerId, opts, now));
 
   private readonly beginBody = (jobId: string, workerId: string, opts: StartOptions & { source?: string }, now: number): BeginOutcome => {
@@ -354,9 +358,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   appendEvent(ev: StoredEvent): Promise<void> {
-    return this.write('appendEvent', () => {
-      this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
-    });
+    return this.write('appendEvent', () => this.insertEvents([ev]));
   }
 
   async events(jobId: string, afterSequence = -1): Promise<StoredEvent[]> {
@@ -512,6 +514,9 @@ export class SqliteJobStore implements JobStore {
     }
   }
 }
+
+/** What beginAndEnd asks of its caller once it knows the attempt: its events and end, or nothing (the begin alone). */
+type EndOf = (start: { attempt: number; nextSequence: number }) => JobEnd | undefined;
 
 type StateRow = Pick<JobRow, 'job_id' | 'status' | 'attempt' | 'worker_id' | 'source' | 'idempotency_key' | 'namespace' | 'error_code'>;
 
