@@ -272,6 +272,8 @@ export class JobWorker {
       if (this.draining) return;
       const lease = await this.o.queue.reserve();
       if (!lease) return;
+      // the store may have failed while this slot waited for a job: nothing new starts until it answers
+      if (!this.health.available) await this.health.whenAvailable();
       await this.process(lease);
       // inline jobs run ahead of their recorded start: a bounded number, so the slots yield
       // to the event loop (and the group commit) at least every SETTLE_AHEAD jobs
