@@ -25,7 +25,10 @@
 // start is marked * and the rest of the run goes on.
 // Usage: node --import tsx bench/spool-throughput.ts [jobs=4000] [runs=3] [rate=500] [--dist]
 //          [--no-burst|--no-paced] [--one-only|--two-only] [--fs=tmpfs|ext4|both]
-//          [--engine=guestkit|naive|both] [--ext4-loop] [--guestkit-root=DIR]
+//          [--engine=guestkit|naive|both] [--ext4-loop] [--guestkit-root=DIR] [--warm=N]
+// --warm=N: each run's workers first take N jobs (default 20, only to know they are up), so
+// the measured burst meets a hot path V8 has compiled, as in a daemon that has run a while;
+// without it a fresh worker's first thousands of jobs also pay for the JIT's warm-up.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -44,6 +47,8 @@ function choice<T extends string>(name: string, allowed: readonly T[], dflt: T):
   if (!allowed.includes(v)) throw new Error(`--${name}=${v}: expected one of ${allowed.join(', ')}`);
   return v;
 }
+// jobs each worker set runs before the measured burst (default 20: only that it is up)
+const WARM_JOBS = Math.max(1, Number(process.argv.find((a) => a.startsWith('--warm='))?.slice('--warm='.length) ?? 20) || 20);
 const FS_CHOICE = choice('fs', ['tmpfs', 'ext4', 'both'] as const, 'both');
 const ENGINE_CHOICE = choice('engine', ['guestkit', 'naive', 'both'] as const, 'both');
 // --guestkit-root=DIR: the guestkit checkout whose worker runs (default: this one), e.g. a
@@ -271,10 +276,11 @@ async function run(engine: Engine, workers: number, mode: Mode, place: Place): P
   const procs: ChildProcess[] = [];
   for (let w = 0; w < workers; w++) procs.push(spawnWorker(engine, w, jobs, results, join(root, 'state')));
   try {
-    // warm-up: every worker is up once a few jobs came back
-    const WARM = 20;
+    // warm-up: every worker is up once a few jobs came back (--warm=N: N jobs, so V8 has
+    // compiled the hot path before the measured burst, as in a daemon that has run a while)
+    const WARM = WARM_JOBS;
     for (let i = 0; i < WARM; i++) {
-      writeFileSync(join(staging, `warm-${i}.json`), doc(`warmup-${String(i).padStart(4, '0')}`));
+      writeFileSync(join(staging, `warm-${i}.json`), doc(`warmup-${String(i).padStart(6, '0')}`));
       renameSync(join(staging, `warm-${i}.json`), join(jobs, `warm-${i}.json`));
     }
     await waitCount(results, WARM, 120_000, procs, 20);
@@ -342,7 +348,7 @@ const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf
 const machine = () => `${cpus().length} cores, ${cpuModel}, Linux ${release()}, Node ${process.version}, load average ${load()}`;
 const startLoad = load();
 
-console.log(`spool: ${N} echo jobs per run, ${RUNS} runs, paced at ${RATE}/s; guestkit worker ${gkWhat}, naive spool tsx`);
+console.log(`spool: ${N} echo jobs per run after ${WARM_JOBS} warm-up jobs, ${RUNS} runs, paced at ${RATE}/s; guestkit worker ${gkWhat}, naive spool tsx`);
 console.log(`machine: ${machine()}`);
 
 interface Cell {
@@ -456,7 +462,7 @@ for (const fs of places.keys()) {
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const fmt = (r: string[]) => r.map((x, i) => (i < 3 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
 console.log('');
-console.log(`spool throughput — ${N} echo jobs, median of ${RUNS} runs, paced at ${RATE}/s; guestkit worker ${gkWhat}`);
+console.log(`spool throughput — ${N} echo jobs after ${WARM_JOBS} warm-up jobs, median of ${RUNS} runs, paced at ${RATE}/s; guestkit worker ${gkWhat}`);
 console.log(`machine: ${machine()} (at start: ${startLoad})`);
 for (const p of places.values()) console.log(`${p.fs}: ${p.note}`);
 console.log(fmt(head));

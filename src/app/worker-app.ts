@@ -122,6 +122,10 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     if (cfg.maxConcurrent === 0) (reg.configuration as Record<string, unknown>).runs_jobs = false;
     return reg;
   };
+  // constraint checks read only capabilities, pool and version (fixed for the process's life):
+  // built once, not for every job
+  let routingReg: WorkerRegistration | undefined;
+  const routingRegistration = () => (routingReg ??= registration());
   const heartbeatMs = (reg: WorkerRegistration) => (Number((reg.configuration as { heartbeat_seconds?: unknown }).heartbeat_seconds) || 10) * 1000;
   const w = (worker = new JobWorker({
     workerId: cfg.workerId,
@@ -133,7 +137,7 @@ export async function startWorker(cfg: WorkerConfig, version: string, opts: Node
     registry,
     logger,
     metrics,
-    registration,
+    registration: routingRegistration,
     retryBaseMs: cfg.retryBaseMs,
     holderAlive: async (id) => {
       const rec = await store.worker(id);

@@ -3,8 +3,9 @@ import type { JobDocument } from '../protocol/envelope.js';
 import type { GuestkitError } from '../protocol/errors.js';
 import { fromZodIssues, type ValidationIssue } from '../protocol/issues.js';
 
-/** Where a handler runs: `inline` on the worker's event loop (trusted, cheap, cooperative),
- *  `thread` in a pooled worker thread that a timeout, cancel or memory cap can really stop. */
+/** Where a handler runs: `inline` on the worker's event loop (trusted, cheap, and it never
+ *  waits on anything outside the process: no timer is armed for it), `thread` in a pooled
+ *  worker thread that a timeout, cancel or memory cap can really stop. */
 export type Isolation = 'inline' | 'thread';
 
 /** An image a job names; the runner checks path policy and checksum before any handler code runs. */

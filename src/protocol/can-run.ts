@@ -22,9 +22,18 @@ const list = (xs: readonly string[]) => xs.map((x) => JSON.stringify(x)).join(',
  * rule is listed. `require_privileged` is not checked: guestkit needs no
  * privilege. Worker state (busy, draining) is the scheduler's concern.
  */
+const opSets = new WeakMap<readonly string[], Set<string>>();
+
+/** A worker's operations, canonical, as a set (kept per list: a worker checks every job against the same one). */
+function operationsOf(ops: readonly string[]): Set<string> {
+  let set = opSets.get(ops);
+  if (!set) opSets.set(ops, (set = new Set(ops.map(canonicalOperation))));
+  return set;
+}
+
 export function canRun(job: JobLike, worker: WorkerLike): CanRunResult {
   const unmet: UnmetConstraint[] = [];
-  const ops = new Set(worker.capabilities.operations.map(canonicalOperation));
+  const ops = operationsOf(worker.capabilities.operations);
   if (!ops.has(canonicalOperation(job.operation))) {
     unmet.push({ constraint: 'operation', message: `worker does not support operation "${job.operation}"` });
   }

@@ -55,9 +55,17 @@ export function timestampMillis(text: string): number {
   return Date.parse(utc.replace(/:60(\.\d+)?Z$/, ':59.999Z'));
 }
 
-/** Current time as an RFC 3339 UTC timestamp with milliseconds. */
-export function nowTimestamp(now: Date = new Date()): string {
-  return now.toISOString();
+let lastMs = Number.NaN;
+let lastText = '';
+
+/** Current time as an RFC 3339 UTC timestamp with milliseconds (formatted once per millisecond: a job stamps several). */
+export function nowTimestamp(now?: Date): string {
+  const ms = now ? now.getTime() : Date.now();
+  if (ms !== lastMs) {
+    lastText = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastText;
 }
 
 /** Zod schema: an RFC 3339 string in, the same instant as UTC text out. */

@@ -42,7 +42,7 @@ export interface JobWorkerOptions {
   registry: HandlerRegistry;
   logger: Logger;
   metrics: WorkerMetrics;
-  /** The current registration document (capabilities, pool, version) for constraint checks. */
+  /** The registration document constraint checks read (capabilities, pool, version; its status part may be stale). */
   registration: () => WorkerRegistration;
   /** First retry back-off; doubles per attempt up to retryMaxMs. */
   retryBaseMs?: number;

@@ -75,6 +75,7 @@ export class JobRunner implements AttemptRunner {
   constructor(private readonly o: RunnerOptions) {}
 
   async run(a: Attempt): Promise<AttemptOutcome> {
+    if (a.handler.isolation === 'inline' && a.prepared.images.length === 0) return this.runInline(a);
     const ctl = new AbortController();
     const stop = (reason: unknown) => {
       if (!ctl.signal.aborted) ctl.abort(reason);
@@ -100,6 +101,26 @@ export class JobRunner implements AttemptRunner {
     } finally {
       clearTimeout(timer);
       a.signal.removeEventListener('abort', onOuter);
+    }
+  }
+
+  /**
+   * An inline handler without images ends within the event-loop turns it runs in: no
+   * timer, controller or race of its own (they cost more than the handler). A cancel or
+   * drain that came meanwhile still makes it an aborted attempt.
+   */
+  private async runInline(a: Attempt): Promise<AttemptOutcome> {
+    const t0 = performance.now();
+    const m: Meter = { read: { bytes: 0 }, cpuSeconds: 0, peakMb: 0, imageBytes: 0 };
+    const usage = () => usageFigures({ wallMs: performance.now() - t0, cpuSeconds: m.cpuSeconds, peakMb: 0, imageBytes: 0 });
+    try {
+      const output = await this.attempt(a, a.signal, m);
+      if (a.signal.aborted) return { kind: 'aborted', reason: kindOf(a.signal.reason), bytesRead: 0, usage: usage() };
+      const u = usage();
+      return { kind: 'completed', output: { ...output, metrics: { ...output.metrics, ...u } }, bytesRead: 0, usage: u };
+    } catch (error) {
+      if (a.signal.aborted) return { kind: 'aborted', reason: kindOf(a.signal.reason), bytesRead: 0, usage: usage() };
+      return { kind: 'failed', error, bytesRead: 0, usage: usage() };
     }
   }
 

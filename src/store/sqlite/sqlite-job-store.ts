@@ -101,22 +101,23 @@ export class SqliteJobStore implements JobStore {
     if (!row) {
       const prior = input.keyed ? this.keyHolder(job) : undefined;
       if (prior) return { kind: 'keyed', prior: toJobRecord(prior) };
-      this.s.insertJob.run({
-        job_id: job.job_id,
-        operation: job.operation,
-        namespace: job.metadata?.namespace ?? null,
-        priority: job.execution.priority,
-        max_attempts: job.execution.max_attempts,
-        idempotency_key: job.execution.idempotency_key ?? null,
-        worker_id: input.owner ?? null,
-        source: input.source ?? null,
-        trace_id: job.observability?.trace_id ?? null,
-        doc: JSON.stringify(job),
-        created_at: job.created_at,
+      this.s.insertJob.run(
+        job.job_id,
+        job.operation,
+        job.metadata?.namespace ?? null,
+        job.execution.priority,
+        job.execution.max_attempts,
+        job.execution.idempotency_key ?? null,
+        input.owner ?? null,
+        input.source ?? null,
+        job.observability?.trace_id ?? null,
+        JSON.stringify(job),
+        job.created_at,
         now,
-        hold: input.hold?.kind ?? null,
-        hold_reason: input.hold?.reason ?? null,
-      });
+        now,
+        input.hold?.kind ?? null,
+        input.hold?.reason ?? null,
+      );
       for (const parent of job.execution.depends_on ?? []) this.s.insertDependency.run(parent, job.job_id);
       this.s.transition.run(job.job_id, null, 'pending', 0, input.owner ?? null, now, input.hold ? `held: ${input.hold.kind}` : null);
       const state: JobState = { jobId: job.job_id, status: 'pending', attempt: 0, workerId: input.owner ?? null, source: input.source ?? null };
@@ -171,9 +172,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   private readonly beginAndEndTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: EndOf, now: number): BeginOutcome & { ended?: boolean } => {
-    const row = this.state(jobId);
+    const row = this.s.getStateSeq.get(jobId) as (StateRow & { max_seq: number | null }) | undefined;
     if (row?.status === 'pending' && !opts.idempotency && row.idempotency_key === null) {
-      const m = (this.s.maxSeq.get(jobId) as { m: number | null }).m;
+      const m = row.max_seq;
       const attempt = Math.max(row.attempt + 1, opts.minAttempt ?? 1);
       const nextSequence = m === null ? 0 : m + 1;
       const e = end({ attempt, nextSequence });
@@ -181,12 +182,10 @@ export class SqliteJobStore implements JobStore {
         // pending → completed in one update of the job row; every edge still recorded
         const resumed = row.attempt > 0 || m !== null;
         const source = opts.source ?? row.source;
-        this.s.transition.run(jobId, 'pending', 'assigned', row.attempt, workerId, now, resumed ? 'resumed' : null);
-        this.s.transition.run(jobId, 'assigned', 'running', attempt, workerId, now, null);
         this.s.insertEndedAttempt.run(jobId, attempt, workerId, now, now, 'completed');
         this.insertEvents(e.events);
-        this.s.completePending.run({ job_id: jobId, source, attempt, now });
-        this.s.transition.run(jobId, 'running', 'completed', attempt, workerId, now, null);
+        this.s.completePending.run(source, attempt, now, now, now, jobId);
+        this.s.transitionsToCompleted.run(jobId, row.attempt, workerId, now, resumed ? 'resumed' : null, jobId, attempt, workerId, now, jobId, attempt, workerId, now);
         this.s.putResult.run(jobId, 'completed', resultJson(e.result), now);
         return { kind: 'claimed', state: { jobId, status: 'assigned', attempt: row.attempt, workerId, source }, resumed, nextSequence, start: { kind: 'started', attempt }, ended: true };
       }

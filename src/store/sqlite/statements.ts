@@ -4,10 +4,12 @@ import type Database from 'better-sqlite3';
 const SQL = {
   getJob: 'SELECT * FROM jobs WHERE job_id = ?',
   getState: 'SELECT job_id, status, attempt, worker_id, source, idempotency_key, namespace, error_code FROM jobs WHERE job_id = ?',
+  /** getState with the job's last event sequence (null: none), in one look-up for begin. */
+  getStateSeq: `SELECT job_id, status, attempt, worker_id, source, idempotency_key, namespace, error_code,
+        (SELECT MAX(sequence) FROM events WHERE events.job_id = jobs.job_id) AS max_seq FROM jobs WHERE job_id = ?`,
   insertJob: `INSERT INTO jobs (job_id, operation, namespace, status, priority, attempt, max_attempts,
         idempotency_key, worker_id, source, trace_id, doc, created_at, queued_at, updated_at, hold, hold_reason)
-      VALUES (@job_id, @operation, @namespace, 'pending', @priority, 0, @max_attempts,
-        @idempotency_key, @worker_id, @source, @trace_id, @doc, @created_at, @now, @now, @hold, @hold_reason)`,
+      VALUES (?, ?, ?, 'pending', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertDependency: 'INSERT OR IGNORE INTO job_dependencies (parent_id, child_id) VALUES (?, ?)',
   dependants: 'SELECT child_id FROM job_dependencies WHERE parent_id = ? ORDER BY child_id',
   getHold: 'SELECT hold, hold_reason FROM jobs WHERE job_id = ?',
@@ -30,13 +32,17 @@ const SQL = {
       VALUES (?, ?, ?, ?, 'running')`,
   insertEndedAttempt: `INSERT OR REPLACE INTO attempts (job_id, attempt, worker_id, started_at, finished_at, status)
       VALUES (?, ?, ?, ?, ?, ?)`,
-  completePending: `UPDATE jobs SET status = 'completed', worker_id = NULL, source = @source, attempt = @attempt,
-        started_at = @now, finished_at = @now, updated_at = @now, next_attempt_at = NULL, error_code = NULL
-      WHERE job_id = @job_id AND status = 'pending'`,
+  completePending: `UPDATE jobs SET status = 'completed', worker_id = NULL, source = ?, attempt = ?,
+        started_at = ?, finished_at = ?, updated_at = ?, next_attempt_at = NULL, error_code = NULL
+      WHERE job_id = ? AND status = 'pending'`,
   finishAttempt: `UPDATE attempts SET finished_at = @now, status = @status, error_code = @error_code,
         error_message = @error_message WHERE job_id = @job_id AND attempt = @attempt`,
   transition: `INSERT INTO transitions (job_id, from_status, to_status, attempt, worker_id, at, reason)
       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  /** pending → assigned → running → completed of one attempt that began and ended in one step, in that order. */
+  transitionsToCompleted: `INSERT INTO transitions (job_id, from_status, to_status, attempt, worker_id, at, reason)
+      VALUES (?, 'pending', 'assigned', ?, ?, ?, ?), (?, 'assigned', 'running', ?, ?, ?, NULL),
+        (?, 'running', 'completed', ?, ?, ?, NULL)`,
   insertEvent: 'INSERT OR REPLACE INTO events (job_id, sequence, timestamp, phase, doc) VALUES (?, ?, ?, ?, ?)',
   maxSeq: 'SELECT MAX(sequence) AS m FROM events WHERE job_id = ?',
   events: 'SELECT doc FROM events WHERE job_id = ? AND sequence > ? ORDER BY sequence',
