@@ -43,7 +43,9 @@ async function once(): Promise<{ submit: number; end: number }> {
         store.beginAndEnd!(j.job_id, 'w1', { source: `${j.job_id}.json` }, ({ attempt, nextSequence }) => {
           const ts = new Date().toISOString();
           const result = { job_id: j.job_id, status: 'completed', completed_at: ts, worker_id: 'w1', execution_summary: { started_at: ts, duration_seconds: 0, attempt }, outputs: {}, metrics: { disk_read_bytes: 0, peak_memory_mb: 0, cpu_seconds: 0 }, observability: {}, data: { message: 'hello' } } as unknown as JobResult;
-          return { status: 'completed', result, events: [{ job_id: j.job_id, sequence: nextSequence, timestamp: ts, phase: 'result_generation', progress_percent: 100, message: 'completed' }] };
+          // an echo job's three: its attempt started, the handler's line, completed
+          const ev = (k: number, phase: string, progress_percent: number, message: string) => ({ job_id: j.job_id, sequence: nextSequence + k, timestamp: ts, phase, progress_percent, message });
+          return { status: 'completed', result, events: [ev(0, 'validation', 0, 'attempt 1 of 3 started'), ev(1, 'result_generation', 50, 'echoing payload'), ev(2, 'result_generation', 100, 'completed')] };
         }),
       );
       if (ends.length % 64 === 0) await Promise.all(ends.splice(0));

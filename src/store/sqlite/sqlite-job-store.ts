@@ -204,8 +204,24 @@ export class SqliteJobStore implements JobStore {
     return { ...b, ended: true };
   }
 
+  /** A job's events of one step in one statement (a few rows at a time: statements cost more than rows). */
   private insertEvents(events: readonly StoredEvent[]): void {
-    for (const ev of events) this.s.insertEvent.run(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+    for (let i = 0; i < events.length; i += EVENTS_PER_INSERT) {
+      const part = events.length - i >= EVENTS_PER_INSERT ? EVENTS_PER_INSERT : events.length - i;
+      const args: unknown[] = [];
+      for (let k = i; k < i + part; k++) {
+        const ev = events[k]!;
+        args.push(ev.job_id, ev.sequence, ev.timestamp, ev.phase, JSON.stringify(ev));
+      }
+      this.eventInsert(part).run(args);
+    }
+  }
+
+  private readonly eventInserts: Database.Statement[] = [];
+
+  private eventInsert(rows: number): Database.Statement {
+    if (rows === 1) return this.s.insertEvent;
+    return (this.eventInserts[rows] ??= this.db.prepare(`INSERT OR REPLACE INTO events (job_id, sequence, timestamp, phase, doc) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`));
   }
 
   /**
@@ -513,6 +529,9 @@ export class SqliteJobStore implements JobStore {
     }
   }
 }
+
+/** Most event rows one INSERT carries. */
+const EVENTS_PER_INSERT = 8;
 
 /** What beginAndEnd asks of its caller once it knows the attempt: its events and end, or nothing (the begin alone). */
 type EndOf = (start: { attempt: number; nextSequence: number }) => JobEnd | undefined;
