@@ -459,7 +459,7 @@ export class JobWorker {
     r.attempt = started.attempt;
     if (!r.speculative) r.startedAt = new Date();
     r.span.setAttribute('guestkit.attempt', r.attempt);
-    r.log.debug({ attempt: r.attempt }, 'job started');
+    if (this.o.logger.isLevelEnabled('debug')) r.log.debug({ attempt: r.attempt }, 'job started');
     this.o.events.emit('started', { job, attempt: r.attempt, workerId: this.o.workerId });
     return true;
   }
@@ -620,10 +620,11 @@ export class JobWorker {
     this.o.queue.ack(r.lease, status);
     this.o.events.emit('finished', { job: r.job, status, result });
     this.o.events.emit(status, { job: r.job, result });
-    const duration = (Date.now() - r.startedAt.getTime()) / 1000;
-    const fields = { status, attempt: r.attempt, duration_ms: Math.round(duration * 1000), ...(result.error ? { code: result.error.code, error: result.error.message } : {}) };
-    if (status === 'completed') r.log.info(fields, 'job completed');
-    else r.log.warn(fields, `job ${status}`);
+    if (this.o.logger.isLevelEnabled(status === 'completed' ? 'info' : 'warn')) {
+      const fields = { status, attempt: r.attempt, duration_ms: Date.now() - r.startedAt.getTime(), ...(result.error ? { code: result.error.code, error: result.error.message } : {}) };
+      if (status === 'completed') r.log.info(fields, 'job completed');
+      else r.log.warn(fields, `job ${status}`);
+    }
     endSpan(r.span, result.error ?? undefined);
   }
 
@@ -684,6 +685,8 @@ export class JobWorker {
     const job = lease.job;
     const span = startSpan(`job ${job.operation}`, jobParentContext(job.observability), { 'guestkit.job_id': job.job_id, 'guestkit.operation': job.operation, 'guestkit.worker_id': this.o.workerId });
     const traceId = job.observability?.trace_id ?? span.spanContext().traceId;
+    const logger = this.o.logger;
+    let log: Logger | undefined;
     return {
       lease,
       job,
@@ -692,7 +695,10 @@ export class JobWorker {
       startedAt: new Date(),
       ctl: new AbortController(),
       span,
-      log: this.o.logger.child({ job_id: job.job_id, trace_id: traceId, operation: job.operation }),
+      // made on first use: at the usual levels a job that goes well logs nothing of its own
+      get log() {
+        return (log ??= logger.child({ job_id: job.job_id, trace_id: traceId, operation: job.operation }));
+      },
       done: false,
     };
   }
