@@ -50,6 +50,8 @@ interface Meter {
   cpuSeconds: number;
   peakMb: number;
   imageBytes: number;
+  /** When the attempt began (performance.now()). */
+  t0: number;
 }
 
 export interface RunnerOptions {
@@ -75,7 +77,11 @@ export class JobRunner implements AttemptRunner {
   constructor(private readonly o: RunnerOptions) {}
 
   async run(a: Attempt): Promise<AttemptOutcome> {
-    if (a.handler.isolation === 'inline' && a.prepared.images.length === 0) return this.runInline(a);
+    const m: Meter = { read: { bytes: 0 }, cpuSeconds: 0, peakMb: 0, imageBytes: 0, t0: performance.now() };
+    // an inline handler without images ends within the event-loop turns it runs in: no timer,
+    // controller or race of its own (they cost more than the handler); a cancel or drain that
+    // came meanwhile still makes it an aborted attempt
+    if (a.handler.isolation === 'inline' && a.prepared.images.length === 0) return this.outcome(this.attempt(a, a.signal, m), a.signal, m);
     const ctl = new AbortController();
     const stop = (reason: unknown) => {
       if (!ctl.signal.aborted) ctl.abort(reason);
@@ -86,41 +92,26 @@ export class JobRunner implements AttemptRunner {
     const timer = setTimeout(() => stop(new AttemptAborted('timeout', 'timeout')), Math.max(0, a.timeoutMs));
     const aborted = new Promise<never>((_, reject) => ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason as Error), { once: true }));
     aborted.catch(() => undefined);
-    const t0 = performance.now();
-    const m: Meter = { read: { bytes: 0 }, cpuSeconds: 0, peakMb: 0, imageBytes: 0 };
-    const usage = () => usageFigures({ wallMs: performance.now() - t0, cpuSeconds: m.cpuSeconds, peakMb: m.peakMb, imageBytes: m.imageBytes });
     try {
-      const output = await Promise.race([this.attempt(a, ctl.signal, m), aborted]);
-      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: m.read.bytes, usage: usage() };
-      const u = usage();
-      // measured figures win over a handler's; its own keys (disk_read_bytes) stay
-      return { kind: 'completed', output: { ...output, metrics: { ...output.metrics, ...u } }, bytesRead: m.read.bytes, usage: u };
-    } catch (error) {
-      if (ctl.signal.aborted) return { kind: 'aborted', reason: kindOf(ctl.signal.reason), bytesRead: m.read.bytes, usage: usage() };
-      return { kind: 'failed', error, bytesRead: m.read.bytes, usage: usage() };
+      return await this.outcome(Promise.race([this.attempt(a, ctl.signal, m), aborted]), ctl.signal, m);
     } finally {
       clearTimeout(timer);
       a.signal.removeEventListener('abort', onOuter);
     }
   }
 
-  /**
-   * An inline handler without images ends within the event-loop turns it runs in: no
-   * timer, controller or race of its own (they cost more than the handler). A cancel or
-   * drain that came meanwhile still makes it an aborted attempt.
-   */
-  private async runInline(a: Attempt): Promise<AttemptOutcome> {
-    const t0 = performance.now();
-    const m: Meter = { read: { bytes: 0 }, cpuSeconds: 0, peakMb: 0, imageBytes: 0 };
-    const usage = () => usageFigures({ wallMs: performance.now() - t0, cpuSeconds: m.cpuSeconds, peakMb: 0, imageBytes: 0 });
+  /** What the attempt's work came to: completed, failed, or aborted when `signal` was. */
+  private async outcome(work: Promise<HandlerOutput>, signal: AbortSignal, m: Meter): Promise<AttemptOutcome> {
+    const usage = () => usageFigures({ wallMs: performance.now() - m.t0, cpuSeconds: m.cpuSeconds, peakMb: m.peakMb, imageBytes: m.imageBytes });
     try {
-      const output = await this.attempt(a, a.signal, m);
-      if (a.signal.aborted) return { kind: 'aborted', reason: kindOf(a.signal.reason), bytesRead: 0, usage: usage() };
+      const output = await work;
+      if (signal.aborted) return { kind: 'aborted', reason: kindOf(signal.reason), bytesRead: m.read.bytes, usage: usage() };
       const u = usage();
-      return { kind: 'completed', output: { ...output, metrics: { ...output.metrics, ...u } }, bytesRead: 0, usage: u };
+      // measured figures win over a handler's; its own keys (disk_read_bytes) stay
+      return { kind: 'completed', output: { ...output, metrics: { ...output.metrics, ...u } }, bytesRead: m.read.bytes, usage: u };
     } catch (error) {
-      if (a.signal.aborted) return { kind: 'aborted', reason: kindOf(a.signal.reason), bytesRead: 0, usage: usage() };
-      return { kind: 'failed', error, bytesRead: 0, usage: usage() };
+      if (signal.aborted) return { kind: 'aborted', reason: kindOf(signal.reason), bytesRead: m.read.bytes, usage: usage() };
+      return { kind: 'failed', error, bytesRead: m.read.bytes, usage: usage() };
     }
   }
 
