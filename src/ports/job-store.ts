@@ -26,6 +26,7 @@ export interface JobStore {
    * events and terminal end, all in one durable step. For a job whose handler already ran
    * (inline handlers): its start and end are recorded together, so the recorded running jobs
    * never outnumber the handlers running. `end` returning undefined records the begin only.
+   * `end` may be called more than once (a store may run the step again): it must only build.
    */
   beginAndEnd?(jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: (start: { attempt: number; nextSequence: number }) => JobEnd | undefined): Promise<BeginOutcome & { ended?: boolean }>;
   /** One edge of the state machine (illegal edges are refused with EXECUTION_ERROR). */

@@ -91,6 +91,58 @@ test('sqlite store: writes of one turn share one commit (group commit), each sti
   }
 });
 
+test('sqlite store: a hot write refused midway (no savepoint of its own) leaves nothing behind; the rest of its batch still commits, once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gk-store-'));
+  const s = SqliteJobStore.open(dir);
+  try {
+    await s.submit({ job: jobDoc('s-bare-ran') });
+    await s.submit({ job: jobDoc('s-bare-bad') });
+    let commits = 0;
+    let rollbacks = 0;
+    const exec = s.db.exec.bind(s.db);
+    s.db.exec = ((sql: string) => {
+      if (sql === 'COMMIT') commits++;
+      if (sql === 'ROLLBACK') rollbacks++;
+      return exec(sql);
+    }) as typeof s.db.exec;
+    const built: string[] = [];
+    // the bad job's event has no phase: its attempt row is written before the event is refused
+    const end = (id: string, phase: string | null) => ({ attempt, nextSequence }: { attempt: number; nextSequence: number }) => {
+      built.push(id);
+      const r = { job_id: id, status: 'completed', worker_id: 'w1', execution_summary: { started_at: '2026-01-30T16:00:00Z', duration_seconds: 0, attempt } } as JobResult;
+      return { status: 'completed' as const, result: r, events: [{ job_id: id, sequence: nextSequence, timestamp: '2026-01-30T16:00:00Z', phase, message: 'done' } as never] };
+    };
+    const out = await Promise.allSettled([
+      s.submit({ job: jobDoc('s-bare-before') }),
+      s.beginAndEnd!('s-bare-ran', 'w1', {}, end('s-bare-ran', 'result_generation')),
+      s.beginAndEnd!('s-bare-bad', 'w1', {}, end('s-bare-bad', null)),
+      s.submit({ job: jobDoc('s-bare-after') }),
+    ]);
+    assert.deepEqual(out.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.ok(!isStoreUnavailable((out[2] as PromiseRejectedResult).reason), 'one refused write is not a storage failure');
+    assert.equal(rollbacks, 1, 'the batch was rolled back once and run again');
+    assert.equal(commits, 1);
+    assert.deepEqual(built, ['s-bare-ran', 's-bare-bad', 's-bare-ran', 's-bare-bad'], 'end() was built again for the replay');
+    const bad = await s.get('s-bare-bad');
+    assert.equal(bad!.status, 'pending');
+    assert.equal(bad!.attempt, 0);
+    assert.equal((s.db.prepare('SELECT count(*) AS n FROM attempts WHERE job_id = ?').get('s-bare-bad') as { n: number }).n, 0);
+    assert.equal((s.db.prepare('SELECT count(*) AS n FROM transitions WHERE job_id = ?').get('s-bare-bad') as { n: number }).n, 1);
+    assert.equal((await s.get('s-bare-before'))!.status, 'pending');
+    assert.equal((await s.get('s-bare-after'))!.status, 'pending');
+    assert.equal((await s.get('s-bare-ran'))!.status, 'completed');
+    // each edge once: the replay did not record the first run's half
+    assert.deepEqual((s.db.prepare('SELECT to_status FROM transitions WHERE job_id = ? ORDER BY id').all('s-bare-ran') as { to_status: string }[]).map((r) => r.to_status), ['pending', 'assigned', 'running', 'completed']);
+    assert.equal((await s.events('s-bare-ran')).length, 1);
+    // the next batch runs bare again
+    await Promise.all([s.submit({ job: jobDoc('s-bare-next-1') }), s.submit({ job: jobDoc('s-bare-next-2') })]);
+    assert.equal(rollbacks, 1);
+    assert.equal(commits, 2);
+  } finally {
+    await s.close();
+  }
+});
+
 test('sqlite store: beginAndEnd records what begin + appendEvent + finish record, in one step; end() sees the attempt and next sequence', async () => {
   const s = SqliteJobStore.open(':memory:');
   try {

@@ -9,6 +9,8 @@ interface Op {
   reject: (e: unknown) => void;
   /** Longest this write may wait for another process's lock (probes wait less). */
   maxWaitMs: number;
+  /** Several statements with no savepoint of their own: see GroupCommit.runBare. */
+  bare: boolean;
 }
 
 export interface GroupCommitHooks {
@@ -24,6 +26,12 @@ export interface GroupCommitHooks {
  * it fails. The write lock is taken without blocking the event loop: while another
  * process holds it the batch is retried with a short back-off, and only a lock held past
  * the busy timeout counts as a storage failure.
+ *
+ * Hot writes (runBare) skip their savepoint: a savepoint and its release cost about as much
+ * as one of their statements. When one of them is refused midway, the whole batch is rolled
+ * back and run again with a savepoint around each, so the others still commit without its
+ * half. Every write of a batch must therefore be safe to run twice (no effect outside the
+ * database before its promise settles).
  */
 export class GroupCommit {
   private queue: Op[] = [];
@@ -31,6 +39,9 @@ export class GroupCommit {
   private lockWaitSince = 0;
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
+  /** The next batch runs each bare write in a savepoint (a bare write of the last one was refused midway). */
+  private guarded = false;
+  private savepoint?: { begin: Database.Statement; release: Database.Statement; undo: Database.Statement };
 
   constructor(
     private readonly db: Database.Database,
@@ -39,9 +50,22 @@ export class GroupCommit {
   ) {}
 
   run<T>(op: string, fn: () => T, maxWaitMs = this.busyTimeoutMs): Promise<T> {
+    return this.enqueue(op, fn, maxWaitMs, false);
+  }
+
+  /**
+   * A write of several statements that is not atomic by itself: run without a savepoint,
+   * and when it throws midway, its batch is rolled back and run again with a savepoint
+   * around each bare write (it may run twice: it must do nothing outside the database).
+   */
+  runBare<T>(op: string, fn: () => T): Promise<T> {
+    return this.enqueue(op, fn, this.busyTimeoutMs, true);
+  }
+
+  private enqueue<T>(op: string, fn: () => T, maxWaitMs: number, bare: boolean): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError(op, 'CLOSED', new Error('the store is closed')));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, fn, resolve: resolve as (v: unknown) => void, reject, maxWaitMs });
+      this.queue.push({ op, fn, resolve: resolve as (v: unknown) => void, reject, maxWaitMs, bare });
       if (!this.scheduled && !this.retryTimer) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -76,16 +100,22 @@ export class GroupCommit {
     }
     this.lockWaitSince = 0;
     const batch = this.queue.splice(0);
+    const guarded = this.guarded;
+    this.guarded = false;
     const done: { op: Op; value: unknown }[] = [];
     for (let i = 0; i < batch.length; i++) {
       const op = batch[i]!;
       let value: unknown;
       try {
-        value = op.fn();
+        value = op.bare && guarded ? this.inSavepoint(op.fn) : op.fn();
       } catch (err) {
         const e = classify(op.op, err);
         if (isStoreUnavailable(e)) {
           this.failAll(batch.slice(i), done, op.op, e);
+          return;
+        }
+        if (op.bare && !guarded) {
+          this.replay(batch, op.op);
           return;
         }
         op.reject(e); // this write alone is refused (its savepoint rolled back)
@@ -101,6 +131,42 @@ export class GroupCommit {
     }
     for (const d of done) d.op.resolve(d.value);
     this.hooks.committed();
+  }
+
+  /** A bare write stopped midway: nothing of the batch stays; it runs again, each bare write in a savepoint. */
+  private replay(batch: Op[], op: string): void {
+    try {
+      this.db.exec('ROLLBACK');
+    } catch (err) {
+      // an error SQLite answers with a rollback of its own leaves no transaction: nothing to undo
+      if (this.db.inTransaction) {
+        this.failAll(batch, [], op, err);
+        return;
+      }
+    }
+    this.queue.unshift(...batch);
+    this.guarded = true;
+    this.flush();
+  }
+
+  private inSavepoint<T>(fn: () => T): T {
+    const sp = (this.savepoint ??= {
+      begin: this.db.prepare('SAVEPOINT gc_write'),
+      release: this.db.prepare('RELEASE gc_write'),
+      undo: this.db.prepare('ROLLBACK TO gc_write'),
+    });
+    sp.begin.run();
+    try {
+      const v = fn();
+      sp.release.run();
+      return v;
+    } catch (err) {
+      if (this.db.inTransaction) {
+        sp.undo.run();
+        sp.release.run();
+      }
+      throw err;
+    }
   }
 
   /** true = retried later; false = waited long enough, the batch fails. */

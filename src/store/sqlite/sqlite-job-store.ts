@@ -92,10 +92,11 @@ export class SqliteJobStore implements JobStore {
   }
 
   submit(input: SubmitInput): Promise<SubmitOutcome> {
-    return this.write('submit', () => this.submitTx(input, Date.now()));
+    return this.commits.runBare('submit', () => this.submitBody(input, Date.now()));
   }
 
-  private readonly submitTx = this.tx((input: SubmitInput, now: number): SubmitOutcome => {
+  // hot: run without a savepoint of its own (GroupCommit.runBare)
+  private readonly submitBody = (input: SubmitInput, now: number): SubmitOutcome => {
     const job = input.job;
     const row = this.state(job.job_id);
     if (!row) {
@@ -130,7 +131,7 @@ export class SqliteJobStore implements JobStore {
     const hold = holdOf(this.s.getHold.get(row.job_id) as { hold: string | null; hold_reason: string | null });
     const state = { ...stateOf(row), workerId: input.owner ?? null, source };
     return hold ? { kind: 'accepted', state, resumed: true, hold } : { kind: 'accepted', state, resumed: true };
-  });
+  };
 
   /** The newest other job of the namespace with this job's idempotency key, when it still counts (waiting, running, completed). */
   private keyHolder(job: SubmitInput['job']): JobRow | undefined {
@@ -168,10 +169,11 @@ export class SqliteJobStore implements JobStore {
   }
 
   beginAndEnd(jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: EndOf): Promise<BeginOutcome & { ended?: boolean }> {
-    return this.write('beginAndEnd', () => this.beginAndEndTx(jobId, workerId, opts, end, Date.now()));
+    return this.commits.runBare('beginAndEnd', () => this.beginAndEndBody(jobId, workerId, opts, end, Date.now()));
   }
 
-  private readonly beginAndEndTx = this.tx((jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: EndOf, now: number): BeginOutcome & { ended?: boolean } => {
+  // hot: run without a savepoint of its own (GroupCommit.runBare)
+  private readonly beginAndEndBody = (jobId: string, workerId: string, opts: StartOptions & { source?: string }, end: EndOf, now: number): BeginOutcome & { ended?: boolean } => {
     const row = this.s.getStateSeq.get(jobId) as (StateRow & { max_seq: number | null }) | undefined;
     if (row?.status === 'pending' && !opts.idempotency && row.idempotency_key === null) {
       const m = row.max_seq;
@@ -194,7 +196,7 @@ export class SqliteJobStore implements JobStore {
     }
     const b = this.beginBody(jobId, workerId, opts, now);
     return b.kind === 'claimed' && b.start.kind === 'started' ? this.ended(jobId, b, end({ attempt: b.start.attempt, nextSequence: b.nextSequence }), now) : b;
-  });
+  };
 
   /** After a begin: the end the caller built for that attempt, if any (events, then the terminal edge and result). */
   private ended(jobId: string, b: BeginOutcome, e: JobEnd | undefined, now: number): BeginOutcome & { ended?: boolean } {
