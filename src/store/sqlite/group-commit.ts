@@ -103,6 +103,7 @@ export class GroupCommit {
     const guarded = this.guarded;
     this.guarded = false;
     const done: { op: Op; value: unknown }[] = [];
+    let refused: Set<Op> | undefined;
     for (let i = 0; i < batch.length; i++) {
       const op = batch[i]!;
       let value: unknown;
@@ -115,10 +116,12 @@ export class GroupCommit {
           return;
         }
         if (op.bare && !guarded) {
-          this.replay(batch, op.op);
+          // the writes refused already keep their answer: never run (and committed) again
+          this.replay(refused ? batch.filter((o) => !refused!.has(o)) : batch, op.op);
           return;
         }
         op.reject(e); // this write alone is refused (its savepoint rolled back)
+        (refused ??= new Set()).add(op);
         continue;
       }
       done.push({ op, value });
