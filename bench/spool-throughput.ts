@@ -48,7 +48,9 @@ function choice<T extends string>(name: string, allowed: readonly T[], dflt: T):
   return v;
 }
 // jobs each worker set runs before the measured burst (default 20: only that it is up)
-const WARM_JOBS = Math.max(1, Number(process.argv.find((a) => a.startsWith('--warm='))?.slice('--warm='.length) ?? 20) || 20);
+const WARM_ARG = process.argv.find((a) => a.startsWith('--warm='))?.slice('--warm='.length);
+const WARM_JOBS = WARM_ARG === undefined ? 20 : Number(WARM_ARG);
+if (!Number.isInteger(WARM_JOBS) || WARM_JOBS < 1) throw new Error(`--warm=${WARM_ARG}: expected a whole number of jobs, at least 1`);
 const FS_CHOICE = choice('fs', ['tmpfs', 'ext4', 'both'] as const, 'both');
 const ENGINE_CHOICE = choice('engine', ['guestkit', 'naive', 'both'] as const, 'both');
 // --guestkit-root=DIR: the guestkit checkout whose worker runs (default: this one), e.g. a

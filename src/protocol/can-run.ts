@@ -16,12 +16,6 @@ type WorkerLike = Pick<WorkerRegistration, 'worker_id' | 'version' | 'capabiliti
 
 const list = (xs: readonly string[]) => xs.map((x) => JSON.stringify(x)).join(', ');
 
-/**
- * Whether a worker may take a job: its operations, capabilities, features,
- * version and pool satisfy the job's constraints and routing. Every unmet
- * rule is listed. `require_privileged` is not checked: guestkit needs no
- * privilege. Worker state (busy, draining) is the scheduler's concern.
- */
 const opSets = new WeakMap<readonly string[], Set<string>>();
 
 /** A worker's operations, canonical, as a set (kept per list: a worker checks every job against the same one). */
@@ -31,6 +25,12 @@ function operationsOf(ops: readonly string[]): Set<string> {
   return set;
 }
 
+/**
+ * Whether a worker may take a job: its operations, capabilities, features,
+ * version and pool satisfy the job's constraints and routing. Every unmet
+ * rule is listed. `require_privileged` is not checked: guestkit needs no
+ * privilege. Worker state (busy, draining) is the scheduler's concern.
+ */
 export function canRun(job: JobLike, worker: WorkerLike): CanRunResult {
   const unmet: UnmetConstraint[] = [];
   const ops = operationsOf(worker.capabilities.operations);

@@ -78,10 +78,10 @@ export class JobRunner implements AttemptRunner {
 
   async run(a: Attempt): Promise<AttemptOutcome> {
     const m: Meter = { read: { bytes: 0 }, cpuSeconds: 0, peakMb: 0, imageBytes: 0, t0: performance.now() };
-    // an inline handler without images ends within the event-loop turns it runs in: no timer,
-    // controller or race of its own (they cost more than the handler); a cancel or drain that
-    // came meanwhile still makes it an aborted attempt
-    if (a.handler.isolation === 'inline' && a.prepared.images.length === 0) return this.outcome(this.attempt(a, a.signal, m), a.signal, m);
+    // an inline handler with no image or output path to check ends within the event-loop turns
+    // it runs in: no timer, controller or race of its own (they cost more than the handler); a
+    // cancel or drain that came meanwhile still makes it an aborted attempt
+    if (a.handler.isolation === 'inline' && a.prepared.images.length === 0 && a.prepared.outputs.length === 0) return this.outcome(this.attempt(a, a.signal, m), a.signal, m);
     const ctl = new AbortController();
     const stop = (reason: unknown) => {
       if (!ctl.signal.aborted) ctl.abort(reason);
